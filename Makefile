@@ -1,0 +1,66 @@
+# blueprints: `make synth` and `make test` set themselves up on a fresh machine
+# (Python 3.11, Node.js with npm, make) and are no-ops for the set-up when current.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+# The pinned Node.js and aws-cdk CLI from node_modules come first, for jsii too.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK_FLAGS := --version-reporting false --path-metadata false --asset-metadata false --no-notices --ci
+
+.PHONY: setup synth test lint typecheck cfn-lint diff bench snapshot-update clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## synth: every example stack, with the AwsSolutions and Serverless nag packs, into cdk.out/
+synth: setup
+	@rm -rf cdk.out
+	cdk synth --quiet $(CDK_FLAGS)
+	@python tools/synth_report.py cdk.out
+
+## test: pytest (snapshots included), ruff, mypy, and cfn-lint over the synthesized templates
+test: synth
+	python -m pytest
+	$(MAKE) --no-print-directory lint typecheck cfn-lint
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+typecheck: setup
+	mypy
+	@# Each handler folder is its own import root in Lambda, so it is checked as one.
+	@for dir in blueprints/lambdas/*/ blueprints/jobs/*/; do \
+		[ -d "$$dir" ] || continue; \
+		(cd "$$dir" && mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/handlers . ) || exit 1; \
+	done
+
+cfn-lint: setup
+	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+## diff: cdk diff of every example stack against its committed template; non-zero on drift
+diff: synth
+	python tools/diff_templates.py cdk.out
+
+## bench: the benchmarks, each printing its figures
+bench: setup
+	@for script in benchmarks/*.py; do echo "== $$script"; python "$$script"; done
+
+## snapshot-update: accept template changes (commit them with a message that says why)
+snapshot-update: setup
+	python -m pytest tests/stacks --snapshot-update
+
+clean:
+	rm -rf cdk.out cdk.out.masked .mypy_cache .pytest_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,1 @@
+"""One deployable Stack per architecture, built from the constructs."""

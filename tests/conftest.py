@@ -1,0 +1,70 @@
+"""Shared fixtures: the example app synthesized once per session, handler-test helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.handler_kit import LambdaContext
+
+ROOT = Path(__file__).resolve().parent.parent
+# jsii runs on the Node.js that package.json pins, not the machine's.
+os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+
+
+def cdk_context(**overrides: Any) -> dict[str, Any]:
+    """The context from cdk.json (feature flags and defaults), plus overrides.
+
+    A ``cdk.App()`` in pytest does not read cdk.json, so tests pass it explicitly.
+    """
+    context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    context.update(overrides)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a fixed Region so nothing can reach a real account."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Blueprints",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture(scope="session")
+def example_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every example stack's template, from one synthesis of the whole example app."""
+    import aws_cdk as cdk
+
+    from blueprints.example_app import build_example_app
+
+    for key in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
+        os.environ.pop(key, None)
+    app = cdk.App(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stacks = build_example_app(app)
+    assembly = app.synth()
+    return {stack.stack_name: assembly.get_stack_by_name(stack.stack_name).template for stack in stacks}
+
+
+@pytest.fixture(scope="session")
+def example_stacks(example_templates: dict[str, dict[str, Any]]) -> list[str]:
+    return sorted(example_templates)

@@ -1,0 +1,287 @@
+"""The shared blocks, proven on a stack that uses them and passes both nag packs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.common import (
+    POWERTOOLS_VERSION,
+    BucketEncryption,
+    PythonHandler,
+    SecureBucket,
+    SecureQueue,
+    acknowledge,
+    handler_code,
+)
+from blueprints.example_app import add_nag_packs
+from tests.conftest import cdk_context
+
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+
+
+def _stack() -> tuple[cdk.App, cdk.Stack]:
+    app = cdk.App(context=cdk_context())
+    return app, cdk.Stack(app, "Common", env=ENV)
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    app, stack = _stack()
+    SecureBucket(stack, "Data")
+    SecureBucket(stack, "Plain", encryption=BucketEncryption.S3_MANAGED, data=False, versioned=False)
+    handler = PythonHandler(
+        stack,
+        "Echo",
+        name="echo",
+        description="echoes its event, to prove the handler factory",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+        sync_caller="the test",
+        environment={"GREETING": "hello"},
+    )
+    assert handler.function.runtime.name == "python3.14"
+    PythonHandler(
+        stack,
+        "OnEvent",
+        name="on_event",
+        description="an asynchronously invoked function, which gets a DLQ",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
+    SecureQueue(stack, "Work", visibility_timeout=cdk.Duration.minutes(2))
+    add_nag_packs(app)
+    app.synth()  # raises if any nag finding is unacknowledged
+    return Template.from_stack(stack)
+
+
+def test_data_bucket_is_kms_encrypted_tls_only_versioned_and_retained(template: Template) -> None:
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "Properties": Match.object_like(
+                {
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            Match.object_like(
+                                {
+                                    "ServerSideEncryptionByDefault": {
+                                        "SSEAlgorithm": "aws:kms",
+                                        "KMSMasterKeyID": Match.any_value(),
+                                    }
+                                }
+                            )
+                        ]
+                    },
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "LoggingConfiguration": Match.object_like({"DestinationBucketName": Match.any_value()}),
+                }
+            ),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_every_bucket_gets_an_access_log_bucket_with_s3_managed_keys(template: Template) -> None:
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert len(buckets) == 4  # two buckets, each with its own access log bucket
+    log_buckets = [b for b in buckets.values() if "LoggingConfiguration" not in b["Properties"]]
+    assert len(log_buckets) == 2
+    for bucket in log_buckets:
+        rule = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_non_data_bucket_is_destroyed_with_the_stack(template: Template) -> None:
+    destroyed = [b for b in template.find_resources("AWS::S3::Bucket").values() if b.get("DeletionPolicy") == "Delete"]
+    assert len(destroyed) == 2
+
+
+def test_handler_runs_newest_python_on_arm_with_powertools_tracing_and_retention(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Handler": "index.handler",
+            "TracingConfig": {"Mode": "Active"},
+            "MemorySize": 256,
+            "Timeout": 30,
+            "Layers": [Match.object_like({"Ref": Match.string_like_regexp("powertoolspythonarm64python314")})],
+            "Environment": {"Variables": Match.object_like({"POWERTOOLS_SERVICE_NAME": "echo", "GREETING": "hello"})},
+        },
+    )
+    parameters = template.to_json()["Parameters"]
+    ssm_names = [
+        p["Default"]
+        for p in parameters.values()
+        if p["Type"].startswith("AWS::SSM::Parameter::Value") and "powertools" in p["Default"]
+    ]
+    assert ssm_names == [f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"]
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+
+
+def test_handler_role_has_no_managed_policies_and_writes_only_its_log_group(template: Template) -> None:
+    roles = template.find_resources("AWS::IAM::Role")
+    assert len(roles) == 2
+    for role in roles.values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"PolicyName": Match.string_like_regexp("^Echo")}}
+    )
+    policy: dict[str, Any] = next(iter(policies.values()))
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "logs:CreateLogStream", "logs:PutLogEvents"}
+    log_statement = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
+    assert log_statement["Resource"] != "*"
+
+
+def test_kms_key_passed_in_is_used() -> None:
+    _, stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    SecureBucket(stack, "Data", encryption_key=key)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like(
+                        {
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]},
+                            }
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_key_with_s3_managed_encryption_is_refused() -> None:
+    _, stack = _stack()
+    key = kms.Key(stack, "Key")
+    with pytest.raises(ValueError, match="encryption_key is only used with encryption=BucketEncryption.KMS"):
+        SecureBucket(stack, "B", encryption=BucketEncryption.S3_MANAGED, encryption_key=key)
+
+
+def test_access_log_destination_with_kms_is_refused() -> None:
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="S3-managed encryption"):
+        SecureBucket(stack, "B", access_log_destination=True)
+
+
+def test_access_log_destination_that_logs_elsewhere_is_refused() -> None:
+    _, stack = _stack()
+    other = SecureBucket(stack, "Other", encryption=BucketEncryption.S3_MANAGED, access_log_destination=True)
+    with pytest.raises(ValueError, match="not both"):
+        SecureBucket(
+            stack,
+            "B",
+            encryption=BucketEncryption.S3_MANAGED,
+            access_log_destination=True,
+            server_access_logs_bucket=other,
+        )
+
+
+def test_memory_outside_lambda_limits_is_refused() -> None:
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="memory_size must be between 128 and 10240 MB; got 64"):
+        PythonHandler(stack, "F", name="x", description="d", memory_size=64, code=lambda_.Code.from_inline("x = 1"))
+
+
+def test_missing_handler_folder_is_refused() -> None:
+    with pytest.raises(ValueError, match="no handler at blueprints/lambdas/nope/index.py"):
+        handler_code("nope")
+
+
+def test_acknowledge_refuses_unknown_rule_ids() -> None:
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="rule must be a cdk-nag finding id"):
+        acknowledge(stack, "IAM5", "a long enough reason for the reviewer")
+
+
+def test_acknowledge_refuses_short_reasons() -> None:
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="must explain why"):
+        acknowledge(stack, "AwsSolutions-IAM5[Resource::*]", "needed")
+
+
+def test_unacknowledged_finding_fails_synthesis() -> None:
+    from aws_cdk import aws_sqs as sqs
+
+    app, stack = _stack()
+    sqs.Queue(stack, "Plain")
+    add_nag_packs(app)
+    with pytest.raises(RuntimeError, match="AwsSolutions-SQS4"):
+        app.synth()
+
+
+def test_synchronous_handler_has_no_dlq_and_asynchronous_one_has(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    with_dlq = [f for f in functions.values() if "DeadLetterConfig" in f["Properties"]]
+    assert len(functions) == 2 and len(with_dlq) == 1
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2})
+
+
+def test_queue_is_encrypted_tls_only_with_a_dead_letter_queue(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "VisibilityTimeout": 120,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5},
+        },
+    )
+    dlqs = template.find_resources("AWS::SQS::Queue", {"Properties": {"MessageRetentionPeriod": 1209600}})
+    assert len(dlqs) == 2  # the queue's and the asynchronous handler's
+    policies = template.find_resources("AWS::SQS::QueuePolicy")
+    assert len(policies) == 3
+    for policy in policies.values():
+        statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_sync_caller_with_a_dead_letter_queue_is_refused() -> None:
+    _, stack = _stack()
+    dlq = SecureQueue.dead_letter(stack, "D")
+    with pytest.raises(ValueError, match="never uses a dead_letter_queue"):
+        PythonHandler(
+            stack,
+            "F",
+            name="x",
+            description="d",
+            sync_caller="SQS",
+            dead_letter_queue=dlq,
+            code=lambda_.Code.from_inline("x = 1"),
+        )
+
+
+def test_dead_letter_queue_of_a_dead_letter_queue_is_refused() -> None:
+    _, stack = _stack()
+    dlq = SecureQueue.dead_letter(stack, "D")
+    with pytest.raises(ValueError, match="takes no dead_letter_queue"):
+        SecureQueue(stack, "Q", is_dead_letter_queue=True, dead_letter_queue=dlq)

@@ -1,0 +1,31 @@
+"""Every example stack: synthesized once with both nag packs, and held to its snapshot.
+
+A snapshot changes only in a commit that says why (``make snapshot-update``).
+The snapshot files are plain templates, which ``make diff`` compares with
+``cdk diff --template``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from blueprints.example_app import STACK_NAMES, landed_stack_names
+from tests.snapshot_kit import TemplateSnapshot, render
+
+
+@pytest.fixture
+def template_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(TemplateSnapshot)
+
+
+def test_example_stacks_use_the_fixed_names(example_templates: dict[str, Any]) -> None:
+    assert set(example_templates) <= set(STACK_NAMES)
+    assert sorted(example_templates) == sorted(landed_stack_names())
+
+
+@pytest.mark.parametrize("stack_name", landed_stack_names())
+def test_template(stack_name: str, example_templates: dict[str, Any], template_snapshot: SnapshotAssertion) -> None:
+    assert render(example_templates[stack_name]) == template_snapshot
