@@ -23,6 +23,14 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     A ``cdk.App()`` in pytest does not read cdk.json, so tests pass it explicitly.
     """
     context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    # What `cdk synth --version-reporting false --path-metadata false --asset-metadata false` sets.
+    context.update(
+        {
+            "aws:cdk:version-reporting": False,
+            "aws:cdk:enable-path-metadata": False,
+            "aws:cdk:enable-asset-metadata": False,
+        }
+    )
     context.update(overrides)
     return context
 
