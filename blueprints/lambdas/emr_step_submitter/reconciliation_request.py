@@ -1,0 +1,742 @@
+"""The reconciliation request contract, shared by the step submitter and the Spark job.
+
+Standard library only: the Lambda imports it at cold start and the Spark job
+ships it with ``--py-files``. Both call :func:`validate_request`, so both
+reject a bad request with the same message, of the form
+``operations[3].how: got 'outer'; accepted: inner, left, right, full``.
+
+Checks that need the data (a column that does not exist, a type mismatch)
+happen in the Spark job, which raises :class:`InvalidRequest` with the same
+message format. The JSON Schema ``reconciliation_request.schema.json`` next to
+this module describes the same structure for editors and other tooling.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+ACCEPTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
+
+MAX_OPERATIONS = 200
+MAX_INPUTS = 20
+MAX_EXPRESSION_LENGTH = 4096
+MAX_EXPRESSION_DEPTH = 64
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+COLUMN_NAME = re.compile(r"^[^`\x00-\x1f]{1,255}$")
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
+FILE_URI = re.compile(r"^file:///[^\x00-\x1f]*$")
+DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
+
+FORMATS = ("csv", "parquet")
+JOIN_HOWS = ("inner", "left", "right", "full")
+AGGREGATES = ("sum", "count", "min", "max", "avg")
+SIMPLE_TYPES = ("string", "integer", "long", "double", "boolean", "date", "timestamp")
+WRITE_MODES = ("overwrite", "error")
+SORT_ORDERS = ("asc", "desc")
+
+CSV_READ_OPTIONS: dict[str, Any] = {
+    "header": True,
+    "delimiter": ",",
+    "quote": '"',
+    "escape": "\\",
+    "null_value": "",
+    "date_format": "yyyy-MM-dd",
+    "timestamp_format": "yyyy-MM-dd'T'HH:mm:ss[.SSS][XXX]",
+    "infer_schema": False,
+    "schema": None,
+}
+CSV_WRITE_OPTIONS: dict[str, Any] = {"header": True, "delimiter": ","}
+
+# Scalar functions an expression may call: name -> (fewest arguments, most arguments or None).
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "round": (1, 2),
+    "abs": (1, 1),
+    "if": (3, 3),
+    "coalesce": (1, None),
+    "upper": (1, 1),
+    "lower": (1, 1),
+    "trim": (1, 1),
+    "length": (1, 1),
+    "concat": (1, None),
+    "substring": (3, 3),
+    "replace": (3, 3),
+    "to_date": (1, 2),
+    "year": (1, 1),
+    "month": (1, 1),
+    "day": (1, 1),
+    "date_add": (2, 2),
+    "datediff": (2, 2),
+}
+COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+
+OPERATION_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # op -> (required fields, optional fields); "op", "input" and "as" are allowed on every operation.
+    "vlookup": (frozenset({"with", "on", "columns"}), frozenset({"with_on", "default"})),
+    "join": (frozenset({"with", "on"}), frozenset({"with_on", "how"})),
+    "pivot": (frozenset({"index", "column", "values", "value"}), frozenset({"agg"})),
+    "unpivot": (frozenset({"ids", "columns"}), frozenset({"names_to", "values_to"})),
+    "filter": (frozenset({"condition"}), frozenset()),
+    "derive": (frozenset({"column", "expression"}), frozenset()),
+    "rename": (frozenset({"columns"}), frozenset()),
+    "select": (frozenset({"columns"}), frozenset()),
+    "drop": (frozenset({"columns"}), frozenset()),
+    "cast": (frozenset({"columns"}), frozenset()),
+    "sort": (frozenset({"by"}), frozenset()),
+    "deduplicate": (frozenset(), frozenset({"columns"})),
+    "aggregate": (frozenset({"aggregations"}), frozenset({"group_by"})),
+    "union": (frozenset({"with"}), frozenset({"allow_missing_columns"})),
+    "fill_nulls": (frozenset({"values"}), frozenset()),
+}
+COMMON_FIELDS = frozenset({"op", "input", "as"})
+
+
+class InvalidRequest(ValueError):
+    """A request that breaks the contract. The message names where, what was found and what is accepted."""
+
+    def __init__(self, path: str, problem: str, accepted: str | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        self.accepted = accepted
+        match = re.match(r"^operations\[(\d+)\]", path)
+        self.operation_index: int | None = int(match.group(1)) if match else None
+        message = f"{path}: {problem}"
+        if accepted:
+            message += f"; accepted: {accepted}"
+        super().__init__(message)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+# --- expressions -------------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
+      | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
+      | (?P<quoted>`[^`]+`)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<op><=|>=|!=|<>|==|[-+*/%(),<>=])
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "true", "false", "null", "is"}
+
+Node = tuple[Any, ...]
+_GRAMMAR = "an expression such as round(amount * 1.2, 2) or status = 'open' and amount > 0"
+
+
+def _tokenize(text: str, path: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = _TOKEN.match(text, position)
+        if not match:
+            start = len(text) - len(text[position:].lstrip())
+            raise InvalidRequest(
+                path,
+                f"unexpected character {text[start]!r} at position {start}",
+                "column names, `quoted column names`, numbers, 'strings', + - * / %, comparisons, "
+                "and/or/not, is [not] null, parentheses and functions " + ", ".join(FUNCTIONS),
+            )
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        tokens.append((kind, value, match.start(kind)))
+        position = match.end()
+    tokens.append(("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over the expression grammar; produces a small tuple tree, never code."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self.tokens = _tokenize(text, path)
+        self.index = 0
+        self.depth = 0
+
+    def _peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.index]
+
+    def _word(self) -> str:
+        kind, value, _ = self._peek()
+        return value.lower() if kind == "name" else ""
+
+    def _take(self) -> tuple[str, str, int]:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def _fail(self, expected: str) -> InvalidRequest:
+        kind, value, position = self._peek()
+        found = "the end of the expression" if kind == "end" else f"{value!r} at position {position}"
+        return InvalidRequest(self.path, f"expected {expected}, found {found}", _GRAMMAR)
+
+    def _expect_op(self, symbol: str) -> None:
+        kind, value, _ = self._peek()
+        if kind != "op" or value != symbol:
+            raise self._fail(repr(symbol))
+        self._take()
+
+    def parse(self) -> Node:
+        node = self._or()
+        if self._peek()[0] != "end":
+            raise self._fail("an operator or the end of the expression")
+        return node
+
+    def _nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_EXPRESSION_DEPTH:
+            raise InvalidRequest(self.path, "nested too deeply", f"at most {MAX_EXPRESSION_DEPTH} levels")
+
+    def _or(self) -> Node:
+        node = self._and()
+        while self._word() == "or":
+            self._take()
+            node = ("bin", "or", node, self._and())
+        return node
+
+    def _and(self) -> Node:
+        node = self._not()
+        while self._word() == "and":
+            self._take()
+            node = ("bin", "and", node, self._not())
+        return node
+
+    def _not(self) -> Node:
+        if self._word() == "not":
+            self._take()
+            self._nested()
+            node = ("not", self._not())
+            self.depth -= 1
+            return node
+        return self._comparison()
+
+    def _comparison(self) -> Node:
+        node = self._additive()
+        kind, value, _ = self._peek()
+        if kind == "op" and value in ("=", "==", "!=", "<>", "<", "<=", ">", ">="):
+            self._take()
+            symbol = {"==": "=", "<>": "!="}.get(value, value)
+            return ("bin", symbol, node, self._additive())
+        if self._word() == "is":
+            self._take()
+            negate = False
+            if self._word() == "not":
+                self._take()
+                negate = True
+            if self._word() != "null":
+                raise self._fail("'null' after 'is'")
+            self._take()
+            return ("isnull", node, negate)
+        return node
+
+    def _additive(self) -> Node:
+        node = self._multiplicative()
+        while self._peek()[0] == "op" and self._peek()[1] in ("+", "-"):
+            symbol = self._take()[1]
+            node = ("bin", symbol, node, self._multiplicative())
+        return node
+
+    def _multiplicative(self) -> Node:
+        node = self._unary()
+        while self._peek()[0] == "op" and self._peek()[1] in ("*", "/", "%"):
+            symbol = self._take()[1]
+            node = ("bin", symbol, node, self._unary())
+        return node
+
+    def _unary(self) -> Node:
+        kind, value, _ = self._peek()
+        if kind == "op" and value in ("-", "+"):
+            self._take()
+            self._nested()
+            operand = self._unary()
+            self.depth -= 1
+            if value == "+":
+                return operand
+            if operand[0] == "lit" and isinstance(operand[1], int | float) and not isinstance(operand[1], bool):
+                return ("lit", -operand[1])
+            return ("neg", operand)
+        return self._primary()
+
+    def _primary(self) -> Node:
+        kind, value, _ = self._peek()
+        if kind == "number":
+            self._take()
+            is_float = any(c in value for c in ".eE")
+            return ("lit", float(value) if is_float else int(value))
+        if kind == "string":
+            self._take()
+            quote = value[0]
+            return ("lit", value[1:-1].replace(quote * 2, quote))
+        if kind == "quoted":
+            self._take()
+            return ("col", value[1:-1])
+        if kind == "op" and value == "(":
+            self._take()
+            self._nested()
+            node = self._or()
+            self.depth -= 1
+            self._expect_op(")")
+            return node
+        if kind == "name":
+            word = value.lower()
+            if word in ("true", "false"):
+                self._take()
+                return ("lit", word == "true")
+            if word == "null":
+                self._take()
+                return ("lit", None)
+            if word in _KEYWORDS:
+                raise self._fail("a value")
+            self._take()
+            if self._peek()[0] == "op" and self._peek()[1] == "(":
+                return self._call(value)
+            return ("col", value)
+        raise self._fail("a value")
+
+    def _call(self, name: str) -> Node:
+        function = name.lower()
+        if function not in FUNCTIONS:
+            raise InvalidRequest(self.path, f"unknown function {name!r}", ", ".join(FUNCTIONS))
+        self._take()  # "("
+        self._nested()
+        args: list[Node] = []
+        if not (self._peek()[0] == "op" and self._peek()[1] == ")"):
+            args.append(self._or())
+            while self._peek()[0] == "op" and self._peek()[1] == ",":
+                self._take()
+                args.append(self._or())
+        self._expect_op(")")
+        self.depth -= 1
+        fewest, most = FUNCTIONS[function]
+        if len(args) < fewest or (most is not None and len(args) > most):
+            wanted = f"{fewest}" if fewest == most else f"{fewest} or more" if most is None else f"{fewest} to {most}"
+            raise InvalidRequest(
+                self.path, f"{function}() takes {wanted} arguments, got {len(args)}", f"{wanted} arguments"
+            )
+        if function == "round" and len(args) == 2 and not (args[1][0] == "lit" and type(args[1][1]) is int):
+            raise InvalidRequest(self.path, "round() digits must be a whole number literal", "e.g. round(x, 2)")
+        if function == "to_date" and len(args) == 2 and not (args[1][0] == "lit" and isinstance(args[1][1], str)):
+            raise InvalidRequest(
+                self.path, "to_date() format must be a string literal", "e.g. to_date(d, 'dd/MM/yyyy')"
+            )
+        return ("call", function, args)
+
+
+def parse_expression(text: object, path: str = "expression") -> Node:
+    """Parse an expression into a tuple tree: ``("col", name)``, ``("lit", value)``, ``("neg", x)``,
+    ``("not", x)``, ``("bin", op, a, b)``, ``("isnull", x, negate)``, ``("call", name, [args])``."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest(path, f"got {_show(text)}", "a non-empty expression string")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise InvalidRequest(path, f"expression is {len(text)} characters long", f"at most {MAX_EXPRESSION_LENGTH}")
+    return _Parser(text, path).parse()
+
+
+def expression_columns(node: Node) -> set[str]:
+    """The column names an expression tree refers to."""
+    if node[0] == "col":
+        return {node[1]}
+    found: set[str] = set()
+    for part in node[1:]:
+        if isinstance(part, tuple):
+            found |= expression_columns(part)
+        elif isinstance(part, list):
+            for item in part:
+                found |= expression_columns(item)
+    return found
+
+
+# --- field checks --------------------------------------------------------------------------------------------------
+
+
+def _object(value: object, path: str, required: frozenset[str], optional: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(path or "request", f"got {_type_name(value)}", "an object")
+    allowed = required | optional
+    for key in value:
+        if key not in allowed:
+            raise InvalidRequest(f"{path}.{key}" if path else key, "unknown field", ", ".join(sorted(allowed)))
+    for key in sorted(required):
+        if key not in value:
+            raise InvalidRequest(f"{path}.{key}" if path else key, "required field is missing")
+    return value
+
+
+def _string(value: object, path: str, pattern: re.Pattern[str], accepted: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InvalidRequest(path, f"got {_show(value)}", accepted)
+    return value
+
+
+def _choice(value: object, path: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidRequest(path, f"got {_show(value)}", ", ".join(choices))
+    return value
+
+
+def _boolean(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequest(path, f"got {_show(value)}", "true or false")
+    return value
+
+
+def _char(value: object, path: str) -> str:
+    if not isinstance(value, str) or len(value) != 1:
+        raise InvalidRequest(path, f"got {_show(value)}", "a single character")
+    return value
+
+
+_COLUMN_ACCEPTED = "a column name of 1-255 characters without backticks or control characters"
+
+
+def _column(value: object, path: str) -> str:
+    return _string(value, path, COLUMN_NAME, _COLUMN_ACCEPTED)
+
+
+def _columns(value: object, path: str, *, allow_empty: bool = False) -> list[str]:
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise InvalidRequest(
+            path, f"got {_show(value)}", "a list of column names" + ("" if allow_empty else ", not empty")
+        )
+    names = [_column(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InvalidRequest(f"{path}[{i}]", f"column {name!r} is listed twice", "each column once")
+    return names
+
+
+def _column_map(value: object, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise InvalidRequest(path, f"got {_show(value)}", "an object with at least one column name as key")
+    for key in value:
+        _column(key, f"{path}.{key}")
+    return value
+
+
+def _scalar(value: object, path: str) -> str | int | float | bool | None:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise InvalidRequest(path, f"got {_type_name(value)}", "a string, number, boolean or null")
+
+
+def _data_type(value: object, path: str) -> str:
+    accepted = ", ".join(SIMPLE_TYPES) + ", decimal(p,s) with 1 <= p <= 38 and 0 <= s <= p"
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        if text in SIMPLE_TYPES:
+            return text
+        match = DECIMAL_TYPE.match(text)
+        if match and 1 <= int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1)):
+            return f"decimal({int(match.group(1))},{int(match.group(2))})"
+    raise InvalidRequest(path, f"got {_show(value)}", accepted)
+
+
+def _uri(value: object, path: str, schemes: tuple[str, ...]) -> str:
+    accepted = " or ".join(
+        "s3://bucket/key" if scheme == "s3" else "file:///absolute/path"
+        for scheme in schemes
+        if scheme in ("s3", "file")
+    )
+    if isinstance(value, str):
+        if "s3" in schemes and S3_URI.match(value):
+            return value
+        if "file" in schemes and FILE_URI.match(value):
+            return value
+    raise InvalidRequest(path, f"got {_show(value)}", accepted)
+
+
+# --- request -------------------------------------------------------------------------------------------------------
+
+
+def _input(value: object, path: str, schemes: tuple[str, ...]) -> dict[str, Any]:
+    spec = _object(value, path, frozenset({"uri", "format"}), frozenset({"options"}))
+    uri = _uri(spec["uri"], f"{path}.uri", schemes)
+    fmt = _choice(spec["format"], f"{path}.format", FORMATS)
+    raw_options = spec.get("options", {})
+    if fmt == "parquet":
+        _object(raw_options, f"{path}.options", frozenset(), frozenset())
+        return {"uri": uri, "format": fmt, "options": {}}
+    _object(raw_options, f"{path}.options", frozenset(), frozenset(CSV_READ_OPTIONS))
+    options = dict(CSV_READ_OPTIONS)
+    for key, option in raw_options.items():
+        where = f"{path}.options.{key}"
+        if key in ("header", "infer_schema"):
+            options[key] = _boolean(option, where)
+        elif key in ("delimiter", "quote", "escape"):
+            options[key] = _char(option, where)
+        elif key == "schema":
+            if not isinstance(option, dict) or not option:
+                raise InvalidRequest(
+                    where, f"got {_show(option)}", "an object mapping each column, in file order, to a type"
+                )
+            options[key] = {_column(c, f"{where}.{c}"): _data_type(t, f"{where}.{c}") for c, t in option.items()}
+        elif not isinstance(option, str) or len(option) > 64:
+            raise InvalidRequest(where, f"got {_show(option)}", "a string of at most 64 characters")
+        else:
+            options[key] = option
+    if options["schema"] is not None and options["infer_schema"]:
+        raise InvalidRequest(f"{path}.options.infer_schema", "cannot be true with a schema", "schema or infer_schema")
+    return {"uri": uri, "format": fmt, "options": options}
+
+
+def _output(value: object, schemes: tuple[str, ...]) -> dict[str, Any]:
+    spec = _object(value, "output", frozenset({"uri", "format"}), frozenset({"options", "mode", "single_file"}))
+    fmt = _choice(spec["format"], "output.format", FORMATS)
+    result: dict[str, Any] = {
+        "uri": _uri(spec["uri"], "output.uri", schemes),
+        "format": fmt,
+        "mode": _choice(spec.get("mode", "overwrite"), "output.mode", WRITE_MODES),
+        "single_file": _boolean(spec.get("single_file", False), "output.single_file"),
+        "options": {},
+    }
+    raw_options = spec.get("options", {})
+    if fmt == "parquet":
+        _object(raw_options, "output.options", frozenset(), frozenset())
+        return result
+    _object(raw_options, "output.options", frozenset(), frozenset(CSV_WRITE_OPTIONS))
+    options = dict(CSV_WRITE_OPTIONS)
+    if "header" in raw_options:
+        options["header"] = _boolean(raw_options["header"], "output.options.header")
+    if "delimiter" in raw_options:
+        options["delimiter"] = _char(raw_options["delimiter"], "output.options.delimiter")
+    result["options"] = options
+    return result
+
+
+def _table_ref(value: object, path: str, tables: list[str]) -> str:
+    if not isinstance(value, str) or value not in tables:
+        raise InvalidRequest(path, f"no input or earlier 'as' named {_show(value)}", ", ".join(tables))
+    return value
+
+
+def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
+    path = f"operations[{index}]"
+    if not isinstance(value, dict):
+        raise InvalidRequest(path, f"got {_type_name(value)}", "an object with an 'op' field")
+    op = _choice(value.get("op"), f"{path}.op", tuple(OPERATION_FIELDS))
+    required, optional = OPERATION_FIELDS[op]
+    _object(value, path, required, optional | COMMON_FIELDS)
+    result: dict[str, Any] = {"op": op}
+    if "input" in value:
+        result["input"] = _table_ref(value["input"], f"{path}.input", tables)
+    elif index == 0:
+        raise InvalidRequest(f"{path}.input", "required on the first operation", ", ".join(tables))
+    else:
+        result["input"] = None  # the result of the previous operation
+    if "as" in value:
+        name = _string(value["as"], f"{path}.as", TABLE_NAME, "a name of letters, digits and '_', up to 64 characters")
+        result["as"] = name
+    else:
+        result["as"] = None
+
+    def at(field: str) -> str:
+        return f"{path}.{field}"
+
+    if op in ("vlookup", "join"):
+        result["with"] = _table_ref(value["with"], at("with"), tables)
+        result["on"] = _columns(value["on"], at("on"))
+        with_on = _columns(value["with_on"], at("with_on")) if "with_on" in value else list(result["on"])
+        if len(with_on) != len(result["on"]):
+            raise InvalidRequest(
+                at("with_on"), f"has {len(with_on)} columns for {len(result['on'])} in 'on'", "one per 'on' column"
+            )
+        result["with_on"] = with_on
+        if op == "join":
+            result["how"] = _choice(value.get("how", "inner"), at("how"), JOIN_HOWS)
+        else:
+            result["columns"] = _columns(value["columns"], at("columns"))
+            default = value.get("default", {})
+            if not isinstance(default, dict):
+                raise InvalidRequest(
+                    at("default"), f"got {_type_name(default)}", "an object mapping picked columns to a value"
+                )
+            for key, item in default.items():
+                if key not in result["columns"]:
+                    raise InvalidRequest(
+                        f"{at('default')}.{key}", "not one of the picked columns", ", ".join(result["columns"])
+                    )
+                _scalar(item, f"{at('default')}.{key}")
+            result["default"] = dict(default)
+    elif op == "pivot":
+        result["index"] = _columns(value["index"], at("index"))
+        result["column"] = _column(value["column"], at("column"))
+        result["value"] = _column(value["value"], at("value"))
+        values = value["values"]
+        if not isinstance(values, list) or not values or len(values) > 1000:
+            raise InvalidRequest(at("values"), f"got {_show(values)}", "a list of 1 to 1000 pivot values")
+        for i, item in enumerate(values):
+            if item is None or not isinstance(item, str | int | float) or isinstance(item, bool):
+                raise InvalidRequest(f"{at('values')}[{i}]", f"got {_show(item)}", "a string or number")
+            if item in values[:i]:
+                raise InvalidRequest(f"{at('values')}[{i}]", f"value {_show(item)} is listed twice", "each value once")
+        result["values"] = list(values)
+        result["agg"] = _choice(value.get("agg", "sum"), at("agg"), AGGREGATES)
+    elif op == "unpivot":
+        result["ids"] = _columns(value["ids"], at("ids"), allow_empty=True)
+        result["columns"] = _columns(value["columns"], at("columns"))
+        result["names_to"] = _column(value.get("names_to", "column"), at("names_to"))
+        result["values_to"] = _column(value.get("values_to", "value"), at("values_to"))
+        if result["names_to"] == result["values_to"]:
+            raise InvalidRequest(at("values_to"), "same name as names_to", "two different column names")
+    elif op == "filter":
+        parse_expression(value["condition"], at("condition"))
+        result["condition"] = value["condition"]
+    elif op == "derive":
+        result["column"] = _column(value["column"], at("column"))
+        parse_expression(value["expression"], at("expression"))
+        result["expression"] = value["expression"]
+    elif op == "rename":
+        mapping = _column_map(value["columns"], at("columns"))
+        result["columns"] = {old: _column(new, f"{at('columns')}.{old}") for old, new in mapping.items()}
+    elif op in ("select", "drop"):
+        result["columns"] = _columns(value["columns"], at("columns"))
+    elif op == "cast":
+        mapping = _column_map(value["columns"], at("columns"))
+        result["columns"] = {name: _data_type(t, f"{at('columns')}.{name}") for name, t in mapping.items()}
+    elif op == "sort":
+        by = value["by"]
+        if not isinstance(by, list) or not by:
+            raise InvalidRequest(at("by"), f"got {_show(by)}", "a non-empty list of column names or {column, order}")
+        keys = []
+        for i, item in enumerate(by):
+            where = f"{at('by')}[{i}]"
+            if isinstance(item, str):
+                keys.append({"column": _column(item, where), "order": "asc"})
+            else:
+                spec = _object(item, where, frozenset({"column"}), frozenset({"order"}))
+                keys.append(
+                    {
+                        "column": _column(spec["column"], f"{where}.column"),
+                        "order": _choice(spec.get("order", "asc"), f"{where}.order", SORT_ORDERS),
+                    }
+                )
+        result["by"] = keys
+    elif op == "deduplicate":
+        result["columns"] = _columns(value["columns"], at("columns")) if "columns" in value else None
+    elif op == "aggregate":
+        result["group_by"] = _columns(value.get("group_by", []), at("group_by"), allow_empty=True)
+        aggregations = value["aggregations"]
+        if not isinstance(aggregations, list) or not aggregations:
+            raise InvalidRequest(
+                at("aggregations"), f"got {_show(aggregations)}", "a non-empty list of {function, column, as}"
+            )
+        specs: list[dict[str, Any]] = []
+        for i, item in enumerate(aggregations):
+            where = f"{at('aggregations')}[{i}]"
+            spec = _object(item, where, frozenset({"function", "as"}), frozenset({"column"}))
+            function = _choice(spec["function"], f"{where}.function", AGGREGATES)
+            if "column" not in spec and function != "count":
+                raise InvalidRequest(
+                    f"{where}.column", f"required for {function}", "a column name (only count may omit it)"
+                )
+            column = _column(spec["column"], f"{where}.column") if "column" in spec else None
+            name = _column(spec["as"], f"{where}.as")
+            if name in result["group_by"] or name in [s["as"] for s in specs]:
+                raise InvalidRequest(f"{where}.as", f"column {name!r} is produced twice", "a name unique in the result")
+            specs.append({"function": function, "column": column, "as": name})
+        result["aggregations"] = specs
+    elif op == "union":
+        others = value["with"]
+        if isinstance(others, str):
+            others = [others]
+        if not isinstance(others, list) or not others:
+            raise InvalidRequest(at("with"), f"got {_show(others)}", "a table name or a non-empty list of them")
+        result["with"] = [_table_ref(name, f"{at('with')}[{i}]", tables) for i, name in enumerate(others)]
+        result["allow_missing_columns"] = _boolean(
+            value.get("allow_missing_columns", False), at("allow_missing_columns")
+        )
+    elif op == "fill_nulls":
+        mapping = _column_map(value["values"], at("values"))
+        result["values"] = {name: _scalar(item, f"{at('values')}.{name}") for name, item in mapping.items()}
+        for name, item in result["values"].items():
+            if item is None:
+                raise InvalidRequest(f"{at('values')}.{name}", "got null", "a string, number or boolean")
+    return result
+
+
+def validate_request(document: object, *, uri_schemes: tuple[str, ...] = ("s3",)) -> dict[str, Any]:
+    """Check a request (a dict, or its JSON text) and return it normalized, with every default filled in.
+
+    ``uri_schemes`` lists the URI schemes inputs and output may use; the service accepts ``s3`` only, and
+    local runs of the Spark job add ``file``.
+    """
+    if isinstance(document, bytes | bytearray):
+        try:
+            document = document.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidRequest("request", f"not UTF-8 ({error.reason})", "a JSON object in UTF-8") from None
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as error:
+            raise InvalidRequest(
+                "request", f"not valid JSON ({error.msg} at line {error.lineno})", "a JSON object"
+            ) from None
+    request = _object(
+        document, "", frozenset({"request_id", "schema_version", "inputs", "operations", "output"}), frozenset()
+    )
+    version = request["schema_version"]
+    if version not in ACCEPTED_SCHEMA_VERSIONS or not isinstance(version, str):
+        raise InvalidRequest("schema_version", f"got {_show(version)}", ", ".join(ACCEPTED_SCHEMA_VERSIONS))
+    request_id = _string(
+        request["request_id"],
+        "request_id",
+        REQUEST_ID,
+        "1-128 letters, digits, '_' or '-', starting with a letter or digit",
+    )
+    raw_inputs = request["inputs"]
+    if not isinstance(raw_inputs, dict) or not raw_inputs or len(raw_inputs) > MAX_INPUTS:
+        raise InvalidRequest("inputs", f"got {_show(raw_inputs)}", f"an object of 1 to {MAX_INPUTS} named datasets")
+    inputs = {}
+    for name, spec in raw_inputs.items():
+        _string(name, f"inputs.{name}", TABLE_NAME, "a name of letters, digits and '_', up to 64 characters")
+        inputs[name] = _input(spec, f"inputs.{name}", uri_schemes)
+    raw_operations = request["operations"]
+    if not isinstance(raw_operations, list) or not raw_operations or len(raw_operations) > MAX_OPERATIONS:
+        raise InvalidRequest(
+            "operations", f"got {_show(raw_operations)}", f"a list of 1 to {MAX_OPERATIONS} operations"
+        )
+    tables = list(inputs)
+    operations = []
+    for index, raw in enumerate(raw_operations):
+        operation = _operation(raw, index, tables)
+        operations.append(operation)
+        if operation["as"] is not None:
+            if operation["as"] in tables:
+                raise InvalidRequest(f"operations[{index}].as", f"{operation['as']!r} is already a table", "a new name")
+            tables.append(operation["as"])
+    return {
+        "request_id": request_id,
+        "schema_version": version,
+        "inputs": inputs,
+        "operations": operations,
+        "output": _output(request["output"], uri_schemes),
+    }
