@@ -1,0 +1,194 @@
+"""CloudFormation custom resource: deploy-time facts that CloudFormation has no attribute for.
+
+``Custom::VpcEndpointIps`` gives the private IPv4 address of each network
+interface of an interface VPC endpoint (``Ip0``, ``Ip1``, ... ordered by
+Availability Zone, and ``IpAddresses`` comma-separated), so that an ALB target
+group can register them as IP targets. It fails when the endpoint has fewer or
+more interfaces than the construct registered targets for, rather than leaving
+a target group with a missing or stale target.
+
+``Custom::ManagedPrefixList`` gives the id of an AWS-managed prefix list by name
+(``PrefixListId``), e.g. CloudFront's origin-facing list, whose id differs per
+Region.
+
+The function is invoked asynchronously by CloudFormation and answers on the
+pre-signed ``ResponseURL`` itself: every outcome, good input or bad, AWS fault
+or not, becomes a SUCCESS or FAILED response, so a stack never waits on it. If
+the response itself cannot be delivered, the invocation fails so that Lambda
+retries it (the lookups are read-only, so a retry is safe) and, at the end,
+keeps the event in the function's dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = Logger()
+
+ENDPOINT_IPS = "Custom::VpcEndpointIps"
+PREFIX_LIST = "Custom::ManagedPrefixList"
+_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+_ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
+_RESPONSE_TIMEOUT_S = 15
+_MAX_REASON = 1000
+
+_ec2: Any = None
+
+
+class LookupError_(Exception):
+    """A lookup that cannot succeed as asked; its message is the reason CloudFormation shows."""
+
+
+def _client() -> Any:
+    global _ec2
+    if _ec2 is None:
+        attempts = int(os.environ.get("EC2_MAX_ATTEMPTS", "6"))
+        _ec2 = boto3.client(
+            "ec2",
+            config=Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=5, read_timeout=10),
+        )
+    return _ec2
+
+
+def endpoint_ips(properties: dict[str, Any]) -> dict[str, str]:
+    """The private IP of each network interface of the endpoint, ordered by AZ then address."""
+    endpoint_id = properties.get("EndpointId")
+    if not isinstance(endpoint_id, str) or not _ENDPOINT_ID.match(endpoint_id):
+        raise LookupError_(f"EndpointId must be a VPC endpoint id such as vpce-0123456789abcdef0; got {endpoint_id!r}")
+    eni_ids = properties.get("NetworkInterfaceIds")
+    if (
+        not isinstance(eni_ids, list)
+        or not eni_ids
+        or not all(isinstance(e, str) and _ENI_ID.match(e) for e in eni_ids)
+    ):
+        raise LookupError_(
+            f"NetworkInterfaceIds must be a non-empty list of ids such as eni-0123456789abcdef0; got {eni_ids!r}"
+        )
+    try:
+        expected = int(properties.get("ExpectedCount", ""))
+    except (TypeError, ValueError):
+        raise LookupError_(
+            f"ExpectedCount must be the number of endpoint subnets; got {properties.get('ExpectedCount')!r}"
+        ) from None
+    if len(eni_ids) != expected:
+        raise LookupError_(
+            f"endpoint {endpoint_id} has {len(eni_ids)} network interface(s) but {expected} IP targets are "
+            "registered (one per endpoint subnet); check that every endpoint subnet is in an Availability Zone "
+            "where the execute-api endpoint service is offered"
+        )
+    try:
+        response = _client().describe_network_interfaces(NetworkInterfaceIds=sorted(set(eni_ids)))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        raise LookupError_(f"DescribeNetworkInterfaces for {endpoint_id} failed with {code}: {error}") from error
+    interfaces = response.get("NetworkInterfaces", [])
+    found = {eni["NetworkInterfaceId"]: eni for eni in interfaces}
+    missing = sorted(set(eni_ids) - set(found))
+    if missing:
+        raise LookupError_(f"network interface(s) {', '.join(missing)} of endpoint {endpoint_id} were not found")
+    without_ip = sorted(i for i, eni in found.items() if not eni.get("PrivateIpAddress"))
+    if without_ip:
+        raise LookupError_(f"network interface(s) {', '.join(without_ip)} of {endpoint_id} have no private IPv4")
+    ordered = sorted(found.values(), key=lambda eni: (eni.get("AvailabilityZone", ""), eni["PrivateIpAddress"]))
+    data = {f"Ip{i}": eni["PrivateIpAddress"] for i, eni in enumerate(ordered)}
+    data["IpAddresses"] = ",".join(eni["PrivateIpAddress"] for eni in ordered)
+    logger.info("resolved endpoint IPs", extra={"endpoint_id": endpoint_id, "ips": data["IpAddresses"]})
+    return data
+
+
+def managed_prefix_list(properties: dict[str, Any]) -> dict[str, str]:
+    """The id of the AWS-managed prefix list with the given name."""
+    name = properties.get("PrefixListName")
+    if not isinstance(name, str) or not name.startswith("com.amazonaws."):
+        raise LookupError_(
+            f"PrefixListName must name an AWS-managed prefix list such as "
+            f"com.amazonaws.global.cloudfront.origin-facing; got {name!r}"
+        )
+    try:
+        response = _client().describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [name]}])
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        raise LookupError_(f"DescribeManagedPrefixLists for {name} failed with {code}: {error}") from error
+    lists = [p for p in response.get("PrefixLists", []) if p.get("PrefixListName") == name]
+    if len(lists) != 1:
+        raise LookupError_(f"expected exactly one managed prefix list named {name}; found {len(lists)}")
+    return {"PrefixListId": lists[0]["PrefixListId"]}
+
+
+RESOLVERS = {ENDPOINT_IPS: endpoint_ips, PREFIX_LIST: managed_prefix_list}
+
+
+def send_response(
+    event: CloudFormationCustomResourceEvent,
+    status: str,
+    physical_id: str,
+    data: dict[str, str] | None = None,
+    reason: str = "",
+) -> None:
+    """PUT the result to CloudFormation's pre-signed URL; raise if it was not accepted."""
+    url = event.response_url
+    if not url.startswith("https://"):
+        raise ValueError(f"ResponseURL must be an https URL; got {url[:40]!r}")
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:_MAX_REASON],
+            "PhysicalResourceId": physical_id,
+            "StackId": event.stack_id,
+            "RequestId": event.request_id,
+            "LogicalResourceId": event.logical_resource_id,
+            "NoEcho": False,
+            "Data": data or {},
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be https above
+        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    with urllib.request.urlopen(request, timeout=_RESPONSE_TIMEOUT_S) as reply:  # noqa: S310 - https only
+        if reply.status >= 300:
+            raise RuntimeError(f"CloudFormation refused the response with HTTP {reply.status}")
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    event = CloudFormationCustomResourceEvent(raw_event)
+    request_type = event.request_type
+    physical_id = event.physical_resource_id or f"{event.logical_resource_id}-{event.request_id}"
+    logger.append_keys(request_type=request_type, resource_type=event.resource_type)
+    status, data, reason = "SUCCESS", {}, ""
+    if request_type == "Delete":
+        logger.info("nothing to delete: the resource only reads")
+    else:
+        resolver = RESOLVERS.get(event.resource_type)
+        try:
+            if resolver is None:
+                raise LookupError_(
+                    f"unknown resource type {event.resource_type!r}; this function serves {', '.join(RESOLVERS)}"
+                )
+            data = resolver(dict(event.resource_properties or {}))
+            if request_type == "Create":
+                physical_id = str(event.resource_properties.get("EndpointId") or physical_id)
+        except LookupError_ as error:
+            logger.error("lookup failed", extra={"reason": str(error)})
+            status, reason = "FAILED", str(error)
+        except (BotoCoreError, ClientError) as error:
+            logger.exception("AWS call failed")
+            status, reason = "FAILED", f"AWS call failed: {error}"
+        except Exception as error:
+            logger.exception("unexpected error")
+            status, reason = "FAILED", f"unexpected {type(error).__name__}: {error}"
+    if status == "FAILED":
+        reason = f"{reason} (log stream {context.log_stream_name})"
+    send_response(event, status, physical_id, data, reason)
+    return {"Status": status, "PhysicalResourceId": physical_id}

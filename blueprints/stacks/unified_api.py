@@ -1,0 +1,175 @@
+"""Example deployment of the unified API: the public entry and two small domain APIs behind it.
+
+Context keys (``-c key=value``), each with a placeholder default so that the
+example synthesizes with no AWS account and no lookups:
+
+- ``unified_api:domain_name``: the API host name (default ``api.example.com``)
+- ``unified_api:hosted_zone_id`` / ``unified_api:hosted_zone_name``: the public
+  Route 53 zone that holds it (default ``Z0123456789EXAMPLE`` / ``example.com``);
+  the certificate is DNS-validated in it and the alias record is created in it
+- ``unified_api:availability_zones``: comma-separated AZ names (default the
+  Region's ``a``, ``b`` and ``c`` zones)
+- ``unified_api:cloudfront``: ``true`` to put CloudFront in front (default ``false``)
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from constructs import Construct
+
+from blueprints.config import ExampleConfig
+from blueprints.constructs.common import acknowledge
+from blueprints.constructs.unified_api import UnifiedApi
+
+EXAMPLE_STACKS = ("UnifiedApi",)
+
+CONTEXT_DEFAULTS = {
+    "unified_api:domain_name": "api.example.com",
+    "unified_api:hosted_zone_id": "Z0123456789EXAMPLE",
+    "unified_api:hosted_zone_name": "example.com",
+    "unified_api:availability_zones": "",
+    "unified_api:cloudfront": "false",
+}
+#: The example business domains: base path -> what its mock API answers.
+EXAMPLE_DOMAINS = {"orders": "Orders domain", "catalog": "Catalog domain"}
+
+
+def _context(scope: Construct, key: str) -> str:
+    value = scope.node.try_get_context(key)
+    return CONTEXT_DEFAULTS[key] if value is None else str(value)
+
+
+class DomainApi(Construct):
+    """A small private REST API standing in for a domain team's API.
+
+    ``GET /`` and ``GET /items`` answer from a mock integration; the stage has
+    throttling, access logs, and X-Ray tracing. The resource policy admits only
+    the unified API's VPC endpoint.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, unified: UnifiedApi, title: str) -> None:
+        super().__init__(scope, id)
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.THREE_MONTHS)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{title} API",
+            description=f"{title}: a private API behind the unified API",
+            endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE]),
+            policy=unified.private_api_policy(),
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name="v1",
+                throttling_rate_limit=100,
+                throttling_burst_limit=200,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        validator = self.api.add_request_validator(
+            "Validator", validate_request_parameters=True, validate_request_body=True
+        )
+        body = json.dumps({"domain": title, "path": "$context.resourcePath"})
+        integration = apigw.MockIntegration(
+            request_templates={"application/json": '{"statusCode": 200}'},
+            integration_responses=[
+                apigw.IntegrationResponse(status_code="200", response_templates={"application/json": body})
+            ],
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+        )
+        responses = [apigw.MethodResponse(status_code="200")]
+        self.api.root.add_method("GET", integration, request_validator=validator, method_responses=responses)
+        self.api.root.add_resource("items").add_method(
+            "GET", integration, request_validator=validator, method_responses=responses
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG4",
+            "Example domain API answering static mock data; each domain team chooses its own authorizer "
+            "(Cognito, Lambda or IAM), and the unified entry does not authenticate on their behalf.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-COG4",
+            "Example domain API answering static mock data; each domain team chooses its own authorizer.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG3",
+            "A private API, reachable only through the unified API's VPC endpoint, behind the ALB whose "
+            "regional AWS WAF web ACL inspects every request; a second web ACL here would inspect them twice.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG6",
+            "Execution logging needs the account-wide API Gateway CloudWatch role, which the platform team "
+            "owns; the stage writes JSON access logs and X-Ray traces.",
+        )
+        acknowledge(
+            self.api,
+            "Serverless-APIGWExecutionLoggingEnabled",
+            "Execution logging needs the account-wide API Gateway CloudWatch role, which the platform team "
+            "owns; the stage writes JSON access logs and X-Ray traces.",
+        )
+
+
+class UnifiedApiStack(cdk.Stack):
+    """The unified API with two domain APIs mapped at ``/orders`` and ``/catalog``."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        zones = _context(self, "unified_api:availability_zones")
+        availability_zones = [z.strip() for z in zones.split(",") if z.strip()] or [
+            f"{self.region}{suffix}" for suffix in ("a", "b", "c")
+        ]
+        cloudfront = _context(self, "unified_api:cloudfront").lower()
+        if cloudfront not in ("true", "false"):
+            raise ValueError(f"context key 'unified_api:cloudfront' must be true or false; got {cloudfront!r}")
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self,
+            "Zone",
+            hosted_zone_id=_context(self, "unified_api:hosted_zone_id"),
+            zone_name=_context(self, "unified_api:hosted_zone_name"),
+        )
+        self.unified = UnifiedApi(
+            self,
+            "UnifiedApi",
+            domain_name=_context(self, "unified_api:domain_name"),
+            hosted_zone=zone,
+            availability_zones=availability_zones,
+            cloudfront=cloudfront == "true",
+        )
+        self.domains: dict[str, DomainApi] = {}
+        for base_path, title in EXAMPLE_DOMAINS.items():
+            domain = DomainApi(self, base_path.title(), unified=self.unified, title=title)
+            self.unified.add_domain(base_path, domain.api)
+            self.domains[base_path] = domain
+        cdk.CfnOutput(self, "ApiUrl", value=f"https://{self.unified.domain_name}/")
+        cdk.CfnOutput(self, "LoadBalancerDns", value=self.unified.load_balancer.load_balancer_dns_name)
+
+
+def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
+    """Add the ``UnifiedApi`` example stack."""
+    stack = UnifiedApiStack(
+        app,
+        "UnifiedApi",
+        env=cdk.Environment(account=config.account, region=config.region),
+        description="Unified API: ALB + WAF in front of private API Gateway APIs, one per business domain",
+    )
+    return [stack]
