@@ -1,0 +1,751 @@
+"""Vertical scaling of EC2 instances: move tagged instances one size up or down
+a ladder, on a schedule or when an alarm fires, by restarting them with the
+new type or by replacing them with a resized copy behind their load balancer.
+
+Each resize runs in Step Functions, one small Lambda function per concern and
+one invocation per step, so no step is bounded by a Lambda time limit. A
+DynamoDB item per instance holds a lock that expires and a cooldown. Every
+resize is reported to EventBridge and CloudWatch; failures notify SNS.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
+
+_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+_POLL = Duration.seconds(15)
+#: Tag that marks images, snapshots and instances this construct created.
+MARK_TAG_KEY = "blueprints:vertical-scaling"
+EVENT_SOURCE = "blueprints.vertical-scaling"
+EVENT_DETAIL_TYPE = "EC2 Instance Resize"
+_SYNC_CALLER = "the VerticalScaling state machine"
+
+
+class ResizeMode(Enum):
+    """How an instance gets its new size."""
+
+    #: Stop, change the type, start again (same instance, same volumes and addresses).
+    RESTART = "restart"
+    #: Launch a resized copy from an image, swap it in behind the target groups, retire the old one.
+    REPLACE = "replace"
+
+
+class Direction(Enum):
+    """Which way along the size ladder a trigger moves an instance."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+class ReplacedInstanceAction(Enum):
+    """What replace mode does with the old instance once the new one serves."""
+
+    STOP = "stop"
+    TERMINATE = "terminate"
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """Move the instances ``direction`` whenever ``schedule`` fires.
+
+    Use ``scheduler.ScheduleExpression.cron(..., time_zone=TimeZone.EUROPE_PARIS)``
+    for local business hours.
+    """
+
+    direction: Direction
+    schedule: scheduler.ScheduleExpression
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmTrigger:
+    """Move the instances ``direction`` whenever ``alarm`` enters the ALARM state."""
+
+    direction: Direction
+    alarm: cloudwatch.IAlarm
+
+
+def _nag_id(stack: Stack, value: str) -> str:
+    """``value`` as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::Region>``)."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
+
+
+def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list[str]]:
+    if isinstance(instance_sizes, str) or len(instance_sizes) < 2:
+        raise ValueError(
+            "instance_sizes must list at least two sizes, smallest first (a size may be a list of "
+            f"interchangeable types, preferred first); got {instance_sizes!r}"
+        )
+    rungs: list[list[str]] = []
+    seen: set[str] = set()
+    for entry in instance_sizes:
+        rung = [entry] if isinstance(entry, str) else list(entry)
+        if not rung:
+            raise ValueError(f"each size in instance_sizes needs at least one instance type; got {instance_sizes!r}")
+        for instance_type in rung:
+            if not isinstance(instance_type, str) or not _TYPE_RE.match(instance_type):
+                raise ValueError(
+                    f"instance_sizes entries must be EC2 instance types such as 'm7i.large'; got {instance_type!r}"
+                )
+            if instance_type in seen:
+                raise ValueError(f"instance type {instance_type} appears twice in instance_sizes; each may appear once")
+            seen.add(instance_type)
+        rungs.append(rung)
+    return rungs
+
+
+class VerticalScaling(Construct):
+    """Resizes EC2 instances that carry a tag, one ladder step at a time.
+
+    Builds the lock table, the Step Functions state machine and its Lambda
+    functions, the EventBridge Scheduler schedules and alarm rules that start
+    it, and the SNS topic for failures. IAM to stop, start, modify, replace or
+    retire instances is conditioned on the target tag.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        instance_sizes: Sequence[str | Sequence[str]],
+        target_tag_value: str,
+        target_tag_key: str = "VerticalScaling",
+        mode: ResizeMode = ResizeMode.RESTART,
+        schedules: Sequence[ScheduleTrigger] = (),
+        alarms: Sequence[AlarmTrigger] = (),
+        replaced_instance_action: ReplacedInstanceAction | None = None,
+        target_groups: Sequence[elbv2.ITargetGroup] | None = None,
+        instance_roles: Sequence[iam.IRole] = (),
+        volume_encryption_keys: Sequence[kms.IKey] = (),
+        image_reboot: bool = False,
+        cooldown: Duration = Duration.minutes(30),
+        wait_timeout: Duration = Duration.minutes(15),
+        health_check_timeout: Duration = Duration.minutes(10),
+        lock_timeout: Duration = Duration.hours(2),
+        max_concurrency: int = 5,
+        dry_run: bool = False,
+        notification_topic: sns.ITopic | None = None,
+        event_bus: events.IEventBus | None = None,
+        encryption_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        rungs = _validate_ladder(instance_sizes)
+        if not target_tag_key or len(target_tag_key) > 128 or target_tag_key.lower().startswith("aws:"):
+            raise ValueError(
+                f"target_tag_key must be a tag key of 1-128 characters not starting with 'aws:'; got {target_tag_key!r}"
+            )
+        if not target_tag_value or len(target_tag_value) > 256:
+            raise ValueError(f"target_tag_value must be a tag value of 1-256 characters; got {target_tag_value!r}")
+        if mode is ResizeMode.RESTART and (
+            replaced_instance_action is not None or target_groups is not None or instance_roles or image_reboot
+        ):
+            raise ValueError(
+                "replaced_instance_action, target_groups, instance_roles and image_reboot apply to "
+                "mode=ResizeMode.REPLACE only; got them with mode=ResizeMode.RESTART"
+            )
+        if target_groups is not None and not target_groups:
+            raise ValueError("target_groups, when given, must list at least one target group; omit it to search all")
+        for trigger in [*schedules, *alarms]:
+            if not isinstance(trigger.direction, Direction):
+                raise ValueError(f"a trigger's direction must be Direction.UP or Direction.DOWN; got {trigger!r}")
+        if cooldown.to_seconds() < 0:
+            raise ValueError(f"cooldown must not be negative; got {cooldown.to_seconds()} seconds")
+        if wait_timeout.to_seconds() < _POLL.to_seconds() or health_check_timeout.to_seconds() < _POLL.to_seconds():
+            raise ValueError(
+                f"wait_timeout and health_check_timeout must be at least {_POLL.to_seconds()} seconds (one poll); "
+                f"got {wait_timeout.to_seconds()} and {health_check_timeout.to_seconds()}"
+            )
+        minimum_lock = 4 * wait_timeout.to_seconds() + health_check_timeout.to_seconds()
+        if lock_timeout.to_seconds() < minimum_lock:
+            raise ValueError(
+                "lock_timeout must outlast the longest resize (4 x wait_timeout + health_check_timeout = "
+                f"{minimum_lock} seconds), or a second resize could start while one runs; "
+                f"got {lock_timeout.to_seconds()} seconds"
+            )
+        if not 1 <= max_concurrency <= 40:
+            raise ValueError(f"max_concurrency must be between 1 and 40 instances at a time; got {max_concurrency}")
+        super().__init__(scope, id)
+
+        stack = Stack.of(self)
+        self.mode = mode
+        self.instance_sizes = rungs
+        self.target_tag_key = target_tag_key
+        self.target_tag_value = target_tag_value
+        action = replaced_instance_action or ReplacedInstanceAction.STOP
+
+        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            description=f"Encrypts the failure notifications of {self.node.path}",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.lock_table: dynamodb.ITable = dynamodb.TableV2(
+            self,
+            "Locks",
+            partition_key=dynamodb.Attribute(name="instance_id", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        if notification_topic is None:
+            notification_topic = sns.Topic(
+                self, "Notifications", master_key=self.encryption_key, enforce_ssl=True, display_name="Vertical scaling"
+            )
+        self.notification_topic: sns.ITopic = notification_topic
+        self.event_bus: events.IEventBus = event_bus or events.EventBus.from_event_bus_name(
+            self, "DefaultBus", "default"
+        )
+
+        instance_arn = self._ec2_arn(stack, "instance")
+        tagged = {"StringEquals": {f"aws:ResourceTag/{target_tag_key}": target_tag_value}}
+        environment = {
+            "TARGET_TAG_KEY": target_tag_key,
+            "TARGET_TAG_VALUE": target_tag_value,
+            "MODE": mode.value,
+            "DRY_RUN": "true" if dry_run else "false",
+        }
+
+        def handler(name: str, description: str, extra: dict[str, str] | None = None) -> PythonHandler:
+            return PythonHandler(
+                self,
+                name.title().replace("_", "") + "Function",
+                name=f"vertical_scaling_{name}",
+                description=f"{description} ({self.node.path})",
+                environment={**environment, **(extra or {})},
+                timeout=Duration.minutes(1),
+                log_retention=log_retention,
+                sync_caller=_SYNC_CALLER,
+                service_name="vertical_scaling",
+            )
+
+        self.targets_handler = handler("targets", "Lists the tagged instances a vertical-scaling run resizes")
+        self.lock_handler = handler(
+            "lock",
+            "Takes and releases the per-instance resize lock and cooldown",
+            {
+                "TABLE_NAME": self.lock_table.table_name,
+                "LOCK_SECONDS": str(int(lock_timeout.to_seconds())),
+                "COOLDOWN_SECONDS": str(int(cooldown.to_seconds())),
+            },
+        )
+        plan_env = {"LADDER": json.dumps(rungs)}
+        if target_groups:
+            plan_env["TARGET_GROUP_ARNS"] = stack.to_json_string([g.target_group_arn for g in target_groups])
+        self.plan_handler = handler("plan", "Plans one resize and checks the new type fits the instance", plan_env)
+        self.report_handler = handler(
+            "report",
+            "Reports each resize to EventBridge, CloudWatch and SNS",
+            {"EVENT_BUS_NAME": self.event_bus.event_bus_name, "TOPIC_ARN": self.notification_topic.topic_arn},
+        )
+        self.step_handler: PythonHandler
+        if mode is ResizeMode.RESTART:
+            self.step_handler = handler("restart", "Runs one step of a restart-mode resize")
+        else:
+            self.step_handler = handler(
+                "replace",
+                "Runs one step of a replace-mode resize",
+                {
+                    "MARK_TAG_KEY": MARK_TAG_KEY,
+                    "OLD_INSTANCE_ACTION": action.value,
+                    "IMAGE_REBOOT": "true" if image_reboot else "false",
+                },
+            )
+        self.handlers: list[lambda_.IFunction] = [
+            h.function
+            for h in (
+                self.targets_handler,
+                self.lock_handler,
+                self.plan_handler,
+                self.step_handler,
+                self.report_handler,
+            )
+        ]
+
+        # Reads: EC2 and ELB describe calls support no resource-level permissions.
+        describe = ["ec2:DescribeInstances"]
+        self.targets_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=describe, resources=["*"]))
+        plan_actions = [*describe, "ec2:DescribeInstanceTypes", "ec2:DescribeInstanceTypeOfferings"]
+        if mode is ResizeMode.REPLACE:
+            plan_actions += ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"]
+        self.plan_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=plan_actions, resources=["*"]))
+        self.lock_table.grant(self.lock_handler.role, "dynamodb:UpdateItem")
+        self.event_bus.grant_put_events_to(self.report_handler.role)
+        self.notification_topic.grant_publish(self.report_handler.role)
+        step_role = self.step_handler.role
+        step_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"]
+                + (
+                    ["ec2:DescribeImages", "elasticloadbalancing:DescribeTargetHealth"]
+                    if mode is ResizeMode.REPLACE
+                    else []
+                ),
+                resources=["*"],
+            )
+        )
+        if mode is ResizeMode.RESTART:
+            step_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"],
+                    resources=[instance_arn],
+                    conditions=tagged,
+                )
+            )
+        else:
+            self._grant_replace(stack, step_role, instance_arn, tagged, target_groups, instance_roles)
+        if volume_encryption_keys:
+            step_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant"],
+                    resources=[k.key_arn for k in volume_encryption_keys],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+            step_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"],
+                    resources=[k.key_arn for k in volume_encryption_keys],
+                    conditions={"StringEquals": {"kms:ViaService": f"ec2.{stack.region}.amazonaws.com"}},
+                )
+            )
+        self._acknowledge_iam(stack, mode, bool(target_groups))
+
+        waits = math.ceil(wait_timeout.to_seconds() / _POLL.to_seconds())
+        health_waits = math.ceil(health_check_timeout.to_seconds() / _POLL.to_seconds())
+        if mode is ResizeMode.RESTART:
+            resize = self._restart_flow(waits)
+        else:
+            resize = self._replace_flow(waits, health_waits)
+        self.state_machine: sfn.IStateMachine = self._state_machine(
+            resize, lock_timeout, max_concurrency, log_retention
+        )
+
+        self.trigger_dead_letters: sqs.IQueue = SecureQueue.dead_letter(self, "TriggerDeadLetters")
+        acknowledge(
+            self.trigger_dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the schedules and alarm rules (their target's "
+            "DeadLetterConfig), so it has no dead-letter queue of its own.",
+        )
+        self.schedules: list[scheduler.ISchedule] = []
+        for index, trigger in enumerate(schedules):
+            self.schedules.append(
+                scheduler.Schedule(
+                    self,
+                    f"Schedule{index}{trigger.direction.value.title()}",
+                    schedule=trigger.schedule,
+                    description=trigger.description
+                    or f"Moves {target_tag_key}={target_tag_value} instances {trigger.direction.value} one size",
+                    target=scheduler_targets.StepFunctionsStartExecution(
+                        self.state_machine,
+                        input=scheduler.ScheduleTargetInput.from_object(
+                            {
+                                "direction": trigger.direction.value,
+                                "trigger": f"schedule {trigger.schedule.expression_string}",
+                            }
+                        ),
+                        dead_letter_queue=self.trigger_dead_letters,
+                        retry_attempts=3,
+                        max_event_age=Duration.hours(1),
+                    ),
+                )
+            )
+        self.alarm_rules: list[events.IRule] = []
+        for index, alarm_trigger in enumerate(alarms):
+            self.alarm_rules.append(
+                events.Rule(
+                    self,
+                    f"Alarm{index}{alarm_trigger.direction.value.title()}",
+                    description=f"Moves {target_tag_key}={target_tag_value} instances "
+                    f"{alarm_trigger.direction.value} one size when the alarm fires",
+                    event_pattern=events.EventPattern(
+                        source=["aws.cloudwatch"],
+                        detail_type=["CloudWatch Alarm State Change"],
+                        resources=[alarm_trigger.alarm.alarm_arn],
+                        detail={"state": {"value": ["ALARM"]}},
+                    ),
+                    targets=[
+                        events_targets.SfnStateMachine(
+                            self.state_machine,
+                            input=events.RuleTargetInput.from_object(
+                                {
+                                    "direction": alarm_trigger.direction.value,
+                                    "trigger": f"alarm {events.EventField.from_path('$.detail.alarmName')}",
+                                }
+                            ),
+                            dead_letter_queue=self.trigger_dead_letters,
+                            retry_attempts=3,
+                            max_event_age=Duration.hours(1),
+                        )
+                    ],
+                )
+            )
+
+    # IAM ---------------------------------------------------------------------------------------
+
+    def _grant_replace(
+        self,
+        stack: Stack,
+        role: iam.IRole,
+        instance_arn: str,
+        tagged: dict[str, dict[str, str]],
+        target_groups: Sequence[elbv2.ITargetGroup] | None,
+        instance_roles: Sequence[iam.IRole],
+    ) -> None:
+        def arn(resource: str, account: bool = True) -> str:
+            return self._ec2_arn(stack, resource, account)
+
+        image_arn, snapshot_arn, volume_arn = arn("image", account=False), arn("snapshot", account=False), arn("volume")
+        marked = {"StringEquals": {f"aws:ResourceTag/{MARK_TAG_KEY}": "replace"}}
+        marks = {"StringEquals": {f"aws:RequestTag/{MARK_TAG_KEY}": "replace"}}
+        statements = [
+            # The old instance (imaged, stopped or terminated) and a failed new one carry the target tag.
+            iam.PolicyStatement(
+                actions=["ec2:CreateImage", "ec2:StopInstances", "ec2:TerminateInstances"],
+                resources=[instance_arn],
+                conditions=tagged,
+            ),
+            iam.PolicyStatement(actions=["ec2:CreateImage"], resources=[image_arn, snapshot_arn], conditions=marks),
+            iam.PolicyStatement(
+                actions=["ec2:RunInstances"],
+                resources=[instance_arn, volume_arn],
+                conditions={
+                    "StringEquals": {
+                        f"aws:RequestTag/{self.target_tag_key}": self.target_tag_value,
+                        f"aws:RequestTag/{MARK_TAG_KEY}": "replace",
+                    }
+                },
+            ),
+            iam.PolicyStatement(actions=["ec2:RunInstances"], resources=[image_arn], conditions=marked),
+            iam.PolicyStatement(
+                actions=["ec2:RunInstances"],
+                resources=[arn("subnet"), arn("security-group"), arn("network-interface"), arn("key-pair")],
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags"],
+                resources=[instance_arn, volume_arn, image_arn, snapshot_arn],
+                conditions={"StringEquals": {"ec2:CreateAction": ["RunInstances", "CreateImage"]}},
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:DeregisterImage", "ec2:DeleteSnapshot"],
+                resources=[image_arn, snapshot_arn],
+                conditions=marked,
+            ),
+            iam.PolicyStatement(
+                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                resources=(
+                    [g.target_group_arn for g in target_groups] if target_groups else [self._target_group_arn(stack)]
+                ),
+            ),
+        ]
+        if instance_roles:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[r.role_arn for r in instance_roles],
+                    conditions={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+                )
+            )
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+
+    def _acknowledge_iam(self, stack: Stack, mode: ResizeMode, target_groups: bool) -> None:
+        describe = (
+            "EC2 Describe* and Elastic Load Balancing Describe* calls support no resource-level permissions, "
+            "so they are granted on '*'; they read metadata only."
+        )
+        for handler in (self.targets_handler, self.plan_handler, self.step_handler):
+            acknowledge(handler.role, "AwsSolutions-IAM5[Resource::*]", describe)
+        acknowledge(
+            self.report_handler.role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Publishing to the KMS-encrypted notification topic needs data keys of that one key; the grant "
+            "is on the key's ARN only.",
+        )
+
+        def arn(resource: str, account: bool = True) -> str:
+            return _nag_id(stack, self._ec2_arn(stack, resource, account))
+
+        if mode is ResizeMode.RESTART:
+            acknowledge(
+                self.step_handler.role,
+                f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
+                "Stop, start and modify are allowed only on instances that carry the target tag "
+                "(aws:ResourceTag condition), which is how the construct selects its instances; their ids are "
+                "not known at deploy time.",
+            )
+            return
+        reasons = {
+            "instance": "Imaging, stopping and terminating are conditioned on the target tag, and launching on the "
+            "new instance carrying it; instance ids are not known at deploy time.",
+            "volume": "RunInstances creates the new instance's volumes, whose ids do not exist before the launch; "
+            "the launch must tag them with the target and construct tags.",
+            "subnet": "The new instance goes into the old one's subnet, known only when the resize runs.",
+            "security-group": "The new instance gets the old one's security groups, known only when the resize runs.",
+            "network-interface": "RunInstances creates the new instance's network interface; its id does not "
+            "exist before the launch.",
+            "key-pair": "The new instance gets the old one's key pair, known only when the resize runs.",
+        }
+        for resource, reason in reasons.items():
+            acknowledge(self.step_handler.role, f"AwsSolutions-IAM5[Resource::{arn(resource)}]", reason)
+        for resource in ("image", "snapshot"):
+            acknowledge(
+                self.step_handler.role,
+                f"AwsSolutions-IAM5[Resource::{arn(resource, account=False)}]",
+                "Images and snapshots are created per resize; using, tagging and deleting them is conditioned on "
+                f"the {MARK_TAG_KEY} tag the construct sets when creating them.",
+            )
+        if not target_groups:
+            acknowledge(
+                self.step_handler.role,
+                f"AwsSolutions-IAM5[Resource::{_nag_id(stack, self._target_group_arn(stack))}]",
+                "The new instance joins whichever target groups the old one is in, found when the resize runs; "
+                "pass target_groups to limit this to known groups.",
+            )
+
+    @staticmethod
+    def _ec2_arn(stack: Stack, resource: str, account: bool = True) -> str:
+        return stack.format_arn(service="ec2", resource=resource, resource_name="*", account=None if account else "")
+
+    @staticmethod
+    def _target_group_arn(stack: Stack) -> str:
+        return stack.format_arn(service="elasticloadbalancing", resource="targetgroup", resource_name="*/*")
+
+    # Step Functions ------------------------------------------------------------------------------
+
+    def _task(
+        self,
+        name: str,
+        handler: PythonHandler,
+        step: str | None = None,
+        *,
+        polls: int = 0,
+        result_path: str | None = None,
+    ) -> tasks.LambdaInvoke:
+        payload: dict[str, object] = {"state": sfn.JsonPath.entire_payload}
+        if step:
+            payload["step"] = step
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=handler.function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path=result_path,
+            task_timeout=sfn.Timeout.duration(Duration.minutes(2)),
+        )
+        if polls:
+            task.add_retry(errors=["NotReady"], interval=_POLL, backoff_rate=1, max_attempts=polls)
+        task.add_retry(
+            errors=["ClientError", "Lambda.TooManyRequestsException", "States.Timeout"],
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=3,
+        )
+        return task
+
+    def _lock_and_plan(self, resize: sfn.IChainable, release: tasks.LambdaInvoke) -> sfn.Chain:
+        """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report."""
+        report = self._report("Report")
+        acquire = self._task("AcquireLock", self.lock_handler, "acquire")
+        acquire.add_catch(report, errors=["States.ALL"], result_path="$.error")
+        plan = self._task("Plan", self.plan_handler)
+        plan.add_catch(release, errors=["States.ALL"], result_path="$.error")
+        dry_run = sfn.Pass(self, "DryRun", result=sfn.Result.from_string("dry-run"), result_path="$.outcome")
+        dry_run.next(release)
+        decide = (
+            sfn.Choice(self, "ResizeNeeded")
+            .when(sfn.Condition.not_(sfn.Condition.string_equals("$.action", "resize")), release)
+            .when(sfn.Condition.boolean_equals("$.dry_run", True), dry_run)
+            .otherwise(resize)
+        )
+        release.add_catch(report, errors=["States.ALL"], result_path="$.release_error")
+        release.next(report)
+        return acquire.next(plan).next(decide)
+
+    def _report(self, name: str) -> sfn.IChainable:
+        report = self._task(name, self.report_handler)
+        report.add_retry(errors=["PublishFailed"], interval=Duration.seconds(10), backoff_rate=2, max_attempts=4)
+        lost = tasks.SnsPublish(
+            self,
+            f"{name}Lost",
+            topic=self.notification_topic,
+            subject="Vertical scaling could not report a resize",
+            message=sfn.TaskInput.from_text(sfn.JsonPath.json_to_string(sfn.JsonPath.entire_payload)),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        report.add_catch(lost, errors=["States.ALL"], result_path="$.report_error")
+        return report
+
+    def _restart_flow(self, waits: int) -> sfn.IChainable:
+        h = self.step_handler
+        release = self._task("ReleaseLock", self.lock_handler, "release")
+        revert = self._task("Revert", h, "revert", polls=waits * 2)
+        revert.add_retry(errors=["StartFailed"], interval=Duration.seconds(30), backoff_rate=2, max_attempts=4)
+        revert.add_catch(release, errors=["States.ALL"], result_path="$.revert_error")
+        await_reverted = self._task("AwaitReverted", h, "await_running", polls=waits)
+        await_reverted.add_catch(release, errors=["States.ALL"], result_path="$.revert_error")
+        await_reverted.next(release)
+        revert.next(
+            sfn.Choice(self, "WasRunning")
+            .when(sfn.Condition.boolean_equals("$.was_running", True), await_reverted)
+            .otherwise(release)
+        )
+        stop = self._task("Stop", h, "stop")
+        await_stopped = self._task("AwaitStopped", h, "await_stopped", polls=waits)
+        modify = self._task("Modify", h, "modify")
+        start = self._task("Start", h, "start")
+        await_running = self._task("AwaitRunning", h, "await_running", polls=waits)
+        modify_stopped = self._task("ModifyStopped", h, "modify")
+        for task in (stop, await_stopped, modify, start, await_running, modify_stopped):
+            task.add_catch(revert, errors=["States.ALL"], result_path="$.error")
+        modify_stopped.next(release)
+        stop.next(await_stopped).next(modify).next(start)
+        start.next(
+            sfn.Choice(self, "Started")
+            .when(sfn.Condition.string_equals("$.next", "modify"), modify)
+            .when(sfn.Condition.string_equals("$.next", "revert"), revert)
+            .otherwise(await_running)
+        )
+        await_running.next(
+            sfn.Choice(self, "Running")
+            .when(sfn.Condition.string_equals("$.next", "modify"), modify)
+            .when(sfn.Condition.string_equals("$.next", "revert"), revert)
+            .otherwise(release)
+        )
+        is_running = (
+            sfn.Choice(self, "IsRunning")
+            .when(sfn.Condition.boolean_equals("$.was_running", True), stop)
+            .otherwise(modify_stopped)
+        )
+        return self._lock_and_plan(is_running, release)
+
+    def _replace_flow(self, waits: int, health_waits: int) -> sfn.IChainable:
+        h = self.step_handler
+        release = self._task("ReleaseLock", self.lock_handler, "release")
+        cleanup = self._task("Cleanup", h, "cleanup")
+        cleanup.add_catch(release, errors=["States.ALL"], result_path="$.cleanup_error")
+        cleanup.next(release)
+        steps = [
+            self._task("Image", h, "image"),
+            self._task("AwaitImage", h, "await_image", polls=waits),
+            self._task("Launch", h, "launch"),
+            self._task("AwaitRunning", h, "await_running", polls=waits),
+            self._task("Register", h, "register"),
+            self._task("AwaitHealthy", h, "await_healthy", polls=health_waits),
+            self._task("DeregisterOld", h, "deregister_old"),
+            self._task("AwaitDrained", h, "await_drained", polls=waits),
+            self._task("RetireOld", h, "retire_old"),
+        ]
+        for task in steps:
+            task.add_catch(cleanup, errors=["States.ALL"], result_path="$.error")
+        discard = self._task("DiscardImage", h, "discard_image")
+        discard.add_catch(release, errors=["States.ALL"], result_path="$.cleanup_error")
+        replace = sfn.Chain.start(steps[0])
+        for task in steps[1:]:
+            replace = replace.next(task)
+        replace.next(discard).next(release)
+        return self._lock_and_plan(replace, release)
+
+    def _state_machine(
+        self, resize: sfn.IChainable, timeout: Duration, max_concurrency: int, retention: logs.RetentionDays
+    ) -> sfn.StateMachine:
+        targets = tasks.LambdaInvoke(
+            self,
+            "FindTargets",
+            lambda_function=self.targets_handler.function,
+            payload=sfn.TaskInput.from_object(
+                {"input": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.execution_id}
+            ),
+            payload_response_only=True,
+            task_timeout=sfn.Timeout.duration(Duration.minutes(2)),
+        )
+        targets.add_retry(errors=["ClientError"], interval=Duration.seconds(5), backoff_rate=2, max_attempts=3)
+        each = sfn.Map(
+            self,
+            "EachInstance",
+            items_path="$.instances",
+            max_concurrency=max_concurrency,
+            item_selector={
+                "instance_id": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                "direction": sfn.JsonPath.string_at("$.direction"),
+                "dry_run": sfn.JsonPath.string_at("$.dry_run"),
+                "trigger": sfn.JsonPath.string_at("$.trigger"),
+                "execution": sfn.JsonPath.string_at("$.execution"),
+            },
+            result_path="$.results",
+        )
+        each.item_processor(resize)
+        failed_run = tasks.LambdaInvoke(
+            self,
+            "ReportRunFailure",
+            lambda_function=self.report_handler.function,
+            payload=sfn.TaskInput.from_object({"state": sfn.JsonPath.entire_payload}),
+            payload_response_only=True,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        failed_run.next(sfn.Fail(self, "RunFailed", cause="The run failed before resizing any instance"))
+        targets.add_catch(failed_run, errors=["States.ALL"], result_path="$.error")
+        self.state_machine_logs: logs.ILogGroup = logs.LogGroup(
+            self, "StateMachineLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(targets.next(each)),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.state_machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            comment=f"Resizes {self.target_tag_key}={self.target_tag_value} instances by {self.mode.value}",
+        )
+        acknowledge(
+            machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
+        )
+        stack = Stack.of(self)
+        for function in self.handlers:
+            logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+            acknowledge(
+                machine.role,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+                "Step Functions may invoke this one function's versions and aliases (ARN suffix ':*'), "
+                "as the Lambda task integration grants; no other function.",
+            )
+        return machine

@@ -1,0 +1,121 @@
+"""The per-instance lock and cooldown of vertical scaling, in one DynamoDB item.
+
+``acquire`` takes the lock with a conditional write: it succeeds when nobody
+holds an unexpired lock and the cooldown after the last resize has passed, or
+when this same execution already holds it (a retried invocation). ``release``
+gives the lock back, only if this execution still owns it, and starts the
+cooldown when the instance was changed. The item expires by TTL once neither
+lock nor cooldown matter.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+logger = Logger()
+_clients: dict[str, Any] = {}
+_TTL_MARGIN = 3600
+
+
+class InstanceBusy(Exception):
+    """Another execution holds the instance's lock."""
+
+
+class InCooldown(Exception):
+    """The instance was resized too recently."""
+
+
+class BadRequest(Exception):
+    """The event cannot be acted on."""
+
+
+def _ddb() -> Any:
+    if "ddb" not in _clients:
+        _clients["ddb"] = boto3.client("dynamodb")
+    return _clients["ddb"]
+
+
+def acquire(state: dict[str, Any], now: int) -> dict[str, Any]:
+    lock_until = now + int(os.environ["LOCK_SECONDS"])
+    try:
+        _ddb().update_item(
+            TableName=os.environ["TABLE_NAME"],
+            Key={"instance_id": {"S": state["instance_id"]}},
+            UpdateExpression="SET lock_owner = :owner, locked_until = :until, expires_at = :expires",
+            ConditionExpression=(
+                "attribute_not_exists(instance_id) OR lock_owner = :owner OR "
+                "(locked_until < :now AND (attribute_not_exists(cooldown_until) OR cooldown_until < :now))"
+            ),
+            ExpressionAttributeValues={
+                ":owner": {"S": state["execution"]},
+                ":until": {"N": str(lock_until)},
+                ":expires": {"N": str(lock_until + _TTL_MARGIN)},
+                ":now": {"N": str(now)},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        item = error.response.get("Item", {})
+        locked_until = int(item.get("locked_until", {}).get("N", "0"))
+        if locked_until >= now:
+            owner = item.get("lock_owner", {}).get("S", "another execution")
+            raise InstanceBusy(
+                f"{state['instance_id']} is being resized by {owner} (lock held until {locked_until})"
+            ) from None
+        cooldown_until = int(item.get("cooldown_until", {}).get("N", "0"))
+        raise InCooldown(
+            f"{state['instance_id']} was resized recently; cooldown lasts until {cooldown_until}"
+        ) from None
+    logger.info("lock acquired", extra={"instance_id": state["instance_id"], "until": lock_until})
+    return {**state, "started_at": state.get("started_at") or now}
+
+
+def release(state: dict[str, Any], now: int) -> dict[str, Any]:
+    changed = bool(state.get("changed"))
+    cooldown_until = now + int(os.environ["COOLDOWN_SECONDS"]) if changed else 0
+    names = {"#cooldown": "cooldown_until"}
+    values: dict[str, Any] = {
+        ":owner": {"S": state["execution"]},
+        ":zero": {"N": "0"},
+        ":cooldown": {"N": str(cooldown_until)},
+        ":expires": {"N": str(max(cooldown_until, now) + _TTL_MARGIN)},
+    }
+    cooldown_expr = "#cooldown = :cooldown" if changed else "#cooldown = if_not_exists(#cooldown, :zero)"
+    try:
+        _ddb().update_item(
+            TableName=os.environ["TABLE_NAME"],
+            Key={"instance_id": {"S": state["instance_id"]}},
+            UpdateExpression=f"SET locked_until = :zero, {cooldown_expr}, expires_at = :expires REMOVE lock_owner",
+            ConditionExpression="lock_owner = :owner",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        # The lock expired and someone else took it, or a retried release already ran.
+        logger.warning("lock no longer held by this execution", extra={"instance_id": state["instance_id"]})
+        return state
+    logger.info("lock released", extra={"instance_id": state["instance_id"], "cooldown_until": cooldown_until})
+    return state
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    step, state = event.get("step"), event.get("state")
+    if not isinstance(state, dict) or not state.get("instance_id") or not state.get("execution"):
+        raise BadRequest(f"state must carry instance_id and execution; got {state!r}")
+    now = int(time.time())
+    if step == "acquire":
+        return acquire(state, now)
+    if step == "release":
+        return release(state, now)
+    raise BadRequest(f"step must be acquire or release; got {step!r}")

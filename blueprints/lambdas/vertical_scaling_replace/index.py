@@ -1,0 +1,288 @@
+"""One step of a replace-mode resize per invocation, driven by Step Functions.
+
+The new instance is launched from an image of the running one (its volumes'
+data), in the same subnet with the same security groups, instance profile,
+key pair, metadata options and tags, on the new type. It joins every target
+group the old instance is in, and only once it is healthy in all of them is
+the old one deregistered (the target groups drain its connections) and then
+stopped or terminated. ``cleanup`` runs on any failure: before the old
+instance is deregistered it removes the new instance, so the old one stays in
+service untouched. The image and its snapshots are discarded either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+logger = Logger()
+_clients: dict[str, Any] = {}
+
+CAPACITY_CODES = frozenset(
+    {
+        "InsufficientInstanceCapacity",
+        "InsufficientCapacity",
+        "InstanceLimitExceeded",
+        "VcpuLimitExceeded",
+        "Unsupported",
+        "InvalidParameterCombination",
+    }
+)
+#: Phases after which the new instance carries the traffic and must be kept.
+COMMITTED = ("deregistering_old", "retiring_old", "done")
+
+
+class NotReady(Exception):
+    """The resource has not reached the state this step waits for; retry later."""
+
+
+class LaunchFailed(Exception):
+    """No candidate type could be launched."""
+
+
+class ImageFailed(Exception):
+    """The image of the instance could not be created."""
+
+
+class Unhealthy(Exception):
+    """The new instance failed its status checks."""
+
+
+class BadRequest(Exception):
+    """The event cannot be acted on."""
+
+
+def _client(name: str) -> Any:
+    if name not in _clients:
+        _clients[name] = boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return _clients[name]
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _token(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:64]
+
+
+def _mark() -> dict[str, str]:
+    return {"Key": os.environ["MARK_TAG_KEY"], "Value": "replace"}
+
+
+def image(state: dict[str, Any]) -> dict[str, Any]:
+    name = f"vertical-scaling-{state['instance_id']}-{_token(state['execution'])[:16]}"
+    tags = [_mark(), {"Key": "Name", "Value": name}]
+    ec2 = _client("ec2")
+    try:
+        image_id = ec2.create_image(
+            InstanceId=state["instance_id"],
+            Name=name,
+            Description=f"Data of {state['instance_id']} for its replacement by a resized instance",
+            NoReboot=os.environ.get("IMAGE_REBOOT", "false") != "true",
+            TagSpecifications=[{"ResourceType": "image", "Tags": tags}, {"ResourceType": "snapshot", "Tags": tags}],
+        )["ImageId"]
+    except ClientError as error:
+        if _code(error) != "InvalidAMIName.Duplicate":
+            raise ImageFailed(f"could not image {state['instance_id']}: {_code(error)}") from error
+        # A retried invocation: the image of this execution already exists.
+        image_id = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])["Images"][0][
+            "ImageId"
+        ]
+    return {**state, "image_id": image_id, "phase": "imaging"}
+
+
+def await_image(state: dict[str, Any]) -> dict[str, Any]:
+    found = _client("ec2").describe_images(ImageIds=[state["image_id"]])["Images"]
+    status = found[0]["State"] if found else "missing"
+    if status == "available":
+        return state
+    if status == "pending":
+        raise NotReady(f"image {state['image_id']} is pending")
+    raise ImageFailed(f"image {state['image_id']} is {status}")
+
+
+def launch(state: dict[str, Any]) -> dict[str, Any]:
+    spec = state["launch"]
+    tags = [*spec["tags"], _mark(), {"Key": f"{os.environ['MARK_TAG_KEY']}:replaces", "Value": state["instance_id"]}]
+    request: dict[str, Any] = {
+        "ImageId": state["image_id"],
+        "MinCount": 1,
+        "MaxCount": 1,
+        "SubnetId": spec["subnet_id"],
+        "SecurityGroupIds": spec["security_group_ids"],
+        "MetadataOptions": {"HttpTokens": spec["http_tokens"]},
+        "EbsOptimized": spec["ebs_optimized"],
+        "Monitoring": {"Enabled": spec["monitoring"]},
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}, {"ResourceType": "volume", "Tags": tags}],
+    }
+    if spec.get("instance_profile_arn"):
+        request["IamInstanceProfile"] = {"Arn": spec["instance_profile_arn"]}
+    if spec.get("key_name"):
+        request["KeyName"] = spec["key_name"]
+    failures = list(state.get("failures", []))
+    for index in range(state["candidate_index"], len(state["candidates"])):
+        candidate = state["candidates"][index]
+        try:
+            instance = _client("ec2").run_instances(
+                **request,
+                InstanceType=candidate,
+                ClientToken=_token(state["execution"], state["instance_id"], candidate),
+            )["Instances"][0]
+        except ClientError as error:
+            if _code(error) not in CAPACITY_CODES:
+                raise LaunchFailed(f"could not launch {candidate}: {_code(error)}") from error
+            logger.warning("launch failed; trying the next candidate", extra={"type": candidate, "error": _code(error)})
+            failures.append({"type": candidate, "error": _code(error)})
+            continue
+        logger.info("replacement launched", extra={"new_instance_id": instance["InstanceId"], "type": candidate})
+        return {
+            **state,
+            "new_instance_id": instance["InstanceId"],
+            "current_type": candidate,
+            "candidate_index": index,
+            "failures": failures,
+            "changed": True,
+            "phase": "launched",
+        }
+    raise LaunchFailed(f"no candidate could be launched: {failures}")
+
+
+def await_running(state: dict[str, Any]) -> dict[str, Any]:
+    statuses = _client("ec2").describe_instance_status(InstanceIds=[state["new_instance_id"]], IncludeAllInstances=True)
+    status = statuses["InstanceStatuses"][0]
+    name = status["InstanceState"]["Name"]
+    if name == "pending":
+        raise NotReady(f"{state['new_instance_id']} is pending")
+    if name != "running":
+        raise LaunchFailed(f"{state['new_instance_id']} is {name} after launch")
+    checks = (status["SystemStatus"]["Status"], status["InstanceStatus"]["Status"])
+    if "impaired" in checks:
+        raise Unhealthy(f"{state['new_instance_id']} is impaired")
+    if checks != ("ok", "ok"):
+        raise NotReady(f"{state['new_instance_id']} status checks are {checks}")
+    return state
+
+
+def register(state: dict[str, Any]) -> dict[str, Any]:
+    for registration in state["registrations"]:
+        _client("elbv2").register_targets(
+            TargetGroupArn=registration["target_group_arn"],
+            Targets=[{"Id": state["new_instance_id"], "Port": registration["port"]}],
+        )
+    return {**state, "phase": "registered"}
+
+
+def _health(instance_id: str, registration: dict[str, Any]) -> dict[str, Any]:
+    descriptions = _client("elbv2").describe_target_health(
+        TargetGroupArn=registration["target_group_arn"], Targets=[{"Id": instance_id, "Port": registration["port"]}]
+    )["TargetHealthDescriptions"]
+    return descriptions[0]["TargetHealth"] if descriptions else {"State": "unused"}
+
+
+def await_healthy(state: dict[str, Any]) -> dict[str, Any]:
+    waiting = []
+    for registration in state["registrations"]:
+        health = _health(state["new_instance_id"], registration)
+        if health["State"] != "healthy":
+            waiting.append(f"{registration['target_group_arn']}: {health['State']} {health.get('Reason', '')}".strip())
+    if waiting:
+        raise NotReady(f"{state['new_instance_id']} is not healthy yet in " + "; ".join(waiting))
+    return state
+
+
+def deregister_old(state: dict[str, Any]) -> dict[str, Any]:
+    for registration in state["registrations"]:
+        _client("elbv2").deregister_targets(
+            TargetGroupArn=registration["target_group_arn"],
+            Targets=[{"Id": state["instance_id"], "Port": registration["port"]}],
+        )
+    return {**state, "phase": "deregistering_old"}
+
+
+def await_drained(state: dict[str, Any]) -> dict[str, Any]:
+    draining = [r for r in state["registrations"] if _health(state["instance_id"], r)["State"] == "draining"]
+    if draining:
+        raise NotReady(f"{state['instance_id']} is still draining in {len(draining)} target group(s)")
+    return {**state, "phase": "retiring_old"}
+
+
+def retire_old(state: dict[str, Any]) -> dict[str, Any]:
+    ec2 = _client("ec2")
+    if os.environ["OLD_INSTANCE_ACTION"] == "terminate":
+        ec2.terminate_instances(InstanceIds=[state["instance_id"]])
+    else:
+        ec2.stop_instances(InstanceIds=[state["instance_id"]])
+    return {**state, "phase": "done", "outcome": "resized"}
+
+
+def _discard_image(state: dict[str, Any]) -> None:
+    if not state.get("image_id"):
+        return
+    ec2 = _client("ec2")
+    found = ec2.describe_images(ImageIds=[state["image_id"]])["Images"]
+    snapshots = [
+        m["Ebs"]["SnapshotId"] for m in (found[0].get("BlockDeviceMappings", []) if found else []) if "Ebs" in m
+    ]
+    if found:
+        ec2.deregister_image(ImageId=state["image_id"])
+    for snapshot in snapshots:
+        ec2.delete_snapshot(SnapshotId=snapshot)
+
+
+def discard_image(state: dict[str, Any]) -> dict[str, Any]:
+    _discard_image(state)
+    return state
+
+
+def cleanup(state: dict[str, Any]) -> dict[str, Any]:
+    """Undo a failed replacement; re-entrant, so a retry finishes what a fault interrupted."""
+    new_id = state.get("new_instance_id")
+    phase = state.get("phase", "planned")
+    if new_id and phase not in COMMITTED:
+        elbv2 = _client("elbv2")
+        for registration in state.get("registrations", []) if phase == "registered" else []:
+            # Deregistering the old instance may have begun when the fault hit: put it back first.
+            elbv2.register_targets(
+                TargetGroupArn=registration["target_group_arn"],
+                Targets=[{"Id": state["instance_id"], "Port": registration["port"]}],
+            )
+            elbv2.deregister_targets(
+                TargetGroupArn=registration["target_group_arn"], Targets=[{"Id": new_id, "Port": registration["port"]}]
+            )
+        _client("ec2").terminate_instances(InstanceIds=[new_id])
+        logger.warning("replacement removed; the old instance stays in service", extra={"new_instance_id": new_id})
+    _discard_image(state)
+    kept = phase in COMMITTED
+    return {**state, "outcome": "failed", "kept_new_instance": kept, "phase": f"cleaned_up_after_{phase}"}
+
+
+STEPS = {
+    "image": image,
+    "await_image": await_image,
+    "launch": launch,
+    "await_running": await_running,
+    "register": register,
+    "await_healthy": await_healthy,
+    "deregister_old": deregister_old,
+    "await_drained": await_drained,
+    "retire_old": retire_old,
+    "discard_image": discard_image,
+    "cleanup": cleanup,
+}
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    step, state = event.get("step"), event.get("state")
+    if step not in STEPS:
+        raise BadRequest(f"step must be one of {', '.join(STEPS)}; got {step!r}")
+    if not isinstance(state, dict) or state.get("action") != "resize" or "launch" not in state:
+        raise BadRequest(f"state must be a planned replace-mode resize; got {state!r}")
+    return STEPS[step](state)

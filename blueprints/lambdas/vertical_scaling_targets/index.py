@@ -1,0 +1,65 @@
+"""Lists the instances a vertical-scaling run applies to: every running or
+stopped instance that carries the target tag.
+
+Input is the state machine's execution input (``direction``, ``trigger``,
+optional ``dry_run``) plus the execution id; a bad direction fails the run
+with a clear message before anything is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+logger = Logger()
+DIRECTIONS = ("up", "down")
+_clients: dict[str, Any] = {}
+
+
+class BadRequest(Exception):
+    """The execution input cannot be acted on."""
+
+
+def _ec2() -> Any:
+    if "ec2" not in _clients:
+        _clients["ec2"] = boto3.client("ec2")
+    return _clients["ec2"]
+
+
+def parse_request(event: dict[str, Any]) -> dict[str, Any]:
+    request = event.get("input")
+    if not isinstance(request, dict):
+        raise BadRequest(f"execution input must be a JSON object with a direction; got {request!r}")
+    direction = request.get("direction")
+    if direction not in DIRECTIONS:
+        raise BadRequest(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
+    dry_run = request.get("dry_run", os.environ.get("DRY_RUN", "false") == "true")
+    if not isinstance(dry_run, bool):
+        raise BadRequest(f"dry_run must be true or false; got {dry_run!r}")
+    return {
+        "direction": direction,
+        "dry_run": dry_run,
+        "trigger": str(request.get("trigger") or "manual")[:256],
+        "execution": str(event.get("execution") or "unknown"),
+    }
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse_request(event)
+    key, value = os.environ["TARGET_TAG_KEY"], os.environ["TARGET_TAG_VALUE"]
+    instances: list[str] = []
+    paginator = _ec2().get_paginator("describe_instances")
+    for page in paginator.paginate(
+        Filters=[
+            {"Name": f"tag:{key}", "Values": [value]},
+            {"Name": "instance-state-name", "Values": ["running", "stopped"]},
+        ]
+    ):
+        for reservation in page["Reservations"]:
+            instances.extend(i["InstanceId"] for i in reservation["Instances"])
+    logger.info("targets found", extra={"count": len(instances), "tag": f"{key}={value}", **request})
+    return {**request, "instances": sorted(instances)}
