@@ -1,0 +1,1260 @@
+"""Disaster recovery for Amazon MWAA across two Regions, after "Disaster recovery strategies for
+Amazon MWAA" (AWS Big Data Blog).
+
+:class:`MwaaDrPrimary` runs in the primary Region: the DAGs and backup buckets (replicated to the
+DR Region), a scheduled metadata backup through MWAA ``InvokeRestApi`` and the alarms.
+:class:`MwaaDrSecondary` runs in the DR Region: the replica buckets, the health check, the
+failover and failback state machines, and, for the active-passive strategy, the passive
+environment. The two stacks share nothing but names derived from the account, the Region and a
+prefix, so neither needs a cross-Region reference; deploy the DR side first so the replication
+targets exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_mwaa as mwaa
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge
+
+
+class MwaaDrStrategy(Enum):
+    """How the DR Region recovers."""
+
+    #: A passive environment with paused DAGs waits in the DR Region; failover restores the
+    #: latest backup into it and unpauses the DAGs that were active.
+    ACTIVE_PASSIVE = "active_passive"
+    #: No environment waits in the DR Region; failover creates one from the primary's stored
+    #: configuration, waits until it is available, then restores the latest backup.
+    BACKUP_RESTORE = "backup_restore"
+
+
+#: Airflow versions CreateEnvironment accepts (botocore MWAA service model), all >= 2.4.3 so
+#: InvokeRestApi works.
+AIRFLOW_VERSIONS = ("2.7.2", "2.8.1", "2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6")
+ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge")
+AIRFLOW_RBAC_ROLES = ("Admin", "Op", "User", "Viewer")
+BACKUP_PREFIX = "backups"
+FAILBACK_PREFIX = "failback"
+HEARTBEAT_NAMESPACE = "AmazonMWAA"
+METRIC_NAMESPACE = "Blueprints"
+BACKUP_SERVICE = "mwaa-dr-backup"
+_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,22}[a-z0-9]$")
+_ENV_NAME_RE = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
+#: Longest Region code in use (e.g. ap-southeast-5), to size bucket names made from tokens.
+_MAX_REGION_LEN = 14
+
+
+def _check_prefix(name_prefix: str) -> None:
+    if not _PREFIX_RE.match(name_prefix):
+        raise ValueError(
+            "name_prefix must be 3-24 characters of lowercase letters, digits and hyphens, starting and "
+            f"ending with a letter or digit (it names buckets and the replica key alias); got {name_prefix!r}"
+        )
+
+
+def _check_environment_name(argument: str, name: str) -> None:
+    if Token.is_unresolved(name) or not _ENV_NAME_RE.match(name):
+        raise ValueError(
+            f"{argument} must be a literal MWAA environment name: a letter, then up to 79 letters, digits, "
+            f"'-' or '_'; got {name!r}"
+        )
+
+
+def dr_bucket_names(name_prefix: str, account: str, region: str) -> dict[str, str]:
+    """The deterministic names of the DR Region's DAGs and backup buckets."""
+    _check_prefix(name_prefix)
+    return {
+        "dags": f"{name_prefix}-dags-{account}-{region}",
+        "backup": f"{name_prefix}-backup-{account}-{region}",
+    }
+
+
+def replica_key_alias(name_prefix: str) -> str:
+    """The alias of the DR Region's KMS key that replicas are encrypted with."""
+    _check_prefix(name_prefix)
+    return f"alias/{name_prefix}-dr-replica"
+
+
+def _environment_arn(scope: Construct, name: str, region: str | None = None) -> str:
+    return Stack.of(scope).format_arn(
+        service="airflow", resource="environment", resource_name=name, region=region
+    )
+
+
+def _rbac_role_arn(scope: Construct, name: str, role: str, region: str | None = None) -> str:
+    return Stack.of(scope).format_arn(service="airflow", resource="role", resource_name=f"{name}/{role}", region=region)
+
+
+def _check_common(
+    *,
+    airflow_version: str,
+    environment_class: str,
+    max_workers: int,
+    airflow_rbac_role: str,
+    backup_retention: Duration,
+) -> None:
+    if airflow_version not in AIRFLOW_VERSIONS:
+        raise ValueError(f"airflow_version must be one of {', '.join(AIRFLOW_VERSIONS)}; got {airflow_version!r}")
+    if environment_class not in ENVIRONMENT_CLASSES:
+        raise ValueError(
+            f"environment_class must be one of {', '.join(ENVIRONMENT_CLASSES)}; got {environment_class!r}"
+        )
+    if not 1 <= max_workers <= 25:
+        raise ValueError(f"max_workers must be between 1 and 25; got {max_workers}")
+    if airflow_rbac_role not in AIRFLOW_RBAC_ROLES:
+        raise ValueError(
+            f"airflow_rbac_role must be one of {', '.join(AIRFLOW_RBAC_ROLES)} (Op or Admin can write "
+            f"variables, connections and pools); got {airflow_rbac_role!r}"
+        )
+    if backup_retention.to_days() < 1:
+        raise ValueError(f"backup_retention must be at least 1 day; got {backup_retention.to_days()} days")
+
+
+def _notification_key(scope: Construct, key: kms.IKey) -> None:
+    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
+    if isinstance(key, kms.Key):
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+            )
+        )
+
+
+def _topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
+    if topic is not None:
+        return topic
+    _notification_key(scope, key)
+    return sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+
+
+def _backup_lifecycle(retention: Duration) -> list[s3.LifecycleRule]:
+    return [
+        s3.LifecycleRule(
+            id="ExpireBackups",
+            prefix=f"{BACKUP_PREFIX}/",
+            expiration=retention,
+            noncurrent_version_expiration=Duration.days(7),
+        ),
+        s3.LifecycleRule(
+            id="ExpireFailbackBackups",
+            prefix=f"{FAILBACK_PREFIX}/",
+            expiration=retention,
+            noncurrent_version_expiration=Duration.days(7),
+        ),
+        s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+    ]
+
+
+class _AirflowEnvironment(Construct):
+    """An MWAA environment in private network mode, with its execution role and security group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        dags_bucket: s3.IBucket,
+        dags_key: kms.IKey,
+        airflow_version: str,
+        environment_class: str,
+        max_workers: int,
+        airflow_configuration_options: dict[str, str] | None,
+        create: bool,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description=f"MWAA environment {name}: traffic between its own components only",
+            allow_all_outbound=True,
+        )
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.all_traffic(), "MWAA components talk to each other"
+        )
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("airflow.amazonaws.com"), iam.ServicePrincipal("airflow-env.amazonaws.com")
+            ),
+            description=f"Execution role of MWAA environment {name}",
+        )
+        log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"airflow-{name}-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = [
+            iam.PolicyStatement(actions=["airflow:PublishMetrics"], resources=[_environment_arn(self, name)]),
+            iam.PolicyStatement(
+                actions=["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+                resources=[dags_bucket.bucket_arn, dags_bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogStream",
+                    "logs:CreateLogGroup",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:GetLogRecord",
+                    "logs:GetLogGroupFields",
+                    "logs:GetQueryResults",
+                ],
+                resources=[log_groups],
+            ),
+            iam.PolicyStatement(
+                actions=["logs:DescribeLogGroups", "s3:GetAccountPublicAccessBlock", "cloudwatch:PutMetricData"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                resources=[stack.format_arn(service="sqs", account="*", resource="airflow-celery-*")],
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
+                not_resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
+                conditions={"StringLike": {"kms:ViaService": [f"sqs.{stack.region}.amazonaws.com"]}},
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=[dags_key.key_arn],
+                conditions={"StringLike": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}},
+            ),
+        ]
+        policy = iam.Policy(self, "ExecutionPolicy", statements=statements)
+        policy.attach_to_role(self.role)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "MWAA's documented execution-role policy: read-only object access, limited to this environment's "
+            "DAGs bucket.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "MWAA's documented execution-role policy: bucket metadata reads, limited to the DAGs bucket.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "MWAA's documented execution-role policy: listing, limited to the DAGs bucket and its objects.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{_arn_ref(dags_bucket)}/*]",
+            "The environment reads every DAG, plugin and requirements object in its own DAGs bucket.",
+        )
+        for resource in (
+            f"Resource::{_nag(self, log_groups)}",
+            "Resource::*",
+            f"Resource::{_nag(self, stack.format_arn(service='sqs', account='*', resource='airflow-celery-*'))}",
+            "Action::kms:GenerateDataKey*",
+        ):
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[{resource}]",
+                "MWAA's documented execution-role policy: the service creates its log groups "
+                f"(airflow-{name}-*) and Celery queues (airflow-celery-*) in a service account with names "
+                "unknown in advance; DescribeLogGroups, GetAccountPublicAccessBlock and PutMetricData have no "
+                "resource-level permissions; the KMS statement applies only via SQS and never to this "
+                "account's keys.",
+            )
+        self.environment: mwaa.CfnEnvironment | None = None
+        if create:
+            self.environment = mwaa.CfnEnvironment(
+                self,
+                "Environment",
+                name=name,
+                airflow_version=airflow_version,
+                environment_class=environment_class,
+                max_workers=max_workers,
+                min_workers=1,
+                schedulers=1 if environment_class == "mw1.micro" else 2,
+                execution_role_arn=self.role.role_arn,
+                source_bucket_arn=dags_bucket.bucket_arn,
+                dag_s3_path="dags",
+                webserver_access_mode="PRIVATE_ONLY",
+                network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
+                    security_group_ids=[self.security_group.security_group_id],
+                    subnet_ids=[s.subnet_id for s in subnets],
+                ),
+                logging_configuration=mwaa.CfnEnvironment.LoggingConfigurationProperty(
+                    dag_processing_logs=_log("INFO"),
+                    scheduler_logs=_log("INFO"),
+                    task_logs=_log("INFO"),
+                    webserver_logs=_log("WARNING"),
+                    worker_logs=_log("INFO"),
+                ),
+                airflow_configuration_options=airflow_configuration_options or None,
+            )
+            self.environment.node.add_dependency(policy)
+
+
+def _log(level: str) -> mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty:
+    return mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(enabled=True, log_level=level)
+
+
+def _nag(scope: Construct, value: str) -> str:
+    """How cdk-nag prints a (possibly tokenised) string in a finding id."""
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved["Fn::Join"][1] if isinstance(resolved, dict) and "Fn::Join" in resolved else [resolved]
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif "Ref" in part:
+            out.append(f"<{part['Ref']}>")
+        elif "Fn::GetAtt" in part:
+            out.append(f"<{part['Fn::GetAtt'][0]}.{part['Fn::GetAtt'][1]}>")
+        else:
+            raise ValueError(f"cannot render {part!r} as a cdk-nag finding id")
+    return "".join(out)
+
+
+def _ack_key_use(role: iam.IRole, what: str) -> None:
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            f"{what} through the service with the construct's own customer managed key; the grant names that key.",
+        )
+
+
+def _arn_ref(bucket: s3.IBucket) -> str:
+    """How cdk-nag names a bucket's ARN in a finding id: ``<LogicalId.Arn>``."""
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    return f"<{Stack.of(bucket).get_logical_id(cfn)}.Arn>"
+
+
+def _private_subnets(vpc: ec2.IVpc, subnets: Sequence[ec2.ISubnet] | None) -> list[ec2.ISubnet]:
+    chosen = list(subnets) if subnets is not None else list(vpc.private_subnets)
+    if len(chosen) < 2 or len({s.availability_zone for s in chosen[:2]}) < 2:
+        raise ValueError(
+            "MWAA needs two private subnets in different Availability Zones; pass subnets=[a, b] or a vpc "
+            f"with private subnets in two Availability Zones; got {len(chosen)} subnet(s)"
+        )
+    return chosen[:2]
+
+
+def _replicate(
+    scope: Construct,
+    *,
+    role: iam.Role,
+    bucket: SecureBucket,
+    source_key: kms.IKey,
+    destination_bucket: str,
+    dr_region: str,
+    name_prefix: str,
+    replication_time_control: bool,
+) -> None:
+    """Cross-Region replication of every object version of ``bucket`` to ``destination_bucket``."""
+    stack = Stack.of(scope)
+    destination_arn = f"arn:{stack.partition}:s3:::{destination_bucket}"
+    destination: dict[str, Any] = {
+        "bucket": destination_arn,
+        "encryption_configuration": s3.CfnBucket.EncryptionConfigurationProperty(
+            replica_kms_key_id=stack.format_arn(
+                service="kms", region=dr_region, resource="alias", resource_name=f"{name_prefix}-dr-replica"
+            )
+        ),
+    }
+    if replication_time_control:
+        destination["replication_time"] = s3.CfnBucket.ReplicationTimeProperty(
+            status="Enabled", time=s3.CfnBucket.ReplicationTimeValueProperty(minutes=15)
+        )
+        destination["metrics"] = s3.CfnBucket.MetricsProperty(
+            status="Enabled", event_threshold=s3.CfnBucket.ReplicationTimeValueProperty(minutes=15)
+        )
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.replication_configuration = s3.CfnBucket.ReplicationConfigurationProperty(
+        role=role.role_arn,
+        rules=[
+            s3.CfnBucket.ReplicationRuleProperty(
+                id="ToDrRegion",
+                status="Enabled",
+                priority=1,
+                filter=s3.CfnBucket.ReplicationRuleFilterProperty(prefix=""),
+                delete_marker_replication=s3.CfnBucket.DeleteMarkerReplicationProperty(status="Disabled"),
+                source_selection_criteria=s3.CfnBucket.SourceSelectionCriteriaProperty(
+                    sse_kms_encrypted_objects=s3.CfnBucket.SseKmsEncryptedObjectsProperty(status="Enabled")
+                ),
+                destination=s3.CfnBucket.ReplicationDestinationProperty(**destination),
+            )
+        ],
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[bucket.bucket_arn]
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            resources=[bucket.arn_for_objects("*")],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:ReplicateObject", "s3:ReplicateTags"], resources=[f"{destination_arn}/*"]
+        )
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::{_arn_ref(bucket)}/*]",
+        "S3 replication reads every object version of the source bucket; the statement is limited to that bucket.",
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::{_nag(scope, destination_arn)}/*]",
+        "S3 replication writes every replicated object into the DR bucket, whose name is derived from the "
+        "account, the DR Region and the prefix (no cross-Region reference is possible).",
+    )
+
+
+class MwaaDrPrimary(Construct):
+    """The primary Region's side of an MWAA DR pair.
+
+    Wraps an existing environment by name, or creates one in private network mode with logging on.
+    Creates the DAGs and backup buckets (KMS-encrypted, versioned, retained) and replicates both to
+    the DR Region's buckets, whose names :func:`dr_bucket_names` derives; backs up the Airflow
+    metadata at the RPO interval through ``InvokeRestApi``; and alarms on the scheduler heartbeat
+    and on backups that stop.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        environment_name: str,
+        dr_region: str,
+        name_prefix: str = "mwaa-dr",
+        create_environment: bool = True,
+        vpc: ec2.IVpc | None = None,
+        subnets: Sequence[ec2.ISubnet] | None = None,
+        airflow_version: str = "2.11.0",
+        environment_class: str = "mw1.small",
+        max_workers: int = 2,
+        rpo: Duration = Duration.minutes(15),
+        backup_retention: Duration = Duration.days(30),
+        replication_time_control: bool = False,
+        airflow_rbac_role: str = "Op",
+        alarm_topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        _check_environment_name("environment_name", environment_name)
+        _check_prefix(name_prefix)
+        _check_common(
+            airflow_version=airflow_version,
+            environment_class=environment_class,
+            max_workers=max_workers,
+            airflow_rbac_role=airflow_rbac_role,
+            backup_retention=backup_retention,
+        )
+        region = Stack.of(self).region
+        if Token.is_unresolved(dr_region) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", dr_region):
+            raise ValueError(f"dr_region must be a literal Region code such as us-west-2; got {dr_region!r}")
+        if not Token.is_unresolved(region) and region == dr_region:
+            raise ValueError(f"dr_region must differ from the stack's Region ({region}); got {dr_region!r}")
+        if create_environment and vpc is None:
+            raise ValueError("create_environment=True needs a vpc with two private subnets for the environment")
+        if not create_environment and (vpc is not None or subnets is not None):
+            raise ValueError(
+                "vpc and subnets place an environment this construct creates; with create_environment=False "
+                "the existing environment keeps its own network, so pass neither"
+            )
+        rpo_minutes = rpo.to_minutes()
+        if not 5 <= rpo_minutes <= 1440 or rpo.to_seconds() % 60:
+            raise ValueError(f"rpo must be whole minutes between 5 and 1440; got {rpo.to_seconds()} seconds")
+        subnet_list = _private_subnets(vpc, subnets) if vpc is not None else []
+
+        self.environment_name = environment_name
+        self.dr_region = dr_region
+        self.key: kms.IKey = encryption_key or kms.Key(
+            self, "Key", enable_key_rotation=True, description=f"MWAA DR data of {environment_name} (primary)"
+        )
+        self.dags_bucket: s3.IBucket = SecureBucket(self, "DagsBucket", encryption_key=self.key)
+        self.backup_bucket: s3.IBucket = SecureBucket(
+            self, "BackupBucket", encryption_key=self.key, lifecycle_rules=_backup_lifecycle(backup_retention)
+        )
+        dr_names = dr_bucket_names(name_prefix, Stack.of(self).account, dr_region)
+        self.replication_role: iam.IRole = iam.Role(
+            self,
+            "ReplicationRole",
+            assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
+            description=f"Replicates the MWAA DR buckets of {environment_name} to {dr_region}",
+        )
+        assert isinstance(self.replication_role, iam.Role)
+        for bucket, target in ((self.dags_bucket, dr_names["dags"]), (self.backup_bucket, dr_names["backup"])):
+            assert isinstance(bucket, SecureBucket)
+            _replicate(
+                self,
+                role=self.replication_role,
+                bucket=bucket,
+                source_key=self.key,
+                destination_bucket=target,
+                dr_region=dr_region,
+                name_prefix=name_prefix,
+                replication_time_control=replication_time_control,
+            )
+        stack = Stack.of(self)
+        self.replication_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions={"StringLike": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            )
+        )
+        replica_keys = stack.format_arn(service="kms", region=dr_region, resource="key", resource_name="*")
+        self.replication_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[replica_keys],
+                conditions={
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": replica_key_alias(name_prefix)},
+                    "StringLike": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
+                },
+            )
+        )
+        acknowledge(
+            self.replication_role,
+            f"AwsSolutions-IAM5[Resource::{_nag(self, replica_keys)}]",
+            "The replica key lives in the DR stack and cannot be referenced across Regions; the statement is "
+            f"narrowed by condition to the key with alias {replica_key_alias(name_prefix)}, used via S3 in "
+            f"{dr_region}.",
+        )
+
+        self.airflow: _AirflowEnvironment | None = None
+        self.environment: mwaa.CfnEnvironment | None = None
+        if create_environment:
+            assert vpc is not None
+            self.airflow = _AirflowEnvironment(
+                self,
+                "Airflow",
+                name=environment_name,
+                vpc=vpc,
+                subnets=subnet_list,
+                dags_bucket=self.dags_bucket,
+                dags_key=self.key,
+                airflow_version=airflow_version,
+                environment_class=environment_class,
+                max_workers=max_workers,
+                airflow_configuration_options=None,
+                create=True,
+            )
+            self.environment = self.airflow.environment
+
+        self.backup_function = PythonHandler(
+            self,
+            "Backup",
+            name="mwaa_dr_metadata",
+            description=f"backs up the Airflow metadata of MWAA environment {environment_name}",
+            service_name=BACKUP_SERVICE,
+            timeout=Duration.minutes(5),
+            environment={
+                "BACKUP_BUCKET": self.backup_bucket.bucket_name,
+                "KMS_KEY_ARN": self.key.key_arn,
+                "ENVIRONMENTS": stack.to_json_string(
+                    {"primary": {"name": environment_name, "region": stack.region}}
+                ),
+            },
+            reserved_concurrent_executions=1,
+        )
+        fn = self.backup_function.function
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["airflow:GetEnvironment"], resources=[_environment_arn(self, environment_name)])
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["airflow:InvokeRestApi"],
+                resources=[_rbac_role_arn(self, environment_name, airflow_rbac_role)],
+            )
+        )
+        self.backup_bucket.grant_put(fn, f"{BACKUP_PREFIX}/*")
+        acknowledge(
+            self.backup_function.role,
+            f"AwsSolutions-IAM5[Resource::{_arn_ref(self.backup_bucket)}/{BACKUP_PREFIX}/*]",
+            "Each backup writes new timestamped objects under the backups/ prefix of its own bucket.",
+        )
+        _ack_key_use(self.backup_function.role, "Writes SSE-KMS backup objects")
+        acknowledge(
+            self.backup_function.role,
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "Aborting its own multipart uploads of backup objects, in the backups/ prefix only.",
+        )
+        self.backup_rule = events.Rule(
+            self,
+            "BackupSchedule",
+            description=f"Backs up the Airflow metadata of {environment_name} every {rpo_minutes} minutes (RPO)",
+            schedule=events.Schedule.rate(rpo),
+            targets=[
+                events_targets.LambdaFunction(
+                    fn,
+                    event=events.RuleTargetInput.from_object(
+                        {"action": "backup", "source": "primary", "prefix": BACKUP_PREFIX}
+                    ),
+                    dead_letter_queue=self.backup_function.dead_letter_queue,
+                    retry_attempts=2,
+                    max_event_age=rpo,
+                )
+            ],
+        )
+
+        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        self.heartbeat_alarm = cloudwatch.Alarm(
+            self,
+            "SchedulerHeartbeatAlarm",
+            alarm_description=f"The Airflow scheduler of {environment_name} stopped sending heartbeats",
+            metric=heartbeat_metric(environment_name, Duration.minutes(5)),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.backup_alarm = cloudwatch.Alarm(
+            self,
+            "BackupsStoppedAlarm",
+            alarm_description=f"No metadata backup of {environment_name} completed in two RPO intervals",
+            metric=cloudwatch.Metric(
+                namespace=METRIC_NAMESPACE,
+                metric_name="MwaaBackupsCompleted",
+                dimensions_map={"service": BACKUP_SERVICE, "environment": environment_name},
+                statistic="Sum",
+                period=rpo,
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        for alarm in (self.heartbeat_alarm, self.backup_alarm):
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+
+
+def heartbeat_metric(environment_name: str, period: Duration) -> cloudwatch.Metric:
+    """MWAA's ``SchedulerHeartbeat`` for one environment, summed per ``period``."""
+    return cloudwatch.Metric(
+        namespace=HEARTBEAT_NAMESPACE,
+        metric_name="SchedulerHeartbeat",
+        dimensions_map={"Function": "Scheduler", "Environment": environment_name},
+        statistic="Sum",
+        period=period,
+    )
+
+
+class MwaaDrSecondary(Construct):
+    """The DR Region's side of an MWAA DR pair.
+
+    Creates the replica DAGs and backup buckets (deterministic names, replica KMS key alias), a
+    health-check schedule (EventBridge Scheduler) that runs the failover state machine every
+    ``check_interval``, and a failback state machine. ``strategy`` selects what a failover does:
+    restore into the passive environment created here (active-passive), or create the
+    environment from the primary's stored configuration first (backup and restore).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        strategy: MwaaDrStrategy | str,
+        primary_environment_name: str,
+        primary_region: str,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet] | None = None,
+        environment_name: str | None = None,
+        name_prefix: str = "mwaa-dr",
+        airflow_version: str = "2.11.0",
+        environment_class: str = "mw1.small",
+        max_workers: int = 2,
+        check_interval: Duration = Duration.minutes(2),
+        heartbeat_window: Duration = Duration.minutes(3),
+        unhealthy_threshold: int = 3,
+        rpo: Duration = Duration.minutes(15),
+        backup_retention: Duration = Duration.days(30),
+        airflow_rbac_role: str = "Op",
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        try:
+            self.strategy = strategy if isinstance(strategy, MwaaDrStrategy) else MwaaDrStrategy(strategy)
+        except ValueError as err:
+            raise ValueError(
+                f"strategy must be one of {', '.join(s.value for s in MwaaDrStrategy)}; got {strategy!r}"
+            ) from err
+        _check_environment_name("primary_environment_name", primary_environment_name)
+        dr_name = environment_name or primary_environment_name
+        _check_environment_name("environment_name", dr_name)
+        _check_prefix(name_prefix)
+        _check_common(
+            airflow_version=airflow_version,
+            environment_class=environment_class,
+            max_workers=max_workers,
+            airflow_rbac_role=airflow_rbac_role,
+            backup_retention=backup_retention,
+        )
+        stack = Stack.of(self)
+        if Token.is_unresolved(primary_region) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", primary_region):
+            raise ValueError(f"primary_region must be a literal Region code such as us-east-1; got {primary_region!r}")
+        if not Token.is_unresolved(stack.region) and stack.region == primary_region:
+            raise ValueError(f"primary_region must differ from the stack's Region ({stack.region}); got {primary_region!r}")
+        for label, value, low, high in (
+            ("check_interval", check_interval, 1, 60),
+            ("heartbeat_window", heartbeat_window, 1, 60),
+        ):
+            if value.to_seconds() % 60 or not low <= value.to_minutes() <= high:
+                raise ValueError(f"{label} must be whole minutes between {low} and {high}; got {value.to_seconds()} seconds")
+        if unhealthy_threshold < 2:
+            raise ValueError(
+                "unhealthy_threshold must be at least 2 so that one missing datapoint never triggers a failover; "
+                f"got {unhealthy_threshold}"
+            )
+        subnet_list = _private_subnets(vpc, subnets)
+        #: Worst-case minutes from the last heartbeat to a declared disaster.
+        self.detection_minutes = heartbeat_window.to_minutes() + check_interval.to_minutes() * unhealthy_threshold
+        self.environment_name = dr_name
+        self.primary_environment_name = primary_environment_name
+
+        names = dr_bucket_names(name_prefix, stack.account, stack.region)
+        replica_key = kms.Key(
+            self,
+            "ReplicaKey",
+            enable_key_rotation=True,
+            alias=replica_key_alias(name_prefix),
+            description=f"MWAA DR replicas and state of {primary_environment_name} (DR Region)",
+        )
+        self.key: kms.IKey = replica_key
+        self.dags_bucket: s3.IBucket = SecureBucket(
+            self, "DagsBucket", encryption_key=self.key, bucket_name=names["dags"]
+        )
+        self.backup_bucket: s3.IBucket = SecureBucket(
+            self,
+            "BackupBucket",
+            encryption_key=self.key,
+            bucket_name=names["backup"],
+            lifecycle_rules=_backup_lifecycle(backup_retention),
+        )
+        self.state_table: dynamodb.ITable = dynamodb.Table(
+            self,
+            "HealthState",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.airflow = _AirflowEnvironment(
+            self,
+            "Airflow",
+            name=dr_name,
+            vpc=vpc,
+            subnets=subnet_list,
+            dags_bucket=self.dags_bucket,
+            dags_key=self.key,
+            airflow_version=airflow_version,
+            environment_class=environment_class,
+            max_workers=max_workers,
+            airflow_configuration_options={"core.dags_are_paused_at_creation": "True"},
+            create=self.strategy is MwaaDrStrategy.ACTIVE_PASSIVE,
+        )
+        self.environment: mwaa.CfnEnvironment | None = self.airflow.environment
+        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        schedule_name = f"{name_prefix}-health-check"
+        environments = {
+            "primary": {"name": primary_environment_name, "region": primary_region},
+            "dr": {"name": dr_name, "region": stack.region},
+        }
+
+        # -- functions -----------------------------------------------------------------------------
+        self.health_function = PythonHandler(
+            self,
+            "HealthCheck",
+            name="mwaa_dr_health",
+            description=f"evaluates the SchedulerHeartbeat of MWAA environment {primary_environment_name}",
+            sync_caller="the failover state machine",
+            environment={
+                "PRIMARY_ENVIRONMENT_NAME": primary_environment_name,
+                "PRIMARY_REGION": primary_region,
+                "WINDOW_MINUTES": str(int(heartbeat_window.to_minutes())),
+                "UNHEALTHY_THRESHOLD": str(unhealthy_threshold),
+                "STATE_TABLE": self.state_table.table_name,
+                "BACKUP_BUCKET": self.backup_bucket.bucket_name,
+                "BACKUP_PREFIX": BACKUP_PREFIX,
+                "METRIC_NAMESPACE": METRIC_NAMESPACE,
+            },
+        )
+        health = self.health_function.function
+        health.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
+        health.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            )
+        )
+        health.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[self.state_table.table_arn],
+            )
+        )
+        self.key.grant_encrypt_decrypt(health)
+        _ack_key_use(self.health_function.role, "Reads and writes the KMS-encrypted health-state table")
+        health.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[self.backup_bucket.arn_for_objects(f"{BACKUP_PREFIX}/latest.json")]
+            )
+        )
+        acknowledge(
+            self.health_function.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:GetMetricData and cloudwatch:PutMetricData support no resource-level permissions; "
+            "PutMetricData is limited by condition to the Blueprints namespace.",
+        )
+
+        self.metadata_function = PythonHandler(
+            self,
+            "Metadata",
+            name="mwaa_dr_metadata",
+            description=f"restores Airflow metadata into {dr_name} and backs it up for failback",
+            service_name="mwaa-dr-restore",
+            sync_caller="the failover and failback state machines",
+            timeout=Duration.minutes(5),
+            environment={
+                "BACKUP_BUCKET": self.backup_bucket.bucket_name,
+                "KMS_KEY_ARN": self.key.key_arn,
+                "ENVIRONMENTS": stack.to_json_string(environments),
+            },
+        )
+        meta = self.metadata_function.function
+        meta.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["airflow:GetEnvironment"],
+                resources=[_environment_arn(self, dr_name), _environment_arn(self, primary_environment_name, primary_region)],
+            )
+        )
+        meta.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["airflow:InvokeRestApi"],
+                resources=[
+                    _rbac_role_arn(self, dr_name, airflow_rbac_role),
+                    _rbac_role_arn(self, primary_environment_name, airflow_rbac_role, primary_region),
+                ],
+            )
+        )
+        self.backup_bucket.grant_read(meta)
+        self.backup_bucket.grant_put(meta, f"{FAILBACK_PREFIX}/*")
+        for finding, reason in (
+            (f"Resource::{_arn_ref(self.backup_bucket)}/*", "Restores read any backup folder of this bucket."),
+            (
+                f"Resource::{_arn_ref(self.backup_bucket)}/{FAILBACK_PREFIX}/*",
+                "Failback backups write new timestamped objects under the failback/ prefix only.",
+            ),
+            ("Action::s3:GetObject*", "Read-only object access for restores, limited to the backup bucket."),
+            ("Action::s3:GetBucket*", "Bucket metadata reads for restores, limited to the backup bucket."),
+            ("Action::s3:List*", "Listing backup folders to find the newest complete one, in this bucket only."),
+            ("Action::kms:GenerateDataKey*", "SSE-KMS writes need data keys from the construct's own key."),
+            ("Action::kms:ReEncrypt*", "SSE-KMS object access through S3 with the construct's own key only."),
+            ("Action::s3:Abort*", "Aborting its own multipart uploads, in the failback/ prefix only."),
+        ):
+            acknowledge(self.metadata_function.role, f"AwsSolutions-IAM5[{finding}]", reason)
+
+        self.failover_function = PythonHandler(
+            self,
+            "Failover",
+            name="mwaa_dr_failover",
+            description=f"disables the health check and brings up MWAA environment {dr_name}",
+            sync_caller="the failover and failback state machines",
+            environment={
+                "SCHEDULE_NAME": schedule_name,
+                "SCHEDULE_GROUP": "default",
+                "STATE_TABLE": self.state_table.table_name,
+                "DR_ENVIRONMENT_NAME": dr_name,
+                "BACKUP_BUCKET": self.backup_bucket.bucket_name,
+                "BACKUP_PREFIX": BACKUP_PREFIX,
+                "EXECUTION_ROLE_ARN": self.airflow.role.role_arn,
+                "SOURCE_BUCKET_ARN": self.dags_bucket.bucket_arn,
+                "SUBNET_IDS": ",".join(s.subnet_id for s in subnet_list),
+                "SECURITY_GROUP_IDS": self.airflow.security_group.security_group_id,
+            },
+        )
+        failover = self.failover_function.function
+        schedule_arn = stack.format_arn(service="scheduler", resource="schedule", resource_name=f"default/{schedule_name}")
+        failover.add_to_role_policy(
+            iam.PolicyStatement(actions=["scheduler:GetSchedule", "scheduler:UpdateSchedule"], resources=[schedule_arn])
+        )
+        failover.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DeleteItem", "dynamodb:PutItem"], resources=[self.state_table.table_arn]
+            )
+        )
+        self.key.grant_encrypt_decrypt(failover)
+        _ack_key_use(self.failover_function.role, "Writes the KMS-encrypted health-state table")
+        failover.add_to_role_policy(
+            iam.PolicyStatement(actions=["airflow:GetEnvironment"], resources=[_environment_arn(self, dr_name)])
+        )
+        if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
+            self._allow_create(failover, dr_name, vpc, subnet_list)
+            self.backup_bucket.grant_read(failover, f"{BACKUP_PREFIX}/*")
+            for finding, reason in (
+                (
+                    f"Resource::{_arn_ref(self.backup_bucket)}/{BACKUP_PREFIX}/*",
+                    "Reads the newest backup's stored environment configuration under backups/.",
+                ),
+                ("Action::s3:GetObject*", "Read-only object access, limited to backups/ of the backup bucket."),
+                ("Action::s3:GetBucket*", "Bucket metadata reads, limited to the backup bucket."),
+                ("Action::s3:List*", "Listing within the backup bucket only."),
+            ):
+                acknowledge(self.failover_function.role, f"AwsSolutions-IAM5[{finding}]", reason)
+
+        # -- state machines ------------------------------------------------------------------------
+        self.failover_state_machine: sfn.IStateMachine = self._failover_machine()
+        self.failback_state_machine: sfn.IStateMachine = self._failback_machine()
+
+        scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Starts the MWAA DR health check of {primary_environment_name}",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "HealthCheckSchedule",
+            schedule_name=schedule_name,
+            description=(
+                f"Health check of MWAA environment {primary_environment_name}; disabled by a failover, "
+                "enabled again by the failback"
+            ),
+            schedule=scheduler.ScheduleExpression.rate(check_interval),
+            target=scheduler_targets.StepFunctionsStartExecution(
+                self.failover_state_machine, role=scheduler_role, input=scheduler.ScheduleTargetInput.from_object({})
+            ),
+            time_window=scheduler.TimeWindow.off(),
+        )
+        failover.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+
+        # -- alarms ------------------------------------------------------------------------------
+        backup_age_limit = rpo.to_seconds() * 2 + 15 * 60
+        self.backup_age_alarm = cloudwatch.Alarm(
+            self,
+            "BackupAgeAlarm",
+            alarm_description=(
+                f"The newest backup of {primary_environment_name} in the DR Region is older than two RPO "
+                "intervals plus the 15-minute replication allowance"
+            ),
+            metric=cloudwatch.Metric(
+                namespace=METRIC_NAMESPACE,
+                metric_name="BackupAgeSeconds",
+                dimensions_map={"Environment": primary_environment_name},
+                statistic="Maximum",
+                period=Duration.minutes(5),
+            ),
+            threshold=backup_age_limit,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.failed_executions_alarm = cloudwatch.Alarm(
+            self,
+            "FailoverExecutionsFailedAlarm",
+            alarm_description="A health-check or failover execution failed",
+            metric=self.failover_state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (self.backup_age_alarm, self.failed_executions_alarm):
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+
+    def _allow_create(self, fn: Any, name: str, vpc: ec2.IVpc, subnets: list[ec2.ISubnet]) -> None:
+        """What CreateEnvironment needs from its caller in private network mode."""
+        stack = Stack.of(self)
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["airflow:CreateEnvironment", "airflow:TagResource"], resources=[_environment_arn(self, name)]
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.airflow.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}},
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name="aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
+                    )
+                ],
+                conditions={"StringLike": {"iam:AWSServiceName": "airflow.amazonaws.com"}},
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeRouteTables"],
+                resources=["*"],
+            )
+        )
+        network = [
+            stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id),
+            *[stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in subnets],
+            stack.format_arn(
+                service="ec2", resource="security-group", resource_name=self.airflow.security_group.security_group_id
+            ),
+        ]
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateVpcEndpoint"],
+                resources=[stack.format_arn(service="ec2", resource="vpc-endpoint", resource_name="*"), *network],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[stack.format_arn(service="ec2", resource="network-interface", resource_name="*"), *network],
+            )
+        )
+        for finding in (
+            "Resource::*",
+            f"Resource::{_nag(self, stack.format_arn(service='ec2', resource='vpc-endpoint', resource_name='*'))}",
+            f"Resource::{_nag(self, stack.format_arn(service='ec2', resource='network-interface', resource_name='*'))}",
+        ):
+            acknowledge(
+                self.failover_function.role,
+                f"AwsSolutions-IAM5[{finding}]",
+                "CreateEnvironment in private network mode creates the environment's VPC endpoints and network "
+                "interfaces, whose ids do not exist beforehand, in this construct's VPC, subnets and security group; "
+                "the EC2 Describe calls support no resource-level permissions.",
+            )
+
+    def _invoke(self, id: str, handler: PythonHandler, payload: dict[str, Any], result_path: str) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            id,
+            lambda_function=handler.function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path=result_path,
+        )
+        task.add_retry(
+            errors=["Lambda.TooManyRequestsException", "Lambda.ServiceException", "Lambda.SdkClientException"],
+            interval=Duration.seconds(5),
+            max_attempts=4,
+            backoff_rate=2,
+        )
+        return task
+
+    def _notify(self, id: str, event: str) -> tasks.SnsPublish:
+        return tasks.SnsPublish(
+            self,
+            id,
+            topic=self.topic,
+            subject=f"MWAA DR {event.replace('_', ' ')}: {self.primary_environment_name}",
+            message=sfn.TaskInput.from_object(
+                {
+                    "event": event,
+                    "primary_environment": self.primary_environment_name,
+                    "dr_environment": self.environment_name,
+                    "strategy": self.strategy.value,
+                    "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    "state": sfn.JsonPath.object_at("$"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+
+    def _restore_loop(self, prefix: str, target: str, after: sfn.IChainable, label: str) -> sfn.Chain:
+        init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": None}), result_path="$.restore")
+        restore = self._invoke(
+            f"{label}Restore",
+            self.metadata_function,
+            {
+                "action": "restore",
+                "target": target,
+                "prefix": prefix,
+                "cursor": sfn.JsonPath.object_at("$.restore.cursor"),
+            },
+            "$.restore",
+        )
+        wait = sfn.Wait(self, f"{label}WaitForDags", time=sfn.WaitTime.duration(Duration.minutes(1)))
+        done = (
+            sfn.Choice(self, f"{label}RestoreDone")
+            .when(sfn.Condition.boolean_equals("$.restore.done", True), after)
+            .when(sfn.Condition.boolean_equals("$.restore.wait", True), wait.next(restore))
+            .otherwise(restore)
+        )
+        return init.next(restore).next(done)
+
+    def _machine(self, id: str, definition: sfn.IChainable, timeout: Duration) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
+        )
+        machine = sfn.StateMachine(
+            self,
+            id,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self.key.grant(machine, "kms:GenerateDataKey*", "kms:Decrypt")
+        acknowledge(
+            machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
+        )
+        for fn in (self.health_function, self.metadata_function, self.failover_function):
+            acknowledge(
+                machine.role,
+                f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(fn.function.node.default_child)}.Arn>:*]",  # type: ignore[arg-type]
+                "Invoking the construct's own function at any version or alias.",
+            )
+        acknowledge(
+            machine.role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Publishing to the KMS-encrypted notification topic needs data keys from the construct's own key.",
+        )
+        return machine
+
+    def _failover_machine(self) -> sfn.StateMachine:
+        failed = self._notify("NotifyFailoverFailed", "failover_failed").next(
+            sfn.Fail(self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history")
+        )
+        succeeded = self._notify("NotifyFailoverSucceeded", "failover_succeeded").next(
+            sfn.Succeed(self, "FailoverSucceeded")
+        )
+        restore = self._restore_loop(BACKUP_PREFIX, "dr", succeeded, "Failover")
+        disable = self._invoke(
+            "DisableHealthCheck", self.failover_function, {"action": "disable_schedule"}, "$.schedule"
+        )
+        catchables: list[tasks.LambdaInvoke] = [disable]
+        if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
+            create = self._invoke(
+                "CreateEnvironment", self.failover_function, {"action": "create_environment"}, "$.environment"
+            )
+            wait = sfn.Wait(self, "WaitForEnvironment", time=sfn.WaitTime.duration(Duration.minutes(1)))
+            status = self._invoke(
+                "GetEnvironmentStatus", self.failover_function, {"action": "environment_status"}, "$.environment"
+            )
+            ready = (
+                sfn.Choice(self, "EnvironmentReady")
+                .when(sfn.Condition.string_equals("$.environment.status", "AVAILABLE"), restore)
+                .when(
+                    sfn.Condition.or_(
+                        *[
+                            sfn.Condition.string_equals("$.environment.status", s)
+                            for s in ("CREATE_FAILED", "UNAVAILABLE", "DELETING", "DELETED", "NOT_FOUND")
+                        ]
+                    ),
+                    failed,
+                )
+                .otherwise(wait)
+            )
+            wait.next(status).next(ready)
+            recover: sfn.IChainable = create.next(wait)
+            catchables += [create, status]
+        else:
+            recover = restore
+        catchables.append(self.node.find_child("FailoverRestore"))  # type: ignore[arg-type]
+        for task in catchables:
+            task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
+            task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+        start = self._notify("NotifyFailoverStarted", "failover_started").next(disable).next(recover)
+        check = self._invoke(
+            "CheckPrimaryHealth",
+            self.health_function,
+            {"execution": sfn.JsonPath.string_at("$$.Execution.Id")},
+            "$.health",
+        )
+        decide = (
+            sfn.Choice(self, "IsDisaster")
+            .when(sfn.Condition.boolean_equals("$.health.disaster", True), start)
+            .otherwise(sfn.Succeed(self, "NoFailover"))
+        )
+        return self._machine("FailoverStateMachine", check.next(decide), Duration.hours(3))
+
+    def _failback_machine(self) -> sfn.StateMachine:
+        failed = self._notify("NotifyFailbackFailed", "failback_failed").next(
+            sfn.Fail(self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history")
+        )
+        rearm = self._invoke("RearmHealthCheck", self.failover_function, {"action": "rearm"}, "$.schedule")
+        pause = self._invoke("PauseDrDags", self.metadata_function, {"action": "pause_all", "target": "dr"}, "$.paused")
+        done = self._notify("NotifyFailbackSucceeded", "failback_succeeded").next(sfn.Succeed(self, "FailbackSucceeded"))
+        pause.next(rearm).next(done)
+        backup = self._invoke(
+            "BackupDrEnvironment",
+            self.metadata_function,
+            {"action": "backup", "source": "dr", "prefix": FAILBACK_PREFIX},
+            "$.backup",
+        )
+        restore = self._restore_loop(FAILBACK_PREFIX, "primary", pause, "Failback")
+        for task in (backup, self.node.find_child("FailbackRestore"), pause, rearm):
+            assert isinstance(task, tasks.LambdaInvoke)
+            task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
+            task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+        start = self._notify("NotifyFailbackStarted", "failback_started").next(backup).next(restore)
+        return self._machine("FailbackStateMachine", start, Duration.hours(3))

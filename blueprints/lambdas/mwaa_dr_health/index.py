@@ -1,0 +1,179 @@
+"""Decide whether the primary MWAA environment is healthy, and whether to fail over.
+
+Each evaluation reads the primary's ``SchedulerHeartbeat`` (namespace ``AmazonMWAA``, dimensions
+``Function=Scheduler`` and ``Environment``) with ``GetMetricData`` over a window. An evaluation is
+unhealthy when the window holds no heartbeat, or when the primary Region's CloudWatch cannot be
+reached (in a Regional outage that is the evidence). The count of consecutive unhealthy
+evaluations is kept in a DynamoDB item; a disaster is declared only at ``UNHEALTHY_THRESHOLD`` in
+a row, and only by the one evaluation that wins a conditional write of the failover lock, so two
+overlapping executions can never both fail over.
+
+The function also publishes ``BackupAgeSeconds``: the age of the newest backup that has reached
+the DR Region (the ``latest`` pointer in the replicated backup bucket).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+logger = Logger()
+
+NAMESPACE = "AmazonMWAA"
+HEALTH_KEY = "health"
+LOCK_KEY = "failover-lock"
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def _client(service: str, region: str | None = None) -> Any:
+    key = (service, region or os.environ["AWS_REGION"])
+    if key not in _clients:
+        import boto3
+        from botocore.config import Config
+
+        _clients[key] = boto3.client(
+            service, region_name=key[1], config=Config(retries={"mode": "standard", "max_attempts": 3})
+        )
+    return _clients[key]
+
+
+def heartbeats(environment: str, region: str, window_minutes: int, now: datetime) -> float | None:
+    """Sum of SchedulerHeartbeat datapoints in the window; None when CloudWatch cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    query = {
+        "Id": "heartbeat",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": NAMESPACE,
+                "MetricName": "SchedulerHeartbeat",
+                "Dimensions": [
+                    {"Name": "Function", "Value": "Scheduler"},
+                    {"Name": "Environment", "Value": environment},
+                ],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+        "ReturnData": True,
+    }
+    try:
+        answer = _client("cloudwatch", region).get_metric_data(
+            MetricDataQueries=[query],
+            StartTime=now - timedelta(minutes=window_minutes),
+            EndTime=now,
+        )
+    except (ClientError, BotoCoreError) as err:
+        logger.warning("primary CloudWatch unreachable; counting as unhealthy", extra={"error": str(err)})
+        return None
+    values = [v for r in answer.get("MetricDataResults", []) for v in r.get("Values", [])]
+    return float(sum(values))
+
+
+def _table() -> Any:
+    import boto3
+
+    key = ("dynamodb-table", os.environ["AWS_REGION"])
+    if key not in _clients:
+        _clients[key] = boto3.resource("dynamodb", region_name=key[1]).Table(os.environ["STATE_TABLE"])
+    return _clients[key]
+
+
+def _count_unhealthy(healthy: bool, now: datetime) -> int:
+    """Increment (or reset) the consecutive-unhealthy counter atomically; returns the new count."""
+    table = _table()
+    if healthy:
+        table.put_item(Item={"pk": HEALTH_KEY, "consecutive_unhealthy": 0, "updated_at": now.isoformat()})
+        return 0
+    answer = table.update_item(
+        Key={"pk": HEALTH_KEY},
+        UpdateExpression="ADD consecutive_unhealthy :one SET updated_at = :now",
+        ExpressionAttributeValues={":one": 1, ":now": now.isoformat()},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(answer["Attributes"]["consecutive_unhealthy"])
+
+
+def _take_lock(execution: str, now: datetime) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        _table().put_item(
+            Item={"pk": LOCK_KEY, "execution": execution, "locked_at": now.isoformat()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return True
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def _lock_holder() -> str | None:
+    item = _table().get_item(Key={"pk": LOCK_KEY}, ConsistentRead=True).get("Item")
+    return str(item["execution"]) if item else None
+
+
+def publish_backup_age(now: datetime) -> float | None:
+    """Publish the age of the replicated ``latest`` backup pointer (missing: no datapoint)."""
+    from botocore.exceptions import ClientError
+
+    bucket, prefix = os.environ["BACKUP_BUCKET"], os.environ.get("BACKUP_PREFIX", "backups")
+    try:
+        head = _client("s3").head_object(Bucket=bucket, Key=f"{prefix}/latest.json")
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            logger.warning("no backup has reached the DR Region yet", extra={"bucket": bucket})
+            return None
+        raise
+    age = max(0.0, (now - head["LastModified"]).total_seconds())
+    _client("cloudwatch").put_metric_data(
+        Namespace=os.environ.get("METRIC_NAMESPACE", "Blueprints"),
+        MetricData=[
+            {
+                "MetricName": "BackupAgeSeconds",
+                "Dimensions": [{"Name": "Environment", "Value": os.environ["PRIMARY_ENVIRONMENT_NAME"]}],
+                "Value": age,
+                "Unit": "Seconds",
+                "Timestamp": now,
+            }
+        ],
+    )
+    return age
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    execution = str((event or {}).get("execution") or "")
+    if not execution:
+        raise ValueError("event must carry 'execution' (the Step Functions execution id) to own a failover lock")
+    now = datetime.now(UTC)
+    threshold = int(os.environ["UNHEALTHY_THRESHOLD"])
+    total = heartbeats(
+        os.environ["PRIMARY_ENVIRONMENT_NAME"],
+        os.environ["PRIMARY_REGION"],
+        int(os.environ["WINDOW_MINUTES"]),
+        now,
+    )
+    healthy = total is not None and total > 0
+    count = _count_unhealthy(healthy, now)
+    backup_age = publish_backup_age(now)
+    disaster = False
+    in_progress = False
+    if count >= threshold:
+        disaster = _take_lock(execution, now) or _lock_holder() == execution
+        in_progress = not disaster
+    result = {
+        "healthy": healthy,
+        "heartbeats": total,
+        "consecutive_unhealthy": count,
+        "threshold": threshold,
+        "disaster": disaster,
+        "failover_in_progress": in_progress,
+        "backup_age_seconds": backup_age,
+    }
+    logger.info("health evaluated", extra=result)
+    return result

@@ -1,0 +1,278 @@
+"""Back up and restore Airflow metadata of an MWAA environment through ``InvokeRestApi``.
+
+Actions (``event["action"]``):
+
+* ``backup``: read variables, pools, connections and DAG states (with each active DAG's latest
+  run) and the environment's configuration, and write them as one timestamped, KMS-encrypted
+  backup with a manifest and a ``latest`` pointer written last.
+* ``restore``: write a backup into the target environment, a bounded slice per invocation; the
+  caller (a Step Functions loop) passes the returned ``cursor`` back until ``done``. Records are
+  upserted, so a retried or repeated restore leaves the same state and no duplicates.
+* ``pause_all``: pause every unpaused DAG of the target (the DR side after failback).
+
+Configuration: ``BACKUP_BUCKET``, ``KMS_KEY_ARN``, ``ENVIRONMENTS`` (JSON mapping ``primary``
+and optionally ``dr`` to ``{"name": ..., "region": ...}``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from mwaa_dr_airflow_api import SECTIONS, AirflowApi, major_version
+from mwaa_dr_store import BackupStore
+
+logger = Logger()
+metrics = Metrics()
+
+#: Stop starting new work when less than this much Lambda time is left.
+SAFETY_MS = int(os.environ.get("SAFETY_MS", "60000"))
+#: At most this many records per restore invocation (more are done in later iterations).
+MAX_RECORDS_PER_CALL = int(os.environ.get("MAX_RECORDS_PER_CALL", "500"))
+#: How many restore iterations may wait for DAGs that the target has not parsed yet.
+DAG_WAIT_ATTEMPTS = int(os.environ.get("DAG_WAIT_ATTEMPTS", "15"))
+_REPORT_LIMIT = 50
+
+_clients: dict[tuple[str, str], Any] = {}
+_versions: dict[tuple[str, str], str] = {}
+
+
+class RestoreIncomplete(Exception):
+    """Some records could not be restored; the message lists them."""
+
+
+def _client(service: str, region: str) -> Any:
+    key = (service, region)
+    if key not in _clients:
+        import boto3
+        from botocore.config import Config
+
+        _clients[key] = boto3.client(
+            service, region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 5})
+        )
+    return _clients[key]
+
+
+def _environments() -> dict[str, dict[str, str]]:
+    envs = json.loads(os.environ["ENVIRONMENTS"])
+    return {role: {"name": e["name"], "region": e.get("region") or os.environ["AWS_REGION"]} for role, e in envs.items()}
+
+
+def _environment(role: Any) -> dict[str, str]:
+    envs = _environments()
+    if role not in envs:
+        raise ValueError(f"environment must be one of {sorted(envs)}; got {role!r}")
+    return envs[role]
+
+
+def _store() -> BackupStore:
+    region = os.environ["AWS_REGION"]
+    return BackupStore(_client("s3", region), os.environ["BACKUP_BUCKET"], os.environ.get("KMS_KEY_ARN") or None)
+
+
+def _describe(env: dict[str, str]) -> dict[str, Any]:
+    return dict(_client("mwaa", env["region"]).get_environment(Name=env["name"])["Environment"])
+
+
+def _api(env: dict[str, str]) -> AirflowApi:
+    key = (env["name"], env["region"])
+    if key not in _versions:
+        _versions[key] = _describe(env)["AirflowVersion"]
+    return AirflowApi(_client("mwaa", env["region"]), env["name"], major_version(_versions[key]))
+
+
+def _prefix(event: dict[str, Any]) -> str:
+    prefix = str(event.get("prefix") or "backups").strip("/")
+    if not prefix or "/" in prefix or prefix.startswith("."):
+        raise ValueError(f"prefix must be one folder name such as 'backups' or 'failback'; got {prefix!r}")
+    return prefix
+
+
+#: Fields of GetEnvironment that CreateEnvironment accepts unchanged in another Region.
+PORTABLE_CONFIG = (
+    "AirflowVersion",
+    "EnvironmentClass",
+    "MaxWorkers",
+    "MinWorkers",
+    "Schedulers",
+    "MaxWebservers",
+    "MinWebservers",
+    "AirflowConfigurationOptions",
+    "DagS3Path",
+    "PluginsS3Path",
+    "PluginsS3ObjectVersion",
+    "RequirementsS3Path",
+    "RequirementsS3ObjectVersion",
+    "StartupScriptS3Path",
+    "StartupScriptS3ObjectVersion",
+    "WeeklyMaintenanceWindowStart",
+    "WebserverAccessMode",
+    "EndpointManagement",
+)
+
+
+def portable_config(environment: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an environment description a DR environment is created from."""
+    config = {k: environment[k] for k in PORTABLE_CONFIG if environment.get(k) not in (None, "", {})}
+    logging_in = {}
+    for name, value in (environment.get("LoggingConfiguration") or {}).items():
+        logging_in[name] = {"Enabled": bool(value.get("Enabled")), "LogLevel": value.get("LogLevel", "INFO")}
+    if logging_in:
+        config["LoggingConfiguration"] = logging_in
+    return config
+
+
+def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    env = _environment(event.get("source", "primary"))
+    prefix = _prefix(event)
+    started = time.monotonic()
+    description = _describe(env)
+    api = AirflowApi(_client("mwaa", env["region"]), env["name"], major_version(description["AirflowVersion"]))
+    sections: dict[str, Any] = {
+        "variables": api.read_variables(),
+        "pools": api.read_pools(),
+        "connections": api.read_connections(),
+        "dags": api.read_dags(latest_runs=True),
+        "environment": portable_config(description),
+    }
+    now = datetime.now(UTC)
+    meta = {
+        "created_at": now.isoformat(),
+        "environment_name": env["name"],
+        "environment_region": env["region"],
+        "airflow_version": description["AirflowVersion"],
+    }
+    written = _store().write_backup(prefix, now.strftime("%Y%m%dT%H%M%S%fZ"), sections, meta)
+    counts = {name: info["records"] for name, info in written.manifest["files"].items()}
+    metrics.add_dimension(name="environment", value=env["name"])
+    metrics.add_metric(name="MwaaBackupsCompleted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="MwaaBackupSeconds", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
+    logger.info("backup written", extra={"folder": written.folder, "counts": counts})
+    return {"folder": written.folder, "counts": counts}
+
+
+def _new_cursor(folder: str) -> dict[str, Any]:
+    return {
+        "folder": folder,
+        "section": 0,
+        "offset": 0,
+        "written": dict.fromkeys(SECTIONS, 0),
+        "masked": 0,
+        "masked_keys": [],
+        "failed_count": 0,
+        "failed": {},
+        "dag_waits": 0,
+    }
+
+
+def _record_failures(cursor: dict[str, Any], section: str, failed: dict[str, str]) -> None:
+    cursor["failed_count"] += len(failed)
+    for key, reason in failed.items():
+        if len(cursor["failed"]) < _REPORT_LIMIT:
+            cursor["failed"][f"{section}:{key}"] = reason
+        logger.error("record not restored", extra={"section": section, "key": key, "reason": reason})
+
+
+def _restore_dags(api: AirflowApi, dags: list[dict[str, Any]], cursor: dict[str, Any]) -> bool:
+    """Mirror each DAG's paused state; returns False while some DAGs are not parsed yet."""
+    current = {d["dag_id"]: d["is_paused"] for d in api.read_dags(latest_runs=False)}
+    missing = [d["dag_id"] for d in dags if d["dag_id"] not in current]
+    if missing and cursor["dag_waits"] < DAG_WAIT_ATTEMPTS:
+        cursor["dag_waits"] += 1
+        logger.info("waiting for DAGs to be parsed", extra={"missing": len(missing), "wait": cursor["dag_waits"]})
+        return False
+    failed = {dag_id: "not present in the target environment" for dag_id in missing}
+    for dag in dags:
+        dag_id = dag["dag_id"]
+        if dag_id in current and current[dag_id] != dag["is_paused"]:
+            error = api.set_paused(dag_id, dag["is_paused"])
+            if error:
+                failed[dag_id] = error
+            else:
+                cursor["written"]["dags"] += 1
+    _record_failures(cursor, "dags", failed)
+    return True
+
+
+def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    env = _environment(event.get("target", "dr"))
+    store = _store()
+    cursor = event.get("cursor")
+    if not cursor:
+        chosen = store.resolve(_prefix(event), event.get("folder"))
+        cursor = _new_cursor(chosen.folder)
+        logger.info("restore started", extra={"folder": chosen.folder, "target": env["name"]})
+    folder = cursor["folder"]
+    manifest = store.read_json(f"{folder}/manifest.json")
+    api = _api(env)
+    handled = 0
+    while cursor["section"] < len(SECTIONS):
+        section = SECTIONS[cursor["section"]]
+        records = store.read_section(folder, section, manifest)
+        if section == "dags":
+            if not _restore_dags(api, records, cursor):
+                return {"done": False, "wait": True, "cursor": cursor}
+            cursor["section"] += 1
+            continue
+        while cursor["offset"] < len(records):
+            if handled >= MAX_RECORDS_PER_CALL or context.get_remaining_time_in_millis() < SAFETY_MS:
+                return {"done": False, "wait": False, "cursor": cursor}
+            step = min(100, MAX_RECORDS_PER_CALL - handled)
+            chunk = records[cursor["offset"] : cursor["offset"] + step]
+            result = api.write(section, chunk)
+            cursor["written"][section] += result.written
+            cursor["masked"] += len(result.skipped_masked)
+            cursor["masked_keys"] = (cursor["masked_keys"] + [f"{section}:{k}" for k in result.skipped_masked])[
+                :_REPORT_LIMIT
+            ]
+            _record_failures(cursor, section, result.failed)
+            cursor["offset"] += len(chunk)
+            handled += len(chunk)
+        cursor["section"] += 1
+        cursor["offset"] = 0
+    summary = {
+        "folder": folder,
+        "target": env["name"],
+        "written": cursor["written"],
+        "masked_not_restored": cursor["masked"],
+        "masked_keys": cursor["masked_keys"],
+    }
+    if cursor["failed_count"]:
+        raise RestoreIncomplete(
+            json.dumps({**summary, "failed_count": cursor["failed_count"], "failed": cursor["failed"]})[:4000]
+        )
+    logger.info("restore complete", extra=summary)
+    return {"done": True, "wait": False, "cursor": None, "summary": summary}
+
+
+def pause_all(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    env = _environment(event.get("target", "dr"))
+    api = _api(env)
+    failed: dict[str, str] = {}
+    paused = 0
+    for dag in api.read_dags(latest_runs=False):
+        if not dag["is_paused"]:
+            error = api.set_paused(dag["dag_id"], True)
+            if error:
+                failed[dag["dag_id"]] = error
+            else:
+                paused += 1
+    if failed:
+        raise RestoreIncomplete(json.dumps({"target": env["name"], "not_paused": failed})[:4000])
+    return {"paused": paused, "target": env["name"]}
+
+
+_ACTIONS = {"backup": backup, "restore": restore, "pause_all": pause_all}
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if not isinstance(event, dict) or event.get("action") not in _ACTIONS:
+        raise ValueError(f"event must be an object with action one of {sorted(_ACTIONS)}; got {event!r:.200}")
+    return _ACTIONS[event["action"]](event, context)

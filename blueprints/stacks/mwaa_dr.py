@@ -1,0 +1,91 @@
+"""Example deployment of the MWAA DR pair: ``MwaaDrSecondary`` in the DR Region (deploy first),
+``MwaaDrPrimary`` in the primary Region. ``-c mwaa_dr_strategy=backup_restore`` selects the other
+strategy."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from blueprints.config import ExampleConfig
+from blueprints.constructs.mwaa_dr import MwaaDrPrimary, MwaaDrSecondary, MwaaDrStrategy
+
+EXAMPLE_STACKS = ("MwaaDrPrimary", "MwaaDrSecondary")
+ENVIRONMENT_NAME = "blueprints-airflow"
+NAME_PREFIX = "blueprints-mwaa"
+
+
+def example_vpc(scope: Construct, region: str) -> ec2.Vpc:
+    """A small VPC with two private subnets (explicit AZs, one NAT gateway) and flow logs."""
+    vpc = ec2.Vpc(
+        scope,
+        "Vpc",
+        ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
+        availability_zones=[f"{region}a", f"{region}b"],
+        nat_gateways=1,
+        restrict_default_security_group=False,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+            ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20),
+        ],
+    )
+    flow_logs = logs.LogGroup(
+        scope, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+    return vpc
+
+
+class MwaaDrPrimaryStack(cdk.Stack):
+    """The primary Region: the active environment, its buckets, backups and alarms."""
+
+    def __init__(self, scope: Construct, id: str, *, dr_region: str, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        self.dr = MwaaDrPrimary(
+            self,
+            "MwaaDr",
+            environment_name=ENVIRONMENT_NAME,
+            dr_region=dr_region,
+            name_prefix=NAME_PREFIX,
+            vpc=example_vpc(self, self.region),
+        )
+
+
+class MwaaDrSecondaryStack(cdk.Stack):
+    """The DR Region: replica buckets, health check, failover and failback."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, strategy: MwaaDrStrategy, primary_region: str, **kwargs: object
+    ) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        self.dr = MwaaDrSecondary(
+            self,
+            "MwaaDr",
+            strategy=strategy,
+            primary_environment_name=ENVIRONMENT_NAME,
+            primary_region=primary_region,
+            name_prefix=NAME_PREFIX,
+            vpc=example_vpc(self, self.region),
+        )
+
+
+def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
+    strategy = MwaaDrStrategy(config.mwaa_dr_strategy)
+    secondary = MwaaDrSecondaryStack(
+        app,
+        "MwaaDrSecondary",
+        strategy=strategy,
+        primary_region=config.region,
+        env=cdk.Environment(account=config.account, region=config.dr_region),
+        description=f"MWAA DR pair, DR Region side ({strategy.value}); deploy before MwaaDrPrimary",
+    )
+    primary = MwaaDrPrimaryStack(
+        app,
+        "MwaaDrPrimary",
+        dr_region=config.dr_region,
+        env=cdk.Environment(account=config.account, region=config.region),
+        description="MWAA DR pair, primary Region side; deploy after MwaaDrSecondary",
+    )
+    return [primary, secondary]
