@@ -30,7 +30,7 @@ TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 COLUMN_NAME = re.compile(r"^[^`\x00-\x1f]{1,255}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
 FILE_URI = re.compile(r"^file:///[^\x00-\x1f]*$")
-DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
+DECIMAL_TYPE = re.compile(r"decimal\(([0-9]{1,2}),([0-9]{1,2})\)")
 
 FORMATS = ("csv", "parquet")
 JOIN_HOWS = ("inner", "left", "right", "full")
@@ -391,7 +391,7 @@ def _object(value: object, path: str, required: frozenset[str], optional: frozen
 
 
 def _string(value: object, path: str, pattern: re.Pattern[str], accepted: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidRequest(path, f"got {_show(value)}", accepted)
     return value
 
@@ -448,14 +448,13 @@ def _scalar(value: object, path: str) -> str | int | float | bool | None:
 
 
 def _data_type(value: object, path: str) -> str:
-    accepted = ", ".join(SIMPLE_TYPES) + ", decimal(p,s) with 1 <= p <= 38 and 0 <= s <= p"
+    accepted = ", ".join(SIMPLE_TYPES) + ", decimal(p,s) with 1 <= p <= 38 and s <= p"
     if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        if text in SIMPLE_TYPES:
-            return text
-        match = DECIMAL_TYPE.match(text)
+        if value in SIMPLE_TYPES:
+            return value
+        match = DECIMAL_TYPE.fullmatch(value)
         if match and 1 <= int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1)):
-            return f"decimal({int(match.group(1))},{int(match.group(2))})"
+            return value
     raise InvalidRequest(path, f"got {_show(value)}", accepted)
 
 
@@ -466,9 +465,9 @@ def _uri(value: object, path: str, schemes: tuple[str, ...]) -> str:
         if scheme in ("s3", "file")
     )
     if isinstance(value, str):
-        if "s3" in schemes and S3_URI.match(value):
+        if "s3" in schemes and S3_URI.fullmatch(value):
             return value
-        if "file" in schemes and FILE_URI.match(value):
+        if "file" in schemes and FILE_URI.fullmatch(value):
             return value
     raise InvalidRequest(path, f"got {_show(value)}", accepted)
 
