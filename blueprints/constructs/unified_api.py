@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront as cf
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -272,7 +272,7 @@ class UnifiedApi(Construct):
         )
 
         # Edge: either the ALB itself, open to the internet, or CloudFront in front of it.
-        self.distribution: cloudfront.IDistribution | None = None
+        self.distribution: cf.IDistribution | None = None
         self.origin_secret: secretsmanager.ISecret | None = None
         if cloudfront:
             self._add_cloudfront(
@@ -456,26 +456,26 @@ class UnifiedApi(Construct):
             conditions=[elbv2.ListenerCondition.http_header(header_name, [header_value])],
             action=elbv2.ListenerAction.forward([self.target_group]),
         )
-        distribution = cloudfront.Distribution(
+        distribution = cf.Distribution(
             self,
             "Distribution",
             comment=f"Unified API {domain_name}",
             domain_names=[domain_name],
             certificate=certificate,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            minimum_protocol_version=cf.SecurityPolicyProtocol.TLS_V1_2_2021,
+            http_version=cf.HttpVersion.HTTP2_AND_3,
             web_acl_id=web_acl_arn,
-            default_behavior=cloudfront.BehaviorOptions(
+            default_behavior=cf.BehaviorOptions(
                 origin=origins.LoadBalancerV2Origin(
                     alb,
-                    protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-                    origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                    protocol_policy=cf.OriginProtocolPolicy.HTTPS_ONLY,
+                    origin_ssl_protocols=[cf.OriginSslPolicy.TLS_V1_2],
                     custom_headers={header_name: header_value},
                 ),
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER,
+                viewer_protocol_policy=cf.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cf.AllowedMethods.ALLOW_ALL,
+                cache_policy=cf.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=cf.OriginRequestPolicy.ALL_VIEWER,
             ),
         )
         self.distribution = distribution

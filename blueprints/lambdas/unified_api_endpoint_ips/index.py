@@ -22,7 +22,6 @@ keeps the event in the function's dead-letter queue.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from typing import Any
@@ -42,6 +41,8 @@ _ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
 _RESPONSE_TIMEOUT_S = 15
 _MAX_REASON = 1000
+#: Throttling and transient faults are retried with backoff by botocore, within the function's timeout.
+_MAX_ATTEMPTS = 6
 
 _ec2: Any = None
 
@@ -53,10 +54,11 @@ class LookupError_(Exception):
 def _client() -> Any:
     global _ec2
     if _ec2 is None:
-        attempts = int(os.environ.get("EC2_MAX_ATTEMPTS", "6"))
         _ec2 = boto3.client(
             "ec2",
-            config=Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=5, read_timeout=10),
+            config=Config(
+                retries={"total_max_attempts": _MAX_ATTEMPTS, "mode": "standard"}, connect_timeout=5, read_timeout=10
+            ),
         )
     return _ec2
 

@@ -1,0 +1,379 @@
+"""The unified API's deploy-time lookups: endpoint ENI IPs and a managed prefix list id.
+
+AWS through moto (it implements both Describe calls, including the interfaces of
+an interface VPC endpoint), botocore Stubber for faults; CloudFormation's
+response URL is replaced by a recorder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import urllib.request
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+
+
+class _Reply:
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def __enter__(self) -> _Reply:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class Responses:
+    """Records what the handler PUTs to CloudFormation's response URL."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.requests: list[urllib.request.Request] = []
+        self.fail_next = 0
+        self.status = 200
+
+    def __call__(self, request: urllib.request.Request, timeout: float) -> _Reply:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise OSError("connection reset by peer")
+        self.requests.append(request)
+        assert isinstance(request.data, bytes)
+        self.sent.append(json.loads(request.data))
+        return _Reply(self.status)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.sent[-1]
+
+
+@pytest.fixture
+def responses(monkeypatch: pytest.MonkeyPatch) -> Responses:
+    recorder = Responses()
+    monkeypatch.setattr(urllib.request, "urlopen", recorder)
+    return recorder
+
+
+@pytest.fixture
+def index() -> ModuleType:
+    return load_handler("unified_api_endpoint_ips")
+
+
+@pytest.fixture
+def endpoint() -> Iterator[dict[str, Any]]:
+    """An execute-api interface endpoint in three subnets of three AZs (moto)."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, zone in enumerate("cab")
+        ]
+        created = ec2.create_vpc_endpoint(
+            VpcId=vpc_id,
+            ServiceName="com.amazonaws.us-east-1.execute-api",
+            VpcEndpointType="Interface",
+            SubnetIds=subnets,
+        )["VpcEndpoint"]
+        yield {"ec2": ec2, "vpc_id": vpc_id, "subnets": subnets, "endpoint": created}
+
+
+def _event(name: str, **properties: Any) -> dict[str, Any]:
+    event = copy.deepcopy(load_event(name))
+    event["ResourceProperties"].update(properties)
+    return event
+
+
+def _endpoint_event(endpoint: dict[str, Any], request_type: str = "Create", **overrides: Any) -> dict[str, Any]:
+    created = endpoint["endpoint"]
+    event = _event(
+        "unified_api_endpoint_ips_create",
+        EndpointId=created["VpcEndpointId"],
+        NetworkInterfaceIds=created["NetworkInterfaceIds"],
+        ExpectedCount=str(len(created["NetworkInterfaceIds"])),
+    )
+    event["ResourceProperties"].update(overrides)
+    event["RequestType"] = request_type
+    if request_type != "Create":
+        event["PhysicalResourceId"] = created["VpcEndpointId"]
+    return event
+
+
+def _ips_by_az(ec2: Any, eni_ids: list[str]) -> list[str]:
+    interfaces = ec2.describe_network_interfaces(NetworkInterfaceIds=eni_ids)["NetworkInterfaces"]
+    return [eni["PrivateIpAddress"] for eni in sorted(interfaces, key=lambda e: e["AvailabilityZone"])]
+
+
+def test_create_returns_one_ip_per_interface_ordered_by_az(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    event = _endpoint_event(endpoint)
+    result = index.handler(event, lambda_context)
+
+    expected = _ips_by_az(endpoint["ec2"], endpoint["endpoint"]["NetworkInterfaceIds"])
+    assert result["Status"] == "SUCCESS"
+    sent = responses.last
+    assert sent["Status"] == "SUCCESS"
+    assert sent["PhysicalResourceId"] == endpoint["endpoint"]["VpcEndpointId"]
+    assert sent["Data"] == {
+        "Ip0": expected[0],
+        "Ip1": expected[1],
+        "Ip2": expected[2],
+        "IpAddresses": ",".join(expected),
+    }
+    assert (sent["StackId"], sent["RequestId"], sent["LogicalResourceId"]) == (
+        event["StackId"],
+        event["RequestId"],
+        event["LogicalResourceId"],
+    )
+    request = responses.requests[-1]
+    assert request.get_method() == "PUT"
+    assert request.full_url == event["ResponseURL"]
+    assert request.get_header("Content-type") == ""
+
+
+def test_update_after_endpoint_replacement_resolves_the_new_interfaces(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    ec2 = endpoint["ec2"]
+    replacement = ec2.create_vpc_endpoint(
+        VpcId=endpoint["vpc_id"],
+        ServiceName="com.amazonaws.us-east-1.execute-api",
+        VpcEndpointType="Interface",
+        SubnetIds=endpoint["subnets"],
+    )["VpcEndpoint"]
+    event = _endpoint_event(
+        endpoint,
+        "Update",
+        EndpointId=replacement["VpcEndpointId"],
+        NetworkInterfaceIds=replacement["NetworkInterfaceIds"],
+    )
+    event["OldResourceProperties"] = dict(_endpoint_event(endpoint)["ResourceProperties"])
+
+    index.handler(event, lambda_context)
+
+    assert responses.last["Status"] == "SUCCESS"
+    assert responses.last["Data"]["IpAddresses"].split(",") == _ips_by_az(ec2, replacement["NetworkInterfaceIds"])
+    # Same physical id: an in-place update of the lookup, the targets follow its new attributes.
+    assert responses.last["PhysicalResourceId"] == endpoint["endpoint"]["VpcEndpointId"]
+
+
+def test_fewer_interfaces_than_registered_targets_fails_without_calling_aws(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext
+) -> None:
+    event = _event(
+        "unified_api_endpoint_ips_create",
+        NetworkInterfaceIds=["eni-0aaaaaaaaaaaaaaa1", "eni-0bbbbbbbbbbbbbbb2"],
+        ExpectedCount="3",
+    )
+    with stubbed(index._client()):  # no response queued: any AWS call would fail the test
+        result = index.handler(event, lambda_context)
+
+    assert result["Status"] == "FAILED"
+    assert responses.last["Status"] == "FAILED"
+    assert "has 2 network interface(s) but 3 IP targets" in responses.last["Reason"]
+    assert lambda_context.log_stream_name in responses.last["Reason"]
+    assert responses.last["Data"] == {}
+
+
+def test_unknown_interface_fails_with_the_api_error(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    ids = [*endpoint["endpoint"]["NetworkInterfaceIds"][:2], "eni-0123456789abcdef0"]
+    index.handler(_endpoint_event(endpoint, NetworkInterfaceIds=ids), lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert "InvalidNetworkInterfaceID.NotFound" in responses.last["Reason"]
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "ThrottlingException", "UnauthorizedOperation"])
+def test_api_fault_after_retries_is_reported_as_failed(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext, code: str
+) -> None:
+    event = load_event("unified_api_endpoint_ips_create")
+    with stubbed(index._client()) as stub:
+        stub.add_client_error("describe_network_interfaces", service_error_code=code, http_status_code=400)
+        index.handler(event, lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert code in responses.last["Reason"]
+
+
+def test_client_retries_throttling_with_standard_mode(index: ModuleType) -> None:
+    config = index._client().meta.config
+    assert config.retries == {"total_max_attempts": 6, "mode": "standard"}
+    assert index._client() is index._client()
+
+
+def test_interface_without_private_ip_fails(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext
+) -> None:
+    event = load_event("unified_api_endpoint_ips_create")
+    ids = event["ResourceProperties"]["NetworkInterfaceIds"]
+    interfaces = [
+        {"NetworkInterfaceId": eni, "AvailabilityZone": f"us-east-1{zone}", "PrivateIpAddress": f"10.0.{i}.10"}
+        for i, (eni, zone) in enumerate(zip(ids, "abc", strict=True))
+    ]
+    del interfaces[1]["PrivateIpAddress"]
+    with stubbed(index._client()) as stub:
+        stub.add_response(
+            "describe_network_interfaces", {"NetworkInterfaces": interfaces}, {"NetworkInterfaceIds": sorted(ids)}
+        )
+        index.handler(event, lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert f"{ids[1]} of vpce-0123456789abcdef0 have no private IPv4" in responses.last["Reason"]
+
+
+def test_ordering_is_by_az_then_address(index: ModuleType, responses: Responses, lambda_context: LambdaContext) -> None:
+    event = load_event("unified_api_endpoint_ips_create")
+    ids = event["ResourceProperties"]["NetworkInterfaceIds"]
+    interfaces = [
+        {"NetworkInterfaceId": ids[0], "AvailabilityZone": "us-east-1c", "PrivateIpAddress": "10.0.2.10"},
+        {"NetworkInterfaceId": ids[1], "AvailabilityZone": "us-east-1a", "PrivateIpAddress": "10.0.0.10"},
+        {"NetworkInterfaceId": ids[2], "AvailabilityZone": "us-east-1b", "PrivateIpAddress": "10.0.1.10"},
+    ]
+    with stubbed(index._client()) as stub:
+        stub.add_response("describe_network_interfaces", {"NetworkInterfaces": interfaces})
+        index.handler(event, lambda_context)
+
+    assert responses.last["Data"]["IpAddresses"] == "10.0.0.10,10.0.1.10,10.0.2.10"
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"EndpointId": "vpc-123"}, "EndpointId must be a VPC endpoint id"),
+        ({"NetworkInterfaceIds": []}, "NetworkInterfaceIds must be a non-empty list"),
+        ({"NetworkInterfaceIds": "eni-0aaaaaaaaaaaaaaa1"}, "NetworkInterfaceIds must be a non-empty list"),
+        ({"ExpectedCount": "three"}, "ExpectedCount must be the number of endpoint subnets"),
+    ],
+)
+def test_bad_properties_fail_with_a_reason(
+    index: ModuleType,
+    responses: Responses,
+    lambda_context: LambdaContext,
+    properties: dict[str, Any],
+    message: str,
+) -> None:
+    with stubbed(index._client()):
+        index.handler(_event("unified_api_endpoint_ips_create", **properties), lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert message in responses.last["Reason"]
+
+
+def test_unknown_resource_type_fails(index: ModuleType, responses: Responses, lambda_context: LambdaContext) -> None:
+    event = load_event("unified_api_endpoint_ips_create")
+    event["ResourceType"] = "Custom::Something"
+    with stubbed(index._client()):
+        index.handler(event, lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert "unknown resource type 'Custom::Something'" in responses.last["Reason"]
+
+
+def test_delete_succeeds_without_calling_aws(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext
+) -> None:
+    with stubbed(index._client()):
+        index.handler(load_event("unified_api_endpoint_ips_delete"), lambda_context)
+
+    assert responses.last["Status"] == "SUCCESS"
+    assert responses.last["PhysicalResourceId"] == "vpce-0123456789abcdef0"
+
+
+def test_delete_after_a_failed_create_succeeds(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext
+) -> None:
+    create = _event("unified_api_endpoint_ips_create", ExpectedCount="2")
+    index.handler(create, lambda_context)
+    failed_id = responses.last["PhysicalResourceId"]
+    delete = load_event("unified_api_endpoint_ips_delete")
+    delete["PhysicalResourceId"] = failed_id
+    with stubbed(index._client()):
+        index.handler(delete, lambda_context)
+
+    assert responses.last["Status"] == "SUCCESS"
+    assert responses.last["PhysicalResourceId"] == failed_id
+
+
+def test_undeliverable_response_raises_so_lambda_retries_and_the_retry_answers(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    event = _endpoint_event(endpoint)
+    responses.fail_next = 1
+    with pytest.raises(OSError, match="connection reset"):
+        index.handler(event, lambda_context)
+    assert responses.sent == []
+
+    index.handler(event, lambda_context)  # Lambda's asynchronous retry: the lookup is read-only, so it repeats
+    assert [r["Status"] for r in responses.sent] == ["SUCCESS"]
+
+
+def test_refused_response_raises(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    responses.status = 403
+    with pytest.raises(RuntimeError, match="HTTP 403"):
+        index.handler(_endpoint_event(endpoint), lambda_context)
+
+
+def test_non_https_response_url_is_refused(index: ModuleType, lambda_context: LambdaContext) -> None:
+    event = load_event("unified_api_endpoint_ips_delete")
+    event["ResponseURL"] = "file:///etc/passwd"
+    with pytest.raises(ValueError, match="must be an https URL"):
+        index.handler(event, lambda_context)
+
+
+def test_prefix_list_lookup(
+    index: ModuleType, endpoint: dict[str, Any], responses: Responses, lambda_context: LambdaContext
+) -> None:
+    expected = endpoint["ec2"].describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
+    )["PrefixLists"][0]["PrefixListId"]
+    index.handler(load_event("unified_api_prefix_list_create"), lambda_context)
+
+    assert responses.last["Status"] == "SUCCESS"
+    assert responses.last["Data"] == {"PrefixListId": expected}
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("my-list", "must name an AWS-managed prefix list"),
+        ("com.amazonaws.global.nothing-here", "expected exactly one managed prefix list"),
+    ],
+)
+def test_prefix_list_lookup_failures(
+    index: ModuleType,
+    endpoint: dict[str, Any],
+    responses: Responses,
+    lambda_context: LambdaContext,
+    name: str,
+    message: str,
+) -> None:
+    index.handler(_event("unified_api_prefix_list_create", PrefixListName=name), lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert message in responses.last["Reason"]
+
+
+def test_prefix_list_api_fault(index: ModuleType, responses: Responses, lambda_context: LambdaContext) -> None:
+    with stubbed(index._client()) as stub:
+        stub.add_client_error("describe_managed_prefix_lists", service_error_code="ThrottlingException")
+        index.handler(load_event("unified_api_prefix_list_create"), lambda_context)
+
+    assert responses.last["Status"] == "FAILED"
+    assert "DescribeManagedPrefixLists" in responses.last["Reason"]
+    assert "ThrottlingException" in responses.last["Reason"]
