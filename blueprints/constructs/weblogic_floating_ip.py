@@ -1,0 +1,855 @@
+"""A WebLogic admin server that keeps one private IP across Availability Zones.
+
+The floating IP sits in an otherwise empty /28 subnet. An Auto Scaling group of
+exactly one instance relaunches the admin server in another AZ when its AZ or
+instance fails; a launch lifecycle hook on the group makes EventBridge invoke a
+function that points the /28 route of every route table at the new instance
+before it goes into service. The domain home lives on encrypted EFS, so the new
+instance starts the same domain. An optional internet-facing ALB reaches the
+admin console through the same route.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from blueprints.constructs.common import BucketEncryption, PythonHandler, SecureBucket, acknowledge
+
+#: Where the post keeps the domain, relative to the EFS mount point.
+DEFAULT_DOMAIN_START_SCRIPT = (
+    "wls/fmw/install/Oracle/Middleware/Oracle_Home/user_projects/domains/domain1/bin/startWebLogic.sh"
+)
+#: Offset of the floating IP in its /28 (the post uses 10.0.11.8 in 10.0.11.0/28).
+DEFAULT_FLOATING_IP_OFFSET = 8
+LIFECYCLE_HOOK_NAME = "weblogic-admin-launch"
+LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action"
+SCALING_EVENT_DETAIL_TYPES = (
+    "EC2 Instance Launch Successful",
+    "EC2 Instance Launch Unsuccessful",
+    "EC2 Instance Terminate Successful",
+    "EC2 Instance Terminate Unsuccessful",
+)
+_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+_HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/%?=&-]*$")
+_START_SCRIPT_END = "WEBLOGIC_START_COMMAND"
+
+
+def validate_floating_address(subnet_cidr: str, floating_ip: str | None) -> tuple[ipaddress.IPv4Network, str]:
+    """Check the /28 and the floating IP in it; return the network and the IP (default: offset 8).
+
+    AWS reserves five addresses in every subnet: the network address, the next
+    three (VPC router, DNS, future use) and the broadcast address.
+    """
+    try:
+        network = ipaddress.IPv4Network(subnet_cidr, strict=True)
+    except ValueError as error:
+        raise ValueError(
+            f"floating_subnet_cidr must be an IPv4 network address with a /28 prefix such as 10.0.11.0/28; "
+            f"got {subnet_cidr!r} ({error})"
+        ) from None
+    if network.prefixlen != 28:
+        raise ValueError(
+            f"floating_subnet_cidr must be a /28 (the smallest subnet AWS allows, used only for the floating IP); "
+            f"got /{network.prefixlen} in {subnet_cidr!r}"
+        )
+    if not network.is_private:
+        raise ValueError(f"floating_subnet_cidr must be a private (RFC 1918 or RFC 6598) range; got {subnet_cidr!r}")
+    address = network.network_address + DEFAULT_FLOATING_IP_OFFSET if floating_ip is None else _parse_ip(floating_ip)
+    if address not in network:
+        raise ValueError(f"floating_ip must be inside floating_subnet_cidr {network}; got {floating_ip!r}")
+    first = network.network_address
+    reserved = {first, first + 1, first + 2, first + 3, network.broadcast_address}
+    if address in reserved:
+        usable = f"{first + 4} to {network.broadcast_address - 1}"
+        raise ValueError(
+            f"floating_ip {address} is one of the five addresses AWS reserves in {network} "
+            f"(network, VPC router, DNS, future use, broadcast); choose one from {usable}"
+        )
+    return network, str(address)
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"floating_ip must be an IPv4 address such as 10.0.11.8; got {value!r}") from None
+
+
+def _nag_text(stack: Stack, value: str) -> str:
+    """``value`` as cdk-nag prints it in a finding id: pseudo parameters as ``<AWS::Region>``."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved["Fn::Join"][1]
+    return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
+
+
+def render_user_data(
+    *,
+    floating_ip: str,
+    file_system_id: str,
+    mount_point: str,
+    start_command: str,
+    run_as_user: str,
+    max_wait_seconds: int,
+) -> str:
+    """The admin instance's boot script.
+
+    1. Adds the floating IP to the primary interface, through a systemd unit so
+       that it comes back on every boot.
+    2. Mounts the EFS file system over TLS with IAM authorization (fstab, so it
+       is mounted on every boot), retrying while the mount target's DNS name
+       propagates.
+    3. Polls ``autoscaling/target-lifecycle-state`` (IMDSv2) until the group
+       puts the instance in service, which it does only after the route moved;
+       gives up when the launch was abandoned or the wait outlives the hook.
+    4. Enables and starts the admin server unit, which runs ``start_command``
+       as ``run_as_user`` and restarts it on failure and after a reboot.
+    """
+    mount = shlex.quote(mount_point)
+    return f"""#!/bin/bash
+# WebLogic admin server boot: floating IP, shared domain home, start once in service.
+set -euo pipefail
+
+readonly FLOATING_IP="{floating_ip}"
+readonly FILE_SYSTEM_ID="{file_system_id}"
+readonly MOUNT_POINT={mount}
+readonly MAX_WAIT_SECONDS={max_wait_seconds}
+readonly IMDS="http://169.254.169.254/latest"
+
+log() {{
+  echo "weblogic-admin-boot: $*"
+}}
+
+imds_get() {{
+  local token
+  token="$(curl -sSf --retry 5 --retry-connrefused -X PUT "$IMDS/api/token" \\
+    -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
+  curl -sSf --retry 5 --retry-connrefused -H "X-aws-ec2-metadata-token: $token" "$IMDS/meta-data/$1"
+}}
+
+# 1. The floating IP on the primary interface, now and after every reboot.
+cat > /usr/local/sbin/weblogic-floating-ip <<'FLOATING_IP_SCRIPT'
+#!/bin/bash
+set -euo pipefail
+iface="$(ip -o -4 route show default | awk '{{print $5; exit}}')"
+exec ip addr replace "$1/32" dev "$iface"
+FLOATING_IP_SCRIPT
+chmod 0755 /usr/local/sbin/weblogic-floating-ip
+cat > /etc/systemd/system/weblogic-floating-ip.service <<FLOATING_IP_UNIT
+[Unit]
+Description=Floating IP of the WebLogic admin server
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/weblogic-floating-ip $FLOATING_IP
+
+[Install]
+WantedBy=multi-user.target
+FLOATING_IP_UNIT
+systemctl daemon-reload
+systemctl enable --now weblogic-floating-ip.service
+log "floating IP $FLOATING_IP added"
+
+# 2. The domain home on EFS: TLS in transit, IAM authorization, mounted at every boot.
+dnf install -y amazon-efs-utils
+mkdir -p "$MOUNT_POINT"
+if ! grep -q "^$FILE_SYSTEM_ID:/ " /etc/fstab; then
+  echo "$FILE_SYSTEM_ID:/ $MOUNT_POINT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
+fi
+for attempt in $(seq 1 30); do
+  if mountpoint -q "$MOUNT_POINT" || mount "$MOUNT_POINT"; then
+    break
+  fi
+  log "EFS mount attempt $attempt failed; retrying"
+  sleep 10
+done
+if ! mountpoint -q "$MOUNT_POINT"; then
+  log "EFS file system $FILE_SYSTEM_ID is not mounted at $MOUNT_POINT; not starting the admin server"
+  exit 1
+fi
+
+# 3. Wait until the group puts this instance in service (after the route moved to it).
+state=""
+deadline=$((SECONDS + MAX_WAIT_SECONDS))
+while (( SECONDS < deadline )); do
+  state="$(imds_get autoscaling/target-lifecycle-state || true)"
+  if [[ "$state" == "InService" ]]; then
+    break
+  fi
+  if [[ "$state" == "Terminated" ]]; then
+    log "the launch was abandoned; not starting the admin server"
+    exit 1
+  fi
+  sleep 5
+done
+if [[ "$state" != "InService" ]]; then
+  log "not in service after $MAX_WAIT_SECONDS seconds (last state: ${{state:-unknown}}); not starting"
+  exit 1
+fi
+
+# 4. The admin server, as a unit that restarts on failure and after a reboot.
+cat > /usr/local/sbin/weblogic-admin-start <<'{_START_SCRIPT_END}'
+#!/bin/bash
+set -euo pipefail
+{start_command}
+{_START_SCRIPT_END}
+chmod 0755 /usr/local/sbin/weblogic-admin-start
+cat > /etc/systemd/system/weblogic-admin.service <<ADMIN_UNIT
+[Unit]
+Description=WebLogic admin server on $FLOATING_IP
+Requires=weblogic-floating-ip.service
+After=weblogic-floating-ip.service network-online.target
+RequiresMountsFor=$MOUNT_POINT
+
+[Service]
+User={run_as_user}
+ExecStart=/usr/local/sbin/weblogic-admin-start
+Restart=on-failure
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+ADMIN_UNIT
+systemctl daemon-reload
+systemctl enable --now weblogic-admin.service
+log "admin server started"
+"""
+
+
+class FloatingIpAdminServer(Construct):
+    """A single WebLogic admin server reachable at one private IP in any AZ.
+
+    Builds (or uses) a VPC across at least two AZs, a /28 subnet that holds only
+    the floating IP, an encrypted EFS domain home, a one-instance Auto Scaling
+    group with the launch lifecycle hook in the group itself, the EventBridge
+    rule and function that move the /28 route to each new instance, failure
+    notifications on an encrypted SNS topic, and (when a certificate is given)
+    an internet-facing ALB whose IP target is the floating IP.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        availability_zones: Sequence[str] | None = None,
+        vpc_cidr: str = "10.0.0.0/16",
+        floating_subnet_cidr: str = "10.0.11.0/28",
+        floating_ip: str | None = None,
+        admin_subnets: ec2.SubnetSelection | None = None,
+        route_table_ids: Sequence[str] | None = None,
+        instance_type: ec2.InstanceType | None = None,
+        machine_image: ec2.IMachineImage | None = None,
+        root_device_name: str = "/dev/xvda",
+        root_volume_size_gib: int = 30,
+        admin_port: int = 7001,
+        start_command: str | None = None,
+        run_as_user: str = "ec2-user",
+        file_system: efs.IFileSystem | None = None,
+        mount_point: str = "/mnt/efs",
+        encryption_key: kms.IKey | None = None,
+        managed_server_security_group: ec2.ISecurityGroup | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        heartbeat_timeout: Duration = Duration.minutes(5),
+        console_certificate: acm.ICertificate | None = None,
+        console_ingress_cidrs: Sequence[str] = (),
+        health_check_path: str = "/console/login/LoginForm.jsp",
+        route_mover_code: lambda_.Code | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        network, address = validate_floating_address(floating_subnet_cidr, floating_ip)
+        self._validate(
+            vpc=vpc,
+            availability_zones=availability_zones,
+            vpc_cidr=vpc_cidr,
+            network=network,
+            admin_port=admin_port,
+            run_as_user=run_as_user,
+            mount_point=mount_point,
+            start_command=start_command,
+            heartbeat_timeout=heartbeat_timeout,
+            console_certificate=console_certificate,
+            console_ingress_cidrs=console_ingress_cidrs,
+            health_check_path=health_check_path,
+            root_volume_size_gib=root_volume_size_gib,
+            route_table_ids=route_table_ids,
+        )
+        stack = Stack.of(self)
+        self.floating_ip: str = address
+        self.floating_subnet_cidr: str = str(network)
+        self.admin_port: int = admin_port
+        self.lifecycle_hook_name: str = LIFECYCLE_HOOK_NAME
+
+        self.vpc: ec2.IVpc = vpc or self._create_vpc(availability_zones, vpc_cidr)
+        selection = admin_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        selected = self.vpc.select_subnets(
+            subnet_type=selection.subnet_type,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+        )
+        concrete_azs = {az for az in selected.availability_zones if not Token.is_unresolved(az)}
+        if len(concrete_azs) == len(selected.availability_zones) and len(concrete_azs) < 2:
+            raise ValueError(
+                f"admin_subnets must span at least two Availability Zones so the admin server can move; "
+                f"got {sorted(concrete_azs)}"
+            )
+        self._check_overlap(network)
+
+        self.floating_subnet: ec2.ISubnet = ec2.Subnet(
+            self,
+            "FloatingSubnet",
+            vpc_id=self.vpc.vpc_id,
+            availability_zone=selected.availability_zones[0],
+            cidr_block=str(network),
+            map_public_ip_on_launch=False,
+        )
+        self.route_table_ids: list[str] = list(route_table_ids) if route_table_ids else self._default_route_tables()
+
+        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+            self,
+            "Key",
+            description="Encrypts the WebLogic admin server's domain home (EFS) and its notification topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # SNS encrypts with the publisher's identity: EventBridge (scaling events) and
+        # CloudWatch (the dead-letter alarm) need the key. EventBridge's KMS request
+        # carries no aws:SourceAccount, so only CloudWatch's grant is conditioned on it.
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgePublishesToTopic",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+            )
+        )
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+            self,
+            "Notifications",
+            display_name="WebLogic admin server failover",
+            master_key=self.encryption_key,
+            enforce_ssl=True,
+        )
+
+        self.security_group: ec2.ISecurityGroup = ec2.SecurityGroup(
+            self,
+            "AdminSecurityGroup",
+            vpc=self.vpc,
+            description="WebLogic admin server: admin port from managed servers and the console load balancer",
+            allow_all_outbound=True,
+        )
+        self.managed_server_security_group: ec2.ISecurityGroup = managed_server_security_group or ec2.SecurityGroup(
+            self,
+            "ManagedServerSecurityGroup",
+            vpc=self.vpc,
+            description="WebLogic managed servers: may reach the admin server on the floating IP",
+            allow_all_outbound=True,
+        )
+        self.security_group.add_ingress_rule(
+            self.managed_server_security_group,
+            ec2.Port.tcp(admin_port),
+            "Managed servers reach the admin server (T3/HTTP) on the floating IP",
+        )
+        if managed_server_security_group is not None:
+            # A group passed in may restrict egress; a created one allows all outbound.
+            managed_server_security_group.add_egress_rule(
+                ec2.Peer.ipv4(f"{address}/32"), ec2.Port.tcp(admin_port), "Admin server on the floating IP"
+            )
+
+        self.file_system: efs.IFileSystem = file_system or self._create_file_system(selected)
+        self.file_system.connections.allow_default_port_from(self.security_group, "Admin server mounts the domain home")
+
+        self.role: iam.IRole = iam.Role(
+            self,
+            "InstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            description="WebLogic admin server: Session Manager access and the EFS domain home",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
+            "AmazonSSMManagedInstanceCore is the policy AWS maintains for the SSM Agent; its action list "
+            "follows agent releases, and a hand-copied list can silently break Session Manager on the one "
+            "instance operators must reach during a failover.",
+        )
+        self.file_system.grant_read_write(self.role)
+
+        self.user_data_script: str = render_user_data(
+            floating_ip=address,
+            file_system_id=self.file_system.file_system_id,
+            mount_point=mount_point,
+            start_command=start_command or f"{mount_point}/{DEFAULT_DOMAIN_START_SCRIPT}",
+            run_as_user=run_as_user,
+            max_wait_seconds=int(heartbeat_timeout.to_seconds()) + 120,
+        )
+        self.launch_template: ec2.ILaunchTemplate = ec2.LaunchTemplate(
+            self,
+            "LaunchTemplate",
+            instance_type=instance_type or ec2.InstanceType("m7i.large"),
+            machine_image=machine_image
+            or ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.X86_64),
+            role=self.role,
+            security_group=self.security_group,
+            user_data=ec2.UserData.custom(self.user_data_script),
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,
+            detailed_monitoring=True,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name=root_device_name,
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        root_volume_size_gib,
+                        encrypted=True,
+                        volume_type=ec2.EbsDeviceVolumeType.GP3,
+                        delete_on_termination=True,
+                    ),
+                )
+            ],
+        )
+
+        # A literal name: the rule, the function's policy and its environment must
+        # exist before the group launches its first instance, so none may depend on it.
+        group_name = Names.unique_resource_name(self, max_length=200, separator="-") + "-admin"
+        self.route_mover = PythonHandler(
+            self,
+            "RouteMover",
+            name="weblogic_route_mover",
+            description=f"moves the route for {network} to the WebLogic admin server the group launches",
+            code=route_mover_code,
+            timeout=Duration.seconds(60),
+            memory_size=256,
+            reserved_concurrent_executions=None,
+            environment={
+                "DESTINATION_CIDR": str(network),
+                "ROUTE_TABLE_IDS": ",".join(self.route_table_ids),
+                "AUTO_SCALING_GROUP_NAME": group_name,
+                "LIFECYCLE_HOOK_NAME": LIFECYCLE_HOOK_NAME,
+                "TOPIC_ARN": self.alarm_topic.topic_arn,
+            },
+            service_name="weblogic-route-mover",
+        )
+        self.route_mover_function: lambda_.IFunction = self.route_mover.function
+        assert self.route_mover.dead_letter_queue is not None
+        self.dead_letter_queue: sqs.IQueue = self.route_mover.dead_letter_queue
+        self._grant_route_mover(stack, group_name)
+
+        self.launch_rule: events.IRule = events.Rule(
+            self,
+            "LaunchLifecycleRule",
+            description="Launch lifecycle actions of the WebLogic admin server group",
+            event_pattern=events.EventPattern(
+                source=["aws.autoscaling"],
+                detail_type=[LAUNCH_LIFECYCLE_DETAIL_TYPE],
+                detail={"AutoScalingGroupName": [group_name], "LifecycleHookName": [LIFECYCLE_HOOK_NAME]},
+            ),
+            targets=[
+                events_targets.LambdaFunction(
+                    self.route_mover.function,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=4,
+                    max_event_age=heartbeat_timeout,
+                )
+            ],
+        )
+        self.scaling_events_rule: events.IRule = events.Rule(
+            self,
+            "ScalingEventsRule",
+            description="Launches and terminations of the WebLogic admin server group, to the notification topic",
+            event_pattern=events.EventPattern(
+                source=["aws.autoscaling"],
+                detail_type=list(SCALING_EVENT_DETAIL_TYPES),
+                detail={"AutoScalingGroupName": [group_name]},
+            ),
+            targets=[events_targets.SnsTopic(self.alarm_topic, dead_letter_queue=self.dead_letter_queue)],
+        )
+        self.dead_letter_alarm: cloudwatch.IAlarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description="A launch event of the WebLogic admin server group could not be handled; see the DLQ",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        # The topic policy CDK writes (TLS-only, EventBridge) replaces SNS's default
+        # one, so the alarm's publisher is allowed explicitly.
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+
+        group = autoscaling.AutoScalingGroup(
+            self,
+            "Group",
+            vpc=self.vpc,
+            vpc_subnets=selection,
+            launch_template=self.launch_template,
+            auto_scaling_group_name=group_name,
+            min_capacity=1,
+            max_capacity=1,
+            health_checks=autoscaling.HealthChecks.ec2(grace_period=Duration.minutes(5)),
+            cooldown=Duration.minutes(5),
+        )
+        cfn_group = group.node.default_child
+        assert isinstance(cfn_group, autoscaling.CfnAutoScalingGroup)
+        cfn_group.lifecycle_hook_specification_list = [
+            autoscaling.CfnAutoScalingGroup.LifecycleHookSpecificationProperty(
+                lifecycle_hook_name=LIFECYCLE_HOOK_NAME,
+                lifecycle_transition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                heartbeat_timeout=int(heartbeat_timeout.to_seconds()),
+                default_result="ABANDON",
+            )
+        ]
+        group.node.add_dependency(self.route_mover, self.launch_rule, self.scaling_events_rule)
+        if isinstance(self.file_system, efs.FileSystem):
+            group.node.add_dependency(self.file_system.mount_targets_available)
+        acknowledge(
+            group,
+            "AwsSolutions-AS3",
+            "The group's launches and terminations reach the notification topic through an EventBridge rule, "
+            "which works with the topic's customer managed KMS key; group notifications would need the "
+            "Auto Scaling service-linked role in the key policy, which may not exist yet in the account.",
+        )
+        self.auto_scaling_group: autoscaling.IAutoScalingGroup = group
+
+        self.load_balancer: elbv2.IApplicationLoadBalancer | None = None
+        self.target_group: elbv2.IApplicationTargetGroup | None = None
+        self.listener: elbv2.IApplicationListener | None = None
+        self.access_logs_bucket: SecureBucket | None = None
+        if console_certificate is not None:
+            self._create_console(console_certificate, console_ingress_cidrs, health_check_path)
+
+    @staticmethod
+    def _validate(
+        *,
+        vpc: ec2.IVpc | None,
+        availability_zones: Sequence[str] | None,
+        vpc_cidr: str,
+        network: ipaddress.IPv4Network,
+        admin_port: int,
+        run_as_user: str,
+        mount_point: str,
+        start_command: str | None,
+        heartbeat_timeout: Duration,
+        console_certificate: acm.ICertificate | None,
+        console_ingress_cidrs: Sequence[str],
+        health_check_path: str,
+        root_volume_size_gib: int,
+        route_table_ids: Sequence[str] | None,
+    ) -> None:
+        if vpc is not None and availability_zones is not None:
+            raise ValueError(
+                "availability_zones is only used when the construct creates the VPC; "
+                "pass either vpc or availability_zones, not both"
+            )
+        if vpc is None:
+            if availability_zones is not None and len(set(availability_zones)) < 2:
+                raise ValueError(
+                    f"availability_zones must name at least two Availability Zones; got {list(availability_zones)}"
+                )
+            try:
+                vpc_network = ipaddress.IPv4Network(vpc_cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"vpc_cidr must be an IPv4 network such as 10.0.0.0/16; got {vpc_cidr!r}") from None
+            if not network.subnet_of(vpc_network):
+                raise ValueError(f"floating_subnet_cidr {network} must lie inside vpc_cidr {vpc_network}")
+        elif not Token.is_unresolved(vpc.vpc_cidr_block) and not network.subnet_of(
+            ipaddress.IPv4Network(vpc.vpc_cidr_block)
+        ):
+            raise ValueError(f"floating_subnet_cidr {network} must lie inside the VPC's CIDR {vpc.vpc_cidr_block}")
+        if route_table_ids is not None and len(route_table_ids) == 0:
+            raise ValueError("route_table_ids must list at least one route table, or be left out to use the VPC's")
+        if not 1 <= admin_port <= 65535:
+            raise ValueError(f"admin_port must be a TCP port between 1 and 65535; got {admin_port}")
+        if not _USER_RE.match(run_as_user) or run_as_user == "root":
+            raise ValueError(
+                f"run_as_user must be a non-root Linux user name (lowercase letters, digits, '_' or '-'); "
+                f"got {run_as_user!r}"
+            )
+        if not _PATH_RE.match(mount_point):
+            raise ValueError(
+                f"mount_point must be an absolute path of letters, digits, '.', '_' or '-' such as /mnt/efs; "
+                f"got {mount_point!r}"
+            )
+        if start_command is not None and (not start_command.strip() or _START_SCRIPT_END in start_command.splitlines()):
+            raise ValueError(
+                f"start_command must be a non-empty shell command and no line of it may be {_START_SCRIPT_END!r}; "
+                f"got {start_command!r}"
+            )
+        seconds = heartbeat_timeout.to_seconds()
+        if not 30 <= seconds <= 7200:
+            raise ValueError(f"heartbeat_timeout must be between 30 seconds and 2 hours; got {seconds:g} seconds")
+        if not 8 <= root_volume_size_gib <= 16384:
+            raise ValueError(f"root_volume_size_gib must be between 8 and 16384; got {root_volume_size_gib}")
+        if console_certificate is None and console_ingress_cidrs:
+            raise ValueError(
+                "console_ingress_cidrs is only used with console_certificate (which creates the console load "
+                "balancer); pass both or neither"
+            )
+        if console_certificate is not None:
+            if not console_ingress_cidrs:
+                raise ValueError(
+                    "console_ingress_cidrs must list the networks allowed to reach the admin console "
+                    "(for example your office's range); the console is never opened to the whole internet by default"
+                )
+            for cidr in console_ingress_cidrs:
+                try:
+                    allowed = ipaddress.IPv4Network(cidr, strict=True)
+                except ValueError:
+                    raise ValueError(
+                        f"console_ingress_cidrs must be IPv4 networks such as 203.0.113.0/24; got {cidr!r}"
+                    ) from None
+                if allowed.prefixlen == 0:
+                    raise ValueError(
+                        "console_ingress_cidrs must not contain 0.0.0.0/0: the WebLogic admin console "
+                        "is not for the whole internet"
+                    )
+            if not _HEALTH_PATH_RE.match(health_check_path) or len(health_check_path) > 1024:
+                raise ValueError(
+                    f"health_check_path must be a URL path starting with '/' such as /console/login/LoginForm.jsp; "
+                    f"got {health_check_path!r}"
+                )
+
+    def _create_vpc(self, availability_zones: Sequence[str] | None, vpc_cidr: str) -> ec2.IVpc:
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
+        )
+        azs = list(availability_zones) if availability_zones else None
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(vpc_cidr),
+            availability_zones=azs,
+            max_azs=None if azs else 2,
+            # One NAT gateway per AZ: the admin server must boot (packages, SSM) in the AZ that survives.
+            nat_gateways=len(azs) if azs else 2,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24),
+            ],
+            restrict_default_security_group=True,
+        )
+        vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        return vpc
+
+    def _check_overlap(self, network: ipaddress.IPv4Network) -> None:
+        subnets = [*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets]
+        for subnet in subnets:
+            cidr = getattr(subnet, "ipv4_cidr_block", None)
+            if not cidr or Token.is_unresolved(cidr):
+                continue
+            if network.overlaps(ipaddress.IPv4Network(cidr)):
+                raise ValueError(
+                    f"floating_subnet_cidr {network} overlaps the VPC's subnet {cidr}; "
+                    "choose a /28 that no other subnet uses"
+                )
+
+    def _default_route_tables(self) -> list[str]:
+        ids: list[str] = []
+        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets]:
+            route_table_id = subnet.route_table.route_table_id
+            if route_table_id not in ids:
+                ids.append(route_table_id)
+        if not ids:
+            raise ValueError("the VPC has no subnets with route tables; pass route_table_ids")
+        return ids
+
+    def _create_file_system(self, selected: ec2.SelectedSubnets) -> efs.IFileSystem:
+        file_system = efs.FileSystem(
+            self,
+            "DomainHome",
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=selected.subnets),
+            encrypted=True,
+            kms_key=self.encryption_key,
+            enable_automatic_backups=True,
+            performance_mode=efs.PerformanceMode.GENERAL_PURPOSE,
+            throughput_mode=efs.ThroughputMode.ELASTIC,
+            allow_anonymous_access=False,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        file_system.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyWithoutTls",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=[
+                    "elasticfilesystem:ClientMount",
+                    "elasticfilesystem:ClientWrite",
+                    "elasticfilesystem:ClientRootAccess",
+                ],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        )
+        return file_system
+
+    def _grant_route_mover(self, stack: Stack, group_name: str) -> None:
+        role = self.route_mover.role
+        route_tables = [
+            stack.format_arn(service="ec2", resource="route-table", resource_name=rtb) for rtb in self.route_table_ids
+        ]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="MoveFloatingRoute",
+                actions=["ec2:ReplaceRoute", "ec2:CreateRoute"],
+                resources=route_tables,
+            )
+        )
+        instances = stack.format_arn(service="ec2", resource="instance", resource_name="*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DisableSourceDestCheckOnGroupInstances",
+                actions=["ec2:ModifyInstanceAttribute"],
+                resources=[instances],
+                conditions={"StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}},
+            )
+        )
+        group_arn = stack.format_arn(
+            service="autoscaling",
+            resource="autoScalingGroup",
+            resource_name=f"*:autoScalingGroupName/{group_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CompleteLaunchLifecycleAction",
+                actions=["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+                resources=[group_arn],
+            )
+        )
+        self.alarm_topic.grant_publish(role)
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
+            "ModifyInstanceAttribute is limited by the aws:autoscaling:groupName tag condition to instances "
+            "of this construct's group, whose IDs are only known at launch.",
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{_nag_text(stack, group_arn)}]",
+            "The group's ARN carries a UUID that CloudFormation does not expose; the ARN is pinned by the "
+            "group's name, so only this construct's group is covered.",
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Publishing to the KMS-encrypted notification topic needs GenerateDataKey* (both variants SNS may "
+            "call), and the grant is limited to the construct's one key.",
+        )
+
+    def _create_console(
+        self, certificate: acm.ICertificate, ingress_cidrs: Sequence[str], health_check_path: str
+    ) -> None:
+        alb_security_group = ec2.SecurityGroup(
+            self,
+            "ConsoleSecurityGroup",
+            vpc=self.vpc,
+            description="WebLogic admin console load balancer: HTTPS from the allowed networks",
+            allow_all_outbound=False,
+        )
+        for cidr in ingress_cidrs:
+            alb_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Admin console from {cidr}")
+        alb_security_group.add_egress_rule(
+            ec2.Peer.ipv4(f"{self.floating_ip}/32"), ec2.Port.tcp(self.admin_port), "Admin server on the floating IP"
+        )
+        self.security_group.add_ingress_rule(
+            alb_security_group, ec2.Port.tcp(self.admin_port), "Console load balancer reaches the admin server"
+        )
+        self.access_logs_bucket = SecureBucket(
+            self, "ConsoleAccessLogs", encryption=BucketEncryption.S3_MANAGED, versioned=False
+        )
+        load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "Console",
+            vpc=self.vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            security_group=alb_security_group,
+            drop_invalid_header_fields=True,
+        )
+        load_balancer.log_access_logs(self.access_logs_bucket, "console")
+        target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "ConsoleTargets",
+            vpc=self.vpc,
+            target_type=elbv2.TargetType.IP,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            port=self.admin_port,
+            # The floating IP is reachable from every ALB node through the moved route,
+            # whichever AZ the admin server runs in.
+            targets=[elbv2_targets.IpTarget(self.floating_ip, self.admin_port, "all")],
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                path=health_check_path,
+                healthy_http_codes="200-399",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+        )
+        listener = load_balancer.add_listener(
+            "Https",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=False,
+            default_target_groups=[target_group],
+        )
+        self.load_balancer = load_balancer
+        self.target_group = target_group
+        self.listener = listener
