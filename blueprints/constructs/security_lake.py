@@ -1,0 +1,1125 @@
+"""Query Amazon Security Lake from a separate visualization account.
+
+Two halves of one architecture, each deployed in its own account:
+
+* :class:`SecurityLakeSubscriber` (Security Lake delegated administrator
+  account): a Lake Formation (query access) subscriber for the visualization
+  account, with an external ID generated in Secrets Manager.
+* :class:`SecurityLakeVisualization` (visualization account): accepts the AWS
+  RAM share (:class:`SecurityLakeShareAcceptance`), links the shared tables
+  into a Glue database, grants Lake Formation permissions, and serves the data
+  through an Athena workgroup and QuickSight datasets and an executive
+  dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, CfnOutput, CustomResource, Duration, Stack, Token
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lakeformation as lakeformation
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_quicksight as quicksight
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_securitylake as securitylake
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct, IDependable
+
+from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge
+
+#: The AWS log sources Security Lake collects natively (``AwsLogSourceResource.sourceName``).
+AWS_LOG_SOURCES = (
+    "CLOUD_TRAIL_MGMT",
+    "VPC_FLOW",
+    "ROUTE53",
+    "SH_FINDINGS",
+    "LAMBDA_EXECUTION",
+    "S3_DATA",
+    "EKS_AUDIT",
+    "WAF",
+)
+#: Source version 2.0 is OCSF 1.1, the current version for every AWS log source.
+CURRENT_SOURCE_VERSION = "2.0"
+DEFAULT_DATABASE_NAME = "security_lake_visualization"
+DEFAULT_WORKGROUP_NAME = "security-lake-visualization"
+#: Athena refuses a per-query cutoff below 10 MB.
+MIN_BYTES_SCANNED_CUTOFF = 10_000_000
+IMPORT_MODES = ("DIRECT_QUERY", "SPICE")
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_VERSION_RE = re.compile(r"^\d\.\d$")
+_GLUE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
+_WORKGROUP_RE = re.compile(r"^[a-zA-Z0-9._-]{1,128}$")
+_SUBSCRIBER_NAME_RE = re.compile(r"^[\w\s\-:/,.@=+]{1,64}$")
+_QUICKSIGHT_PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/[\w+=,.@/-]+$")
+_LF_PRINCIPAL_RE = re.compile(
+    r"^arn:aws[a-z-]*:(iam::\d{12}:(role|user)/[\w+=,.@/-]+"
+    r"|quicksight:[a-z0-9-]+:\d{12}:(user|group)/[\w+=,.@/-]+)$"
+)
+
+
+@dataclass(frozen=True)
+class SecurityLakeSource:
+    """A Security Lake AWS log source at one source version, e.g. ``SecurityLakeSource("SH_FINDINGS", "2.0")``."""
+
+    name: str
+    version: str = CURRENT_SOURCE_VERSION
+
+    def table_name(self, region: str) -> str:
+        """The Glue table of this source, e.g. ``amazon_security_lake_table_us_east_1_sh_findings_2_0``."""
+        version = self.version.replace(".", "_")
+        return f"amazon_security_lake_table_{region.replace('-', '_')}_{self.name.lower()}_{version}"
+
+
+def all_aws_sources(version: str = CURRENT_SOURCE_VERSION) -> tuple[SecurityLakeSource, ...]:
+    """Every AWS log source at ``version``."""
+    return tuple(SecurityLakeSource(name, version) for name in AWS_LOG_SOURCES)
+
+
+def security_lake_database_name(region: str) -> str:
+    """The Glue database Security Lake creates in ``region``, e.g. ``amazon_security_lake_glue_db_us_east_1``."""
+    return f"amazon_security_lake_glue_db_{region.replace('-', '_')}"
+
+
+def _check_sources(sources: Sequence[SecurityLakeSource]) -> tuple[SecurityLakeSource, ...]:
+    if not sources:
+        raise ValueError(f"sources must list at least one Security Lake source from {', '.join(AWS_LOG_SOURCES)}")
+    for source in sources:
+        if source.name not in AWS_LOG_SOURCES:
+            raise ValueError(
+                f"source name must be one of {', '.join(AWS_LOG_SOURCES)}; got {source.name!r} "
+                "(custom sources are not shared through this subscriber)"
+            )
+        if not _VERSION_RE.match(source.version):
+            raise ValueError(
+                f"source version must be a concrete version such as '2.0' (not 'latest', which names no table); "
+                f"got {source.version!r} for {source.name}"
+            )
+    names = [s.name for s in sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"each source may be listed once, at one version; got {', '.join(duplicates)} more than once")
+    return tuple(sources)
+
+
+def _check_account(name: str, value: str) -> None:
+    if not Token.is_unresolved(value) and not _ACCOUNT_RE.match(value):
+        raise ValueError(f"{name} must be a 12-digit AWS account id such as 222222222222; got {value!r}")
+
+
+def _concrete_region(scope: Construct) -> str:
+    region = Stack.of(scope).region
+    if Token.is_unresolved(region):
+        raise ValueError(
+            "the stack must have an explicit region (env=cdk.Environment(account=..., region=...)): "
+            "Security Lake names its databases and tables after the Region"
+        )
+    return region
+
+
+class SecurityLakeSubscriber(Construct):
+    """A Security Lake subscriber with Lake Formation (query) access for another account.
+
+    Security Lake shares the sources' Glue tables with ``subscriber_account``
+    through AWS RAM (a resource share named ``LakeFormation-V3-...``). The
+    external ID comes from a Secrets Manager secret (generated, or passed in)
+    and reaches CloudFormation as a dynamic reference, never as a literal.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        subscriber_account: str,
+        sources: Sequence[SecurityLakeSource] | None = None,
+        subscriber_name: str = "cross-account-visualization",
+        subscriber_description: str = "Query access for the security visualization account",
+        external_id_secret: secretsmanager.ISecret | None = None,
+        data_lake_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        _check_account("subscriber_account", subscriber_account)
+        checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
+        if not _SUBSCRIBER_NAME_RE.match(subscriber_name):
+            raise ValueError(
+                f"subscriber_name must be 1-64 letters, digits, spaces or - _ : / , . @ = +; got {subscriber_name!r}"
+            )
+        stack = Stack.of(self)
+        if not Token.is_unresolved(stack.account) and stack.account == subscriber_account:
+            raise ValueError(
+                f"subscriber_account must be another account than the Security Lake account {stack.account}; "
+                "a subscriber in its own account needs no share"
+            )
+        self.sources = checked_sources
+        self.subscriber_account = subscriber_account
+
+        if external_id_secret is None:
+            generated = secretsmanager.Secret(
+                self,
+                "ExternalId",
+                description=f"External ID of the Security Lake subscriber {subscriber_name}",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=32, exclude_punctuation=True, include_space=False
+                ),
+            )
+            acknowledge(
+                generated,
+                "AwsSolutions-SMG4",
+                "The external ID is an identifier shared with the subscriber, not a credential: Security Lake "
+                "stores it on the subscriber, so rotating the secret alone would only break the match.",
+            )
+            external_id_secret = generated
+        self.external_id_secret: secretsmanager.ISecret = external_id_secret
+
+        self.data_lake_arn = data_lake_arn or stack.format_arn(
+            service="securitylake", resource="data-lake", resource_name="default"
+        )
+        self.subscriber = securitylake.CfnSubscriber(
+            self,
+            "Subscriber",
+            access_types=["LAKEFORMATION"],
+            data_lake_arn=self.data_lake_arn,
+            subscriber_name=subscriber_name,
+            subscriber_description=subscriber_description,
+            subscriber_identity=securitylake.CfnSubscriber.SubscriberIdentityProperty(
+                principal=subscriber_account,
+                external_id=external_id_secret.secret_value.unsafe_unwrap(),
+            ),
+            sources=[
+                securitylake.CfnSubscriber.SourceProperty(
+                    aws_log_source=securitylake.CfnSubscriber.AwsLogSourceProperty(
+                        source_name=s.name, source_version=s.version
+                    )
+                )
+                for s in checked_sources
+            ],
+        )
+        self.subscriber_arn: str = self.subscriber.attr_subscriber_arn
+        self.resource_share_arn: str = self.subscriber.attr_resource_share_arn
+        self.resource_share_name: str = self.subscriber.attr_resource_share_name
+
+        CfnOutput(self, "SubscriberArn", value=self.subscriber_arn, description="The Security Lake subscriber")
+        CfnOutput(
+            self,
+            "ResourceShareArn",
+            value=self.resource_share_arn,
+            description="The AWS RAM share the visualization account accepts (resource_share_arn there)",
+        )
+        CfnOutput(self, "ResourceShareName", value=self.resource_share_name, description="Name of the RAM share")
+        CfnOutput(
+            self,
+            "ExternalIdSecretArn",
+            value=external_id_secret.secret_arn,
+            description="Secret holding the subscriber's external ID",
+        )
+
+
+class SecurityLakeShareAcceptance(Construct):
+    """Accepts, in this account, the AWS RAM share a Security Lake subscriber sends from ``sender_account``.
+
+    A custom resource on the Provider framework: ``onEvent`` fixes a deadline,
+    ``isComplete`` polls AWS RAM, accepts the matching pending invitation
+    (only from ``sender_account``; with ``resource_share_arn``, only that
+    share) and succeeds once the share is accepted or already active. No
+    invitation by the deadline fails the deployment with a message that says
+    what to check.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        sender_account: str,
+        resource_share_arn: str | None = None,
+        resource_share_name_prefix: str = "LakeFormation",
+        timeout: Duration = Duration.minutes(30),
+        query_interval: Duration = Duration.seconds(30),
+    ) -> None:
+        super().__init__(scope, id)
+        _check_account("sender_account", sender_account)
+        if resource_share_arn and not Token.is_unresolved(resource_share_arn):
+            match = re.match(
+                r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share/[A-Za-z0-9-]+$", resource_share_arn
+            )
+            if not match:
+                raise ValueError(
+                    "resource_share_arn must be an AWS RAM resource share ARN such as "
+                    f"arn:aws:ram:us-east-1:111111111111:resource-share/<id>; got {resource_share_arn!r}"
+                )
+            if match.group(1) != sender_account:
+                raise ValueError(
+                    f"resource_share_arn is owned by account {match.group(1)}, not by sender_account {sender_account}"
+                )
+        seconds = timeout.to_seconds()
+        if not 60 <= seconds <= 7200:
+            raise ValueError(f"timeout must be between 1 minute and 2 hours; got {seconds} seconds")
+        if not 10 <= query_interval.to_seconds() <= 300:
+            raise ValueError(
+                f"query_interval must be between 10 seconds and 5 minutes; got {query_interval.to_seconds()} seconds"
+            )
+
+        functions: dict[str, PythonHandler] = {}
+        for phase, title in (("on_event", "OnEvent"), ("is_complete", "IsComplete")):
+            functions[phase] = PythonHandler(
+                self,
+                title,
+                name="security_lake_share_acceptor",
+                description=f"accepts the Security Lake RAM share from account {sender_account} ({phase})",
+                environment={"ACCEPTOR_PHASE": phase},
+                timeout=Duration.minutes(1),
+                sync_caller="the CloudFormation custom resource Provider framework",
+            )
+        checker = functions["is_complete"]
+        checker.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="FindInvitationsAndShares",
+                actions=["ram:GetResourceShareInvitations", "ram:GetResourceShares"],
+                resources=["*"],
+            )
+        )
+        invitation_arns = Stack.of(self).format_arn(
+            service="ram", account="*", resource="resource-share-invitation", resource_name="*"
+        )
+        checker.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AcceptOnlyFromTheSecurityLakeAccount",
+                actions=["ram:AcceptResourceShareInvitation"],
+                resources=[invitation_arns],
+                conditions={"StringEquals": {"ram:ShareOwnerAccountId": sender_account}},
+            )
+        )
+        acknowledge(
+            checker.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ram:GetResourceShareInvitations and ram:GetResourceShares are list operations that support "
+            "no resource-level permissions; both only read.",
+        )
+        acknowledge(
+            checker.role,
+            f"AwsSolutions-IAM5[Resource::{_nag_arn(invitation_arns)}]",
+            "Invitation ARNs are only known once the invitation arrives; the statement is limited by the "
+            "ram:ShareOwnerAccountId condition to invitations from the Security Lake account.",
+        )
+
+        self.on_event_function: lambda_.IFunction = functions["on_event"].function
+        self.is_complete_function: lambda_.IFunction = checker.function
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=functions["on_event"].function,
+            is_complete_handler=checker.function,
+            query_interval=query_interval,
+            total_timeout=Duration.seconds(seconds + 600),
+            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+        )
+        self._acknowledge_provider()
+        properties: dict[str, str] = {
+            "SenderAccountId": sender_account,
+            "ResourceShareNamePrefix": resource_share_name_prefix,
+            "TimeoutSeconds": str(int(seconds)),
+        }
+        if resource_share_arn:
+            properties["ResourceShareArn"] = resource_share_arn
+        self.resource = CustomResource(
+            self,
+            "Acceptance",
+            service_token=self.provider.service_token,
+            resource_type="Custom::SecurityLakeShareAcceptance",
+            properties=properties,
+        )
+
+    def _acknowledge_provider(self) -> None:
+        """Findings on the Provider framework's own functions, roles and waiter, which CDK builds and owns."""
+        stack = Stack.of(self)
+        provider = self.provider
+        invoked = [
+            self.on_event_function,
+            self.is_complete_function,
+            *(provider.node.find_child(name) for name in ("framework-isComplete", "framework-onTimeout")),
+        ]
+        for function in invoked:
+            logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+            acknowledge(
+                provider,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+                "The Provider framework invokes this one function by ARN and may call any of its versions "
+                "(ARN:*); the wildcard covers versions of that function only.",
+            )
+        acknowledge(
+            provider,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The Provider framework's own functions are built by aws-cdk-lib with this policy, which only lets "
+            "them write their CloudWatch logs.",
+        )
+        acknowledge(
+            provider.node.find_child("waiter-state-machine"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions log delivery (logs:CreateLogDelivery and related actions) supports no resource-level "
+            "permissions; the waiter state machine needs them to log its executions.",
+        )
+        for rule, reason in (
+            (
+                "Serverless-LambdaDLQ",
+                "The Provider framework's functions are invoked synchronously by CloudFormation's custom resource "
+                "call and by the waiter state machine, which report failures back to CloudFormation.",
+            ),
+            (
+                "Serverless-LambdaDefaultMemorySize",
+                "The Provider framework's functions only relay calls and poll; aws-cdk-lib sizes them and offers "
+                "no memory setting.",
+            ),
+            (
+                "Serverless-LambdaTracing",
+                "aws-cdk-lib offers no tracing setting for the Provider framework's functions; the handlers they "
+                "call are traced with X-Ray.",
+            ),
+            (
+                "AwsSolutions-SF2",
+                "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
+                "executions are logged to CloudWatch Logs at level ALL.",
+            ),
+            (
+                "Serverless-StepFunctionStateMachineXray",
+                "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
+                "executions are logged to CloudWatch Logs at level ALL.",
+            ),
+        ):
+            acknowledge(provider, rule, reason)
+
+
+#: Views and queries from the post, per source version: Security Lake source
+#: version 1.0 is OCSF 1.0.0-rc.2 (``finding``), 2.0 is OCSF 1.1 (``finding_info``).
+_FAILED_FINDINGS_VIEW = "security_hub_new_failed_findings_by_created_time"
+_FAILED_FINDINGS_COLUMNS = {
+    "1.0": (
+        "finding.title AS finding_title, cloud.account_uid AS account_uid, compliance.status AS compliance_status, "
+        "metadata.product.name AS product_name",
+        "finding.created_time",
+    ),
+    "2.0": (
+        "finding_info.title AS finding_title, cloud.account.uid AS account_uid, "
+        "compliance.status AS compliance_status, metadata.product.name AS product_name",
+        "finding_info.created_time",
+    ),
+}
+
+DATA_SOURCE_OWNER_ACTIONS = (
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+    "quicksight:UpdateDataSource",
+    "quicksight:DeleteDataSource",
+    "quicksight:UpdateDataSourcePermissions",
+)
+DATA_SET_OWNER_ACTIONS = (
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet",
+    "quicksight:CreateIngestion",
+    "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions",
+)
+DASHBOARD_VIEWER_ACTIONS = (
+    "quicksight:DescribeDashboard",
+    "quicksight:ListDashboardVersions",
+    "quicksight:QueryDashboard",
+)
+DASHBOARD_OWNER_ACTIONS = (
+    *DASHBOARD_VIEWER_ACTIONS,
+    "quicksight:UpdateDashboard",
+    "quicksight:DeleteDashboard",
+    "quicksight:DescribeDashboardPermissions",
+    "quicksight:UpdateDashboardPermissions",
+    "quicksight:UpdateDashboardPublishedVersion",
+)
+
+
+@dataclass(frozen=True)
+class PersonaDataSet:
+    """One persona's QuickSight dataset: a custom SQL query over the resource links."""
+
+    key: str
+    title: str
+    sql: str
+    columns: tuple[tuple[str, str], ...]
+
+
+def persona_data_sets(database: str, region: str, sources: Sequence[SecurityLakeSource]) -> tuple[PersonaDataSet, ...]:
+    """The datasets of the post's three personas, in OCSF 1.1 (source version 2.0) terms.
+
+    Each query bounds the time range it reads (``time_dt``), so that a dashboard
+    refresh scans days, not the whole lake.
+    """
+
+    def link(source: SecurityLakeSource) -> str:
+        return f'"{database}"."{source.table_name(region)}"'
+
+    findings = link(next(s for s in sources if s.name == "SH_FINDINGS"))
+    executive = PersonaDataSet(
+        key="executive",
+        title="Executive overview: findings by day, severity and account",
+        sql=(
+            "SELECT date_trunc('day', time_dt) AS finding_day, severity, accountid AS account_id, "  # noqa: S608 - identifiers are checked names, not user text
+            "region AS finding_region, count(*) AS finding_count, "
+            "count_if(compliance.status = 'FAILED') AS failed_check_count "
+            f"FROM {findings} WHERE time_dt >= current_timestamp - INTERVAL '90' DAY "
+            "GROUP BY 1, 2, 3, 4"
+        ),
+        columns=(
+            ("finding_day", "DATETIME"),
+            ("severity", "STRING"),
+            ("account_id", "STRING"),
+            ("finding_region", "STRING"),
+            ("finding_count", "INTEGER"),
+            ("failed_check_count", "INTEGER"),
+        ),
+    )
+    custodian = PersonaDataSet(
+        key="custodian",
+        title="Security data custodian: events per source, day and account",
+        sql=" UNION ALL ".join(
+            f"SELECT '{s.name.lower()}' AS source_name, date_trunc('day', time_dt) AS event_day, "  # noqa: S608 - identifiers are checked names, not user text
+            f"accountid AS account_id, region AS event_region, count(*) AS event_count FROM {link(s)} "
+            "WHERE time_dt >= current_timestamp - INTERVAL '30' DAY GROUP BY 1, 2, 3, 4"
+            for s in sources
+        ),
+        columns=(
+            ("source_name", "STRING"),
+            ("event_day", "DATETIME"),
+            ("account_id", "STRING"),
+            ("event_region", "STRING"),
+            ("event_count", "INTEGER"),
+        ),
+    )
+    operator = PersonaDataSet(
+        key="operator",
+        title="Security operator: medium and higher findings of the last 7 days",
+        sql=(
+            "SELECT time_dt AS finding_time, severity, status AS finding_status, finding_info.title AS finding_title, "  # noqa: S608 - identifiers are checked names, not user text
+            "metadata.product.name AS product_name, accountid AS account_id, region AS finding_region, "
+            f"compliance.status AS compliance_status FROM {findings} "
+            "WHERE time_dt >= current_timestamp - INTERVAL '7' DAY AND severity_id >= 3"
+        ),
+        columns=(
+            ("finding_time", "DATETIME"),
+            ("severity", "STRING"),
+            ("finding_status", "STRING"),
+            ("finding_title", "STRING"),
+            ("product_name", "STRING"),
+            ("account_id", "STRING"),
+            ("finding_region", "STRING"),
+            ("compliance_status", "STRING"),
+        ),
+    )
+    return executive, custodian, operator
+
+
+def _column(data_set: str, name: str) -> dict[str, str]:
+    return {"DataSetIdentifier": data_set, "ColumnName": name}
+
+
+def _category(field_id: str, data_set: str, name: str) -> dict[str, object]:
+    return {"CategoricalDimensionField": {"FieldId": field_id, "Column": _column(data_set, name)}}
+
+
+def _total(field_id: str, data_set: str, name: str) -> dict[str, object]:
+    return {
+        "NumericalMeasureField": {
+            "FieldId": field_id,
+            "Column": _column(data_set, name),
+            "AggregationFunction": {"SimpleNumericalAggregation": "SUM"},
+        }
+    }
+
+
+def _title(text: str) -> dict[str, object]:
+    return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
+
+
+def executive_dashboard_definition(data_set_arn: str) -> dict[str, object]:
+    """The executive overview: findings by severity over time, findings by account, failed checks by account."""
+    ds = "executive"
+    visuals: list[dict[str, object]] = [
+        {
+            "LineChartVisual": {
+                "VisualId": "findings-by-severity-over-time",
+                "Title": _title("Findings by severity over time"),
+                "ChartConfiguration": {
+                    "FieldWells": {
+                        "LineChartAggregatedFieldWells": {
+                            "Category": [
+                                {
+                                    "DateDimensionField": {
+                                        "FieldId": "day",
+                                        "Column": _column(ds, "finding_day"),
+                                        "DateGranularity": "DAY",
+                                    }
+                                }
+                            ],
+                            "Values": [_total("findings-over-time", ds, "finding_count")],
+                            "Colors": [_category("severity-over-time", ds, "severity")],
+                        }
+                    }
+                },
+            }
+        },
+        {
+            "BarChartVisual": {
+                "VisualId": "findings-by-account",
+                "Title": _title("Findings by account"),
+                "ChartConfiguration": {
+                    "Orientation": "HORIZONTAL",
+                    "FieldWells": {
+                        "BarChartAggregatedFieldWells": {
+                            "Category": [_category("account", ds, "account_id")],
+                            "Values": [_total("findings-per-account", ds, "finding_count")],
+                            "Colors": [_category("severity-per-account", ds, "severity")],
+                        }
+                    },
+                },
+            }
+        },
+        {
+            "BarChartVisual": {
+                "VisualId": "failed-checks-by-account",
+                "Title": _title("Failed compliance checks by account"),
+                "ChartConfiguration": {
+                    "Orientation": "HORIZONTAL",
+                    "FieldWells": {
+                        "BarChartAggregatedFieldWells": {
+                            "Category": [_category("failed-account", ds, "account_id")],
+                            "Values": [_total("failed-checks", ds, "failed_check_count")],
+                        }
+                    },
+                },
+            }
+        },
+    ]
+    elements = [
+        {"ElementId": "findings-by-severity-over-time", "ElementType": "VISUAL", "ColumnSpan": 36, "RowSpan": 12},
+        {"ElementId": "findings-by-account", "ElementType": "VISUAL", "ColumnSpan": 18, "RowSpan": 12},
+        {"ElementId": "failed-checks-by-account", "ElementType": "VISUAL", "ColumnSpan": 18, "RowSpan": 12},
+    ]
+    return {
+        "DataSetIdentifierDeclarations": [{"Identifier": ds, "DataSetArn": data_set_arn}],
+        "Sheets": [
+            {
+                "SheetId": "executive-overview",
+                "Name": "Executive overview",
+                "Visuals": visuals,
+                "Layouts": [{"Configuration": {"GridLayout": {"Elements": elements}}}],
+            }
+        ],
+    }
+
+
+class SecurityLakeVisualization(Construct):
+    """The visualization account's side: share acceptance, catalog, grants, Athena and QuickSight.
+
+    Order of creation, enforced with explicit dependencies: the RAM share
+    acceptance and any ``admin_dependencies`` (whatever makes the deploying role
+    a Lake Formation administrator), then the Glue database, then one resource
+    link per shared table, then the Lake Formation grants, then the QuickSight
+    resources that query through them. The construct never writes the account's
+    Lake Formation settings (``AWS::LakeFormation::DataLakeSettings`` would
+    replace the whole administrator list).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        lake_account: str,
+        sources: Sequence[SecurityLakeSource] | None = None,
+        resource_share_arn: str | None = None,
+        invitation_timeout: Duration = Duration.minutes(30),
+        database_name: str = DEFAULT_DATABASE_NAME,
+        analyst_principal_arns: Sequence[str] = (),
+        admin_dependencies: Sequence[IDependable] = (),
+        workgroup_name: str = DEFAULT_WORKGROUP_NAME,
+        results_key: kms.IKey | None = None,
+        results_expiration: Duration = Duration.days(30),
+        bytes_scanned_cutoff_per_query: int = 10 * 1024**3,
+        enable_quicksight: bool = True,
+        quicksight_owner_arn: str | None = None,
+        quicksight_viewer_arns: Sequence[str] = (),
+        quicksight_id_prefix: str = "security-lake",
+        data_set_import_mode: str = "DIRECT_QUERY",
+    ) -> None:
+        super().__init__(scope, id)
+        region = _concrete_region(self)
+        stack = Stack.of(self)
+        _check_account("lake_account", lake_account)
+        if not Token.is_unresolved(stack.account) and stack.account == lake_account:
+            raise ValueError(
+                f"lake_account must be the Security Lake account, not this visualization account {stack.account}"
+            )
+        checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
+        if not _GLUE_NAME_RE.match(database_name):
+            raise ValueError(
+                f"database_name must be 1-255 lowercase letters, digits or underscores; got {database_name!r}"
+            )
+        if not _WORKGROUP_RE.match(workgroup_name):
+            raise ValueError(f"workgroup_name must be 1-128 letters, digits, '.', '_' or '-'; got {workgroup_name!r}")
+        for arn in analyst_principal_arns:
+            if not Token.is_unresolved(arn) and not _LF_PRINCIPAL_RE.match(arn):
+                raise ValueError(
+                    "analyst_principal_arns must be IAM role or user ARNs or QuickSight user or group ARNs "
+                    f"(Lake Formation principals); got {arn!r}"
+                )
+        if bytes_scanned_cutoff_per_query < MIN_BYTES_SCANNED_CUTOFF:
+            raise ValueError(
+                f"bytes_scanned_cutoff_per_query must be at least {MIN_BYTES_SCANNED_CUTOFF} bytes (Athena's minimum); "
+                f"got {bytes_scanned_cutoff_per_query}"
+            )
+        if results_expiration.to_days() < 1:
+            raise ValueError(f"results_expiration must be at least 1 day; got {results_expiration.to_days()} days")
+        if enable_quicksight:
+            self._check_quicksight(
+                quicksight_owner_arn,
+                quicksight_viewer_arns,
+                quicksight_id_prefix,
+                data_set_import_mode,
+                checked_sources,
+            )
+        elif quicksight_owner_arn or quicksight_viewer_arns:
+            raise ValueError(
+                "quicksight_owner_arn and quicksight_viewer_arns are only used with enable_quicksight=True; "
+                "pass them with enable_quicksight=True or leave them out"
+            )
+        elif not analyst_principal_arns:
+            raise ValueError(
+                "nobody would be granted access: pass analyst_principal_arns, enable_quicksight=True, or both"
+            )
+
+        self.sources = checked_sources
+        self.lake_account = lake_account
+        self.database_name = database_name
+        self.lake_database_name = security_lake_database_name(region)
+
+        # 1. The share from the Security Lake account, accepted.
+        self.share_acceptance = SecurityLakeShareAcceptance(
+            self,
+            "ShareAcceptance",
+            sender_account=lake_account,
+            resource_share_arn=resource_share_arn,
+            timeout=invitation_timeout,
+        )
+
+        # 2. The database that holds the resource links.
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=database_name,
+                description=f"Resource links to the Security Lake tables shared by account {lake_account}",
+                create_table_default_permissions=[],
+            ),
+        )
+        self.database.node.add_dependency(self.share_acceptance, *admin_dependencies)
+
+        # 3. One resource link per shared table, named as Security Lake names the table.
+        self.resource_links: dict[str, glue.CfnTable] = {}
+        for source in checked_sources:
+            table = source.table_name(region)
+            link = glue.CfnTable(
+                self,
+                f"Link{_pascal(source.name)}",
+                catalog_id=Aws.ACCOUNT_ID,
+                database_name=database_name,
+                table_input=glue.CfnTable.TableInputProperty(
+                    name=table,
+                    target_table=glue.CfnTable.TableIdentifierProperty(
+                        catalog_id=lake_account, database_name=self.lake_database_name, name=table
+                    ),
+                ),
+            )
+            link.node.add_dependency(self.database)
+            self.resource_links[source.name] = link
+
+        # 4. Athena: an encrypted results bucket with expiry and an enforcing workgroup.
+        self.results_key: kms.IKey = results_key or kms.Key(
+            self,
+            "ResultsKey",
+            description="Encrypts the Security Lake visualization's Athena query results",
+            enable_key_rotation=True,
+        )
+        self.results_bucket: s3.IBucket = SecureBucket(
+            self,
+            "Results",
+            encryption_key=self.results_key,
+            versioned=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=results_expiration, abort_incomplete_multipart_upload_after=Duration.days(1)
+                )
+            ],
+        )
+        self.workgroup = athena.CfnWorkGroup(
+            self,
+            "WorkGroup",
+            name=workgroup_name,
+            description="Queries over the Security Lake resource links; configuration enforced",
+            state="ENABLED",
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=bytes_scanned_cutoff_per_query,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(
+                    selected_engine_version="Athena engine version 3"
+                ),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.results_bucket.bucket_name}/results/",
+                    expected_bucket_owner=Aws.ACCOUNT_ID,
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=self.results_key.key_arn
+                    ),
+                ),
+            ),
+        )
+        self.workgroup_name: str = self.workgroup.ref
+        self.named_queries = self._named_queries(region)
+
+        # 5. QuickSight's own role for the data source (the account-wide QuickSight role stays untouched).
+        self.quicksight_role: iam.IRole | None = None
+        if enable_quicksight:
+            self.quicksight_role = self._quicksight_role(region)
+
+        # 6. Lake Formation grants: DESCRIBE on the database and links, SELECT on the shared tables.
+        principals = list(analyst_principal_arns)
+        if self.quicksight_role is not None:
+            principals.append(self.quicksight_role.role_arn)
+        self.grants: list[lakeformation.CfnPrincipalPermissions] = []
+        for index, principal in enumerate(principals):
+            self._grant(index, principal, region)
+
+        self.data_source: quicksight.CfnDataSource | None = None
+        self.data_sets: dict[str, quicksight.CfnDataSet] = {}
+        self.dashboard: quicksight.CfnDashboard | None = None
+        if enable_quicksight and quicksight_owner_arn:
+            self._quicksight(
+                region, quicksight_owner_arn, quicksight_viewer_arns, quicksight_id_prefix, data_set_import_mode
+            )
+
+        CfnOutput(self, "DatabaseName", value=database_name, description="Glue database with the resource links")
+        CfnOutput(self, "WorkGroupName", value=self.workgroup.ref, description="Athena workgroup for the queries")
+        if self.dashboard is not None:
+            CfnOutput(self, "DashboardId", value=self.dashboard.dashboard_id, description="Executive dashboard")
+
+    @staticmethod
+    def _check_quicksight(
+        owner: str | None,
+        viewers: Sequence[str],
+        prefix: str,
+        import_mode: str,
+        sources: Sequence[SecurityLakeSource],
+    ) -> None:
+        if not owner:
+            raise ValueError(
+                "quicksight_owner_arn is required with enable_quicksight=True: pass the ARN of the QuickSight group "
+                "or user that owns the data source, datasets and dashboard, such as "
+                "arn:aws:quicksight:us-east-1:222222222222:group/default/security-admins (QuickSight needs an "
+                "existing account subscription), or pass enable_quicksight=False"
+            )
+        for arn in (owner, *viewers):
+            if not Token.is_unresolved(arn) and not _QUICKSIGHT_PRINCIPAL_RE.match(arn):
+                raise ValueError(
+                    "QuickSight principals must be QuickSight user or group ARNs such as "
+                    f"arn:aws:quicksight:us-east-1:222222222222:group/default/security-admins; got {arn!r}"
+                )
+        if len(viewers) > 63:
+            raise ValueError(f"a dashboard takes at most 63 viewers besides its owner; got {len(viewers)}")
+        if not re.match(r"^[a-z0-9-]{1,40}$", prefix):
+            raise ValueError(f"quicksight_id_prefix must be 1-40 lowercase letters, digits or '-'; got {prefix!r}")
+        if import_mode not in IMPORT_MODES:
+            raise ValueError(f"data_set_import_mode must be one of {', '.join(IMPORT_MODES)}; got {import_mode!r}")
+        if "SH_FINDINGS" not in {s.name for s in sources}:
+            raise ValueError("the QuickSight datasets read Security Hub findings: sources must include SH_FINDINGS")
+        old = sorted(f"{s.name} {s.version}" for s in sources if s.version != CURRENT_SOURCE_VERSION)
+        if old:
+            raise ValueError(
+                f"the QuickSight datasets are written for source version {CURRENT_SOURCE_VERSION} (OCSF 1.1); "
+                f"got {', '.join(old)}: use version {CURRENT_SOURCE_VERSION} or enable_quicksight=False"
+            )
+
+    def _named_queries(self, region: str) -> list[athena.CfnNamedQuery]:
+        findings = next((s for s in self.sources if s.name == "SH_FINDINGS"), None)
+        if findings is None or findings.version not in _FAILED_FINDINGS_COLUMNS:
+            return []
+        link = findings.table_name(region)
+        columns, created = _FAILED_FINDINGS_COLUMNS[findings.version]
+        queries = (
+            (
+                "FirstTenSecurityHubFindings",
+                "First ten Security Hub findings",
+                f'SELECT * FROM "AwsDataCatalog"."{self.database_name}"."{link}" LIMIT 10;',  # noqa: S608 - identifiers are checked names, not user text
+            ),
+            (
+                "CreateFailedFindingsView",
+                "Create the view of failed findings by creation time",
+                f"CREATE OR REPLACE VIEW {_FAILED_FINDINGS_VIEW} AS SELECT {columns} "  # noqa: S608 - identifiers are checked names, not user text
+                f'FROM "{self.database_name}"."{link}" WHERE compliance.status = \'FAILED\' '
+                f"ORDER BY {created} LIMIT 100;",
+            ),
+            (
+                "FirstTenFailedFindings",
+                "First ten rows of the failed findings view",
+                f'SELECT * FROM "{self.database_name}"."{_FAILED_FINDINGS_VIEW}" LIMIT 10;',  # noqa: S608 - identifiers are checked names, not user text
+            ),
+        )
+        created_queries = []
+        for construct_id, name, sql in queries:
+            query = athena.CfnNamedQuery(
+                self,
+                construct_id,
+                name=name,
+                description=f"From the Security Lake visualization post, over {link}",
+                database=self.database_name,
+                work_group=self.workgroup.ref,
+                query_string=sql,
+            )
+            query.node.add_dependency(self.resource_links["SH_FINDINGS"])
+            created_queries.append(query)
+        return created_queries
+
+    def _quicksight_role(self, region: str) -> iam.IRole:
+        stack = Stack.of(self)
+        role = iam.Role(
+            self,
+            "QuickSightRole",
+            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
+            description="QuickSight's role for the Security Lake Athena data source",
+        )
+
+        def glue_arns(account: str, database: str, tables: Sequence[str]) -> list[str]:
+            return [
+                stack.format_arn(service="glue", account=account, resource="catalog"),
+                stack.format_arn(service="glue", account=account, resource="database", resource_name=database),
+                *(
+                    stack.format_arn(service="glue", account=account, resource="table", resource_name=f"{database}/{t}")
+                    for t in tables
+                ),
+            ]
+
+        tables = [s.table_name(region) for s in self.sources]
+        statements = [
+            iam.PolicyStatement(
+                sid="QueryThroughTheWorkGroup",
+                actions=[
+                    "athena:GetWorkGroup",
+                    "athena:StartQueryExecution",
+                    "athena:StopQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:GetQueryResultsStream",
+                ],
+                resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.ref)],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheLinksAndSharedTables",
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                ],
+                resources=[
+                    *glue_arns(Aws.ACCOUNT_ID, self.database_name, tables),
+                    *glue_arns(self.lake_account, self.lake_database_name, tables),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="LakeFormationCredentialVending", actions=["lakeformation:GetDataAccess"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="FindResultsBucket",
+                actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                resources=[self.results_bucket.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadWriteQueryResults",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                resources=[self.results_bucket.arn_for_objects("results/*")],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptQueryResults",
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[self.results_key.key_arn],
+            ),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        bucket_id = stack.get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "lakeformation:GetDataAccess supports no resource-level permissions; Lake Formation itself decides "
+            "which tables the role may read, from the grants this construct makes.",
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
+            "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
+            "the role is limited to that prefix.",
+        )
+        return role
+
+    def _grant(self, index: int, principal: str, region: str) -> None:
+        def grant(
+            construct_id: str,
+            resource: lakeformation.CfnPrincipalPermissions.ResourceProperty,
+            permissions: list[str],
+            after: Sequence[glue.CfnTable | glue.CfnDatabase],
+        ) -> None:
+            permission = lakeformation.CfnPrincipalPermissions(
+                self,
+                construct_id,
+                principal=lakeformation.CfnPrincipalPermissions.DataLakePrincipalProperty(
+                    data_lake_principal_identifier=principal
+                ),
+                resource=resource,
+                permissions=permissions,
+                permissions_with_grant_option=[],
+            )
+            for dependency in after:
+                permission.node.add_dependency(dependency)
+            self.grants.append(permission)
+
+        grant(
+            f"Grant{index}Database",
+            lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                database=lakeformation.CfnPrincipalPermissions.DatabaseResourceProperty(
+                    catalog_id=Aws.ACCOUNT_ID, name=self.database_name
+                )
+            ),
+            ["DESCRIBE"],
+            [self.database],
+        )
+        for source in self.sources:
+            table = source.table_name(region)
+            link = self.resource_links[source.name]
+            grant(
+                f"Grant{index}Link{_pascal(source.name)}",
+                lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                    table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
+                        catalog_id=Aws.ACCOUNT_ID, database_name=self.database_name, name=table
+                    )
+                ),
+                ["DESCRIBE"],
+                [link],
+            )
+            grant(
+                f"Grant{index}Target{_pascal(source.name)}",
+                lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                    table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
+                        catalog_id=self.lake_account, database_name=self.lake_database_name, name=table
+                    )
+                ),
+                ["SELECT"],
+                [link],
+            )
+
+    def _quicksight(self, region: str, owner: str, viewers: Sequence[str], prefix: str, import_mode: str) -> None:
+        assert self.quicksight_role is not None
+        self.data_source = quicksight.CfnDataSource(
+            self,
+            "DataSource",
+            aws_account_id=Aws.ACCOUNT_ID,
+            data_source_id=f"{prefix}-athena",
+            name="Security Lake (Athena)",
+            type="ATHENA",
+            data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
+                athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
+                    work_group=self.workgroup.ref, role_arn=self.quicksight_role.role_arn
+                )
+            ),
+            ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
+            permissions=[
+                quicksight.CfnDataSource.ResourcePermissionProperty(
+                    principal=owner, actions=list(DATA_SOURCE_OWNER_ACTIONS)
+                )
+            ],
+        )
+        self.data_source.node.add_dependency(self.quicksight_role, *self.grants)
+        for persona in persona_data_sets(self.database_name, region, self.sources):
+            data_set = quicksight.CfnDataSet(
+                self,
+                f"DataSet{_pascal(persona.key)}",
+                aws_account_id=Aws.ACCOUNT_ID,
+                data_set_id=f"{prefix}-{persona.key}",
+                name=persona.title,
+                import_mode=import_mode,
+                physical_table_map={
+                    persona.key: quicksight.CfnDataSet.PhysicalTableProperty(
+                        custom_sql=quicksight.CfnDataSet.CustomSqlProperty(
+                            data_source_arn=self.data_source.attr_arn,
+                            name=persona.key,
+                            sql_query=persona.sql,
+                            columns=[
+                                quicksight.CfnDataSet.InputColumnProperty(name=name, type=column_type)
+                                for name, column_type in persona.columns
+                            ],
+                        )
+                    )
+                },
+                permissions=[
+                    quicksight.CfnDataSet.ResourcePermissionProperty(
+                        principal=owner, actions=list(DATA_SET_OWNER_ACTIONS)
+                    )
+                ],
+            )
+            self.data_sets[persona.key] = data_set
+        self.dashboard = quicksight.CfnDashboard(
+            self,
+            "ExecutiveDashboard",
+            aws_account_id=Aws.ACCOUNT_ID,
+            dashboard_id=f"{prefix}-executive-overview",
+            name="Security Lake executive overview",
+            permissions=[
+                quicksight.CfnDashboard.ResourcePermissionProperty(
+                    principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS)
+                ),
+                *(
+                    quicksight.CfnDashboard.ResourcePermissionProperty(
+                        principal=viewer, actions=list(DASHBOARD_VIEWER_ACTIONS)
+                    )
+                    for viewer in viewers
+                ),
+            ],
+        )
+        self.dashboard.add_property_override(
+            "Definition", executive_dashboard_definition(self.data_sets["executive"].attr_arn)
+        )
+
+
+def _nag_arn(arn: str) -> str:
+    """An ARN as cdk-nag prints it in a finding id: partition and Region tokens as ``<AWS::...>``."""
+    return arn.replace(Aws.PARTITION, "<AWS::Partition>").replace(Aws.REGION, "<AWS::Region>")
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.lower().split("_"))

@@ -1,0 +1,264 @@
+"""Accept the AWS RAM resource share that a Security Lake subscriber sends.
+
+A Lake Formation subscriber in the Security Lake account makes AWS RAM share
+the Glue tables with the subscriber's account. This handler runs in that
+account behind the CDK Provider framework, in one of two phases (environment
+variable ``ACCEPTOR_PHASE``):
+
+``on_event``
+    Checks the resource properties and fixes the deadline by which the
+    invitation must have arrived. Makes no AWS call.
+``is_complete``
+    Polled by the Provider framework until it reports completion. Finds the
+    invitations from the expected sender for the expected share, accepts the
+    pending ones, and reports success once a matching share is accepted (or
+    already active, as when both accounts share within one AWS Organization and
+    RAM needs no invitation). Throttling and service faults wait for the next
+    poll; an invitation from another account for the named share, an expired or
+    rejected invitation for the named share, or no invitation by the deadline
+    fail the deployment with a message that says what to do.
+
+Deleting the resource leaves the share accepted: a recipient cannot leave a
+share; the Security Lake account ends it by deleting the subscriber.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+logger = Logger()
+
+DEFAULT_NAME_PREFIX = "LakeFormation"
+MIN_TIMEOUT_SECONDS = 60
+MAX_TIMEOUT_SECONDS = 7200
+#: Faults that a later poll may not see again.
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailableException",
+        "ServerInternalException",
+    }
+)
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_SHARE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(?P<owner>\d{12}):resource-share/[A-Za-z0-9-]+$")
+_TOKEN_NAMESPACE = uuid.UUID("9f5c2b1e-6a43-4c55-9b0e-52d1f1b6c0de")
+
+_ram: Any = None
+
+
+class AcceptanceError(Exception):
+    """The invitation cannot be accepted as asked; the deployment must fail."""
+
+
+def _client() -> Any:
+    global _ram
+    if _ram is None:
+        _ram = boto3.client("ram", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return _ram
+
+
+class Settings:
+    """The custom resource's properties, checked."""
+
+    def __init__(self, properties: dict[str, Any]) -> None:
+        sender = str(properties.get("SenderAccountId", ""))
+        if not _ACCOUNT_RE.match(sender):
+            raise AcceptanceError(f"SenderAccountId must be the 12-digit Security Lake account id; got {sender!r}")
+        share_arn = str(properties.get("ResourceShareArn") or "")
+        if share_arn:
+            match = _SHARE_ARN_RE.match(share_arn)
+            if not match:
+                raise AcceptanceError(
+                    "ResourceShareArn must be an AWS RAM resource share ARN such as "
+                    f"arn:aws:ram:us-east-1:111111111111:resource-share/<id>; got {share_arn!r}"
+                )
+            if match.group("owner") != sender:
+                raise AcceptanceError(
+                    f"ResourceShareArn {share_arn} is owned by account {match.group('owner')}, "
+                    f"not by the Security Lake account {sender}; refusing a share from another account"
+                )
+        try:
+            timeout = int(properties.get("TimeoutSeconds", 1800))
+        except (TypeError, ValueError):
+            raise AcceptanceError(
+                f"TimeoutSeconds must be a whole number of seconds; got {properties.get('TimeoutSeconds')!r}"
+            ) from None
+        if not MIN_TIMEOUT_SECONDS <= timeout <= MAX_TIMEOUT_SECONDS:
+            raise AcceptanceError(
+                f"TimeoutSeconds must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}; got {timeout}"
+            )
+        self.sender = sender
+        self.share_arn = share_arn
+        self.name_prefix = str(properties.get("ResourceShareNamePrefix") or DEFAULT_NAME_PREFIX)
+        self.timeout = timeout
+
+    @property
+    def physical_id(self) -> str:
+        return f"ram-share-acceptance:{self.sender}:{self.share_arn or self.name_prefix + '*'}"
+
+    def describe(self) -> str:
+        share = self.share_arn or f"a resource share named {self.name_prefix}*"
+        return f"{share} from account {self.sender}"
+
+    def matches(self, share_arn: str, share_name: str) -> bool:
+        if self.share_arn:
+            return share_arn == self.share_arn
+        return share_name.startswith(self.name_prefix)
+
+
+def _invitations(settings: Settings) -> list[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"resourceShareArns": [settings.share_arn]} if settings.share_arn else {}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = _client().get_resource_share_invitations(**kwargs)
+        found.extend(page.get("resourceShareInvitations", []))
+        if not page.get("nextToken"):
+            return found
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _active_shares(settings: Settings) -> list[str]:
+    """Shares from the sender that this account already uses (accepted earlier, or shared in-organization)."""
+    kwargs: dict[str, Any] = {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"}
+    if settings.share_arn:
+        kwargs["resourceShareArns"] = [settings.share_arn]
+    arns: list[str] = []
+    while True:
+        page = _client().get_resource_shares(**kwargs)
+        for share in page.get("resourceShares", []):
+            if share.get("owningAccountId") == settings.sender and settings.matches(
+                share["resourceShareArn"], share.get("name", "")
+            ):
+                arns.append(share["resourceShareArn"])
+        if not page.get("nextToken"):
+            return arns
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _accept(invitation: dict[str, Any]) -> None:
+    arn = invitation["resourceShareInvitationArn"]
+    try:
+        _client().accept_resource_share_invitation(
+            resourceShareInvitationArn=arn, clientToken=str(uuid.uuid5(_TOKEN_NAMESPACE, arn))
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceShareInvitationAlreadyAcceptedException":
+            logger.info("Invitation was already accepted", extra={"invitation": arn})
+            return
+        if code in ("ResourceShareInvitationExpiredException", "ResourceShareInvitationAlreadyRejectedException"):
+            raise AcceptanceError(
+                f"the invitation {arn} to share {invitation.get('resourceShareName')} can no longer be accepted "
+                f"({code}); delete and re-create the Security Lake subscriber in account "
+                f"{invitation.get('senderAccountId')} to send a new one"
+            ) from error
+        raise
+    logger.info(
+        "Accepted resource share invitation",
+        extra={"invitation": arn, "share": invitation.get("resourceShareArn"), "sender": invitation["senderAccountId"]},
+    )
+
+
+def accept_matching(settings: Settings) -> tuple[list[str], list[str]]:
+    """Accept the matching invitations; return (accepted share ARNs, notes on what was passed over)."""
+    accepted: list[str] = []
+    notes: list[str] = []
+    for invitation in _invitations(settings):
+        sender = invitation.get("senderAccountId", "")
+        share_arn = invitation.get("resourceShareArn", "")
+        name = invitation.get("resourceShareName", "")
+        status = invitation.get("status", "")
+        if settings.share_arn and share_arn == settings.share_arn and sender != settings.sender:
+            raise AcceptanceError(
+                f"the invitation for {share_arn} was sent by account {sender}, not by the Security Lake account "
+                f"{settings.sender}; refusing to accept it"
+            )
+        if sender != settings.sender or not settings.matches(share_arn, name):
+            notes.append(f"{name or share_arn} from {sender} ({status})")
+            continue
+        if status == "PENDING":
+            _accept(invitation)
+            accepted.append(share_arn)
+        elif status == "ACCEPTED":
+            accepted.append(share_arn)
+        elif settings.share_arn:
+            raise AcceptanceError(
+                f"the invitation for {share_arn} is {status}; delete and re-create the Security Lake subscriber "
+                f"in account {settings.sender} to send a new one"
+            )
+        else:
+            notes.append(f"{name} from {sender} ({status})")
+    if not accepted:
+        accepted = _active_shares(settings)
+    return sorted(set(accepted)), notes
+
+
+def on_event(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    if event.request_type == "Delete":
+        logger.info("Nothing to undo: the share stays until the Security Lake account deletes the subscriber")
+        return {"PhysicalResourceId": event.physical_resource_id}
+    settings = Settings(dict(event.resource_properties))
+    return {
+        "PhysicalResourceId": settings.physical_id,
+        "Data": {"AcceptBefore": str(int(time.time()) + settings.timeout)},
+    }
+
+
+def is_complete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    if event.request_type == "Delete":
+        return {"IsComplete": True}
+    settings = Settings(dict(event.resource_properties))
+    data = event.raw_event.get("Data") or {}
+    try:
+        deadline = int(data["AcceptBefore"])
+    except (KeyError, TypeError, ValueError):
+        raise AcceptanceError(f"the acceptance deadline is missing from the event Data; got {data!r}") from None
+    try:
+        accepted, notes = accept_matching(settings)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code not in TRANSIENT_CODES:
+            raise
+        if time.time() > deadline:
+            raise AcceptanceError(
+                f"AWS RAM kept failing with {code} until the deadline while accepting {settings.describe()}"
+            ) from error
+        logger.warning("AWS RAM fault; trying again at the next poll", extra={"code": code})
+        return {"IsComplete": False}
+    if accepted:
+        return {"IsComplete": True, "Data": {"ResourceShareArns": ",".join(accepted)}}
+    if time.time() > deadline:
+        passed_over = f"; passed over: {', '.join(notes)}" if notes else ""
+        raise AcceptanceError(
+            f"no invitation for {settings.describe()} arrived within {settings.timeout} seconds. Check that the "
+            f"Security Lake subscriber in account {settings.sender} names this account as principal with "
+            f"LAKEFORMATION access, in this Region{passed_over}"
+        )
+    logger.info("Invitation has not arrived yet", extra={"expected": settings.describe(), "passed_over": notes})
+    return {"IsComplete": False}
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    phase = os.environ.get("ACCEPTOR_PHASE", "")
+    request = CloudFormationCustomResourceEvent(event)
+    logger.append_keys(request_type=request.request_type, phase=phase)
+    if phase == "on_event":
+        return on_event(request)
+    if phase == "is_complete":
+        return is_complete(request)
+    raise RuntimeError(f"ACCEPTOR_PHASE must be 'on_event' or 'is_complete'; got {phase!r}")
