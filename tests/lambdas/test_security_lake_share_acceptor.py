@@ -1,0 +1,313 @@
+"""The Security Lake RAM share acceptor, against botocore's Stubber (moto has no RAM invitations)."""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+
+LAKE = "111111111111"
+OTHER = "333333333333"
+VIZ = "222222222222"
+SHARE_ARN = f"arn:aws:ram:us-east-1:{LAKE}:resource-share/7d0c1b2a-3e4f-4a5b-8c9d-0e1f2a3b4c5d"
+INVITATION_ARN = f"arn:aws:ram:us-east-1:{LAKE}:resource-share-invitation/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+@pytest.fixture
+def acceptor() -> ModuleType:
+    return load_handler("security_lake_share_acceptor")
+
+
+def _invitation(
+    status: str = "PENDING", sender: str = LAKE, name: str = "LakeFormation-V3-abc", share_arn: str = SHARE_ARN
+) -> dict[str, Any]:
+    return {
+        "resourceShareInvitationArn": INVITATION_ARN.replace(LAKE, sender),
+        "resourceShareName": name,
+        "resourceShareArn": share_arn,
+        "senderAccountId": sender,
+        "receiverAccountId": VIZ,
+        "invitationTimestamp": datetime(2026, 11, 27, tzinfo=UTC),
+        "status": status,
+    }
+
+
+def _poll(deadline_in: int = 600, **properties: str) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("security_lake_share_poll"))
+    event["Data"]["AcceptBefore"] = str(int(time.time()) + deadline_in)
+    event["ResourceProperties"].update(properties)
+    return event
+
+
+def _token(invitation_arn: str, acceptor: ModuleType) -> str:
+    return str(uuid.uuid5(acceptor._TOKEN_NAMESPACE, invitation_arn))
+
+
+def _run(acceptor: ModuleType, phase: str, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("ACCEPTOR_PHASE", phase)
+    return acceptor.handler(event, LambdaContext())
+
+
+# on_event ------------------------------------------------------------------
+
+
+def test_create_fixes_the_deadline_without_calling_aws(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = acceptor._client()
+    with stubbed(client):  # no queued responses: any RAM call would fail
+        result = _run(acceptor, "on_event", load_event("security_lake_share_create"), monkeypatch)
+    assert result["PhysicalResourceId"] == f"ram-share-acceptance:{LAKE}:LakeFormation*"
+    assert abs(int(result["Data"]["AcceptBefore"]) - (time.time() + 1800)) < 5
+
+
+def test_delete_leaves_the_share_and_keeps_the_physical_id(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = load_event("security_lake_share_delete")
+    with stubbed(acceptor._client()):
+        assert _run(acceptor, "on_event", event, monkeypatch) == {"PhysicalResourceId": event["PhysicalResourceId"]}
+        assert _run(acceptor, "is_complete", event, monkeypatch) == {"IsComplete": True}
+
+
+def test_physical_id_names_the_pinned_share(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    event = load_event("security_lake_share_create")
+    event["ResourceProperties"]["ResourceShareArn"] = SHARE_ARN
+    result = _run(acceptor, "on_event", event, monkeypatch)
+    assert result["PhysicalResourceId"] == f"ram-share-acceptance:{LAKE}:{SHARE_ARN}"
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"SenderAccountId": "12345"}, "SenderAccountId must be the 12-digit"),
+        ({"ResourceShareArn": "arn:aws:s3:::bucket"}, "ResourceShareArn must be an AWS RAM resource share ARN"),
+        ({"ResourceShareArn": SHARE_ARN.replace(LAKE, OTHER)}, "refusing a share from another account"),
+        ({"TimeoutSeconds": "soon"}, "TimeoutSeconds must be a whole number"),
+        ({"TimeoutSeconds": "5"}, "TimeoutSeconds must be between 60 and 7200"),
+    ],
+)
+def test_bad_properties_fail_the_create(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch, properties: dict[str, str], message: str
+) -> None:
+    event = load_event("security_lake_share_create")
+    event["ResourceProperties"].update(properties)
+    with pytest.raises(acceptor.AcceptanceError, match=message):
+        _run(acceptor, "on_event", event, monkeypatch)
+
+
+def test_unknown_phase_is_refused(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RuntimeError, match="ACCEPTOR_PHASE must be"):
+        _run(acceptor, "sometimes", load_event("security_lake_share_create"), monkeypatch)
+
+
+# is_complete ---------------------------------------------------------------
+
+
+def test_pending_invitation_is_accepted_with_an_idempotency_token(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = acceptor._client()
+    with stubbed(client) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_response(
+            "accept_resource_share_invitation",
+            {"resourceShareInvitation": _invitation("ACCEPTED")},
+            {"resourceShareInvitationArn": INVITATION_ARN, "clientToken": _token(INVITATION_ARN, acceptor)},
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result == {"IsComplete": True, "Data": {"ResourceShareArns": SHARE_ARN}}
+
+
+def test_already_accepted_invitation_is_success_without_accepting_again(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation("ACCEPTED")]}, {})
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result["IsComplete"] is True
+
+
+def test_invitation_accepted_concurrently_is_success(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_client_error(
+            "accept_resource_share_invitation",
+            service_error_code="ResourceShareInvitationAlreadyAcceptedException",
+            http_status_code=400,
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result == {"IsComplete": True, "Data": {"ResourceShareArns": SHARE_ARN}}
+
+
+def test_pinned_share_is_looked_up_by_arn(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation("ACCEPTED", name="anything")]},
+            {"resourceShareArns": [SHARE_ARN]},
+        )
+        result = _run(acceptor, "is_complete", _poll(ResourceShareArn=SHARE_ARN), monkeypatch)
+    assert result["IsComplete"] is True
+
+
+def test_invitations_are_read_across_pages(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation(sender=OTHER, name="Other")], "nextToken": "page-2"},
+            {},
+        )
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation("ACCEPTED")]},
+            {"nextToken": "page-2"},
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result["IsComplete"] is True
+
+
+def test_missing_invitation_waits_for_the_next_poll(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+        stub.add_response(
+            "get_resource_shares",
+            {"resourceShares": []},
+            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result == {"IsComplete": False}
+
+
+def test_missing_invitation_past_the_deadline_fails_with_a_clear_message(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+        stub.add_response("get_resource_shares", {"resourceShares": []}, None)
+        with pytest.raises(acceptor.AcceptanceError, match=r"no invitation for a resource share named LakeFormation\*"):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
+def test_share_active_without_invitation_is_success(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one AWS Organization RAM shares without an invitation."""
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+        stub.add_response(
+            "get_resource_shares",
+            {
+                "resourceShares": [
+                    {"resourceShareArn": SHARE_ARN, "name": "LakeFormation-V3-abc", "owningAccountId": LAKE},
+                    {
+                        "resourceShareArn": SHARE_ARN.replace(LAKE, OTHER),
+                        "name": "LakeFormation-V3-x",
+                        "owningAccountId": OTHER,
+                    },
+                ]
+            },
+            None,
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result == {"IsComplete": True, "Data": {"ResourceShareArns": SHARE_ARN}}
+
+
+def test_invitation_from_another_account_is_never_accepted(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation(sender=OTHER, share_arn=SHARE_ARN.replace(LAKE, OTHER))]},
+            {},
+        )
+        stub.add_response("get_resource_shares", {"resourceShares": []}, None)
+        with pytest.raises(acceptor.AcceptanceError, match=f"passed over: LakeFormation-V3-abc from {OTHER}"):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
+def test_pinned_share_from_the_wrong_sender_is_refused(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation(sender=OTHER)]},
+            {"resourceShareArns": [SHARE_ARN]},
+        )
+        with pytest.raises(acceptor.AcceptanceError, match=f"sent by account {OTHER}.*refusing to accept"):
+            _run(acceptor, "is_complete", _poll(ResourceShareArn=SHARE_ARN), monkeypatch)
+
+
+def test_expired_pinned_invitation_fails_at_once(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations",
+            {"resourceShareInvitations": [_invitation("EXPIRED")]},
+            {"resourceShareArns": [SHARE_ARN]},
+        )
+        with pytest.raises(acceptor.AcceptanceError, match="is EXPIRED; delete and re-create"):
+            _run(acceptor, "is_complete", _poll(ResourceShareArn=SHARE_ARN), monkeypatch)
+
+
+def test_invitation_that_expires_while_accepting_fails(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_client_error(
+            "accept_resource_share_invitation",
+            service_error_code="ResourceShareInvitationExpiredException",
+            http_status_code=400,
+        )
+        with pytest.raises(acceptor.AcceptanceError, match="can no longer be accepted"):
+            _run(acceptor, "is_complete", _poll(), monkeypatch)
+
+
+def test_old_rejected_invitation_does_not_stop_the_wait(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation("REJECTED")]}, {})
+        stub.add_response("get_resource_shares", {"resourceShares": []}, None)
+        assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ServiceUnavailableException", "ServerInternalException"])
+def test_throttling_waits_for_the_next_poll(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_client_error("get_resource_share_invitations", service_error_code=code, http_status_code=400)
+        assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
+
+
+def test_throttling_until_the_deadline_fails(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_client_error(
+            "accept_resource_share_invitation", service_error_code="ThrottlingException", http_status_code=400
+        )
+        with pytest.raises(acceptor.AcceptanceError, match="kept failing with ThrottlingException"):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
+def test_permission_errors_fail_at_once(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_client_error(
+            "accept_resource_share_invitation",
+            service_error_code="OperationNotPermittedException",
+            http_status_code=400,
+        )
+        with pytest.raises(ClientError, match="OperationNotPermittedException"):
+            _run(acceptor, "is_complete", _poll(), monkeypatch)
+
+
+def test_missing_deadline_is_refused(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    event = _poll()
+    del event["Data"]
+    with stubbed(acceptor._client()), pytest.raises(acceptor.AcceptanceError, match="deadline is missing"):
+        _run(acceptor, "is_complete", event, monkeypatch)
+
+
+def test_client_is_created_once_per_container(acceptor: ModuleType) -> None:
+    assert acceptor._client() is acceptor._client()
+    assert acceptor._client().meta.config.retries["mode"] == "standard"
