@@ -41,7 +41,8 @@ from reconciliation_request import InvalidRequest, validate_request
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed record, even when all failed, so that each keeps the retry delay chosen for it.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 SUBMITTING = "SUBMITTING"
 SUBMITTED = "SUBMITTED"
@@ -186,6 +187,7 @@ def _claim(request_id: str, message_id: str, now: int) -> str | None:
     if step_id is not None:
         _mark_submitted(request_id, step_id, held["claim"]["S"])
         logger.info("step of an interrupted attempt found and recorded", extra={"request_id": request_id})
+        metrics.add_metric(name="InterruptedSubmissionsRecovered", unit=MetricUnit.Count, value=1)
         return None
     try:
         _ledger().update_item(
@@ -305,7 +307,6 @@ def _add_step(request: dict[str, Any], token: str, record: SQSRecord) -> None:
         if status < 500:
             # A refusal (256 active steps, throttling, cluster not accepting steps): certainly not added.
             _release(request_id, token)
-            metrics.add_metric(name="RequestsDeferred", unit=MetricUnit.Count, value=1)
             reason = f"EMR refused the step for {request_id}: {code}: {message}"
             raise RetryLater(reason, delay=_backoff(record)) from None
         # A server fault: the step may or may not exist; keep the claim and let the lease decide.
@@ -316,19 +317,25 @@ def _add_step(request: dict[str, Any], token: str, record: SQSRecord) -> None:
     metrics.add_metric(name="RequestsSubmitted", unit=MetricUnit.Count, value=1)
 
 
-def record_handler(record: SQSRecord) -> None:
+def _submit(record: SQSRecord) -> None:
     try:
         request = validate_request(record.body)
         _check_buckets(request)
     except InvalidRequest as error:
         _reject(record, str(error))
         return
+    token = _claim(request["request_id"], record.message_id, int(time.time()))
+    if token is not None:
+        _add_step(request, token, record)
+
+
+def record_handler(record: SQSRecord) -> None:
+    """Submit or reject one request; raising returns the message to the queue for another attempt."""
     try:
-        token = _claim(request["request_id"], record.message_id, int(time.time()))
-        if token is not None:
-            _add_step(request, token, record)
+        _submit(record)
     except RetryLater as later:
         logger.warning("request returned to the queue", extra={"reason": str(later), "delay": later.delay})
+        metrics.add_metric(name="RequestsDeferred", unit=MetricUnit.Count, value=1)
         if later.delay is not None:
             try:
                 _client("sqs").change_message_visibility(
@@ -336,6 +343,10 @@ def record_handler(record: SQSRecord) -> None:
                 )
             except ClientError as error:
                 logger.warning("could not set the retry delay", extra={"error": str(error)})
+        raise
+    except Exception:
+        logger.exception("request failed; the queue delivers it again", extra={"message_id": record.message_id})
+        metrics.add_metric(name="RequestsFailed", unit=MetricUnit.Count, value=1)
         raise
 
 
