@@ -485,6 +485,12 @@ ACCEPTED = [
     mutated(_add_op({"op": "pivot", "index": ["a"], "column": "b", "values": ["x", 2], "value": "c", "agg": "max"})),
     mutated(_add_op({"op": "fill_nulls", "values": {"a": 0, "b": "", "c": False}})),
     mutated(_add_op({"op": "deduplicate"})),
+    mutated(_add_op({"op": "deduplicate", "columns": ["a"], "as": "unique_a"})),
+    mutated(lambda r: r["operations"].extend(copy.deepcopy(base()["operations"][1:]) * 2)),
+    mutated(_add_op({"op": "join", "with": "bank", "on": ["k"], "with_on": ["bank_k"], "how": "left"})),
+    mutated(_add_op({"op": "unpivot", "ids": ["k"], "columns": ["a", "b"], "names_to": "n", "values_to": "v"})),
+    mutated(_add_op({"op": "cast", "columns": {"a": "date", "b": "integer"}})),
+    mutated(_add_op({"op": "rename", "columns": {"a": "b c"}})),
 ]
 # Requests that are well-formed JSON for the schema but break rules only code can check (table references, the
 # expression grammar, cross-field rules): validate_request rejects them, the JSON Schema cannot.
@@ -528,3 +534,17 @@ def test_schema_version_matches_the_module() -> None:
     assert SCHEMA["$id"].endswith(f":{rr.SCHEMA_VERSION}")
     assert set(SCHEMA["properties"]["operations"]["items"]["$ref"].split("/")[-1:]) == {"operation"}
     assert SCHEMA["$defs"]["operation"]["properties"]["op"]["enum"] == list(rr.OPERATION_FIELDS)
+
+
+@pytest.mark.parametrize("document", ACCEPTED, ids=range(len(ACCEPTED)))
+def test_a_normalized_request_validates_to_itself_and_against_the_schema(document: dict[str, Any]) -> None:
+    # The step submitter stores the normalized request; the Spark job validates that copy again.
+    normalized = rr.validate_request(document)
+    stored = json.loads(json.dumps(normalized))
+    VALIDATOR.validate(stored)
+    assert rr.validate_request(stored) == normalized
+
+
+def test_null_stands_for_absent_only_where_a_field_is_optional() -> None:
+    rejects(mutated(_set(["operations", 0, "columns"], None)), r"^operations\[0\].columns: got null; accepted: a list")
+    rejects(mutated(_set(["operations", 0, "input"], None)), r"^operations\[0\].input: required on the first operation")

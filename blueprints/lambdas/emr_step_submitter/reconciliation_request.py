@@ -487,6 +487,8 @@ def _input(value: object, path: str, schemes: tuple[str, ...]) -> dict[str, Any]
     options = dict(CSV_READ_OPTIONS)
     for key, option in raw_options.items():
         where = f"{path}.options.{key}"
+        if key == "schema" and option is None:
+            continue
         if key in ("header", "infer_schema"):
             options[key] = _boolean(option, where)
         elif key in ("delimiter", "quote", "escape"):
@@ -542,6 +544,9 @@ def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
         raise InvalidRequest(path, f"got {_type_name(value)}", "an object with an 'op' field")
     op = _choice(value.get("op"), f"{path}.op", tuple(OPERATION_FIELDS))
     required, optional = OPERATION_FIELDS[op]
+    # A normalized request spells absent optional fields as null, and validates to itself again.
+    nullable = {"input", "as", "columns"} if op == "deduplicate" else {"input", "as"}
+    value = {key: item for key, item in value.items() if not (item is None and key in nullable)}
     _object(value, path, required, optional | COMMON_FIELDS)
     result: dict[str, Any] = {"op": op}
     if "input" in value:
@@ -651,6 +656,8 @@ def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
         for i, item in enumerate(aggregations):
             where = f"{at('aggregations')}[{i}]"
             spec = _object(item, where, frozenset({"function", "as"}), frozenset({"column"}))
+            if spec.get("column", "") is None:
+                spec = {key: item for key, item in spec.items() if key != "column"}
             function = _choice(spec["function"], f"{where}.function", AGGREGATES)
             if "column" not in spec and function != "count":
                 raise InvalidRequest(
