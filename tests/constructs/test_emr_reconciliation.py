@@ -1,0 +1,495 @@
+"""EmrReconciliationCluster: the example stack synthesized once with both nag packs, then each argument's checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.emr_reconciliation import (
+    EMR_MANAGED_TAG,
+    RELEASE_LABEL,
+    EmrReconciliationCluster,
+    FleetInstanceType,
+)
+from blueprints.stacks.emr_reconciliation import EXAMPLE_STACKS, EmrReconciliationStack
+from tests.conftest import cdk_context
+from tests.stack_kit import synth_example
+
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+CERTS = "s3://tls-bucket/emr/certs.zip"
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    templates = synth_example("blueprints.stacks.emr_reconciliation")
+    assert sorted(templates) == sorted(EXAMPLE_STACKS)
+    return templates["EmrReconciliation"]
+
+
+def _resource(template: Template, type_: str) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = template.find_resources(type_).items()
+    return logical_id, resource
+
+
+def _statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::Policy")
+    statements: list[dict[str, Any]] = []
+    for policy in policies.values():
+        roles = policy["Properties"]["Roles"]
+        if any(r["Ref"].startswith(role_prefix) for r in roles):
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert statements, f"no policy for {role_prefix}"
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+# --- the cluster, as the post configures it ------------------------------------------------------------------------
+
+
+def test_cluster_is_long_running_spark_on_emr7_with_ten_concurrent_steps(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "ReleaseLabel": RELEASE_LABEL,
+            "Applications": [{"Name": "Spark"}],
+            "StepConcurrencyLevel": 10,
+            "VisibleToAllUsers": True,
+            "Instances": Match.object_like({"KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": True}),
+            "LogUri": {"Fn::Join": ["", ["s3://", {"Ref": Match.string_like_regexp("Control")}, "/logs/"]]},
+            "LogEncryptionKmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]},
+            "SecurityConfiguration": {"Ref": Match.string_like_regexp("SecurityConfiguration")},
+            "JobFlowRole": {"Ref": Match.string_like_regexp("InstanceProfile")},
+            "ServiceRole": {"Fn::GetAtt": [Match.string_like_regexp("ServiceRole"), "Arn"]},
+            "Tags": [{"Key": EMR_MANAGED_TAG, "Value": "true"}],
+        },
+    )
+    assert RELEASE_LABEL.startswith("emr-7.")
+
+
+def test_managed_scaling_uses_the_posts_instance_fleet_limits(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "ManagedScalingPolicy": {
+                "ComputeLimits": {
+                    "UnitType": "InstanceFleetUnits",
+                    "MinimumCapacityUnits": 64,
+                    "MaximumCapacityUnits": 512,
+                    "MaximumOnDemandCapacityUnits": 512,
+                    "MaximumCoreCapacityUnits": 512,
+                }
+            }
+        },
+    )
+
+
+def _types(fleet: dict[str, Any]) -> list[tuple[str, int, int, int]]:
+    return [
+        (
+            c["InstanceType"],
+            c["WeightedCapacity"],
+            c["EbsConfiguration"]["EbsBlockDeviceConfigs"][0]["VolumeSpecification"]["SizeInGB"],
+            c["BidPriceAsPercentageOfOnDemandPrice"],
+        )
+        for c in fleet["InstanceTypeConfigs"]
+    ]
+
+
+def test_instance_fleets_are_the_posts_graviton_types_with_their_weights_and_volumes(template: Template) -> None:
+    _, cluster = _resource(template, "AWS::EMR::Cluster")
+    instances = cluster["Properties"]["Instances"]
+    assert _types(instances["MasterInstanceFleet"]) == [("r6g.xlarge", 1, 250, 100), ("r6g.2xlarge", 1, 250, 100)]
+    assert instances["MasterInstanceFleet"]["TargetOnDemandCapacity"] == 1
+    assert "TargetSpotCapacity" not in instances["MasterInstanceFleet"]
+    workers = [("r6g.2xlarge", 8, 100, 100), ("r6g.4xlarge", 16, 100, 100)]
+    assert _types(instances["CoreInstanceFleet"]) == workers
+    (task,) = instances["TaskInstanceFleets"]
+    assert _types(task) == workers
+    # Launch capacity equals the scaling minimum: 56 core + 8 task units.
+    assert instances["CoreInstanceFleet"]["TargetOnDemandCapacity"] + task["TargetOnDemandCapacity"] == 64
+    volume = instances["CoreInstanceFleet"]["InstanceTypeConfigs"][0]["EbsConfiguration"]["EbsBlockDeviceConfigs"][0]
+    assert volume["VolumeSpecification"]["VolumeType"] == "gp3"
+    assert task["LaunchSpecifications"]["SpotSpecification"] == {
+        "AllocationStrategy": "price-capacity-optimized",
+        "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+        "TimeoutDurationMinutes": 20,
+    }
+
+
+def test_cluster_runs_in_the_private_subnets_with_emr_managed_and_service_access_groups(template: Template) -> None:
+    _, cluster = _resource(template, "AWS::EMR::Cluster")
+    instances = cluster["Properties"]["Instances"]
+    subnet_ids = {ref["Ref"] for ref in instances["Ec2SubnetIds"]}
+    subnets = template.find_resources("AWS::EC2::Subnet")
+    assert len(subnet_ids) == 2
+    for subnet_id in subnet_ids:
+        assert subnets[subnet_id]["Properties"]["MapPublicIpOnLaunch"] is False
+        assert {"Key": EMR_MANAGED_TAG, "Value": "true"} in subnets[subnet_id]["Properties"]["Tags"]
+    groups = {
+        key: instances[key]["Fn::GetAtt"][0]
+        for key in ("EmrManagedMasterSecurityGroup", "EmrManagedSlaveSecurityGroup", "ServiceAccessSecurityGroup")
+    }
+    assert len(set(groups.values())) == 3
+    all_groups = template.find_resources("AWS::EC2::SecurityGroup")
+    for group in groups.values():
+        assert {"Key": EMR_MANAGED_TAG, "Value": "true"} in all_groups[group]["Properties"]["Tags"]
+        for rule in all_groups[group]["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {"Fn::GetAtt": [groups["ServiceAccessSecurityGroup"], "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [groups["EmrManagedMasterSecurityGroup"], "GroupId"]},
+            "FromPort": 9443,
+            "ToPort": 9443,
+        },
+    )
+    egress = template.find_resources(
+        "AWS::EC2::SecurityGroupEgress",
+        {"Properties": {"GroupId": {"Fn::GetAtt": [groups["ServiceAccessSecurityGroup"], "GroupId"]}}},
+    )
+    assert {e["Properties"]["FromPort"] for e in egress.values()} == {8443}
+    assert {e["Properties"]["DestinationSecurityGroupId"]["Fn::GetAtt"][0] for e in egress.values()} == {
+        groups["EmrManagedMasterSecurityGroup"],
+        groups["EmrManagedSlaveSecurityGroup"],
+    }
+
+
+def test_security_configuration_encrypts_at_rest_with_kms_and_in_transit_with_tls(template: Template) -> None:
+    key = {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]}
+    template.has_resource_properties(
+        "AWS::EMR::SecurityConfiguration",
+        {
+            "SecurityConfiguration": {
+                "EncryptionConfiguration": {
+                    "EnableAtRestEncryption": True,
+                    "EnableInTransitEncryption": True,
+                    "AtRestEncryptionConfiguration": {
+                        "S3EncryptionConfiguration": {"EncryptionMode": "SSE-KMS", "AwsKmsKey": key},
+                        "LocalDiskEncryptionConfiguration": {
+                            "EncryptionKeyProviderType": "AwsKms",
+                            "AwsKmsKey": key,
+                            "EnableEbsEncryption": True,
+                        },
+                    },
+                    "InTransitEncryptionConfiguration": {
+                        "TLSCertificateConfiguration": {
+                            "CertificateProviderType": "PEM",
+                            "S3Object": "s3://emr-tls-111111111111-us-east-1/reconciliation/certificates.zip",
+                        }
+                    },
+                }
+            }
+        },
+    )
+
+
+# --- least privilege -------------------------------------------------------------------------------------------------
+
+
+def test_service_role_has_only_the_scoped_emr_policy_and_passes_only_the_instance_role(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Principal": {"Service": "elasticmapreduce.amazonaws.com"},
+                            "Condition": Match.object_like({"StringEquals": {"aws:SourceAccount": "111111111111"}}),
+                        }
+                    )
+                ]
+            },
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"],
+                    ]
+                }
+            ],
+        },
+    )
+    statements = _statements(template, "ReconciliationServiceRole")
+    (pass_role,) = [s for s in statements if "iam:PassRole" in _actions(s)]
+    assert pass_role["Resource"]["Fn::GetAtt"][0].startswith("ReconciliationInstanceRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    (grants,) = [s for s in statements if "kms:CreateGrant" in _actions(s)]
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_no_role_of_the_construct_has_a_wildcard_action(template: Template) -> None:
+    for prefix in ("ReconciliationServiceRole", "ReconciliationInstanceRole", "ReconciliationSubmitterRole"):
+        for statement in _statements(template, prefix):
+            for action in _actions(statement):
+                assert "*" not in action, f"{prefix}: {action}"
+
+
+def test_instance_role_reaches_only_the_construct_buckets_the_job_and_the_certificates(template: Template) -> None:
+    statements = {s["Sid"]: s for s in _statements(template, "ReconciliationInstanceRole")}
+    assert set(statements) == {
+        "ReadRequests",
+        "WriteLogs",
+        "ReadJob",
+        "ReadEmrArtifacts",
+        "ListData",
+        "ReadWriteData",
+        "UseKeys",
+    }
+    assert statements["ReadRequests"]["Resource"]["Fn::Join"][1][1] == "/requests/*"
+    assert statements["WriteLogs"]["Resource"]["Fn::Join"][1][1] == "/logs/*"
+    job = statements["ReadJob"]["Resource"]
+    assert len(job) == 3
+    assert job[0].endswith(".py") and job[1].endswith(".zip")
+    assert job[2] == "arn:aws:s3:::emr-tls-111111111111-us-east-1/reconciliation/certificates.zip"
+    assert statements["ReadEmrArtifacts"]["Resource"] == "arn:aws:s3:::us-east-1.elasticmapreduce/*"
+    assert statements["ReadWriteData"]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("ReconciliationData")
+
+
+def test_submitter_may_add_and_list_steps_on_its_cluster_only(template: Template) -> None:
+    statements = {s.get("Sid"): s for s in _statements(template, "ReconciliationSubmitterRole")}
+    steps = statements["AddSteps"]
+    assert sorted(_actions(steps)) == ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:ListSteps"]
+    cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
+    assert steps["Resource"]["Fn::Join"][1][-1] == {"Ref": cluster_id}
+    assert sorted(_actions(statements["Ledger"])) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+
+
+# --- queue, submitter, ledger, results ---------------------------------------------------------------------------
+
+
+def test_submitter_gets_the_cluster_id_from_the_cluster_resource(template: Template) -> None:
+    cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "index.handler",
+            "Runtime": "python3.14",
+            "Timeout": 60,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "CLUSTER_ID": {"Ref": cluster_id},
+                        "LEASE_SECONDS": "120",
+                        "JOB_SCRIPT_URI": Match.string_like_regexp(r"^s3://cdk-.*\.py$"),
+                        "PY_FILES_URI": Match.string_like_regexp(r"^s3://cdk-.*\.zip$"),
+                        "DATA_BUCKETS": {"Ref": Match.string_like_regexp("Data")},
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_queue_is_encrypted_with_a_dlq_sized_for_a_step_backlog(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "VisibilityTimeout": 360,  # six times the submitter's timeout
+            "MessageRetentionPeriod": 14 * 86400,
+            "KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]},
+            "RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 50},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 2},
+        },
+    )
+
+
+def test_ledger_is_keyed_on_request_id_encrypted_recoverable_and_expiring(template: Template) -> None:
+    template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "KeySchema": [{"AttributeName": "request_id", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+                }
+            ),
+            "DeletionPolicy": "Retain",
+        },
+    )
+
+
+def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id(template: Template) -> None:
+    cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
+    topic_id, topic = _resource(template, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+    _, rule = _resource(template, "AWS::Events::Rule")
+    properties = rule["Properties"]
+    assert properties["EventPattern"] == {
+        "source": ["aws.emr"],
+        "detail-type": ["EMR Step Status Change"],
+        "detail": {"clusterId": [{"Ref": cluster_id}]},
+    }
+    (target,) = properties["Targets"]
+    assert target["Arn"] == {"Ref": topic_id}
+    assert target["InputTransformer"]["InputPathsMap"]["detail-name"] == "$.detail.name"
+    assert '"request_id":<detail-name>' in target["InputTransformer"]["InputTemplate"]
+    assert "DeadLetterConfig" in target
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_example_vpc_has_two_zones_an_s3_endpoint_flow_logs_and_no_lookups(template: Template) -> None:
+    template.resource_count_is("AWS::EC2::NatGateway", 1)
+    template.resource_count_is("AWS::EC2::FlowLog", 1)
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {"ServiceName": {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]}},
+    )
+    zones = {
+        json_zone(s["Properties"]["AvailabilityZone"]) for s in template.find_resources("AWS::EC2::Subnet").values()
+    }
+    assert zones == {0, 1}
+
+
+def json_zone(value: Any) -> int:
+    """The index of an ``Fn::Select`` over ``Fn::GetAZs``: the zones are resolved at deploy time."""
+    index, azs = value["Fn::Select"]
+    assert azs == {"Fn::GetAZs": ""}
+    return int(index)
+
+
+# --- arguments -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def build() -> Callable[..., EmrReconciliationCluster]:
+    """A factory of clusters in one shared stack and VPC; each call gets a fresh construct id."""
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Arguments", env=ENV)
+    vpc = ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b"], nat_gateways=1)
+    counter = iter(range(1000))
+
+    def make(**kwargs: Any) -> EmrReconciliationCluster:
+        kwargs.setdefault("vpc", vpc)
+        kwargs.setdefault("in_transit_certificates", CERTS)
+        return EmrReconciliationCluster(stack, f"Cluster{next(counter)}", **kwargs)
+
+    return make
+
+
+def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
+    build: Callable[..., EmrReconciliationCluster],
+) -> None:
+    probe = build(task_instance_types=(), task_on_demand_units=0, core_on_demand_units=64)
+    stack = cdk.Stack.of(probe)
+    key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
+    bucket = s3.Bucket.from_bucket_name(stack, "Ledgers", "company-ledgers")
+    service = build(encryption_key=key, data_buckets=[bucket], step_concurrency_level=4)
+    assert service.encryption_key is key
+    assert service.data_buckets == [bucket]
+    assert probe.cluster.instances.task_instance_fleets is None  # type: ignore[union-attr]
+    template = Template.from_stack(stack)
+    clusters = template.find_resources("AWS::EMR::Cluster", {"Properties": {"StepConcurrencyLevel": 4}})
+    assert len(clusters) == 1
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert any(
+        f["Properties"].get("Environment", {}).get("Variables", {}).get("DATA_BUCKETS") == "company-ledgers"
+        for f in functions.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"in_transit_certificates": "s3://bucket/certs.tar"}, "in_transit_certificates must be the S3 URI of a zip"),
+        ({"cluster_name": "bad/name"}, "cluster_name must be 1-128"),
+        ({"release_label": "emr-6.15.0"}, "release_label must be an EMR 7.x or later release"),
+        ({"release_label": "7.13"}, "release_label must be an EMR 7.x or later release"),
+        ({"primary_instance_types": ()}, "primary_instance_types must list 1 to 30 instance types; got none"),
+        (
+            {"core_instance_types": [FleetInstanceType(f"r6g.{i}xlarge", 8, 100) for i in range(31)]},
+            "core_instance_types must list 1 to 30 instance types; got 31",
+        ),
+        (
+            {"core_instance_types": [FleetInstanceType("r6g.2xlarge", 8, 100)] * 2},
+            "core_instance_types must not repeat an instance type",
+        ),
+        ({"task_instance_types": [FleetInstanceType("R6G 2XL", 8, 100)]}, "instance_type must be an EC2 type"),
+        (
+            {"primary_instance_types": [FleetInstanceType("r6g.xlarge", 2, 250)]},
+            "primary_instance_types: weighted_capacity must be 1",
+        ),
+        ({"core_instance_types": [FleetInstanceType("r6g.2xlarge", 0, 100)]}, "weighted_capacity must be 1 to 1000"),
+        ({"core_instance_types": [FleetInstanceType("r6g.2xlarge", 8, 0)]}, "ebs_size_gib must be 1 to 16384"),
+        ({"core_spot_units": -1}, "core_on_demand_units and core_spot_units must not be negative"),
+        ({"core_on_demand_units": 0, "task_on_demand_units": 64}, "core_on_demand_units \\+ core_spot_units"),
+        ({"task_on_demand_units": 0, "core_on_demand_units": 64}, "task_on_demand_units \\+ task_spot_units"),
+        ({"task_instance_types": ()}, "task_on_demand_units and task_spot_units must be 0 without"),
+        ({"spot_price_percent_of_on_demand": 150}, "spot_price_percent_of_on_demand must be 1 to 100"),
+        ({"minimum_capacity_units": 600}, "minimum_capacity_units must be at least 1 and at most"),
+        ({"maximum_on_demand_capacity_units": 0}, "maximum_on_demand_capacity_units must be 1 to"),
+        ({"maximum_core_capacity_units": 1024}, "maximum_core_capacity_units must be 1 to"),
+        ({"core_on_demand_units": 600}, "the core and task units at launch must lie within"),
+        ({"step_concurrency_level": 257}, "step_concurrency_level must be 1 to 256"),
+        ({"job_script": Path("/nonexistent/job.py")}, "job_script must be the path"),
+        ({"submitter_timeout": cdk.Duration.seconds(5)}, "submitter_timeout must be 10 seconds to 15 minutes"),
+        ({"max_receive_count": 3}, "max_receive_count must be at least 10"),
+        ({"ledger_retention_days": 0}, "ledger_retention_days and log_retention_days must be at least 1"),
+        ({"data_buckets": []}, "data_buckets must list at least one bucket"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_resource_is_made(
+    build: Callable[..., EmrReconciliationCluster], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(**kwargs)
+
+
+def test_public_subnets_are_refused(build: Callable[..., EmrReconciliationCluster]) -> None:
+    with pytest.raises(ValueError, match="vpc_subnets must select one or more private subnets"):
+        build(vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC))
+
+
+def test_example_stack_refuses_a_vpc_with_zones_and_a_single_zone() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Other", env=ENV)
+    vpc = ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b"])
+    with pytest.raises(ValueError, match="pass either vpc or availability_zones"):
+        EmrReconciliationStack(app, "A", env=ENV, in_transit_certificates=CERTS, vpc=vpc, availability_zones=["x"])
+    with pytest.raises(ValueError, match="availability_zones must name at least two zones"):
+        EmrReconciliationStack(app, "B", env=ENV, in_transit_certificates=CERTS, availability_zones=["eu-west-1a"])
