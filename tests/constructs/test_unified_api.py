@@ -1,0 +1,623 @@
+"""UnifiedApi: the example stack (both nag packs) with and without CloudFront, an existing VPC, validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_route53 as route53
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.unified_api import UnifiedApi
+from blueprints.example_app import add_nag_packs
+from blueprints.stacks.unified_api import EXAMPLE_STACKS
+from tests.conftest import cdk_context
+from tests.stack_kit import synth_example
+
+MODULE = "blueprints.stacks.unified_api"
+ENV = cdk.Environment(account="111111111111", region="us-east-1")
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    templates = synth_example(MODULE)
+    assert sorted(templates) == sorted(EXAMPLE_STACKS)
+    return templates["UnifiedApi"]
+
+
+@pytest.fixture(scope="module")
+def cf_template() -> Template:
+    return synth_example(MODULE, **{"unified_api:cloudfront": "true"})["UnifiedApi"]
+
+
+def _logical_id(template: Template, type_: str, props: dict[str, Any] | None = None) -> str:
+    found = template.find_resources(type_, {"Properties": Match.object_like(props)} if props else None)
+    assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
+    return next(iter(found))
+
+
+def _wildcard_actions(template: Template) -> set[str]:
+    """Every action that the lookup function's role may perform on '*'."""
+    actions: set[str] = set()
+    for policy_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        if "Lookups" not in policy_id:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                listed = statement["Action"]
+                actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def _props(template: Template, type_: str) -> list[dict[str, Any]]:
+    return [r.get("Properties", {}) for r in template.find_resources(type_).values()]
+
+
+# --- the endpoint and its IPs ---------------------------------------------------------------------------------
+
+
+def test_endpoint_is_execute_api_in_three_subnets_without_private_dns(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "ServiceName": "com.amazonaws.us-east-1.execute-api",
+            "VpcEndpointType": "Interface",
+            "PrivateDnsEnabled": False,
+            "SubnetIds": Match.any_value(),
+        },
+    )
+    (endpoint,) = _props(template, "AWS::EC2::VPCEndpoint")
+    assert len(endpoint["SubnetIds"]) == 3
+    subnets = template.find_resources("AWS::EC2::Subnet", {"Properties": {"MapPublicIpOnLaunch": False}})
+    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets.values()) == [
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    ]
+    assert {ref["Ref"] for ref in endpoint["SubnetIds"]} == set(subnets)
+
+
+def test_endpoint_admits_only_the_load_balancer_on_443(template: Template) -> None:
+    (endpoint,) = _props(template, "AWS::EC2::VPCEndpoint")
+    (endpoint_sg_ref,) = endpoint["SecurityGroupIds"]
+    endpoint_sg = endpoint_sg_ref["Fn::GetAtt"][0]
+    alb_sg = _props(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")[0]["SecurityGroups"][0]["Fn::GetAtt"][0]
+    assert "SecurityGroupIngress" not in template.to_json()["Resources"][endpoint_sg]["Properties"]
+    ingress = [
+        p for p in _props(template, "AWS::EC2::SecurityGroupIngress") if p["GroupId"]["Fn::GetAtt"][0] == endpoint_sg
+    ]
+    assert [{k: v for k, v in rule.items() if k != "Description"} for rule in ingress] == [
+        {
+            "FromPort": 443,
+            "ToPort": 443,
+            "GroupId": {"Fn::GetAtt": [endpoint_sg, "GroupId"]},
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": {"Fn::GetAtt": [alb_sg, "GroupId"]},
+        }
+    ]
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroupEgress",
+        {
+            "GroupId": {"Fn::GetAtt": [alb_sg, "GroupId"]},
+            "FromPort": 443,
+            "ToPort": 443,
+            "DestinationSecurityGroupId": {"Fn::GetAtt": [endpoint_sg, "GroupId"]},
+        },
+    )
+
+
+def test_ips_are_resolved_by_a_custom_resource_tied_to_the_endpoint(template: Template) -> None:
+    endpoint = _logical_id(template, "AWS::EC2::VPCEndpoint")
+    template.has_resource_properties(
+        "Custom::VpcEndpointIps",
+        {
+            "ServiceToken": {"Fn::GetAtt": [Match.string_like_regexp("Lookups"), "Arn"]},
+            "EndpointId": {"Ref": endpoint},
+            "NetworkInterfaceIds": {"Fn::GetAtt": [endpoint, "NetworkInterfaceIds"]},
+            "ExpectedCount": "3",
+            "ServiceTimeout": "300",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": "index.handler", "Runtime": "python3.14", "Timeout": 60, "TracingConfig": {"Mode": "Active"}},
+    )
+    assert _wildcard_actions(template) == {
+        "ec2:DescribeNetworkInterfaces",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+
+
+def test_target_group_has_one_https_ip_target_per_interface(template: Template) -> None:
+    lookup = _logical_id(template, "Custom::VpcEndpointIps")
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "Protocol": "HTTPS",
+            "Port": 443,
+            "TargetType": "ip",
+            "HealthCheckProtocol": "HTTPS",
+            "Matcher": {"HttpCode": "200-403"},
+            "Targets": [{"Id": {"Fn::GetAtt": [lookup, f"Ip{i}"]}, "Port": 443} for i in range(3)],
+        },
+    )
+
+
+# --- the entry --------------------------------------------------------------------------------------------------
+
+
+def test_load_balancer_is_internet_facing_with_access_logs_and_strict_headers(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {
+            "Scheme": "internet-facing",
+            "Type": "application",
+            "LoadBalancerAttributes": Match.array_with(
+                [
+                    {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+                    {"Key": "access_logs.s3.enabled", "Value": "true"},
+                    {"Key": "access_logs.s3.bucket", "Value": {"Ref": Match.string_like_regexp("AccessLogs")}},
+                    {"Key": "access_logs.s3.prefix", "Value": "alb"},
+                ]
+            ),
+        },
+    )
+    # The access log bucket is S3-managed encrypted (ALB log delivery cannot use KMS) and TLS-only.
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "LoggingConfiguration": Match.any_value(),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "s3:PutObject",
+                                "Effect": "Allow",
+                                "Resource": Match.any_value(),
+                                "Principal": Match.any_value(),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_https_listener_forwards_with_a_modern_tls_policy_and_http_redirects(template: Template) -> None:
+    target_group = _logical_id(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "SslPolicy": TLS_POLICY,
+            "Certificates": [{"CertificateArn": {"Ref": Match.string_like_regexp("Certificate")}}],
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": target_group}}],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [
+                {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+            ],
+        },
+    )
+    ports = sorted(
+        p["FromPort"] for p in _props(template, "AWS::EC2::SecurityGroup")[0].get("SecurityGroupIngress", [])
+    )
+    assert ports == [80, 80, 443, 443]  # IPv4 and IPv6, the public entry
+
+
+def test_certificate_is_dns_validated_in_the_zone(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {
+            "DomainName": "api.example.com",
+            "ValidationMethod": "DNS",
+            "DomainValidationOptions": [{"DomainName": "api.example.com", "HostedZoneId": "Z0123456789EXAMPLE"}],
+        },
+    )
+
+
+def test_web_acl_has_managed_groups_and_a_rate_rule_on_the_alb(template: Template) -> None:
+    (acl,) = _props(template, "AWS::WAFv2::WebACL")
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    assert rules["RateLimitPerClient"]["Statement"]["RateBasedStatement"] == {
+        "Limit": 2000,
+        "EvaluationWindowSec": 300,
+        "AggregateKeyType": "IP",
+    }
+    assert rules["RateLimitPerClient"]["Action"] == {"Block": {}}
+    for group in (
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ):
+        statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
+        assert statement == {"VendorName": "AWS", "Name": group}
+        assert rules[group]["OverrideAction"] == {"None": {}}
+    assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"]) == 4
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {
+            "ResourceArn": {"Ref": _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")},
+            "WebACLArn": {"Fn::GetAtt": [_logical_id(template, "AWS::WAFv2::WebACL"), "Arn"]},
+        },
+    )
+
+
+def test_alias_record_points_at_the_load_balancer(template: Template) -> None:
+    alb = _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    template.resource_count_is("AWS::Route53::RecordSet", 1)
+    template.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {
+            "Name": "api.example.com.",
+            "Type": "A",
+            "HostedZoneId": "Z0123456789EXAMPLE",
+            "AliasTarget": Match.object_like(
+                {"DNSName": {"Fn::Join": ["", ["dualstack.", {"Fn::GetAtt": [alb, "DNSName"]}]]}}
+            ),
+        },
+    )
+    template.resource_count_is("AWS::CloudFront::Distribution", 0)
+    template.resource_count_is("AWS::SecretsManager::Secret", 0)
+
+
+# --- API Gateway ------------------------------------------------------------------------------------------------
+
+
+def test_private_domain_name_admits_only_the_endpoint(template: Template) -> None:
+    endpoint = _logical_id(template, "AWS::EC2::VPCEndpoint")
+    template.has_resource_properties(
+        "AWS::ApiGateway::DomainNameV2",
+        {
+            "DomainName": "api.example.com",
+            "EndpointConfiguration": {"Types": ["PRIVATE"]},
+            "SecurityPolicy": "TLS_1_2",
+            "CertificateArn": {"Ref": Match.string_like_regexp("Certificate")},
+            "Policy": {
+                "Version": "2012-10-17",
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": "execute-api:Invoke",
+                            "Resource": "execute-api:/*",
+                            "Condition": {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}},
+                        }
+                    ]
+                ),
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::DomainNameAccessAssociation",
+        {
+            "AccessAssociationSource": {"Ref": endpoint},
+            "AccessAssociationSourceType": "VPCE",
+            "DomainNameArn": {"Fn::GetAtt": [_logical_id(template, "AWS::ApiGateway::DomainNameV2"), "DomainNameArn"]},
+        },
+    )
+
+
+def test_each_domain_api_is_private_mapped_and_admits_only_the_endpoint(template: Template) -> None:
+    endpoint = _logical_id(template, "AWS::EC2::VPCEndpoint")
+    domain = _logical_id(template, "AWS::ApiGateway::DomainNameV2")
+    template.resource_count_is("AWS::ApiGateway::RestApi", 2)
+    for api_id, api in template.find_resources("AWS::ApiGateway::RestApi").items():
+        props = api["Properties"]
+        assert props["EndpointConfiguration"] == {"Types": ["PRIVATE"]}
+        assert {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}} in [
+            s.get("Condition") for s in props["Policy"]["Statement"]
+        ]
+        template.has_resource_properties(
+            "AWS::ApiGateway::Stage",
+            {
+                "RestApiId": {"Ref": api_id},
+                "StageName": "v1",
+                "TracingEnabled": True,
+                "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+                "MethodSettings": Match.array_with(
+                    [Match.object_like({"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200})]
+                ),
+            },
+        )
+    mappings = template.find_resources("AWS::ApiGateway::BasePathMappingV2")
+    assert sorted(m["Properties"]["BasePath"] for m in mappings.values()) == ["catalog", "orders"]
+    for mapping in mappings.values():
+        props = mapping["Properties"]
+        assert props["DomainNameArn"] == {"Fn::GetAtt": [domain, "DomainNameArn"]}
+        assert props["RestApiId"]["Ref"] in template.find_resources("AWS::ApiGateway::RestApi")
+        assert props["Stage"]["Ref"] in template.find_resources("AWS::ApiGateway::Stage")
+
+
+# --- CloudFront in front ------------------------------------------------------------------------------------------
+
+
+def test_cloudfront_forwards_host_and_the_secret_header_over_tls(cf_template: Template) -> None:
+    alb = _logical_id(cf_template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    secret = _logical_id(cf_template, "AWS::SecretsManager::Secret")
+    secret_ref = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:::}}"]]}
+    cf_template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "Aliases": ["api.example.com"],
+                    "ViewerCertificate": Match.object_like(
+                        {"MinimumProtocolVersion": "TLSv1.2_2021", "SslSupportMethod": "sni-only"}
+                    ),
+                    "DefaultCacheBehavior": Match.object_like(
+                        {
+                            "ViewerProtocolPolicy": "https-only",
+                            "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",  # CachingDisabled
+                            "OriginRequestPolicyId": "216adef6-5c7f-47e4-b989-5492eafa07d3",  # AllViewer (with Host)
+                        }
+                    ),
+                    "Origins": [
+                        Match.object_like(
+                            {
+                                "DomainName": {"Fn::GetAtt": [alb, "DNSName"]},
+                                "CustomOriginConfig": Match.object_like(
+                                    {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+                                ),
+                                "OriginCustomHeaders": [{"HeaderName": "X-Origin-Verify", "HeaderValue": secret_ref}],
+                            }
+                        )
+                    ],
+                }
+            )
+        },
+    )
+    target_group = _logical_id(cf_template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    cf_template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "DefaultActions": [Match.object_like({"Type": "fixed-response", "FixedResponseConfig": Match.any_value()})],
+        },
+    )
+    cf_template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        {
+            "Conditions": [
+                {
+                    "Field": "http-header",
+                    "HttpHeaderConfig": {"HttpHeaderName": "X-Origin-Verify", "Values": [secret_ref]},
+                }
+            ],
+            "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": target_group}}],
+        },
+    )
+    cf_template.resource_properties_count_is("AWS::ElasticLoadBalancingV2::Listener", {"Port": 80}, 0)
+
+
+def test_cloudfront_mode_admits_only_the_origin_facing_prefix_list(cf_template: Template) -> None:
+    lookup = _logical_id(cf_template, "Custom::ManagedPrefixList")
+    cf_template.has_resource_properties("Custom::ManagedPrefixList", {"PrefixListName": ORIGIN_FACING})
+    alb_sg = _props(cf_template, "AWS::ElasticLoadBalancingV2::LoadBalancer")[0]["SecurityGroups"][0]["Fn::GetAtt"][0]
+    sg = cf_template.to_json()["Resources"][alb_sg]["Properties"]
+    assert "SecurityGroupIngress" not in sg
+    alb_ingress = [
+        p for p in _props(cf_template, "AWS::EC2::SecurityGroupIngress") if p["GroupId"]["Fn::GetAtt"][0] == alb_sg
+    ]
+    assert len(alb_ingress) == 1
+    assert alb_ingress[0]["SourcePrefixListId"] == {"Fn::GetAtt": [lookup, "PrefixListId"]}
+    assert (alb_ingress[0]["FromPort"], alb_ingress[0]["ToPort"]) == (443, 443)
+    assert _wildcard_actions(cf_template) == {
+        "ec2:DescribeManagedPrefixLists",
+        "ec2:DescribeNetworkInterfaces",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+
+
+def test_cloudfront_mode_rate_limits_on_the_forwarded_client_address(cf_template: Template) -> None:
+    (acl,) = _props(cf_template, "AWS::WAFv2::WebACL")
+    (rate,) = [r for r in acl["Rules"] if r["Name"] == "RateLimitPerClient"]
+    assert rate["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "FORWARDED_IP"
+    assert rate["Statement"]["RateBasedStatement"]["ForwardedIPConfig"] == {
+        "HeaderName": "X-Forwarded-For",
+        "FallbackBehavior": "MATCH",
+    }
+
+
+def test_cloudfront_mode_points_dns_at_the_distribution(cf_template: Template) -> None:
+    distribution = _logical_id(cf_template, "AWS::CloudFront::Distribution")
+    for record_type in ("A", "AAAA"):
+        cf_template.has_resource_properties(
+            "AWS::Route53::RecordSet",
+            {
+                "Name": "api.example.com.",
+                "Type": record_type,
+                "AliasTarget": Match.object_like({"DNSName": {"Fn::GetAtt": [distribution, "DomainName"]}}),
+            },
+        )
+
+
+# --- an existing VPC ----------------------------------------------------------------------------------------------
+
+
+def _stack(region: str = "us-east-1") -> tuple[cdk.App, cdk.Stack, route53.IHostedZone]:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Test", env=cdk.Environment(account="111111111111", region=region))
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        stack, "Zone", hosted_zone_id="Z0123456789EXAMPLE", zone_name="example.com"
+    )
+    return app, stack, zone
+
+
+def _existing_vpc(stack: cdk.Stack, zones: int = 3) -> ec2.IVpc:
+    names = ["us-east-1a", "us-east-1b", "us-east-1c"][:zones]
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Existing",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=names,
+        public_subnet_ids=[f"subnet-0aaaaaaaaaaaaaaa{i}" for i in range(zones)],
+        public_subnet_route_table_ids=[f"rtb-0aaaaaaaaaaaaaaa{i}" for i in range(zones)],
+        private_subnet_ids=[f"subnet-0bbbbbbbbbbbbbbb{i}" for i in range(zones)],
+        private_subnet_route_table_ids=[f"rtb-0bbbbbbbbbbbbbbb{i}" for i in range(zones)],
+    )
+
+
+def test_existing_vpc_and_certificate_are_used_as_given() -> None:
+    app, stack, _ = _stack()
+    certificate = acm.Certificate.from_certificate_arn(
+        stack, "Cert", "arn:aws:acm:us-east-1:111111111111:certificate/0f1e2d3c-0000-4000-8000-000000000000"
+    )
+    unified = UnifiedApi(
+        stack, "Unified", domain_name="api.example.com", vpc=_existing_vpc(stack), certificate=certificate
+    )
+    api = apigw.RestApi.from_rest_api_id(stack, "Imported", "abcde12345")
+    unified.add_domain("billing", api, stage="prod")
+    add_nag_packs(app)
+    app.synth()
+    template = Template.from_stack(stack)
+
+    template.resource_count_is("AWS::EC2::VPC", 0)
+    template.resource_count_is("AWS::CertificateManager::Certificate", 0)
+    template.resource_count_is("AWS::Route53::RecordSet", 0)  # no hosted zone: DNS is the caller's
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {"VpcId": "vpc-0123456789abcdef0", "SubnetIds": [f"subnet-0bbbbbbbbbbbbbbb{i}" for i in range(3)]},
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::BasePathMappingV2", {"BasePath": "billing", "RestApiId": "abcde12345", "Stage": "prod"}
+    )
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Certificates": [{"CertificateArn": Match.string_like_regexp("certificate/0f1e2d3c")}]},
+    )
+    assert unified.base_paths == ["billing"]
+
+
+# --- validation -----------------------------------------------------------------------------------------------
+
+
+def _unified(**kwargs: Any) -> UnifiedApi:
+    _, stack, zone = _stack(kwargs.pop("region", "us-east-1"))
+    args: dict[str, Any] = {
+        "domain_name": "api.example.com",
+        "hosted_zone": zone,
+        "availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+    }
+    if kwargs.pop("existing_vpc", None):
+        args.pop("availability_zones")
+        args["vpc"] = _existing_vpc(stack, zones=kwargs.pop("zones", 3))
+    args.update(kwargs)
+    return UnifiedApi(stack, "Unified", **args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"domain_name": "API.example.com"}, "domain_name must be a lower-case DNS host name"),
+        ({"hosted_zone": None}, "pass certificate .* or hosted_zone"),
+        ({"domain_name": "api.example.org"}, "is not in the hosted zone 'example.com'"),
+        (
+            {"existing_vpc": True, "availability_zones": ["us-east-1a", "us-east-1b"]},
+            "got both vpc and availability_zones",
+        ),
+        ({"availability_zones": ["us-east-1a"]}, "availability_zones must list at least two distinct"),
+        ({"availability_zones": ["us-east-1a", "us-east-1a"]}, "availability_zones must list at least two distinct"),
+        ({"health_check_codes": "200-600"}, "health_check_codes must be HTTP codes from 200 to 499"),
+        ({"health_check_codes": "ok"}, "health_check_codes must be HTTP codes from 200 to 499"),
+        ({"rate_limit": 5}, "rate_limit is requests per client IP per 5 minutes"),
+        ({"cloudfront_web_acl_arn": "arn:aws:wafv2:us-east-1:1:global/webacl/x/y"}, "only apply with cloudfront=True"),
+        ({"cloudfront": True, "region": "eu-west-1"}, "CloudFront takes certificates from us-east-1 only"),
+        ({"cloudfront": True, "origin_header_name": "X Origin"}, "origin_header_name must be an HTTP header name"),
+        ({"existing_vpc": True, "zones": 1}, "endpoint_subnets must select subnets in at least two"),
+    ],
+)
+def test_invalid_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _unified(**kwargs)
+
+
+def test_cloudfront_outside_us_east_1_takes_a_us_east_1_certificate() -> None:
+    _, stack, zone = _stack("eu-west-1")
+    edge_certificate = acm.Certificate.from_certificate_arn(
+        stack, "EdgeCert", "arn:aws:acm:us-east-1:111111111111:certificate/11111111-0000-4000-8000-000000000000"
+    )
+    unified = UnifiedApi(
+        stack,
+        "Unified",
+        domain_name="api.example.com",
+        hosted_zone=zone,
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        cloudfront=True,
+        cloudfront_certificate=edge_certificate,
+    )
+    assert unified.distribution is not None
+    assert unified.origin_secret is not None
+
+
+@pytest.fixture
+def unified() -> UnifiedApi:
+    return _unified()
+
+
+def _api(unified: UnifiedApi, name: str) -> apigw.IRestApi:
+    return apigw.RestApi.from_rest_api_id(unified, name, f"{name.lower()}12345")
+
+
+@pytest.mark.parametrize(
+    ("base_path", "message"),
+    [
+        ("orders/v1", "one path segment"),
+        ("/orders", "one path segment"),
+        ("", "one path segment"),
+        ("ord ers", "one path segment"),
+        ("orders?x", "one path segment"),
+    ],
+)
+def test_add_domain_refuses_invalid_base_paths(unified: UnifiedApi, base_path: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        unified.add_domain(base_path, _api(unified, "Api"), stage="prod")
+
+
+def test_add_domain_refuses_a_duplicate_base_path(unified: UnifiedApi) -> None:
+    unified.add_domain("orders", _api(unified, "One"), stage="prod")
+    with pytest.raises(ValueError, match="'Orders' is already mapped"):
+        unified.add_domain("Orders", _api(unified, "Two"), stage="prod")
+    assert unified.base_paths == ["orders"]
+
+
+def test_add_domain_needs_a_stage_for_an_imported_api(unified: UnifiedApi) -> None:
+    with pytest.raises(ValueError, match="pass stage= for the REST API mapped at 'orders'"):
+        unified.add_domain("orders", _api(unified, "Api"))
+
+
+def test_add_domain_refuses_a_bad_stage_name(unified: UnifiedApi) -> None:
+    with pytest.raises(ValueError, match="stage must be a stage name"):
+        unified.add_domain("orders", _api(unified, "Api"), stage="prod/v1")
+
+
+def test_add_domain_accepts_the_characters_api_gateway_allows(unified: UnifiedApi) -> None:
+    unified.add_domain("v1.orders_2-(beta)", _api(unified, "Api"), stage="prod")
+    assert unified.base_paths == ["v1.orders_2-(beta)"]
