@@ -694,8 +694,12 @@ class SecurityLakeVisualization(Construct):
                 f"bytes_scanned_cutoff_per_query must be at least {MIN_BYTES_SCANNED_CUTOFF} bytes (Athena's minimum); "
                 f"got {bytes_scanned_cutoff_per_query}"
             )
-        if results_expiration.to_days() < 1:
-            raise ValueError(f"results_expiration must be at least 1 day; got {results_expiration.to_days()} days")
+        expiration_seconds = results_expiration.to_seconds()
+        if expiration_seconds < 86400 or expiration_seconds % 86400:
+            raise ValueError(
+                "results_expiration must be a whole number of days, at least 1 (S3 expires objects by day); "
+                f"got {results_expiration.to_human_string()}"
+            )
         if enable_quicksight:
             self._check_quicksight(
                 quicksight_owner_arn,
