@@ -743,7 +743,7 @@ class SecurityLakeVisualization(Construct):
                 create_table_default_permissions=[],
             ),
         )
-        self.database.node.add_dependency(self.share_acceptance, *admin_dependencies)
+        self.database.node.add_dependency(self.share_acceptance.resource, *admin_dependencies)
 
         # 3. One resource link per shared table, named as Security Lake names the table.
         self.resource_links: dict[str, glue.CfnTable] = {}
@@ -822,6 +822,7 @@ class SecurityLakeVisualization(Construct):
 
         self.data_source: quicksight.CfnDataSource | None = None
         self.data_sets: dict[str, quicksight.CfnDataSet] = {}
+        self.refresh_schedules: dict[str, quicksight.CfnRefreshSchedule] = {}
         self.dashboard: quicksight.CfnDashboard | None = None
         if enable_quicksight and quicksight_owner_arn:
             self._quicksight(
@@ -1097,6 +1098,22 @@ class SecurityLakeVisualization(Construct):
                 ],
             )
             self.data_sets[persona.key] = data_set
+            if import_mode == "SPICE":
+                schedule = quicksight.CfnRefreshSchedule(
+                    self,
+                    f"Refresh{_pascal(persona.key)}",
+                    aws_account_id=Aws.ACCOUNT_ID,
+                    data_set_id=data_set.data_set_id,
+                    schedule=quicksight.CfnRefreshSchedule.RefreshScheduleMapProperty(
+                        schedule_id="daily",
+                        refresh_type="FULL_REFRESH",
+                        schedule_frequency=quicksight.CfnRefreshSchedule.ScheduleFrequencyProperty(
+                            interval="DAILY", time_of_the_day="05:00", time_zone="UTC"
+                        ),
+                    ),
+                )
+                schedule.node.add_dependency(data_set)
+                self.refresh_schedules[persona.key] = schedule
         self.dashboard = quicksight.CfnDashboard(
             self,
             "ExecutiveDashboard",

@@ -360,6 +360,29 @@ def test_version_one_views_use_the_posts_columns(analysts_only: Template) -> Non
     )
 
 
+def test_spice_data_sets_refresh_daily() -> None:
+    stack = _stack()
+    SecurityLakeVisualization(stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, data_set_import_mode="SPICE")
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::QuickSight::RefreshSchedule", 3)
+    template.has_resource_properties("AWS::QuickSight::DataSet", {"ImportMode": "SPICE"})
+    template.has_resource_properties(
+        "AWS::QuickSight::RefreshSchedule",
+        {
+            "DataSetId": "security-lake-executive",
+            "Schedule": {
+                "ScheduleId": "daily",
+                "RefreshType": "FULL_REFRESH",
+                "ScheduleFrequency": {"Interval": "DAILY", "TimeOfTheDay": "05:00", "TimeZone": "UTC"},
+            },
+        },
+    )
+
+
+def test_direct_query_needs_no_refresh_schedule(viz: Template) -> None:
+    viz.resource_count_is("AWS::QuickSight::RefreshSchedule", 0)
+
+
 # Validation ------------------------------------------------------------------------
 
 
