@@ -221,6 +221,7 @@ class VerticalScaling(Construct):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self._own_topic = notification_topic is None
         if notification_topic is None:
             notification_topic = sns.Topic(
                 self, "Notifications", master_key=self.encryption_key, enforce_ssl=True, display_name="Vertical scaling"
@@ -609,6 +610,8 @@ class VerticalScaling(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         report.add_catch(lost, errors=["States.ALL"], result_path="$.report_error")
+        # Never fail the iteration: a failed iteration would stop the other instances' resizes mid-way.
+        lost.add_catch(sfn.Pass(self, f"{name}Unreported"), errors=["States.ALL"], result_path="$.notify_error")
         return report
 
     def _restart_flow(self, waits: int) -> sfn.IChainable:
@@ -740,6 +743,14 @@ class VerticalScaling(Construct):
             "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
         )
         stack = Stack.of(self)
+        if self._own_topic:
+            self.encryption_key.grant(machine.role, "kms:Decrypt", "kms:GenerateDataKey*")
+            acknowledge(
+                machine.role,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                "Publishing to the KMS-encrypted notification topic needs data keys of that one key; the grant "
+                "is on the key's ARN only.",
+            )
         for function in self.handlers:
             logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
             acknowledge(

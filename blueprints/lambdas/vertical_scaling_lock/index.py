@@ -85,10 +85,12 @@ def release(state: dict[str, Any], now: int) -> dict[str, Any]:
     values: dict[str, Any] = {
         ":owner": {"S": state["execution"]},
         ":zero": {"N": "0"},
-        ":cooldown": {"N": str(cooldown_until)},
         ":expires": {"N": str(max(cooldown_until, now) + _TTL_MARGIN)},
     }
-    cooldown_expr = "#cooldown = :cooldown" if changed else "#cooldown = if_not_exists(#cooldown, :zero)"
+    cooldown_expr = "#cooldown = if_not_exists(#cooldown, :zero)"
+    if changed:
+        values[":cooldown"] = {"N": str(cooldown_until)}
+        cooldown_expr = "#cooldown = :cooldown"
     try:
         _ddb().update_item(
             TableName=os.environ["TABLE_NAME"],

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 logger = Logger()
 _clients: dict[str, Any] = {}
@@ -115,7 +116,12 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
         logger.info("already at the end of the ladder", extra={"instance_id": state["instance_id"], "end": end})
         return {**state, "action": "noop", "outcome": "noop", "reason": f"{current_type} is already the {end} size"}
     wanted = rungs[rung + step]
-    described = ec2.describe_instance_types(InstanceTypes=sorted({current_type, *wanted}))["InstanceTypes"]
+    try:
+        described = ec2.describe_instance_types(InstanceTypes=sorted({current_type, *wanted}))["InstanceTypes"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidInstanceType":
+            raise
+        return refuse(state, f"the size ladder names a type this Region does not know: {error}")
     by_type = {t["InstanceType"]: t for t in described}
     az = instance["Placement"]["AvailabilityZone"]
     offered = {
