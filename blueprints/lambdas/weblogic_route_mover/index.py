@@ -16,8 +16,6 @@ route move within one pending action is harmless, because ``ReplaceRoute`` to
 the same instance is a no-op.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -56,7 +54,7 @@ class Settings:
     topic_arn: str
 
     @classmethod
-    def from_environment(cls) -> Settings:
+    def from_environment(cls) -> "Settings":
         tables = tuple(t.strip() for t in os.environ["ROUTE_TABLE_IDS"].split(",") if t.strip())
         if not tables:
             raise RuntimeError("ROUTE_TABLE_IDS lists no route table; the construct sets at least one")
@@ -224,6 +222,7 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         # Nothing can be completed without a valid token: fail loudly so the event
         # ends in the dead-letter queue, whose alarm notifies the operators.
         logger.exception("rejected a malformed event", extra={"event": event.raw_event})
+        metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         raise
     logger.append_keys(instance_id=action.instance_id, group=action.group_name)
 

@@ -1,0 +1,284 @@
+"""The WebLogic route mover: EC2 through moto (routes, instance attributes, SNS),
+Auto Scaling lifecycle calls through a Stubber (moto does not implement them)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+
+CIDR = "10.0.11.0/28"
+GROUP = "weblogic-admin-group"
+HOOK = "weblogic-admin-launch"
+REGION = "us-east-1"
+NO_ACTIVE_ACTION = "No active Lifecycle Action found with token 87654321-4321-4321-4321-210987654321"
+
+
+@dataclass
+class World:
+    handler: ModuleType
+    ec2: Any
+    new_instance: str
+    old_instance: str
+    table_with_old_route: str
+    table_without_route: str
+    table_already_moved: str
+    topic_arn: str
+    event: dict[str, Any]
+
+    def route_target(self, table: str) -> str | None:
+        routes = self.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        return next((r.get("InstanceId") for r in routes if r.get("DestinationCidrBlock") == CIDR), None)
+
+    def source_dest_check(self, instance: str) -> bool:
+        attribute = self.ec2.describe_instance_attribute(InstanceId=instance, Attribute="sourceDestCheck")
+        return bool(attribute["SourceDestCheck"]["Value"])
+
+    def notifications(self) -> list[tuple[str, dict[str, Any]]]:
+        topic = sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[self.topic_arn]
+        return [(subject, json.loads(message)) for _, message, subject, _, _ in topic.sent_notifications]
+
+    def lifecycle_params(self, result: str | None = None) -> dict[str, str]:
+        params = {
+            "AutoScalingGroupName": GROUP,
+            "LifecycleHookName": HOOK,
+            "LifecycleActionToken": self.event["detail"]["LifecycleActionToken"],
+            "InstanceId": self.new_instance,
+        }
+        if result:
+            params["LifecycleActionResult"] = result
+        return params
+
+
+#: An AMI in moto's bundled catalogue (describing images to find one costs seconds).
+MOTO_AMI = "ami-12c6146b"
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[None]:
+    """One moto backend for the module (starting one costs seconds); each test builds its own VPC in it."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def world(aws: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> World:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24")["Subnet"]["SubnetId"]
+    ec2.create_subnet(VpcId=vpc, CidrBlock=CIDR)
+    old, new = (
+        i["InstanceId"]
+        for i in ec2.run_instances(ImageId=MOTO_AMI, MinCount=2, MaxCount=2, SubnetId=subnet)["Instances"]
+    )
+    tables = [ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in range(3)]
+    ec2.create_route(RouteTableId=tables[0], DestinationCidrBlock=CIDR, InstanceId=old)
+    ec2.create_route(RouteTableId=tables[2], DestinationCidrBlock=CIDR, InstanceId=new)
+    topic_name = "weblogic-failover-" + str(abs(hash(request.node.nodeid)))
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name=topic_name)["TopicArn"]
+    for key, value in {
+        "DESTINATION_CIDR": CIDR,
+        "ROUTE_TABLE_IDS": ",".join(tables),
+        "AUTO_SCALING_GROUP_NAME": GROUP,
+        "LIFECYCLE_HOOK_NAME": HOOK,
+        "TOPIC_ARN": topic_arn,
+        "POWERTOOLS_SERVICE_NAME": "weblogic-route-mover",
+    }.items():
+        monkeypatch.setenv(key, value)
+    event = load_event("weblogic_floating_ip_launch")
+    event["detail"]["EC2InstanceId"] = new
+    return World(
+        handler=load_handler("weblogic_route_mover"),
+        ec2=ec2,
+        new_instance=new,
+        old_instance=old,
+        table_with_old_route=tables[0],
+        table_without_route=tables[1],
+        table_already_moved=tables[2],
+        topic_arn=topic_arn,
+        event=event,
+    )
+
+
+def _autoscaling(world: World) -> Any:
+    return world.handler.client("autoscaling")
+
+
+def test_moves_every_route_to_the_new_instance_and_continues(world: World, lambda_context: LambdaContext) -> None:
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
+        result = world.handler.handler(world.event, lambda_context)
+
+    assert result["status"] == "continued"
+    assert result["routes"] == {
+        world.table_with_old_route: "replaced",
+        world.table_without_route: "created",
+        world.table_already_moved: "replaced",
+    }
+    for table in (world.table_with_old_route, world.table_without_route, world.table_already_moved):
+        assert world.route_target(table) == world.new_instance
+    assert world.source_dest_check(world.new_instance) is False
+    assert world.notifications() == []
+
+
+def test_second_delivery_of_the_same_event_changes_nothing(world: World, lambda_context: LambdaContext) -> None:
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_client_error(
+            "record_lifecycle_action_heartbeat", "ValidationError", NO_ACTIVE_ACTION, 400, world.lifecycle_params()
+        )
+        result = world.handler.handler(world.event, lambda_context)
+
+    assert result == {"status": "not-pending", "instance": world.new_instance}
+    assert world.route_target(world.table_with_old_route) == world.old_instance
+    assert world.route_target(world.table_without_route) is None
+    assert world.source_dest_check(world.new_instance) is True
+
+
+def test_api_error_mid_way_abandons_the_launch_and_notifies(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing_table = "rtb-0123456789abcdef0"
+    tables = f"{world.table_with_old_route},{missing_table},{world.table_without_route}"
+    monkeypatch.setenv("ROUTE_TABLE_IDS", tables)
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+        result = world.handler.handler(world.event, lambda_context)
+
+    assert result["status"] == "abandoned"
+    assert "InvalidRouteTableID.NotFound" in result["reason"]
+    assert world.route_target(world.table_with_old_route) == world.new_instance  # moved before the fault
+    assert world.route_target(world.table_without_route) is None  # never reached
+    ((subject, message),) = world.notifications()
+    assert subject == f"WebLogic admin server launch {world.new_instance} abandoned"
+    assert message["routes_already_moved"] == {world.table_with_old_route: "replaced"}
+    assert message["lifecycle_action_completed"] is True
+
+
+def test_throttled_completion_fails_the_invocation_so_lambda_retries(
+    world: World, lambda_context: LambdaContext
+) -> None:
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_client_error("complete_lifecycle_action", "Throttling", "Rate exceeded", 400)
+        with pytest.raises(ClientError, match="Throttling"):
+            world.handler.handler(world.event, lambda_context)
+
+    # The routes already point at the instance; the retry repeats the moves as no-ops.
+    assert world.route_target(world.table_without_route) == world.new_instance
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
+        retried = world.handler.handler(world.event, lambda_context)
+    assert retried["status"] == "continued"
+    assert set(retried["routes"].values()) == {"replaced"}
+
+
+def test_failed_abandon_is_raised_for_a_retry(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUTE_TABLE_IDS", "rtb-0123456789abcdef0")
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_client_error("complete_lifecycle_action", "ServiceUnavailable", "try again", 503)
+        with pytest.raises(ClientError, match="ServiceUnavailable"):
+            world.handler.handler(world.event, lambda_context)
+    assert world.notifications() == []
+
+
+def test_heartbeat_timeout_before_completion_is_notified(world: World, lambda_context: LambdaContext) -> None:
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_client_error("complete_lifecycle_action", "ValidationError", NO_ACTIVE_ACTION, 400)
+        result = world.handler.handler(world.event, lambda_context)
+
+    assert result["status"] == "timed-out"
+    ((subject, message),) = world.notifications()
+    assert "timed out" in subject
+    assert message["instance"] == world.new_instance
+
+
+def test_heartbeat_access_denied_is_raised_before_any_change(world: World, lambda_context: LambdaContext) -> None:
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_client_error("record_lifecycle_action_heartbeat", "AccessDenied", "not authorized", 403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            world.handler.handler(world.event, lambda_context)
+    assert world.route_target(world.table_with_old_route) == world.old_instance
+    assert world.source_dest_check(world.new_instance) is True
+
+
+def test_malformed_event_is_rejected_without_touching_aws(world: World, lambda_context: LambdaContext) -> None:
+    event = load_event("weblogic_floating_ip_malformed")
+    with stubbed(_autoscaling(world)), pytest.raises(ValueError, match="LifecycleActionToken is missing"):
+        world.handler.handler(event, lambda_context)
+    assert world.route_target(world.table_with_old_route) == world.old_instance
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"source": "aws.ec2"}, "expected source aws.autoscaling"),
+        ({"detail": "oops"}, "no detail object"),
+        ({"detail.EC2InstanceId": "not-an-instance"}, "is not an instance ID"),
+        ({"detail.LifecycleActionToken": "short"}, "36-character"),
+        ({"detail.AutoScalingGroupName": "someone-elses-group"}, "this function serves group"),
+        ({"detail.LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"}, "not a launch"),
+    ],
+)
+def test_events_that_are_not_this_groups_launch_are_rejected(
+    world: World, lambda_context: LambdaContext, change: dict[str, Any], message: str
+) -> None:
+    event = copy.deepcopy(world.event)
+    for key, value in change.items():
+        if key.startswith("detail."):
+            event["detail"][key.removeprefix("detail.")] = value
+        else:
+            event[key] = value
+    with stubbed(_autoscaling(world)), pytest.raises(ValueError, match=message):
+        world.handler.handler(event, lambda_context)
+
+
+def test_route_reported_as_not_found_falls_back_to_create(world: World) -> None:
+    ec2 = world.handler.client("ec2")
+    route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
+    with Stubber(ec2) as stub:
+        stub.add_client_error("replace_route", "InvalidRoute.NotFound", "no route", 400, route)
+        stub.add_response("create_route", {"Return": True}, route)
+        assert world.handler.move_route(route["RouteTableId"], CIDR, world.new_instance) == "created"
+        stub.assert_no_pending_responses()
+
+
+def test_route_created_concurrently_is_replaced_not_deleted(world: World) -> None:
+    ec2 = world.handler.client("ec2")
+    route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
+    with Stubber(ec2) as stub:
+        stub.add_client_error(
+            "replace_route", "InvalidParameterValue", f"There is no route defined for '{CIDR}'", 400, route
+        )
+        stub.add_client_error("create_route", "RouteAlreadyExists", "already exists", 400, route)
+        stub.add_response("replace_route", {}, route)
+        assert world.handler.move_route(route["RouteTableId"], CIDR, world.new_instance) == "replaced"
+        stub.assert_no_pending_responses()
+
+
+def test_other_replace_route_errors_are_not_mistaken_for_a_missing_route(world: World) -> None:
+    ec2 = world.handler.client("ec2")
+    route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
+    with Stubber(ec2) as stub:
+        stub.add_client_error("replace_route", "InvalidParameterValue", "Invalid value for instance", 400, route)
+        with pytest.raises(ClientError, match="Invalid value for instance"):
+            world.handler.move_route(route["RouteTableId"], CIDR, world.new_instance)
