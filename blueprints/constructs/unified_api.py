@@ -444,8 +444,8 @@ class UnifiedApi(Construct):
             secret,
             "AwsSolutions-SMG4",
             "The origin header value is a shared secret between CloudFront and the ALB listener rule, both set "
-            "from it at deploy time; rotate it by redeploying after PutSecretValue (an automatic rotation would "
-            "change it under both without updating them).",
+            "from it at deploy time; it is rotated deliberately (a new value, then a deployment that updates "
+            "both), since an automatic rotation would change it under both without updating them.",
         )
         header_value = secret.secret_value.unsafe_unwrap()
         listener = self.https_listener

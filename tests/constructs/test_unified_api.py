@@ -162,6 +162,7 @@ def test_load_balancer_is_internet_facing_with_access_logs_and_strict_headers(te
             "LoadBalancerAttributes": Match.array_with(
                 [
                     {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+                    {"Key": "routing.http.preserve_host_header.enabled", "Value": "true"},
                     {"Key": "access_logs.s3.enabled", "Value": "true"},
                     {"Key": "access_logs.s3.bucket", "Value": {"Ref": Match.string_like_regexp("AccessLogs")}},
                     {"Key": "access_logs.s3.prefix", "Value": "alb"},
