@@ -262,8 +262,11 @@ class SecurityLakeShareAcceptance(Construct):
                     f"resource_share_arn is owned by account {match.group(1)}, not by sender_account {sender_account}"
                 )
         seconds = timeout.to_seconds()
-        if not 60 <= seconds <= 7200:
-            raise ValueError(f"timeout must be between 1 minute and 2 hours; got {seconds} seconds")
+        if not 60 <= seconds <= 3000:
+            raise ValueError(
+                "timeout must be between 1 minute and 50 minutes (CloudFormation waits at most an hour for a "
+                f"custom resource, and the provider adds 10 minutes); got {seconds} seconds"
+            )
         if not 10 <= query_interval.to_seconds() <= 300:
             raise ValueError(
                 f"query_interval must be between 10 seconds and 5 minutes; got {query_interval.to_seconds()} seconds"

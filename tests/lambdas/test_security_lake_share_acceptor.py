@@ -90,7 +90,7 @@ def test_physical_id_names_the_pinned_share(acceptor: ModuleType, monkeypatch: p
         ({"ResourceShareArn": "arn:aws:s3:::bucket"}, "ResourceShareArn must be an AWS RAM resource share ARN"),
         ({"ResourceShareArn": SHARE_ARN.replace(LAKE, OTHER)}, "refusing a share from another account"),
         ({"TimeoutSeconds": "soon"}, "TimeoutSeconds must be a whole number"),
-        ({"TimeoutSeconds": "5"}, "TimeoutSeconds must be between 60 and 7200"),
+        ({"TimeoutSeconds": "5"}, "TimeoutSeconds must be between 60 and 3000"),
     ],
 )
 def test_bad_properties_fail_the_create(

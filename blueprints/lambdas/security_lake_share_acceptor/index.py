@@ -41,7 +41,7 @@ logger = Logger()
 
 DEFAULT_NAME_PREFIX = "LakeFormation"
 MIN_TIMEOUT_SECONDS = 60
-MAX_TIMEOUT_SECONDS = 7200
+MAX_TIMEOUT_SECONDS = 3000
 #: Faults that a later poll may not see again.
 TRANSIENT_CODES = frozenset(
     {
