@@ -411,7 +411,7 @@ class EmrReconciliationCluster(Construct):
         self.results_topic: sns.ITopic = sns.Topic(
             self, "Results", master_key=self.encryption_key, enforce_ssl=True, display_name="Reconciliation results"
         )
-        self._publish_step_events(stack)
+        self._publish_step_events()
 
         # --- submitter ---------------------------------------------------------------------------------------------
         self.submitter = PythonHandler(
@@ -538,7 +538,7 @@ class EmrReconciliationCluster(Construct):
                 "and replaces objects anywhere in it, and in no other bucket.",
             )
 
-    def _publish_step_events(self, stack: Stack) -> None:
+    def _publish_step_events(self) -> None:
         """EMR step state changes of this cluster go to the results topic, with the step name as the request id."""
         self.encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -546,7 +546,6 @@ class EmrReconciliationCluster(Construct):
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
         self.results_dead_letter_queue: sqs.IQueue = SecureQueue.dead_letter(self, "UndeliveredResults")

@@ -251,10 +251,10 @@ def test_instance_role_reaches_only_the_construct_buckets_the_job_and_the_certif
     }
     assert statements["ReadRequests"]["Resource"]["Fn::Join"][1][1] == "/requests/*"
     assert statements["WriteLogs"]["Resource"]["Fn::Join"][1][1] == "/logs/*"
-    job = statements["ReadJob"]["Resource"]
-    assert len(job) == 3
-    assert job[0].endswith(".py") and job[1].endswith(".zip")
-    assert job[2] == "arn:aws:s3:::emr-tls-111111111111-us-east-1/reconciliation/certificates.zip"
+    job = sorted(statements["ReadJob"]["Resource"], key=lambda arn: arn.rsplit(".", 1)[-1])
+    assert [arn.rsplit(".", 1)[-1] for arn in job] == ["py", "zip", "zip"]
+    assert len([arn for arn in job if arn.startswith("arn:aws:s3:::cdk-")]) == 2  # the two CDK assets, no more
+    assert "arn:aws:s3:::emr-tls-111111111111-us-east-1/reconciliation/certificates.zip" in job
     assert statements["ReadEmrArtifacts"]["Resource"] == "arn:aws:s3:::us-east-1.elasticmapreduce/*"
     assert statements["ReadWriteData"]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("ReconciliationData")
 
