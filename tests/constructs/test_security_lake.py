@@ -326,6 +326,7 @@ def test_no_policy_grants_every_action(templates: dict[str, Template]) -> None:
 def analysts_only() -> Template:
     app = cdk.App(context=cdk_context())
     stack = cdk.Stack(app, "Variant", env=cdk.Environment(account=VIZ, region="ap-southeast-2"))
+    cdk.CfnWaitConditionHandle(stack, "LakeFormationAdmin")
     SecurityLakeVisualization(
         stack,
         "Viz",
@@ -334,8 +335,16 @@ def analysts_only() -> Template:
         analyst_principal_arns=[ANALYST],
         enable_quicksight=False,
         bytes_scanned_cutoff_per_query=100_000_000,
+        admin_dependencies=[stack.node.find_child("LakeFormationAdmin")],
     )
     return Template.from_stack(stack)
+
+
+def test_database_waits_for_the_admin_dependencies(analysts_only: Template) -> None:
+    admin = _logical_id(analysts_only, "AWS::CloudFormation::WaitConditionHandle")
+    acceptance = _logical_id(analysts_only, "Custom::SecurityLakeShareAcceptance")
+    database = next(iter(analysts_only.find_resources("AWS::Glue::Database").values()))
+    assert sorted(database["DependsOn"]) == sorted([admin, acceptance])
 
 
 def test_without_quicksight_only_the_analysts_are_granted(analysts_only: Template) -> None:
@@ -362,8 +371,35 @@ def test_version_one_views_use_the_posts_columns(analysts_only: Template) -> Non
 
 def test_spice_data_sets_refresh_daily() -> None:
     stack = _stack()
-    SecurityLakeVisualization(stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, data_set_import_mode="SPICE")
+    viewer = f"arn:aws:quicksight:{REGION}:{VIZ}:group/default/ciso"
+    share = f"arn:aws:ram:{REGION}:{LAKE}:resource-share/7d0c1b2a-3e4f"
+    SecurityLakeVisualization(
+        stack,
+        "Viz",
+        lake_account=LAKE,
+        quicksight_owner_arn=OWNER,
+        quicksight_viewer_arns=[viewer],
+        data_set_import_mode="SPICE",
+        resource_share_arn=share,
+    )
     template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::SecurityLakeShareAcceptance", {"ResourceShareArn": share})
+    template.has_resource_properties(
+        "AWS::QuickSight::Dashboard",
+        {
+            "Permissions": [
+                Match.object_like({"Principal": OWNER}),
+                {
+                    "Principal": viewer,
+                    "Actions": [
+                        "quicksight:DescribeDashboard",
+                        "quicksight:ListDashboardVersions",
+                        "quicksight:QueryDashboard",
+                    ],
+                },
+            ]
+        },
+    )
     template.resource_count_is("AWS::QuickSight::RefreshSchedule", 3)
     template.has_resource_properties("AWS::QuickSight::DataSet", {"ImportMode": "SPICE"})
     template.has_resource_properties(
