@@ -56,6 +56,7 @@ MIN_BYTES_SCANNED_CUTOFF = 10_000_000
 IMPORT_MODES = ("DIRECT_QUERY", "SPICE")
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
+_SHARE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share/[A-Za-z0-9-]+$")
 _VERSION_RE = re.compile(r"^\d\.\d$")
 _GLUE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
 _WORKGROUP_RE = re.compile(r"^[a-zA-Z0-9._-]{1,128}$")
@@ -249,9 +250,7 @@ class SecurityLakeShareAcceptance(Construct):
         super().__init__(scope, id)
         _check_account("sender_account", sender_account)
         if resource_share_arn and not Token.is_unresolved(resource_share_arn):
-            match = re.match(
-                r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share/[A-Za-z0-9-]+$", resource_share_arn
-            )
+            match = _SHARE_ARN_RE.match(resource_share_arn)
             if not match:
                 raise ValueError(
                     "resource_share_arn must be an AWS RAM resource share ARN such as "
@@ -261,6 +260,11 @@ class SecurityLakeShareAcceptance(Construct):
                 raise ValueError(
                     f"resource_share_arn is owned by account {match.group(1)}, not by sender_account {sender_account}"
                 )
+        if not re.match(r"^[\w.-]{1,255}$", resource_share_name_prefix):
+            raise ValueError(
+                "resource_share_name_prefix must be 1-255 letters, digits, '_', '.' or '-' "
+                f"(Security Lake names its shares LakeFormation-V3-...); got {resource_share_name_prefix!r}"
+            )
         seconds = timeout.to_seconds()
         if not 60 <= seconds <= 3000:
             raise ValueError(

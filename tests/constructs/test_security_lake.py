@@ -478,6 +478,7 @@ def test_subscriber_uses_a_secret_passed_in() -> None:
         ({"timeout": cdk.Duration.hours(1)}, "timeout must be between 1 minute and 50 minutes"),
         ({"query_interval": cdk.Duration.seconds(1)}, "query_interval must be between 10 seconds and 5 minutes"),
         ({"sender_account": "abc"}, "sender_account must be a 12-digit"),
+        ({"resource_share_name_prefix": ""}, "resource_share_name_prefix must be 1-255"),
     ],
 )
 def test_share_acceptance_validation(kwargs: dict[str, Any], message: str) -> None:
