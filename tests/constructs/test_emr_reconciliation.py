@@ -28,8 +28,13 @@ CERTS = "s3://tls-bucket/emr/certs.zip"
 
 
 @pytest.fixture(scope="module")
-def template() -> Template:
-    templates = synth_example("blueprints.stacks.emr_reconciliation")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("emr_reconciliation.out")
+
+
+@pytest.fixture(scope="module")
+def template(outdir: Path) -> Template:
+    templates = synth_example("blueprints.stacks.emr_reconciliation", outdir=outdir)
     assert sorted(templates) == sorted(EXAMPLE_STACKS)
     return templates["EmrReconciliation"]
 
@@ -257,6 +262,18 @@ def test_instance_role_reaches_only_the_construct_buckets_the_job_and_the_certif
     assert "arn:aws:s3:::emr-tls-111111111111-us-east-1/reconciliation/certificates.zip" in job
     assert statements["ReadEmrArtifacts"]["Resource"] == "arn:aws:s3:::us-east-1.elasticmapreduce/*"
     assert statements["ReadWriteData"]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("ReconciliationData")
+
+
+def test_job_ships_as_the_script_and_a_zip_holding_only_the_contract_module(template: Template, outdir: Path) -> None:
+    env = next(
+        f["Properties"]["Environment"]["Variables"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if "PY_FILES_URI" in f["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    modules_hash = env["PY_FILES_URI"].rsplit("/", 1)[-1].removesuffix(".zip")
+    script_hash = env["JOB_SCRIPT_URI"].rsplit("/", 1)[-1].removesuffix(".py")
+    assert sorted(p.name for p in (outdir / f"asset.{modules_hash}").iterdir()) == ["reconciliation_request.py"]
+    assert (outdir / f"asset.{script_hash}.py").is_file()  # the job script itself, staged as a single file
 
 
 def test_submitter_may_add_and_list_steps_on_its_cluster_only(template: Template) -> None:
