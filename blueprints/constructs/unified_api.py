@@ -27,6 +27,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -39,6 +40,7 @@ BASE_PATH_RE = re.compile(r"^[A-Za-z0-9$_.+!*'()-]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _STATUS_CODES_RE = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_PARAMETER_RE = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 #: CloudFront's origin-facing addresses, as an AWS-managed prefix list (its id differs per Region).
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 #: The WAF managed rule groups every unified API gets, in evaluation order after the rate rule.
@@ -89,6 +91,7 @@ class UnifiedApi(Construct):
         cloudfront_certificate: acm.ICertificate | None = None,
         cloudfront_web_acl_arn: str | None = None,
         origin_header_name: str = "X-Origin-Verify",
+        endpoint_id_parameter: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, id)
@@ -106,6 +109,7 @@ class UnifiedApi(Construct):
             cloudfront_certificate=cloudfront_certificate,
             cloudfront_web_acl_arn=cloudfront_web_acl_arn,
             origin_header_name=origin_header_name,
+            endpoint_id_parameter=endpoint_id_parameter,
         )
         self.domain_name = domain_name
         self._base_paths: dict[str, apigw.CfnBasePathMappingV2] = {}
@@ -140,13 +144,20 @@ class UnifiedApi(Construct):
         endpoint_selection = endpoint_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, one_per_az=True
         )
-        selected = vpc.select_subnets(
-            subnet_type=endpoint_selection.subnet_type,
-            subnet_group_name=endpoint_selection.subnet_group_name,
-            subnets=endpoint_selection.subnets,
-            availability_zones=endpoint_selection.availability_zones,
-            one_per_az=True,
-        )
+        try:
+            selected = vpc.select_subnets(
+                subnet_type=endpoint_selection.subnet_type,
+                subnet_group_name=endpoint_selection.subnet_group_name,
+                subnets=endpoint_selection.subnets,
+                subnet_filters=endpoint_selection.subnet_filters,
+                availability_zones=endpoint_selection.availability_zones,
+                one_per_az=True,
+            )
+        except RuntimeError as error:  # jsii reports the VPC's own complaint, e.g. no such subnet group
+            raise ValueError(
+                f"endpoint_subnets selects no subnets of the VPC (the default is its private subnets with egress): "
+                f"{str(error).splitlines()[0]}"
+            ) from None
         endpoint_count = len(selected.subnet_ids)
         if endpoint_count < 2:
             raise ValueError(
@@ -181,6 +192,15 @@ class UnifiedApi(Construct):
         )
         endpoint = self.vpc_endpoint
         assert isinstance(endpoint, ec2.InterfaceVpcEndpoint)
+        self.endpoint_id_parameter: ssm.IStringParameter | None = None
+        if endpoint_id_parameter is not None:
+            self.endpoint_id_parameter = ssm.StringParameter(
+                self,
+                "EndpointIdParameter",
+                parameter_name=endpoint_id_parameter,
+                string_value=endpoint.vpc_endpoint_id,
+                description="VPC endpoint id that domain APIs behind the unified API must admit in their policy",
+            )
 
         # Deploy-time facts: the endpoint's ENI IPs (and CloudFront's prefix list id).
         self.lookup_function = PythonHandler(
@@ -357,6 +377,7 @@ class UnifiedApi(Construct):
         cloudfront_certificate: acm.ICertificate | None,
         cloudfront_web_acl_arn: str | None,
         origin_header_name: str,
+        endpoint_id_parameter: str | None,
     ) -> None:
         if not Token.is_unresolved(domain_name) and not _DOMAIN_RE.match(domain_name):
             raise ValueError(
@@ -403,6 +424,11 @@ class UnifiedApi(Construct):
             raise ValueError(
                 "CloudFront takes certificates from us-east-1 only: pass cloudfront_certificate (an ACM certificate "
                 f"for domain_name in us-east-1) when the stack's Region is not us-east-1; got region {stack.region!r}"
+            )
+        if endpoint_id_parameter is not None and not _PARAMETER_RE.match(endpoint_id_parameter):
+            raise ValueError(
+                "endpoint_id_parameter must be an SSM parameter name such as /unified-api/vpc-endpoint-id "
+                f"(a leading '/', then letters, digits and _.-/); got {endpoint_id_parameter!r}"
             )
         if not _HEADER_NAME_RE.match(origin_header_name):
             raise ValueError(
@@ -563,9 +589,20 @@ class UnifiedApi(Construct):
         """A resource policy that lets only calls through this construct's VPC endpoint invoke.
 
         Used for the private custom domain name; give it (or an equivalent) to every
-        domain team's private REST API (``policy=`` of ``apigw.RestApi``).
+        domain team's private REST API in the same stack (``policy=`` of
+        ``apigw.RestApi``). A domain API in another stack uses :meth:`endpoint_policy`
+        with the endpoint id from ``endpoint_id_parameter``, so that the two stacks
+        do not reference each other both ways.
         """
-        endpoint_id = self.vpc_endpoint.vpc_endpoint_id
+        return self.endpoint_policy(self.vpc_endpoint.vpc_endpoint_id)
+
+    @staticmethod
+    def endpoint_policy(endpoint_id: str) -> iam.PolicyDocument:
+        """A resource policy that lets only calls through the VPC endpoint ``endpoint_id`` invoke."""
+        if not Token.is_unresolved(endpoint_id) and not re.match(r"^vpce-[0-9a-f]{8,17}$", endpoint_id):
+            raise ValueError(
+                f"endpoint_id must be a VPC endpoint id such as vpce-0123456789abcdef0; got {endpoint_id!r}"
+            )
         return iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(

@@ -35,6 +35,8 @@ CONTEXT_DEFAULTS = {
     "unified_api:availability_zones": "",
     "unified_api:cloudfront": "false",
 }
+#: Where the example publishes the endpoint id for domain APIs deployed from other stacks.
+ENDPOINT_ID_PARAMETER = "/blueprints/unified-api/vpc-endpoint-id"
 #: The example business domains: base path -> what its mock API answers.
 EXAMPLE_DOMAINS = {"orders": "Orders domain", "catalog": "Catalog domain"}
 
@@ -154,6 +156,7 @@ class UnifiedApiStack(cdk.Stack):
             hosted_zone=zone,
             availability_zones=availability_zones,
             cloudfront=cloudfront == "true",
+            endpoint_id_parameter=ENDPOINT_ID_PARAMETER,
         )
         self.domains: dict[str, DomainApi] = {}
         for base_path, title in EXAMPLE_DOMAINS.items():

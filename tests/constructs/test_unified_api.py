@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.unified_api import UnifiedApi
@@ -553,6 +554,14 @@ def _unified(**kwargs: Any) -> UnifiedApi:
         ({"cloudfront": True, "region": "eu-west-1"}, "CloudFront takes certificates from us-east-1 only"),
         ({"cloudfront": True, "origin_header_name": "X Origin"}, "origin_header_name must be an HTTP header name"),
         ({"existing_vpc": True, "zones": 1}, "endpoint_subnets must select subnets in at least two"),
+        (
+            {
+                "existing_vpc": True,
+                "endpoint_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            },
+            "endpoint_subnets selects no subnets of the VPC",
+        ),
+        ({"endpoint_id_parameter": "unified-api/endpoint"}, "endpoint_id_parameter must be an SSM parameter name"),
     ],
 )
 def test_invalid_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
@@ -622,3 +631,54 @@ def test_add_domain_refuses_a_bad_stage_name(unified: UnifiedApi) -> None:
 def test_add_domain_accepts_the_characters_api_gateway_allows(unified: UnifiedApi) -> None:
     unified.add_domain("v1.orders_2-(beta)", _api(unified, "Api"), stage="prod")
     assert unified.base_paths == ["v1.orders_2-(beta)"]
+
+
+def test_endpoint_policy_takes_a_literal_endpoint_id() -> None:
+    document = UnifiedApi.endpoint_policy("vpce-0123456789abcdef0").to_json()
+    (deny,) = [st for st in document["Statement"] if st["Effect"] == "Deny"]
+    assert deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}
+    with pytest.raises(ValueError, match="endpoint_id must be a VPC endpoint id"):
+        UnifiedApi.endpoint_policy("vpc-0123456789abcdef0")
+
+
+def test_a_domain_api_in_its_own_stack_creates_no_dependency_cycle() -> None:
+    """The domain stack reads the endpoint id from SSM; only the platform stack depends on the domain stack."""
+    app = cdk.App(context=cdk_context())
+    platform = cdk.Stack(app, "Platform", env=ENV)
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        platform, "Zone", hosted_zone_id="Z0123456789EXAMPLE", zone_name="example.com"
+    )
+    unified = UnifiedApi(
+        platform,
+        "Unified",
+        domain_name="api.example.com",
+        hosted_zone=zone,
+        availability_zones=["us-east-1a", "us-east-1b"],
+        endpoint_id_parameter="/unified-api/vpc-endpoint-id",
+    )
+    domain = cdk.Stack(app, "Payments", env=ENV)
+    endpoint_id = ssm.StringParameter.value_for_string_parameter(domain, "/unified-api/vpc-endpoint-id")
+    api = apigw.RestApi(
+        domain,
+        "Api",
+        endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE]),
+        policy=UnifiedApi.endpoint_policy(endpoint_id),
+    )
+    api.root.add_method("GET", apigw.MockIntegration())
+    unified.add_domain("payments", api)
+    app.synth()
+
+    assert domain in platform.dependencies
+    assert platform not in domain.dependencies
+    Template.from_stack(platform).has_resource_properties(
+        "AWS::SSM::Parameter",
+        {
+            "Name": "/unified-api/vpc-endpoint-id",
+            "Type": "String",
+            "Value": {"Ref": Match.string_like_regexp("Endpoint")},
+        },
+    )
+    Template.from_stack(platform).has_resource_properties(
+        "AWS::ApiGateway::BasePathMappingV2",
+        {"BasePath": "payments", "RestApiId": {"Fn::GetStackOutput": Match.object_like({"StackName": "Payments"})}},
+    )
