@@ -458,7 +458,6 @@ class FloatingIpAdminServer(Construct):
             code=route_mover_code,
             timeout=Duration.seconds(60),
             memory_size=256,
-            reserved_concurrent_executions=None,
             environment={
                 "DESTINATION_CIDR": str(network),
                 "ROUTE_TABLE_IDS": ",".join(self.route_table_ids),
@@ -487,7 +486,8 @@ class FloatingIpAdminServer(Construct):
                     self.route_mover.function,
                     dead_letter_queue=self.dead_letter_queue,
                     retry_attempts=4,
-                    max_event_age=heartbeat_timeout,
+                    # No point delivering after the hook has given up (EventBridge's floor is a minute).
+                    max_event_age=Duration.seconds(max(60, int(heartbeat_timeout.to_seconds()))),
                 )
             ],
         )

@@ -387,6 +387,7 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         route_table_ids=["rtb-0aaaaaaaaaaaaaaaa"],
         admin_port=7002,
         start_command="/opt/start-admin.sh",
+        heartbeat_timeout=cdk.Duration.seconds(45),
     )
     assert server.floating_ip == "10.1.200.24"  # offset 8, as in the post
     assert server.load_balancer is None and server.target_group is None
@@ -405,6 +406,15 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         {"SecurityGroupEgress": Match.array_with([Match.object_like({"CidrIp": "10.1.200.24/32", "FromPort": 7002})])},
     )
     assert "/opt/start-admin.sh" in server.user_data_script
+    assert "readonly MAX_WAIT_SECONDS=165" in server.user_data_script  # the hook's timeout plus two minutes
+    template.has_resource_properties(
+        "AWS::AutoScaling::AutoScalingGroup",
+        {"LifecycleHookSpecificationList": [Match.object_like({"HeartbeatTimeout": 45})]},
+    )
+    template.has_resource_properties(  # EventBridge's floor for the event age is a minute
+        "AWS::Events::Rule",
+        {"Targets": [Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 60}})]},
+    )
 
 
 # --- validation ---------------------------------------------------------------------------------
