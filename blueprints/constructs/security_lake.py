@@ -951,6 +951,22 @@ class SecurityLakeVisualization(Construct):
                 resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.ref)],
             ),
             iam.PolicyStatement(
+                sid="BrowseTheDataCatalog",
+                actions=[
+                    "athena:GetDataCatalog",
+                    "athena:GetDatabase",
+                    "athena:ListDatabases",
+                    "athena:GetTableMetadata",
+                    "athena:ListTableMetadata",
+                ],
+                resources=[stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")],
+            ),
+            iam.PolicyStatement(
+                sid="ListCatalogsAndWorkGroups",
+                actions=["athena:ListDataCatalogs", "athena:ListWorkGroups"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
                 sid="ReadTheLinksAndSharedTables",
                 actions=[
                     "glue:GetDatabase",
@@ -989,8 +1005,9 @@ class SecurityLakeVisualization(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "lakeformation:GetDataAccess supports no resource-level permissions; Lake Formation itself decides "
-            "which tables the role may read, from the grants this construct makes.",
+            "lakeformation:GetDataAccess, athena:ListDataCatalogs and athena:ListWorkGroups support no "
+            "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
+            "tables the role may read, from the grants this construct makes.",
         )
         acknowledge(
             role,

@@ -277,7 +277,9 @@ def test_quicksight_reads_athena_through_its_own_least_privilege_role(viz: Templ
     policies = viz.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
     statements = next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]
     wildcard = [s for s in statements if s["Resource"] == "*"]
-    assert [s["Action"] for s in wildcard] == ["lakeformation:GetDataAccess"]
+    assert sorted(json.dumps(s["Action"]) for s in wildcard) == sorted(
+        [json.dumps(["athena:ListDataCatalogs", "athena:ListWorkGroups"]), json.dumps("lakeformation:GetDataAccess")]
+    )
 
 
 def test_three_persona_datasets_query_the_links(viz: Template) -> None:
