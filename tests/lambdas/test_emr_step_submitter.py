@@ -213,6 +213,23 @@ def test_same_request_twice_in_one_batch_adds_one_step(aws: Aws) -> None:
     assert len(aws.steps()) == 1
 
 
+def test_request_id_reused_for_other_content_is_rejected_and_the_first_step_stands(aws: Aws) -> None:
+    assert aws.run(aws.event(request())) == []
+    (step,) = aws.steps()
+    changed = request(operations=[{"op": "filter", "input": "ledger", "condition": "amount > 0"}])
+    event = aws.event(changed)
+    assert aws.run(event) == []
+    assert [s["Id"] for s in aws.steps()] == [step["Id"]]
+    (notification,) = aws.notifications()
+    assert notification["state"] == "REJECTED"
+    assert notification["request_id"] == "recon-2026-11-001"
+    assert f"already taken by a request with other content (submitted as step {step['Id']})" in notification["message"]
+    stored = json.loads(
+        aws.client("s3").get_object(Bucket=CONTROL, Key="requests/recon-2026-11-001.json")["Body"].read()
+    )
+    assert stored["operations"][0]["op"] == "vlookup"  # the first request's file was not overwritten
+
+
 def test_request_being_submitted_by_another_attempt_is_deferred_until_its_lease_ends(aws: Aws) -> None:
     now = int(time.time())
     aws.client("dynamodb").put_item(

@@ -8,7 +8,8 @@ claim the request id in the ledger table, write the request to
 request id. At most one step is added per request id:
 
 * the claim is a conditional write, so a second delivery of a submitted request
-  is recognised and dropped, and a concurrent one is deferred;
+  is recognised and dropped, a concurrent one is deferred, and another request
+  reusing the id (a different digest) is rejected;
 * a claim whose holder died before recording its step (its lease has expired)
   is resolved by looking for a step of that name created since the claim, and
   only if there is none is the step added again.
@@ -21,6 +22,7 @@ step was added keep the claim, and the lease decides.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -148,8 +150,11 @@ def _ledger() -> Any:
     return _client("dynamodb")
 
 
-def _claim(request_id: str, message_id: str, now: int) -> str | None:
-    """Claim the request id. Returns the claim token, or None if the request already has its step."""
+def _claim(request_id: str, digest: str, message_id: str, now: int) -> str | None:
+    """Claim the request id. Returns the claim token, or None if the request already has its step.
+
+    Raises InvalidRequest when the id is already taken by a request with other content.
+    """
     table = _env("LEDGER_TABLE")
     lease = int(_env("LEASE_SECONDS"))
     token = uuid.uuid4().hex
@@ -160,6 +165,7 @@ def _claim(request_id: str, message_id: str, now: int) -> str | None:
         "claimed_at": {"N": str(now)},
         "lease_until": {"N": str(now + lease)},
         "message_id": {"S": message_id},
+        "digest": {"S": digest},
         "expires_at": {"N": str(now + int(_env("LEDGER_TTL_DAYS")) * 86400)},
     }
     try:
@@ -172,6 +178,13 @@ def _claim(request_id: str, message_id: str, now: int) -> str | None:
     held = existing.get("Item")
     if held is None:
         raise RetryLater(f"claim on {request_id} was released while checking it", delay=BACKOFF_FIRST_SECONDS)
+    if held.get("digest", {}).get("S", digest) != digest:
+        raise InvalidRequest(
+            "request_id",
+            f"{request_id!r} is already taken by a request with other content ({held['status']['S'].lower()}"
+            + (f" as step {held['step_id']['S']})" if "step_id" in held else ")"),
+            "a new request_id for a changed request",
+        )
     if held["status"]["S"] == SUBMITTED:
         logger.info(
             "duplicate delivery of a submitted request dropped",
@@ -193,7 +206,9 @@ def _claim(request_id: str, message_id: str, now: int) -> str | None:
         _ledger().update_item(
             TableName=table,
             Key={"request_id": {"S": request_id}},
-            UpdateExpression="SET claim = :new, claimed_at = :now, lease_until = :lease, message_id = :msg",
+            UpdateExpression=(
+                "SET claim = :new, claimed_at = :now, lease_until = :lease, message_id = :msg, digest = :digest"
+            ),
             ConditionExpression="claim = :old AND #status = :submitting",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -202,6 +217,7 @@ def _claim(request_id: str, message_id: str, now: int) -> str | None:
                 ":now": {"N": str(now)},
                 ":lease": {"N": str(now + lease)},
                 ":msg": {"S": message_id},
+                ":digest": {"S": digest},
                 ":submitting": {"S": SUBMITTING},
             },
         )
@@ -317,14 +333,18 @@ def _add_step(request: dict[str, Any], token: str, record: SQSRecord) -> None:
     metrics.add_metric(name="RequestsSubmitted", unit=MetricUnit.Count, value=1)
 
 
+def _digest(request: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
 def _submit(record: SQSRecord) -> None:
     try:
         request = validate_request(record.body)
         _check_buckets(request)
+        token = _claim(request["request_id"], _digest(request), record.message_id, int(time.time()))
     except InvalidRequest as error:
         _reject(record, str(error))
         return
-    token = _claim(request["request_id"], record.message_id, int(time.time()))
     if token is not None:
         _add_step(request, token, record)
 
