@@ -98,9 +98,7 @@ def replica_key_alias(name_prefix: str) -> str:
 
 
 def _environment_arn(scope: Construct, name: str, region: str | None = None) -> str:
-    return Stack.of(scope).format_arn(
-        service="airflow", resource="environment", resource_name=name, region=region
-    )
+    return Stack.of(scope).format_arn(service="airflow", resource="environment", resource_name=name, region=region)
 
 
 def _rbac_role_arn(scope: Construct, name: str, role: str, region: str | None = None) -> str:
@@ -128,8 +126,9 @@ def _check_common(
             f"airflow_rbac_role must be one of {', '.join(AIRFLOW_RBAC_ROLES)} (Op or Admin can write "
             f"variables, connections and pools); got {airflow_rbac_role!r}"
         )
-    if backup_retention.to_days() < 1:
-        raise ValueError(f"backup_retention must be at least 1 day; got {backup_retention.to_days()} days")
+    days = backup_retention.to_hours() / 24
+    if days < 1 or not days.is_integer():
+        raise ValueError(f"backup_retention must be at least 1 day, in whole days; got {days:g} days")
 
 
 def _notification_key(scope: Construct, key: kms.IKey) -> None:
@@ -426,9 +425,7 @@ def _replicate(
         ],
     )
     role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[bucket.bucket_arn]
-        )
+        iam.PolicyStatement(actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[bucket.bucket_arn])
     )
     role.add_to_policy(
         iam.PolicyStatement(
@@ -437,9 +434,7 @@ def _replicate(
         )
     )
     role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:ReplicateObject", "s3:ReplicateTags"], resources=[f"{destination_arn}/*"]
-        )
+        iam.PolicyStatement(actions=["s3:ReplicateObject", "s3:ReplicateTags"], resources=[f"{destination_arn}/*"])
     )
     acknowledge(
         role,
@@ -598,15 +593,15 @@ class MwaaDrPrimary(Construct):
             environment={
                 "BACKUP_BUCKET": self.backup_bucket.bucket_name,
                 "KMS_KEY_ARN": self.key.key_arn,
-                "ENVIRONMENTS": stack.to_json_string(
-                    {"primary": {"name": environment_name, "region": stack.region}}
-                ),
+                "ENVIRONMENTS": stack.to_json_string({"primary": {"name": environment_name, "region": stack.region}}),
             },
             reserved_concurrent_executions=1,
         )
         fn = self.backup_function.function
         fn.add_to_role_policy(
-            iam.PolicyStatement(actions=["airflow:GetEnvironment"], resources=[_environment_arn(self, environment_name)])
+            iam.PolicyStatement(
+                actions=["airflow:GetEnvironment"], resources=[_environment_arn(self, environment_name)]
+            )
         )
         fn.add_to_role_policy(
             iam.PolicyStatement(
@@ -742,13 +737,17 @@ class MwaaDrSecondary(Construct):
         if Token.is_unresolved(primary_region) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", primary_region):
             raise ValueError(f"primary_region must be a literal Region code such as us-east-1; got {primary_region!r}")
         if not Token.is_unresolved(stack.region) and stack.region == primary_region:
-            raise ValueError(f"primary_region must differ from the stack's Region ({stack.region}); got {primary_region!r}")
+            raise ValueError(
+                f"primary_region must differ from the stack's Region ({stack.region}); got {primary_region!r}"
+            )
         for label, value, low, high in (
             ("check_interval", check_interval, 1, 60),
             ("heartbeat_window", heartbeat_window, 1, 60),
         ):
             if value.to_seconds() % 60 or not low <= value.to_minutes() <= high:
-                raise ValueError(f"{label} must be whole minutes between {low} and {high}; got {value.to_seconds()} seconds")
+                raise ValueError(
+                    f"{label} must be whole minutes between {low} and {high}; got {value.to_seconds()} seconds"
+                )
         if unhealthy_threshold < 2:
             raise ValueError(
                 "unhealthy_threshold must be at least 2 so that one missing datapoint never triggers a failover; "
@@ -878,7 +877,10 @@ class MwaaDrSecondary(Construct):
         meta.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["airflow:GetEnvironment"],
-                resources=[_environment_arn(self, dr_name), _environment_arn(self, primary_environment_name, primary_region)],
+                resources=[
+                    _environment_arn(self, dr_name),
+                    _environment_arn(self, primary_environment_name, primary_region),
+                ],
             )
         )
         meta.add_to_role_policy(
@@ -927,7 +929,9 @@ class MwaaDrSecondary(Construct):
             },
         )
         failover = self.failover_function.function
-        schedule_arn = stack.format_arn(service="scheduler", resource="schedule", resource_name=f"default/{schedule_name}")
+        schedule_arn = stack.format_arn(
+            service="scheduler", resource="schedule", resource_name=f"default/{schedule_name}"
+        )
         failover.add_to_role_policy(
             iam.PolicyStatement(actions=["scheduler:GetSchedule", "scheduler:UpdateSchedule"], resources=[schedule_arn])
         )
@@ -977,7 +981,12 @@ class MwaaDrSecondary(Construct):
             ),
             schedule=scheduler.ScheduleExpression.rate(check_interval),
             target=scheduler_targets.StepFunctionsStartExecution(
-                self.failover_state_machine, role=scheduler_role, input=scheduler.ScheduleTargetInput.from_object({})
+                self.failover_state_machine,
+                role=scheduler_role,
+                input=scheduler.ScheduleTargetInput.from_object({}),
+                # A missed check is superseded by the next one; never replay stale checks.
+                max_event_age=check_interval,
+                retry_attempts=2,
             ),
             time_window=scheduler.TimeWindow.off(),
         )
@@ -1055,7 +1064,12 @@ class MwaaDrSecondary(Construct):
         )
         fn.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeRouteTables"],
+                actions=[
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeRouteTables",
+                ],
                 resources=["*"],
             )
         )
@@ -1182,7 +1196,9 @@ class MwaaDrSecondary(Construct):
 
     def _failover_machine(self) -> sfn.StateMachine:
         failed = self._notify("NotifyFailoverFailed", "failover_failed").next(
-            sfn.Fail(self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history")
+            sfn.Fail(
+                self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history"
+            )
         )
         succeeded = self._notify("NotifyFailoverSucceeded", "failover_succeeded").next(
             sfn.Succeed(self, "FailoverSucceeded")
@@ -1239,11 +1255,15 @@ class MwaaDrSecondary(Construct):
 
     def _failback_machine(self) -> sfn.StateMachine:
         failed = self._notify("NotifyFailbackFailed", "failback_failed").next(
-            sfn.Fail(self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history")
+            sfn.Fail(
+                self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history"
+            )
         )
         rearm = self._invoke("RearmHealthCheck", self.failover_function, {"action": "rearm"}, "$.schedule")
         pause = self._invoke("PauseDrDags", self.metadata_function, {"action": "pause_all", "target": "dr"}, "$.paused")
-        done = self._notify("NotifyFailbackSucceeded", "failback_succeeded").next(sfn.Succeed(self, "FailbackSucceeded"))
+        done = self._notify("NotifyFailbackSucceeded", "failback_succeeded").next(
+            sfn.Succeed(self, "FailbackSucceeded")
+        )
         pause.next(rearm).next(done)
         backup = self._invoke(
             "BackupDrEnvironment",

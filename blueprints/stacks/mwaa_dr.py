@@ -18,12 +18,13 @@ NAME_PREFIX = "blueprints-mwaa"
 
 
 def example_vpc(scope: Construct, region: str) -> ec2.Vpc:
-    """A small VPC with two private subnets (explicit AZs, one NAT gateway) and flow logs."""
+    """A small VPC with private subnets in two Availability Zones, one NAT gateway, and flow logs."""
     vpc = ec2.Vpc(
         scope,
         "Vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
-        availability_zones=[f"{region}a", f"{region}b"],
+        # The Region's first two AZs, resolved by CloudFormation: no lookup at synthesis, no hard-coded names.
+        availability_zones=[cdk.Fn.select(0, cdk.Fn.get_azs(region)), cdk.Fn.select(1, cdk.Fn.get_azs(region))],
         nat_gateways=1,
         restrict_default_security_group=False,
         subnet_configuration=[

@@ -60,7 +60,9 @@ def _client(service: str, region: str) -> Any:
 
 def _environments() -> dict[str, dict[str, str]]:
     envs = json.loads(os.environ["ENVIRONMENTS"])
-    return {role: {"name": e["name"], "region": e.get("region") or os.environ["AWS_REGION"]} for role, e in envs.items()}
+    return {
+        role: {"name": e["name"], "region": e.get("region") or os.environ["AWS_REGION"]} for role, e in envs.items()
+    }
 
 
 def _environment(role: Any) -> dict[str, str]:

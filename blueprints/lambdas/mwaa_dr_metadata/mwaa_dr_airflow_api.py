@@ -82,9 +82,7 @@ class AirflowApi:
             raise PathTooLong(f"path {path!r} is {len(path)} characters; InvokeRestApi accepts {MAX_PATH}")
         return path
 
-    def call(
-        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None
-    ) -> tuple[int, Any]:
+    def call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None) -> tuple[int, Any]:
         """One REST call; retries throttling and 5xx with backoff.
 
         Returns (HTTP status, JSON body); an Airflow 4xx comes back as a status for the
@@ -163,9 +161,7 @@ class AirflowApi:
     def _latest_run(self, dag_id: str) -> dict[str, Any] | None:
         order = "-run_after" if self.major == 3 else "-execution_date"
         try:
-            status, page = self.call(
-                "GET", self.path("dags", dag_id, "dagRuns"), query={"limit": 1, "order_by": order}
-            )
+            status, page = self.call("GET", self.path("dags", dag_id, "dagRuns"), query={"limit": 1, "order_by": order})
         except PathTooLong:
             return {"unavailable": "dag_id too long for InvokeRestApi path"}
         if status >= 400:

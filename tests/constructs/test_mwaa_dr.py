@@ -1,0 +1,619 @@
+"""The MWAA DR pair: both strategies synthesized once (with both nag packs), resources asserted,
+and every path of the failover and failback state machines walked through their definitions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.mwaa_dr import (
+    MwaaDrPrimary,
+    MwaaDrSecondary,
+    MwaaDrStrategy,
+    dr_bucket_names,
+    replica_key_alias,
+)
+from tests.conftest import cdk_context
+from tests.stack_kit import synth_example
+
+ACCOUNT = "111111111111"
+
+
+@pytest.fixture(scope="module")
+def active_passive() -> dict[str, Template]:
+    return synth_example("blueprints.stacks.mwaa_dr")
+
+
+@pytest.fixture(scope="module")
+def backup_restore() -> dict[str, Template]:
+    return synth_example("blueprints.stacks.mwaa_dr", mwaa_dr_strategy="backup_restore")
+
+
+def _render(value: Any) -> str:
+    """A definition string with every token replaced by a readable placeholder."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif "Ref" in part:
+            out.append(f"REF_{part['Ref']}")
+        else:
+            out.append(f"ATT_{part['Fn::GetAtt'][0]}")
+    return "".join(out)
+
+
+def _machines(template: Template) -> dict[str, dict[str, Any]]:
+    """State machine definitions keyed by their first state's name."""
+    found = template.find_resources("AWS::StepFunctions::StateMachine")
+    machines = {}
+    for resource in found.values():
+        definition = json.loads(_render(resource["Properties"]["DefinitionString"]))
+        machines[definition["StartAt"]] = definition
+    return machines
+
+
+def _failover(template: Template) -> dict[str, Any]:
+    return _machines(template)["CheckPrimaryHealth"]
+
+
+def _failback(template: Template) -> dict[str, Any]:
+    return _machines(template)["NotifyFailbackStarted"]
+
+
+# -- a small interpreter for the states the definitions use --------------------------------------
+
+
+class TaskFailed(Exception):
+    pass
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.removeprefix("$").strip(".").split("."):
+        if part:
+            data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _set(data: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
+    if path is None:
+        return data
+    if path == "$":
+        return value
+    out = json.loads(json.dumps(data))
+    node = out
+    parts = path.removeprefix("$.").split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "Or" in rule:
+        return any(_matches(r, data) for r in rule["Or"])
+    value = _get(data, rule["Variable"])
+    if "BooleanEquals" in rule:
+        return value is rule["BooleanEquals"]
+    if "StringEquals" in rule:
+        return value == rule["StringEquals"]
+    raise AssertionError(f"condition not understood: {rule}")
+
+
+def walk(definition: dict[str, Any], outputs: dict[str, list[Any]], limit: int = 60) -> list[str]:
+    """Run the definition with each Task's results taken in order from ``outputs``.
+
+    An output that is a ``TaskFailed`` instance makes the task fail (retries are exhausted
+    immediately), so its Catch is followed. Returns the names of the states visited.
+    """
+    states = definition["States"]
+    name, data, path = definition["StartAt"], {}, []
+    remaining = {k: list(v) for k, v in outputs.items()}
+    for _ in range(limit):
+        path.append(name)
+        state = states[name]
+        kind = state["Type"]
+        if kind in ("Succeed", "Fail"):
+            return path
+        if kind == "Choice":
+            name = next((c["Next"] for c in state["Choices"] if _matches(c, data)), state.get("Default"))
+            assert name, f"Choice {path[-1]} has no matching branch and no default"
+            continue
+        if kind == "Pass":
+            data = _set(data, state.get("ResultPath", "$"), state.get("Result", data))
+        elif kind == "Task":
+            queued = remaining.get(name)
+            result = queued.pop(0) if queued else {}
+            if isinstance(result, TaskFailed):
+                catch = state.get("Catch")
+                assert catch, f"task {name} failed and has no Catch"
+                data = _set(data, catch[0].get("ResultPath", "$"), {"Error": "States.TaskFailed"})
+                name = catch[0]["Next"]
+                continue
+            data = _set(data, state.get("ResultPath", "$"), result)
+        if state.get("End"):
+            return path
+        name = state["Next"]
+    raise AssertionError(f"no end after {limit} states: {path}")
+
+
+HEALTHY = {"healthy": True, "consecutive_unhealthy": 0, "disaster": False}
+BELOW = {"healthy": False, "consecutive_unhealthy": 2, "disaster": False}
+DISASTER = {"healthy": False, "consecutive_unhealthy": 3, "disaster": True}
+PARTIAL = {"done": False, "wait": False, "cursor": {"section": 1}}
+WAITING = {"done": False, "wait": True, "cursor": {"section": 3}}
+DONE = {"done": True, "wait": False, "cursor": None}
+
+
+# -- resources ------------------------------------------------------------------------------------
+
+
+def test_example_has_both_stacks_in_two_regions(active_passive: dict[str, Template]) -> None:
+    assert sorted(active_passive) == ["MwaaDrPrimary", "MwaaDrSecondary"]
+
+
+def test_primary_environment_is_private_logged_and_small(active_passive: dict[str, Template]) -> None:
+    active_passive["MwaaDrPrimary"].has_resource_properties(
+        "AWS::MWAA::Environment",
+        {
+            "Name": "blueprints-airflow",
+            "EnvironmentClass": "mw1.small",
+            "WebserverAccessMode": "PRIVATE_ONLY",
+            "Schedulers": 2,
+            "NetworkConfiguration": {"SubnetIds": Match.any_value(), "SecurityGroupIds": Match.any_value()},
+            "LoggingConfiguration": Match.object_like(
+                {
+                    "SchedulerLogs": {"Enabled": True, "LogLevel": "INFO"},
+                    "TaskLogs": {"Enabled": True, "LogLevel": "INFO"},
+                    "DagProcessingLogs": {"Enabled": True, "LogLevel": "INFO"},
+                }
+            ),
+        },
+    )
+
+
+def test_both_buckets_replicate_to_deterministic_dr_names(active_passive: dict[str, Template]) -> None:
+    names = dr_bucket_names("blueprints-mwaa", ACCOUNT, "us-west-2")
+    template = active_passive["MwaaDrPrimary"]
+    for target in names.values():
+        template.has_resource(
+            "AWS::S3::Bucket",
+            {
+                "DeletionPolicy": "Retain",
+                "Properties": Match.object_like(
+                    {
+                        "VersioningConfiguration": {"Status": "Enabled"},
+                        "ReplicationConfiguration": {
+                            "Role": Match.any_value(),
+                            "Rules": [
+                                Match.object_like(
+                                    {
+                                        "Status": "Enabled",
+                                        "Destination": {
+                                            "Bucket": f"arn:aws:s3:::{target}",
+                                            "EncryptionConfiguration": {
+                                                "ReplicaKmsKeyID": "arn:aws:kms:us-west-2:111111111111:alias/"
+                                                "blueprints-mwaa-dr-replica"
+                                            },
+                                        },
+                                        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+                                    }
+                                )
+                            ],
+                        },
+                    }
+                ),
+            },
+        )
+    secondary = active_passive["MwaaDrSecondary"]
+    for target in names.values():
+        secondary.has_resource(
+            "AWS::S3::Bucket",
+            {
+                "DeletionPolicy": "Retain",
+                "Properties": Match.object_like(
+                    {"BucketName": target, "VersioningConfiguration": {"Status": "Enabled"}}
+                ),
+            },
+        )
+    secondary.has_resource_properties("AWS::KMS::Alias", {"AliasName": replica_key_alias("blueprints-mwaa")})
+
+
+def test_replication_time_control_is_an_option() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Rtc", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    MwaaDrPrimary(
+        stack,
+        "Dr",
+        environment_name="existing-env",
+        dr_region="eu-central-1",
+        create_environment=False,
+        replication_time_control=True,
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::MWAA::Environment", 0)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ReplicationConfiguration": {
+                "Role": Match.any_value(),
+                "Rules": [
+                    Match.object_like(
+                        {
+                            "Destination": Match.object_like(
+                                {
+                                    "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                                    "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+                                }
+                            )
+                        }
+                    )
+                ],
+            }
+        },
+    )
+    # wrapping an existing environment still grants the backup only that environment's REST API
+    statements = [
+        st
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st["Action"] == "airflow:InvokeRestApi"
+    ]
+    assert [st["Resource"] for st in statements] == ["arn:aws:airflow:eu-west-1:111111111111:role/existing-env/Op"]
+
+
+def test_backups_run_at_the_rpo_and_expire(active_passive: dict[str, Template]) -> None:
+    template = active_passive["MwaaDrPrimary"]
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(15 minutes)",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Input": Match.serialized_json({"action": "backup", "source": "primary", "prefix": "backups"}),
+                        "DeadLetterConfig": Match.any_value(),
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Id": "ExpireBackups", "Prefix": "backups/", "ExpirationInDays": 30, "Status": "Enabled"}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_primary_alarms_on_heartbeat_and_stopped_backups(active_passive: dict[str, Template]) -> None:
+    template = active_passive["MwaaDrPrimary"]
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AmazonMWAA",
+            "MetricName": "SchedulerHeartbeat",
+            "Dimensions": [
+                {"Name": "Environment", "Value": "blueprints-airflow"},
+                {"Name": "Function", "Value": "Scheduler"},
+            ],
+            "ComparisonOperator": "LessThanThreshold",
+            "TreatMissingData": "breaching",
+            "AlarmActions": [Match.any_value()],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "MwaaBackupsCompleted",
+            "Period": 900,
+            "TreatMissingData": "breaching",
+            "Dimensions": Match.array_with([{"Name": "service", "Value": "mwaa-dr-backup"}]),
+        },
+    )
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_active_passive_has_a_paused_passive_environment(active_passive: dict[str, Template]) -> None:
+    secondary = active_passive["MwaaDrSecondary"]
+    secondary.has_resource_properties(
+        "AWS::MWAA::Environment",
+        {
+            "WebserverAccessMode": "PRIVATE_ONLY",
+            "AirflowConfigurationOptions": {"core.dags_are_paused_at_creation": "True"},
+        },
+    )
+
+
+def test_backup_restore_has_no_standing_environment(backup_restore: dict[str, Template]) -> None:
+    backup_restore["MwaaDrSecondary"].resource_count_is("AWS::MWAA::Environment", 0)
+    backup_restore["MwaaDrPrimary"].resource_count_is("AWS::MWAA::Environment", 1)
+    statements = [
+        st
+        for policy in backup_restore["MwaaDrSecondary"].find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    create = [st for st in statements if "airflow:CreateEnvironment" in st["Action"]]
+    assert len(create) == 1
+    assert create[0]["Resource"] == "arn:aws:airflow:us-west-2:111111111111:environment/blueprints-airflow"
+    pass_role = [st for st in statements if st["Action"] == "iam:PassRole" and "airflow" in json.dumps(st)]
+    assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}}
+
+
+def test_health_check_schedule_is_named_and_does_not_replay(active_passive: dict[str, Template]) -> None:
+    active_passive["MwaaDrSecondary"].has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "Name": "blueprints-mwaa-health-check",
+            "ScheduleExpression": "rate(2 minutes)",
+            "State": "ENABLED",
+            "Target": Match.object_like({"RetryPolicy": {"MaximumEventAgeInSeconds": 120, "MaximumRetryAttempts": 2}}),
+        },
+    )
+    active_passive["MwaaDrSecondary"].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"UNHEALTHY_THRESHOLD": "3", "WINDOW_MINUTES": "3", "PRIMARY_REGION": "us-east-1"}
+                )
+            }
+        },
+    )
+
+
+def test_dr_side_state_is_encrypted_and_recoverable(active_passive: dict[str, Template]) -> None:
+    secondary = active_passive["MwaaDrSecondary"]
+    secondary.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+    secondary.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "BackupAgeSeconds", "Threshold": 2700, "TreatMissingData": "breaching"},
+    )
+    secondary.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"TracingConfiguration": {"Enabled": True}, "LoggingConfiguration": Match.object_like({"Level": "ALL"})},
+    )
+
+
+def test_no_function_has_a_wildcard_action(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template]
+) -> None:
+    for templates in (active_passive, backup_restore):
+        for template in templates.values():
+            for policy in template.find_resources("AWS::IAM::Policy").values():
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
+
+
+# -- state machine paths --------------------------------------------------------------------------
+
+
+def test_failover_path_healthy(active_passive: dict[str, Template]) -> None:
+    path = walk(_failover(active_passive["MwaaDrSecondary"]), {"CheckPrimaryHealth": [HEALTHY]})
+    assert path == ["CheckPrimaryHealth", "IsDisaster", "NoFailover"]
+
+
+def test_failover_path_unhealthy_below_threshold(active_passive: dict[str, Template]) -> None:
+    path = walk(_failover(active_passive["MwaaDrSecondary"]), {"CheckPrimaryHealth": [BELOW]})
+    assert path == ["CheckPrimaryHealth", "IsDisaster", "NoFailover"]
+
+
+def test_failover_path_disaster_active_passive(active_passive: dict[str, Template]) -> None:
+    path = walk(
+        _failover(active_passive["MwaaDrSecondary"]),
+        {"CheckPrimaryHealth": [DISASTER], "FailoverRestore": [PARTIAL, WAITING, DONE]},
+    )
+    assert path == [
+        "CheckPrimaryHealth",
+        "IsDisaster",
+        "NotifyFailoverStarted",
+        "DisableHealthCheck",
+        "FailoverInit",
+        "FailoverRestore",
+        "FailoverRestoreDone",
+        "FailoverRestore",
+        "FailoverRestoreDone",
+        "FailoverWaitForDags",
+        "FailoverRestore",
+        "FailoverRestoreDone",
+        "NotifyFailoverSucceeded",
+        "FailoverSucceeded",
+    ]
+    # the schedule is disabled before anything is restored
+    assert path.index("DisableHealthCheck") < path.index("FailoverRestore")
+
+
+def test_failover_path_disaster_backup_restore(backup_restore: dict[str, Template]) -> None:
+    path = walk(
+        _failover(backup_restore["MwaaDrSecondary"]),
+        {
+            "CheckPrimaryHealth": [DISASTER],
+            "CreateEnvironment": [{"status": "CREATING"}],
+            "GetEnvironmentStatus": [{"status": "CREATING"}, {"status": "AVAILABLE"}],
+            "FailoverRestore": [DONE],
+        },
+    )
+    assert path == [
+        "CheckPrimaryHealth",
+        "IsDisaster",
+        "NotifyFailoverStarted",
+        "DisableHealthCheck",
+        "CreateEnvironment",
+        "WaitForEnvironment",
+        "GetEnvironmentStatus",
+        "EnvironmentReady",
+        "WaitForEnvironment",
+        "GetEnvironmentStatus",
+        "EnvironmentReady",
+        "FailoverInit",
+        "FailoverRestore",
+        "FailoverRestoreDone",
+        "NotifyFailoverSucceeded",
+        "FailoverSucceeded",
+    ]
+
+
+@pytest.mark.parametrize("status", ["CREATE_FAILED", "UNAVAILABLE", "NOT_FOUND"])
+def test_failover_path_create_failed(backup_restore: dict[str, Template], status: str) -> None:
+    path = walk(
+        _failover(backup_restore["MwaaDrSecondary"]),
+        {
+            "CheckPrimaryHealth": [DISASTER],
+            "CreateEnvironment": [{"status": "CREATING"}],
+            "GetEnvironmentStatus": [{"status": status}],
+        },
+    )
+    assert path[-4:] == ["GetEnvironmentStatus", "EnvironmentReady", "NotifyFailoverFailed", "FailoverFailed"]
+    assert "FailoverRestore" not in path
+
+
+@pytest.mark.parametrize("failing", ["DisableHealthCheck", "FailoverRestore"])
+def test_failover_path_task_failure_is_notified(active_passive: dict[str, Template], failing: str) -> None:
+    path = walk(
+        _failover(active_passive["MwaaDrSecondary"]),
+        {"CheckPrimaryHealth": [DISASTER], failing: [TaskFailed()]},
+    )
+    assert path[-3:] == [failing, "NotifyFailoverFailed", "FailoverFailed"]
+
+
+def test_failover_tasks_retry_before_failing(backup_restore: dict[str, Template]) -> None:
+    states = _failover(backup_restore["MwaaDrSecondary"])["States"]
+    for name in ("DisableHealthCheck", "CreateEnvironment", "GetEnvironmentStatus", "FailoverRestore"):
+        errors = [e for r in states[name]["Retry"] for e in r["ErrorEquals"]]
+        assert "States.TaskFailed" in errors and "Lambda.TooManyRequestsException" in errors
+        assert states[name]["Catch"][0]["Next"] == "NotifyFailoverFailed"
+    assert states["CheckPrimaryHealth"]["Parameters"] == {"execution.$": "$$.Execution.Id"}
+    assert states["DisableHealthCheck"]["Parameters"] == {"action": "disable_schedule"}
+
+
+def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
+    machine = _failback(active_passive["MwaaDrSecondary"])
+    path = walk(machine, {"FailbackRestore": [PARTIAL, DONE]})
+    assert path == [
+        "NotifyFailbackStarted",
+        "BackupDrEnvironment",
+        "FailbackInit",
+        "FailbackRestore",
+        "FailbackRestoreDone",
+        "FailbackRestore",
+        "FailbackRestoreDone",
+        "PauseDrDags",
+        "RearmHealthCheck",
+        "NotifyFailbackSucceeded",
+        "FailbackSucceeded",
+    ]
+    assert machine["States"]["FailbackRestore"]["Parameters"]["target"] == "primary"
+    assert machine["States"]["BackupDrEnvironment"]["Parameters"] == {
+        "action": "backup",
+        "source": "dr",
+        "prefix": "failback",
+    }
+    failed = walk(machine, {"BackupDrEnvironment": [TaskFailed()]})
+    assert failed[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def _dr_stack() -> tuple[cdk.Stack, ec2.Vpc]:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "V", env=cdk.Environment(account=ACCOUNT, region="us-west-2"))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        availability_zones=["us-west-2a", "us-west-2b"],
+        nat_gateways=1,
+        restrict_default_security_group=False,
+    )
+    return stack, vpc
+
+
+def _secondary(**overrides: Any) -> MwaaDrSecondary:
+    stack, vpc = _dr_stack()
+    kwargs: dict[str, Any] = {
+        "strategy": "active_passive",
+        "primary_environment_name": "env",
+        "primary_region": "us-east-1",
+        "vpc": vpc,
+    }
+    kwargs.update(overrides)
+    return MwaaDrSecondary(stack, "Dr", **kwargs)
+
+
+def _primary(**overrides: Any) -> MwaaDrPrimary:
+    stack, vpc = _dr_stack()
+    kwargs: dict[str, Any] = {"environment_name": "env", "dr_region": "us-east-1", "vpc": vpc}
+    kwargs.update(overrides)
+    return MwaaDrPrimary(stack, "Dr", **kwargs)
+
+
+VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
+    (_secondary, {"strategy": "pilot_light"}, "strategy must be one of active_passive, backup_restore"),
+    (_secondary, {"unhealthy_threshold": 1}, "unhealthy_threshold must be at least 2"),
+    (_secondary, {"check_interval": cdk.Duration.seconds(90)}, "check_interval must be whole minutes"),
+    (_secondary, {"heartbeat_window": cdk.Duration.hours(2)}, "heartbeat_window must be whole minutes"),
+    (_secondary, {"primary_region": "us-west-2"}, "primary_region must differ"),
+    (_secondary, {"primary_region": "mars-1"}, "primary_region must be a literal Region code"),
+    (_secondary, {"primary_environment_name": "1bad"}, "primary_environment_name must be a literal MWAA"),
+    (_secondary, {"environment_name": "bad name"}, "environment_name must be a literal MWAA"),
+    (_secondary, {"name_prefix": "Bad_Prefix"}, "name_prefix must be 3-24 characters"),
+    (_secondary, {"airflow_version": "1.10.12"}, "airflow_version must be one of"),
+    (_secondary, {"environment_class": "mw1.huge"}, "environment_class must be one of"),
+    (_secondary, {"max_workers": 0}, "max_workers must be between 1 and 25"),
+    (_secondary, {"airflow_rbac_role": "Public"}, "airflow_rbac_role must be one of"),
+    (_secondary, {"backup_retention": cdk.Duration.hours(1)}, "backup_retention must be at least 1 day"),
+    (_primary, {"dr_region": "us-west-2"}, "dr_region must differ"),
+    (_primary, {"dr_region": "westus"}, "dr_region must be a literal Region code"),
+    (_primary, {"vpc": None}, "create_environment=True needs a vpc"),
+    (_primary, {"create_environment": False}, "with create_environment=False"),
+    (_primary, {"rpo": cdk.Duration.minutes(2)}, "rpo must be whole minutes between 5 and 1440"),
+]
+
+
+@pytest.mark.parametrize(("build", "overrides", "message"), VALIDATION, ids=[v[2][:40] for v in VALIDATION])
+def test_validation(build: Callable[..., Any], overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(**overrides)
+
+
+def test_subnets_must_span_two_azs() -> None:
+    stack, vpc = _dr_stack()
+    with pytest.raises(ValueError, match="two private subnets in different Availability Zones"):
+        MwaaDrSecondary(
+            stack,
+            "Dr",
+            strategy=MwaaDrStrategy.BACKUP_RESTORE,
+            primary_environment_name="env",
+            primary_region="us-east-1",
+            vpc=vpc,
+            subnets=[vpc.private_subnets[0]],
+        )
+
+
+def test_detection_time_of_the_defaults_is_within_ten_minutes() -> None:
+    secondary = _secondary()
+    assert secondary.detection_minutes == 9
+    assert _secondary(unhealthy_threshold=5).detection_minutes == 13
