@@ -231,6 +231,17 @@ def test_invitation_from_another_account_is_never_accepted(
             _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
 
 
+def test_timeout_message_names_at_most_ten_passed_over_invitations(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    others = [_invitation(sender=OTHER, name=f"Other-{i}") for i in range(12)]
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": others}, {})
+        stub.add_response("get_resource_shares", {"resourceShares": []}, None)
+        with pytest.raises(acceptor.AcceptanceError, match="Other-9 from 333333333333 \\(PENDING\\) and 2 more$"):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
 def test_pinned_share_from_the_wrong_sender_is_refused(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     with stubbed(acceptor._client()) as stub:
         stub.add_response(

@@ -42,6 +42,8 @@ logger = Logger()
 DEFAULT_NAME_PREFIX = "LakeFormation"
 MIN_TIMEOUT_SECONDS = 60
 MAX_TIMEOUT_SECONDS = 3000
+#: Invitations from other senders or for other shares named in the timeout message, at most.
+MAX_NOTES = 10
 #: Faults that a later poll may not see again.
 TRANSIENT_CODES = frozenset(
     {
@@ -242,7 +244,8 @@ def is_complete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     if accepted:
         return {"IsComplete": True, "Data": {"ResourceShareArns": ",".join(accepted)}}
     if time.time() > deadline:
-        passed_over = f"; passed over: {', '.join(notes)}" if notes else ""
+        shown = ", ".join(notes[:MAX_NOTES]) + (f" and {len(notes) - MAX_NOTES} more" if len(notes) > MAX_NOTES else "")
+        passed_over = f"; passed over: {shown}" if notes else ""
         raise AcceptanceError(
             f"no invitation for {settings.describe()} arrived within {settings.timeout} seconds. Check that the "
             f"Security Lake subscriber in account {settings.sender} names this account as principal with "
