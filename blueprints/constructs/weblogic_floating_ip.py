@@ -178,7 +178,13 @@ systemctl enable --now weblogic-floating-ip.service
 log "floating IP $FLOATING_IP added"
 
 # 2. The domain home on EFS: TLS in transit, IAM authorization, mounted at every boot.
-dnf install -y amazon-efs-utils
+for attempt in 1 2 3 4 5; do
+  if dnf install -y amazon-efs-utils; then
+    break
+  fi
+  log "installing amazon-efs-utils failed (attempt $attempt); retrying"
+  sleep 15
+done
 mkdir -p "$MOUNT_POINT"
 if ! grep -q "^$FILE_SYSTEM_ID:/ " /etc/fstab; then
   echo "$FILE_SYSTEM_ID:/ $MOUNT_POINT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
