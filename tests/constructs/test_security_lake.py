@@ -313,6 +313,53 @@ def test_executive_dashboard_has_the_three_overview_visuals(viz: Template) -> No
     assert "quicksight:UpdateDashboardPermissions" in dashboard["Permissions"][0]["Actions"]
 
 
+def test_dataset_columns_are_the_columns_the_sql_names(viz: Template) -> None:
+    for data_set in viz.find_resources("AWS::QuickSight::DataSet").values():
+        ((_, table),) = data_set["Properties"]["PhysicalTableMap"].items()
+        sql = table["CustomSql"]["SqlQuery"]
+        for column in table["CustomSql"]["Columns"]:
+            assert f" AS {column['Name']}" in sql or f", {column['Name']}," in sql, column["Name"]
+
+
+def test_dashboard_fields_exist_in_the_executive_dataset(viz: Template) -> None:
+    data_set = next(
+        iter(
+            viz.find_resources(
+                "AWS::QuickSight::DataSet", {"Properties": {"DataSetId": "security-lake-executive"}}
+            ).values()
+        )
+    )
+    ((_, table),) = data_set["Properties"]["PhysicalTableMap"].items()
+    columns = {c["Name"] for c in table["CustomSql"]["Columns"]}
+    definition = next(iter(viz.find_resources("AWS::QuickSight::Dashboard").values()))["Properties"]["Definition"]
+    referenced: list[dict[str, str]] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if "ColumnName" in node:
+                referenced.append(node)
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(definition)
+    assert referenced and all(r["DataSetIdentifier"] == "executive" for r in referenced)
+    assert {r["ColumnName"] for r in referenced} <= columns
+    field_ids = json.dumps(definition).count('"FieldId"')
+    assert field_ids == len(set(_field_ids(definition)))
+
+
+def _field_ids(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["FieldId"]] if "FieldId" in node else []
+        return own + [f for value in node.values() for f in _field_ids(value)]
+    if isinstance(node, list):
+        return [f for value in node for f in _field_ids(value)]
+    return []
+
+
 def test_no_policy_grants_every_action(templates: dict[str, Template]) -> None:
     for template in templates.values():
         for policy in template.find_resources("AWS::IAM::Policy").values():
