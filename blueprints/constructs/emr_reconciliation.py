@@ -131,6 +131,7 @@ class EmrReconciliationCluster(Construct):
             job_script=job,
             submitter_timeout=submitter_timeout,
             max_receive_count=max_receive_count,
+            request_retention=request_retention,
             ledger_retention_days=ledger_retention_days,
             log_retention_days=log_retention_days,
             data_buckets=data_buckets,
@@ -686,6 +687,12 @@ def _fleet(
     )
 
 
+def deferral_seconds(receives: int) -> int:
+    """How long the submitter keeps a request it cannot submit before it is dead-lettered: its visibility
+    timeouts start at 30 seconds and double with each receive, up to 15 minutes."""
+    return sum(min(30 * 2**i, 900) for i in range(receives))
+
+
 def _validate(
     *,
     in_transit_certificates: str,
@@ -700,6 +707,7 @@ def _validate(
     job_script: Path,
     submitter_timeout: Duration,
     max_receive_count: int,
+    request_retention: Duration,
     ledger_retention_days: int,
     log_retention_days: int,
     data_buckets: Sequence[s3.IBucket] | None,
@@ -800,6 +808,14 @@ def _validate(
         raise ValueError(
             "max_receive_count must be at least 10, so that a request deferred while EMR has 256 active steps is not "
             f"dead-lettered during a normal backlog; got {max_receive_count}"
+        )
+    retention = request_retention.to_seconds()
+    deferrals = deferral_seconds(max_receive_count)
+    if not deferrals <= retention <= 14 * 86400:
+        raise ValueError(
+            f"request_retention must be at most 14 days (the SQS maximum) and at least the {deferrals} seconds that "
+            f"{max_receive_count} deferred receives take, so that a request is dead-lettered, never expired; "
+            f"got {retention} seconds"
         )
     if ledger_retention_days < 1 or log_retention_days < 1:
         raise ValueError(

@@ -18,9 +18,11 @@ from blueprints.constructs.emr_reconciliation import (
     RELEASE_LABEL,
     EmrReconciliationCluster,
     FleetInstanceType,
+    deferral_seconds,
 )
 from blueprints.stacks.emr_reconciliation import EXAMPLE_STACKS, EmrReconciliationStack
 from tests.conftest import cdk_context
+from tests.handler_kit import load_event, load_handler
 from tests.stack_kit import synth_example
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
@@ -410,6 +412,18 @@ def json_zone(value: Any) -> int:
     return int(index)
 
 
+def test_retention_check_uses_the_submitters_own_backoff() -> None:
+    handler = load_handler("emr_step_submitter")
+    record = load_event("emr_reconciliation_sqs_record")
+
+    def backoff(receives: int) -> int:
+        record["attributes"]["ApproximateReceiveCount"] = str(receives)
+        return int(handler._backoff(handler.SQSRecord(record)))
+
+    for receives in (1, 5, 10, 50):
+        assert deferral_seconds(receives) == sum(backoff(n) for n in range(1, receives + 1))
+
+
 # --- arguments -----------------------------------------------------------------------------------------------------
 
 
@@ -486,6 +500,8 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         ({"job_script": Path("/nonexistent/job.py")}, "job_script must be the path"),
         ({"submitter_timeout": cdk.Duration.seconds(5)}, "submitter_timeout must be 10 seconds to 15 minutes"),
         ({"max_receive_count": 3}, "max_receive_count must be at least 10"),
+        ({"request_retention": cdk.Duration.days(15)}, "request_retention must be at most 14 days"),
+        ({"request_retention": cdk.Duration.hours(6)}, "at least the 41430 seconds that 50 deferred receives take"),
         ({"ledger_retention_days": 0}, "ledger_retention_days and log_retention_days must be at least 1"),
         ({"data_buckets": []}, "data_buckets must list at least one bucket"),
     ],

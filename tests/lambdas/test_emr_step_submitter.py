@@ -185,6 +185,7 @@ def test_valid_request_becomes_one_spark_step_and_is_recorded(aws: Aws) -> None:
     )
     assert stored["request_id"] == "recon-2026-11-001"
     assert stored["inputs"]["bank"]["options"]["header"] is True  # the normalized request, defaults filled in
+    assert aws.handler.validate_request(stored) == stored  # the job re-validates this file and gets the same request
     item = aws.ledger("recon-2026-11-001")
     assert item is not None
     assert item["status"]["S"] == "SUBMITTED"
