@@ -154,6 +154,7 @@ def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_dimension(name="environment", value=env["name"])
     metrics.add_metric(name="MwaaBackupsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="MwaaBackupSeconds", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
+    metrics.flush_metrics()
     logger.info("backup written", extra={"folder": written.folder, "counts": counts})
     return {"folder": written.folder, "counts": counts}
 
@@ -273,7 +274,6 @@ _ACTIONS = {"backup": backup, "restore": restore, "pause_all": pause_all}
 
 
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(event, dict) or event.get("action") not in _ACTIONS:
         raise ValueError(f"event must be an object with action one of {sorted(_ACTIONS)}; got {event!r:.200}")

@@ -1,0 +1,519 @@
+"""Backup and restore of Airflow metadata through MWAA InvokeRestApi, on Airflow 2 and 3.
+
+S3 and KMS run on moto. MWAA is not in moto: exact request shapes are checked with botocore's
+Stubber, and the large and idempotency cases run against an in-memory Airflow whose
+``invoke_rest_api`` validates every request against the real MWAA service model and answers
+Airflow errors the way MWAA does (``RestApiClientException`` with the Airflow status).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.validate import ParamValidator
+from moto import mock_aws
+
+from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+
+REGION = "us-east-1"
+DR_REGION = "us-west-2"
+BUCKET = "blueprints-mwaa-backup-111111111111-us-west-2"
+_MODEL = boto3.session.Session().get_available_services and boto3.client("mwaa", region_name=REGION).meta.service_model
+
+
+def _airflow_error(status: int, detail: Any) -> ClientError:
+    code = "RestApiServerException" if status >= 500 else "RestApiClientException"
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"Airflow answered {status}"},
+            "RestApiStatusCode": status,
+            "RestApiResponse": detail,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "InvokeRestApi",
+    )
+
+
+class FakeAirflow:
+    """An Airflow 2 (API v1) or Airflow 3 (API v2) metadata store behind ``invoke_rest_api``."""
+
+    KEYS = {"variables": "key", "pools": "name", "connections": "connection_id"}
+
+    def __init__(self, major: int, *, page_limit: int = 100) -> None:
+        self.major = major
+        self.page_limit = page_limit
+        self.data: dict[str, dict[str, dict[str, Any]]] = {"variables": {}, "pools": {}, "connections": {}, "dags": {}}
+        self.runs: dict[str, list[dict[str, Any]]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.fail_next: list[ClientError] = []
+        self.exceptions = boto3.client("mwaa", region_name=REGION).exceptions
+
+    def invoke_rest_api(self, **kwargs: Any) -> dict[str, Any]:
+        report = ParamValidator().validate(kwargs, _MODEL.operation_model("InvokeRestApi").input_shape)
+        assert not report.has_errors(), report.generate_report()
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        method, path = kwargs["Method"], kwargs["Path"]
+        self.calls.append((method, path))
+        prefix = "/api/v2" if self.major == 3 else ""
+        assert path.startswith(prefix + "/"), f"Airflow {self.major} path without {prefix!r}: {path}"
+        parts = [unquote(p) for p in path[len(prefix) :].strip("/").split("/")]
+        query, body = kwargs.get("QueryParameters") or {}, kwargs.get("Body")
+        status, answer = self._route(method, parts, query, body)
+        if status >= 400:
+            raise _airflow_error(status, answer)
+        return {"RestApiStatusCode": status, "RestApiResponse": answer}
+
+    def _route(self, method: str, parts: list[str], query: dict[str, Any], body: Any) -> tuple[int, Any]:
+        collection = parts[0]
+        store = self.data[collection]
+        if method == "GET" and len(parts) == 1:
+            limit = min(int(query.get("limit", 100)), self.page_limit)
+            offset = int(query.get("offset", 0))
+            records = list(store.values())[offset : offset + limit]
+            return 200, {collection: [self._public(collection, r) for r in records], "total_entries": len(store)}
+        if collection == "dags" and method == "GET" and parts[-1] == "dagRuns":
+            return 200, {"dag_runs": self.runs.get(parts[1], [])[:1], "total_entries": len(self.runs.get(parts[1], []))}
+        if collection == "dags" and method == "PATCH" and len(parts) == 2:
+            if parts[1] not in store:
+                return 404, {"title": "DAG not found"}
+            store[parts[1]]["is_paused"] = body["is_paused"]
+            return 200, store[parts[1]]
+        key_field = self.KEYS[collection]
+        if self.major == 3 and method == "PATCH" and len(parts) == 1:
+            results: dict[str, Any] = {"success": [], "errors": []}
+            for action in body["actions"]:
+                assert action["action"] == "create" and action["action_on_existence"] == "overwrite"
+                for entity in action["entities"]:
+                    if entity.get(key_field) == "reject-me":
+                        results["errors"].append({"error": "invalid", "status_code": 400, "keys": ["reject-me"]})
+                        continue
+                    store[entity[key_field]] = dict(entity)
+                    results["success"].append(entity[key_field])
+            return 200, {"create": results}
+        if self.major == 2 and method == "POST" and len(parts) == 1:
+            if body[key_field] in store:
+                return 409, {"title": "Conflict", "detail": f"{body[key_field]} already exists"}
+            store[body[key_field]] = dict(body)
+            return 200, body
+        if self.major == 2 and method == "PATCH" and len(parts) == 2:
+            if parts[1] not in store:
+                return 404, {"title": "not found"}
+            store[parts[1]].update({k: body[k] for k in query.get("update_mask", body)})
+            return 200, store[parts[1]]
+        raise AssertionError(f"route not implemented: {method} {parts}")
+
+    def _public(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """What the API shows: Airflow 2 never returns passwords, Airflow 3 masks them."""
+        out = dict(record)
+        if collection == "connections":
+            if self.major == 2:
+                out.pop("password", None)
+            elif out.get("password"):
+                out["password"] = "***"
+        if collection == "variables" and "secret" in out["key"] and self.major == 3:
+            out["value"] = "***"
+        return out
+
+
+class FakeMwaa:
+    def __init__(self, airflow: dict[str, FakeAirflow], versions: dict[str, str]) -> None:
+        self.airflow = airflow
+        self.versions = versions
+        self.exceptions = boto3.client("mwaa", region_name=REGION).exceptions
+
+    def invoke_rest_api(self, **kwargs: Any) -> dict[str, Any]:
+        return self.airflow[kwargs["Name"]].invoke_rest_api(**kwargs)
+
+    def get_environment(self, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3 keyword
+        return {
+            "Environment": {
+                "Name": Name,
+                "AirflowVersion": self.versions[Name],
+                "EnvironmentClass": "mw1.small",
+                "MaxWorkers": 2,
+                "Schedulers": 2,
+                "DagS3Path": "dags",
+                "Arn": "arn",
+                "Status": "AVAILABLE",
+                "LoggingConfiguration": {
+                    "TaskLogs": {"Enabled": True, "LogLevel": "INFO", "CloudWatchLogGroupArn": "x"}
+                },
+                "NetworkConfiguration": {"SubnetIds": ["subnet-1"]},
+            }
+        }
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=DR_REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DR_REGION})
+        key = boto3.client("kms", region_name=DR_REGION).create_key()["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("AWS_REGION", DR_REGION)
+        monkeypatch.setenv("BACKUP_BUCKET", BUCKET)
+        monkeypatch.setenv("KMS_KEY_ARN", key)
+        monkeypatch.setenv(
+            "ENVIRONMENTS",
+            json.dumps({"primary": {"name": "prod", "region": REGION}, "dr": {"name": "standby", "region": DR_REGION}}),
+        )
+        yield {"s3": s3, "key": key}
+
+
+def _handler(fake: FakeMwaa) -> ModuleType:
+    module = load_handler("mwaa_dr_metadata")
+    module._clients[("mwaa", REGION)] = fake
+    module._clients[("mwaa", DR_REGION)] = fake
+    return module
+
+
+def _fill(airflow: FakeAirflow, variables: int, connections: int, dags: int = 3) -> None:
+    for i in range(variables):
+        airflow.data["variables"][f"var_{i:04d}"] = {"key": f"var_{i:04d}", "value": f"value {i}", "description": None}
+    for i in range(connections):
+        airflow.data["connections"][f"conn_{i:03d}"] = {
+            "connection_id": f"conn_{i:03d}",
+            "conn_type": "postgres",
+            "host": f"db{i}.internal",
+            "login": "etl",
+            "password": f"s3cret-{i}",
+            "port": 5432,
+        }
+    airflow.data["pools"]["default_pool"] = {"name": "default_pool", "slots": 128, "description": "Default pool"}
+    airflow.data["pools"]["etl"] = {"name": "etl", "slots": 8, "description": "ETL", "include_deferred": False}
+    for i in range(dags):
+        airflow.data["dags"][f"dag_{i}"] = {"dag_id": f"dag_{i}", "is_paused": i == 0}
+        airflow.runs[f"dag_{i}"] = [
+            {"dag_run_id": f"scheduled__{i}", "logical_date": "2026-11-27T08:00:00Z", "state": "running"}
+        ]
+
+
+def _restore_all(
+    module: ModuleType, event: dict[str, Any], context: LambdaContext, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Call restore as the state machine does, passing the cursor back until done."""
+    results = []
+    cursor = None
+    for _ in range(limit):
+        result = module.handler({**event, "cursor": cursor}, context)
+        results.append(result)
+        if result["done"]:
+            return results
+        cursor = result["cursor"]
+    raise AssertionError("restore did not finish")
+
+
+@pytest.mark.parametrize("major", [2, 3])
+def test_backup_then_restore_large_metadata_in_full(
+    aws: dict[str, Any], lambda_context: LambdaContext, major: int
+) -> None:
+    version = "2.10.3" if major == 2 else "3.0.6"
+    prod, standby = FakeAirflow(major), FakeAirflow(major)
+    _fill(prod, variables=1000, connections=200)
+    for dag in prod.data["dags"].values():
+        standby.data["dags"][dag["dag_id"]] = {"dag_id": dag["dag_id"], "is_paused": True}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": version, "standby": version}))
+
+    backup = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    assert backup["counts"]["variables"] == 1000 and backup["counts"]["connections"] == 200
+
+    objects = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="backups/")["Contents"]
+    keys = [o["Key"] for o in objects]
+    assert "backups/latest.json" in keys and any(k.endswith("/manifest.json") for k in keys)
+    head = aws["s3"].head_object(Bucket=BUCKET, Key=f"{backup['folder']}/connections.json")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == aws["key"]
+    assert (
+        "s3cret"
+        not in aws["s3"].get_object(Bucket=BUCKET, Key=f"{backup['folder']}/connections.json")["Body"].read().decode()
+    )
+
+    module.MAX_RECORDS_PER_CALL = 300
+    event = load_event("mwaa_dr_restore")
+    results = _restore_all(module, event, lambda_context)
+    assert len(results) > 4, "1,200 records at 300 per call take several iterations"
+    assert results[-1]["summary"]["written"]["variables"] == 1000
+    assert results[-1]["summary"]["written"]["connections"] == 200
+    assert set(standby.data["variables"]) == set(prod.data["variables"])
+    assert standby.data["variables"]["var_0999"]["value"] == "value 999"
+    assert set(standby.data["connections"]) == set(prod.data["connections"])
+    assert standby.data["pools"]["etl"]["slots"] == 8
+    assert {d: v["is_paused"] for d, v in standby.data["dags"].items()} == {
+        "dag_0": True,
+        "dag_1": False,
+        "dag_2": False,
+    }
+    # no connection password was ever written from a masked placeholder
+    assert all(c.get("password") in (None,) for c in standby.data["connections"].values())
+
+
+@pytest.mark.parametrize("major", [2, 3])
+def test_restore_twice_gives_the_same_state(aws: dict[str, Any], lambda_context: LambdaContext, major: int) -> None:
+    version = "2.11.0" if major == 2 else "3.0.6"
+    prod, standby = FakeAirflow(major), FakeAirflow(major)
+    _fill(prod, variables=120, connections=5, dags=2)
+    standby.data["dags"] = {d: {"dag_id": d, "is_paused": True} for d in prod.data["dags"]}
+    standby.data["variables"]["var_0001"] = {"key": "var_0001", "value": "stale", "description": None}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": version, "standby": version}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+
+    _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    first = json.dumps(standby.data, sort_keys=True)
+    _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    assert json.dumps(standby.data, sort_keys=True) == first
+    assert standby.data["variables"]["var_0001"]["value"] == "value 1"
+    assert len(standby.data["variables"]) == 120
+
+
+def test_backup_from_airflow2_restores_into_airflow3(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    prod, standby = FakeAirflow(2), FakeAirflow(3)
+    _fill(prod, variables=10, connections=2, dags=1)
+    standby.data["dags"]["dag_0"] = {"dag_id": "dag_0", "is_paused": True}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "3.0.6"}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    assert len(standby.data["variables"]) == 10
+    assert all(path.startswith("/api/v2/") for _, path in standby.calls)
+    assert all(not path.startswith("/api/") for _, path in prod.calls)
+
+
+def test_masked_values_are_reported_not_written(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    prod, standby = FakeAirflow(3), FakeAirflow(3)
+    prod.data["variables"]["db_secret"] = {"key": "db_secret", "value": "hunter2"}
+    prod.data["variables"]["plain"] = {"key": "plain", "value": "1"}
+    prod.data["connections"]["warehouse"] = {"connection_id": "warehouse", "conn_type": "http", "password": "pw"}
+    standby.data["variables"]["db_secret"] = {"key": "db_secret", "value": "kept-from-secrets-backend"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    summary = _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)[-1]["summary"]
+    assert summary["masked_not_restored"] == 2
+    assert set(summary["masked_keys"]) == {"variables:db_secret", "connections:warehouse"}
+    assert standby.data["variables"]["db_secret"]["value"] == "kept-from-secrets-backend"
+    assert "password" not in standby.data["connections"]["warehouse"]
+
+
+def test_rejected_records_fail_the_restore_loudly(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    prod, standby = FakeAirflow(3), FakeAirflow(3)
+    prod.data["variables"]["reject-me"] = {"key": "reject-me", "value": "x"}
+    prod.data["variables"]["fine"] = {"key": "fine", "value": "y"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    with pytest.raises(module.RestoreIncomplete, match="variables:reject-me"):
+        _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    assert standby.data["variables"]["fine"]["value"] == "y"
+
+
+def test_restore_waits_for_unparsed_dags_then_reports_them(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    _fill(prod, variables=1, connections=0, dags=2)
+    standby.data["dags"]["dag_0"] = {"dag_id": "dag_0", "is_paused": True}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "2.10.3"}))
+    module.DAG_WAIT_ATTEMPTS = 2
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    first = module.handler({**load_event("mwaa_dr_restore"), "cursor": None}, lambda_context)
+    assert first == {"done": False, "wait": True, "cursor": first["cursor"]}
+    second = module.handler({**load_event("mwaa_dr_restore"), "cursor": first["cursor"]}, lambda_context)
+    assert second["wait"] is True
+    with pytest.raises(module.RestoreIncomplete, match="dags:dag_1"):
+        module.handler({**load_event("mwaa_dr_restore"), "cursor": second["cursor"]}, lambda_context)
+
+
+def test_restore_stops_early_when_lambda_time_runs_short(aws: dict[str, Any]) -> None:
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    _fill(prod, variables=50, connections=0, dags=0)
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "2.10.3"}))
+    module.handler(load_event("mwaa_dr_backup"), LambdaContext())
+    result = module.handler({**load_event("mwaa_dr_restore"), "cursor": None}, LambdaContext(remaining_ms=30_000))
+    assert result["done"] is False and result["cursor"]["offset"] == 0 and not standby.data["variables"]
+
+
+def test_restore_skips_an_incomplete_replica_and_uses_the_previous_backup(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    prod.data["variables"]["a"] = {"key": "a", "value": "old"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "2.10.3"}))
+    older = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    prod.data["variables"]["a"] = {"key": "a", "value": "new"}
+    newer = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    # replication delivered the pointer and manifest of the newer backup, but not all its files yet
+    aws["s3"].delete_object(Bucket=BUCKET, Key=f"{newer['folder']}/variables.json")
+    result = _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)[-1]
+    assert result["summary"]["folder"] == older["folder"]
+    assert standby.data["variables"]["a"]["value"] == "old"
+
+
+def test_no_backup_at_all_is_an_error(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = _handler(FakeMwaa({"standby": FakeAirflow(2)}, {"standby": "2.10.3"}))
+    with pytest.raises(Exception, match="no complete backup"):
+        module.handler({**load_event("mwaa_dr_restore"), "cursor": None}, lambda_context)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"action": "drop_everything"},
+        {"action": "restore", "target": "elsewhere"},
+        {"action": "backup", "prefix": "../x"},
+    ],
+)
+def test_bad_events_are_rejected(aws: dict[str, Any], lambda_context: LambdaContext, event: dict[str, Any]) -> None:
+    module = _handler(FakeMwaa({}, {}))
+    with pytest.raises(ValueError):
+        module.handler(event, lambda_context)
+
+
+def test_pause_all_pauses_the_dr_side_after_failback(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    standby = FakeAirflow(3)
+    standby.data["dags"] = {f"d{i}": {"dag_id": f"d{i}", "is_paused": i % 2 == 0} for i in range(5)}
+    module = _handler(FakeMwaa({"standby": standby}, {"standby": "3.0.6"}))
+    assert module.handler({"action": "pause_all", "target": "dr"}, lambda_context)["paused"] == 2
+    assert all(d["is_paused"] for d in standby.data["dags"].values())
+
+
+# -- exact request shapes with the Stubber -----------------------------------------------------------
+
+
+def _stubbed_api(module_name: str = "mwaa_dr_airflow_api") -> tuple[ModuleType, Any]:
+    handler = load_handler("mwaa_dr_metadata")
+    client = boto3.client("mwaa", region_name=REGION)
+    return handler, client
+
+
+def _api(major: int, client: Any) -> Any:
+    import importlib.util
+    import sys
+
+    from tests.handler_kit import LAMBDAS
+
+    spec = importlib.util.spec_from_file_location(
+        "mwaa_dr_airflow_api_test", LAMBDAS / "mwaa_dr_metadata" / "mwaa_dr_airflow_api.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mwaa_dr_airflow_api_test"] = module
+    spec.loader.exec_module(module)
+    return module.AirflowApi(client, "prod", major, sleep=lambda _: None)
+
+
+def test_airflow2_pagination_reads_every_page() -> None:
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(2, client)
+    with stubbed(client) as stub:
+        for offset, count in ((0, 100), (100, 100), (200, 5)):
+            stub.add_response(
+                "invoke_rest_api",
+                {
+                    "RestApiStatusCode": 200,
+                    "RestApiResponse": {
+                        "variables": [{"key": f"k{offset + i}", "value": "v"} for i in range(count)],
+                        "total_entries": 205,
+                    },
+                },
+                {
+                    "Name": "prod",
+                    "Path": "/variables",
+                    "Method": "GET",
+                    "QueryParameters": {"limit": 100, "offset": offset},
+                },
+            )
+        assert len(api.read_variables()) == 205
+
+
+def test_airflow3_bulk_upsert_shape() -> None:
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(3, client)
+    with stubbed(client) as stub:
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"create": {"success": ["etl"], "errors": []}}},
+            {
+                "Name": "prod",
+                "Path": "/api/v2/pools",
+                "Method": "PATCH",
+                "Body": {
+                    "actions": [
+                        {
+                            "action": "create",
+                            "entities": [{"name": "etl", "slots": 8}],
+                            "action_on_existence": "overwrite",
+                        }
+                    ]
+                },
+            },
+        )
+        result = api.write("pools", [{"name": "etl", "slots": 8, "description": None}])
+    assert result.written == 1 and not result.failed
+
+
+def test_airflow2_conflict_falls_back_to_patch_with_update_mask() -> None:
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(2, client)
+    record = {"connection_id": "warehouse", "conn_type": "postgres", "host": "db"}
+    with stubbed(client) as stub:
+        stub.add_client_error(
+            "invoke_rest_api",
+            service_error_code="RestApiClientException",
+            http_status_code=400,
+            modeled_fields={"RestApiStatusCode": 409, "RestApiResponse": {"title": "Conflict"}},
+            expected_params={"Name": "prod", "Path": "/connections", "Method": "POST", "Body": record},
+        )
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": record},
+            {
+                "Name": "prod",
+                "Path": "/connections/warehouse",
+                "Method": "PATCH",
+                "QueryParameters": {"update_mask": ["conn_type", "host"]},
+                "Body": record,
+            },
+        )
+        assert api.write("connections", [record]).written == 1
+
+
+def test_throttling_is_retried_and_persistent_faults_are_raised() -> None:
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(2, client)
+    with stubbed(client) as stub:
+        stub.add_client_error("invoke_rest_api", service_error_code="ThrottlingException", http_status_code=429)
+        stub.add_client_error(
+            "invoke_rest_api",
+            service_error_code="RestApiServerException",
+            http_status_code=400,
+            modeled_fields={"RestApiStatusCode": 503, "RestApiResponse": {"title": "unavailable"}},
+        )
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"is_paused": False}},
+            {
+                "Name": "prod",
+                "Path": "/dags/etl",
+                "Method": "PATCH",
+                "QueryParameters": {"update_mask": ["is_paused"]},
+                "Body": {"is_paused": False},
+            },
+        )
+        assert api.set_paused("etl", False) is None
+    with stubbed(client) as stub:
+        for _ in range(5):
+            stub.add_client_error("invoke_rest_api", service_error_code="ThrottlingException", http_status_code=429)
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            api.set_paused("etl", False)
+    with stubbed(client) as stub:
+        stub.add_client_error("invoke_rest_api", service_error_code="AccessDeniedException", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            api.set_paused("etl", False)
+
+
+def test_ids_too_long_for_the_path_are_reported_not_dropped() -> None:
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(3, client)
+    assert "InvokeRestApi accepts 64" in api.set_paused("d" * 60, False)
