@@ -304,9 +304,9 @@ class UnifiedApi(Construct):
                 header_name=origin_header_name,
             )
         else:
-            for peer in (ec2.Peer.any_ipv4(), ec2.Peer.any_ipv6()):
-                self.load_balancer_security_group.add_ingress_rule(peer, ec2.Port.tcp(443), "HTTPS from API users")
-                self.load_balancer_security_group.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP, redirected")
+            anyone = ec2.Peer.any_ipv4()  # the load balancer is IPv4-only
+            self.load_balancer_security_group.add_ingress_rule(anyone, ec2.Port.tcp(443), "HTTPS from API users")
+            self.load_balancer_security_group.add_ingress_rule(anyone, ec2.Port.tcp(80), "HTTP, redirected")
             alb.add_redirect(source_port=80, target_port=443, open=False)
             acknowledge(
                 self.load_balancer_security_group,

@@ -123,12 +123,6 @@ class DomainApi(Construct):
             "Execution logging needs the account-wide API Gateway CloudWatch role, which the platform team "
             "owns; the stage writes JSON access logs and X-Ray traces.",
         )
-        acknowledge(
-            self.api,
-            "Serverless-APIGWExecutionLoggingEnabled",
-            "Execution logging needs the account-wide API Gateway CloudWatch role, which the platform team "
-            "owns; the stage writes JSON access logs and X-Ray traces.",
-        )
 
 
 class UnifiedApiStack(cdk.Stack):

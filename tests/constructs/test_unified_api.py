@@ -227,7 +227,7 @@ def test_https_listener_forwards_with_a_modern_tls_policy_and_http_redirects(tem
     ports = sorted(
         p["FromPort"] for p in _props(template, "AWS::EC2::SecurityGroup")[0].get("SecurityGroupIngress", [])
     )
-    assert ports == [80, 80, 443, 443]  # IPv4 and IPv6, the public entry
+    assert ports == [80, 443]  # the public entry
 
 
 def test_certificate_is_dns_validated_in_the_zone(template: Template) -> None:
