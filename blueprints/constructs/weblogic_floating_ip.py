@@ -309,6 +309,11 @@ class FloatingIpAdminServer(Construct):
             route_table_ids=route_table_ids,
         )
         stack = Stack.of(self)
+        if console_certificate is not None and Token.is_unresolved(stack.region):
+            raise ValueError(
+                "the console load balancer writes access logs to S3, which needs the stack's Region: "
+                "give the stack env=Environment(region=...), or leave console_certificate out"
+            )
         self.floating_ip: str = address
         self.floating_subnet_cidr: str = str(network)
         self.admin_port: int = admin_port

@@ -25,6 +25,7 @@ from blueprints.constructs.weblogic_floating_ip import (
     render_user_data,
     validate_floating_address,
 )
+from blueprints.example_app import add_nag_packs
 from blueprints.stacks.weblogic_floating_ip import PLACEHOLDER_CONSOLE_CIDR
 from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
@@ -415,6 +416,22 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         "AWS::Events::Rule",
         {"Targets": [Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 60}})]},
     )
+
+
+def test_construct_in_an_environment_agnostic_stack_passes_both_nag_packs() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Agnostic")
+    FloatingIpAdminServer(stack, "Admin")
+    add_nag_packs(app)
+    app.synth()  # raises on any unacknowledged finding: the acknowledged ARNs must render with <AWS::Region>
+    Template.from_stack(stack).resource_count_is("AWS::AutoScaling::AutoScalingGroup", 1)
+
+
+def test_console_in_an_environment_agnostic_stack_is_refused() -> None:
+    stack = cdk.Stack(cdk.App(context=cdk_context()), "Agnostic")
+    certificate = acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN)
+    with pytest.raises(ValueError, match="needs the stack's Region"):
+        FloatingIpAdminServer(stack, "Admin", console_certificate=certificate, console_ingress_cidrs=["203.0.113.0/24"])
 
 
 # --- validation ---------------------------------------------------------------------------------

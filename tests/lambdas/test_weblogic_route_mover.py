@@ -169,6 +169,20 @@ def test_api_error_mid_way_abandons_the_launch_and_notifies(
     assert message["lifecycle_action_completed"] is True
 
 
+def test_unknown_instance_abandons_before_any_route_moves(world: World, lambda_context: LambdaContext) -> None:
+    world.event["detail"]["EC2InstanceId"] = "i-0fedcba9876543210"
+    world.new_instance = "i-0fedcba9876543210"
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+        result = world.handler.handler(world.event, lambda_context)
+
+    assert result["status"] == "abandoned" and result["routes"] == {}
+    assert world.route_target(world.table_with_old_route) == world.old_instance
+    ((_, message),) = world.notifications()
+    assert "InvalidInstanceID" in message["reason"]
+
+
 def test_throttled_completion_fails_the_invocation_so_lambda_retries(
     world: World, lambda_context: LambdaContext
 ) -> None:
