@@ -96,7 +96,7 @@ def _stored_config() -> dict[str, Any]:
 def create_environment() -> dict[str, Any]:
     status = environment_status()
     if status["status"] != "NOT_FOUND":
-        logger.info("DR environment already exists; not creating another", extra=status)
+        logger.info("DR environment already exists; not creating another", extra={"environment": status})
         return {**status, "created": False}
     config = _stored_config()
     request = {
