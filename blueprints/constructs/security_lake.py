@@ -564,77 +564,167 @@ def _title(text: str) -> dict[str, object]:
     return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
 
 
-def executive_dashboard_definition(data_set_arn: str) -> dict[str, object]:
-    """The executive overview: findings by severity over time, findings by account, failed checks by account."""
-    ds = "executive"
-    visuals: list[dict[str, object]] = [
-        {
-            "LineChartVisual": {
-                "VisualId": "findings-by-severity-over-time",
-                "Title": _title("Findings by severity over time"),
-                "ChartConfiguration": {
-                    "FieldWells": {
-                        "LineChartAggregatedFieldWells": {
-                            "Category": [
-                                {
-                                    "DateDimensionField": {
-                                        "FieldId": "day",
-                                        "Column": _column(ds, "finding_day"),
-                                        "DateGranularity": "DAY",
-                                    }
+def _line(visual_id: str, title: str, ds: str, day: str, value: str, color: str) -> dict[str, object]:
+    """Daily totals of ``value`` over ``day``, one line per ``color``."""
+    day_field = {"FieldId": f"{visual_id}-{day}", "Column": _column(ds, day), "DateGranularity": "DAY"}
+    return {
+        "LineChartVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {
+                "FieldWells": {
+                    "LineChartAggregatedFieldWells": {
+                        "Category": [{"DateDimensionField": day_field}],
+                        "Values": [_total(f"{visual_id}-{value}", ds, value)],
+                        "Colors": [_category(f"{visual_id}-{color}", ds, color)],
+                    }
+                }
+            },
+        }
+    }
+
+
+def _bar(visual_id: str, title: str, ds: str, category: str, value: str, color: str | None = None) -> dict[str, object]:
+    """Totals of ``value`` per ``category`` (horizontal bars), stacked by ``color``."""
+    wells: dict[str, object] = {
+        "Category": [_category(f"{visual_id}-{category}", ds, category)],
+        "Values": [_total(f"{visual_id}-{value}", ds, value)],
+    }
+    if color:
+        wells["Colors"] = [_category(f"{visual_id}-{color}", ds, color)]
+    return {
+        "BarChartVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {"Orientation": "HORIZONTAL", "FieldWells": {"BarChartAggregatedFieldWells": wells}},
+        }
+    }
+
+
+def _count_bar(visual_id: str, title: str, ds: str, category: str, counted: str) -> dict[str, object]:
+    """The number of rows per ``category`` (horizontal bars)."""
+    return {
+        "BarChartVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {
+                "Orientation": "HORIZONTAL",
+                "FieldWells": {
+                    "BarChartAggregatedFieldWells": {
+                        "Category": [_category(f"{visual_id}-{category}", ds, category)],
+                        "Values": [
+                            {
+                                "CategoricalMeasureField": {
+                                    "FieldId": f"{visual_id}-{counted}",
+                                    "Column": _column(ds, counted),
+                                    "AggregationFunction": "COUNT",
                                 }
-                            ],
-                            "Values": [_total("findings-over-time", ds, "finding_count")],
-                            "Colors": [_category("severity-over-time", ds, "severity")],
-                        }
+                            }
+                        ],
                     }
                 },
-            }
-        },
-        {
-            "BarChartVisual": {
-                "VisualId": "findings-by-account",
-                "Title": _title("Findings by account"),
-                "ChartConfiguration": {
-                    "Orientation": "HORIZONTAL",
-                    "FieldWells": {
-                        "BarChartAggregatedFieldWells": {
-                            "Category": [_category("account", ds, "account_id")],
-                            "Values": [_total("findings-per-account", ds, "finding_count")],
-                            "Colors": [_category("severity-per-account", ds, "severity")],
-                        }
-                    },
-                },
-            }
-        },
-        {
-            "BarChartVisual": {
-                "VisualId": "failed-checks-by-account",
-                "Title": _title("Failed compliance checks by account"),
-                "ChartConfiguration": {
-                    "Orientation": "HORIZONTAL",
-                    "FieldWells": {
-                        "BarChartAggregatedFieldWells": {
-                            "Category": [_category("failed-account", ds, "account_id")],
-                            "Values": [_total("failed-checks", ds, "failed_check_count")],
-                        }
-                    },
-                },
-            }
-        },
-    ]
+            },
+        }
+    }
+
+
+def _table(visual_id: str, title: str, ds: str, columns: Sequence[str]) -> dict[str, object]:
+    """The rows themselves, one column per name."""
+    values = [{"FieldId": f"{visual_id}-{c}", "Column": _column(ds, c)} for c in columns]
+    return {
+        "TableVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {"FieldWells": {"TableUnaggregatedFieldWells": {"Values": values}}},
+        }
+    }
+
+
+#: Per persona: dashboard name and its visuals (the first spans the sheet, the others half of it).
+PERSONA_DASHBOARDS: dict[str, tuple[str, tuple[dict[str, object], ...]]] = {
+    "executive": (
+        "Security Lake executive overview",
+        (
+            _line(
+                "findings-by-severity-over-time",
+                "Findings by severity over time",
+                "executive",
+                "finding_day",
+                "finding_count",
+                "severity",
+            ),
+            _bar("findings-by-account", "Findings by account", "executive", "account_id", "finding_count", "severity"),
+            _bar(
+                "failed-checks-by-account",
+                "Failed compliance checks by account",
+                "executive",
+                "account_id",
+                "failed_check_count",
+            ),
+        ),
+    ),
+    "custodian": (
+        "Security Lake data sources",
+        (
+            _line(
+                "events-by-source-over-time",
+                "Events per source over time",
+                "custodian",
+                "event_day",
+                "event_count",
+                "source_name",
+            ),
+            _bar(
+                "events-by-source",
+                "Events by source and account",
+                "custodian",
+                "source_name",
+                "event_count",
+                "account_id",
+            ),
+            _bar("events-by-region", "Events by Region", "custodian", "event_region", "event_count", "source_name"),
+        ),
+    ),
+    "operator": (
+        "Security Lake operations",
+        (
+            _table(
+                "recent-findings",
+                "Medium and higher findings, last 7 days",
+                "operator",
+                (
+                    "finding_time",
+                    "severity",
+                    "finding_title",
+                    "product_name",
+                    "account_id",
+                    "finding_region",
+                    "finding_status",
+                    "compliance_status",
+                ),
+            ),
+            _count_bar("findings-by-severity", "Findings by severity", "operator", "severity", "finding_title"),
+            _count_bar("findings-by-product", "Findings by product", "operator", "product_name", "finding_title"),
+        ),
+    ),
+}
+
+
+def persona_dashboard_definition(persona: str, data_set_arn: str) -> dict[str, object]:
+    """The dashboard ``Definition`` of one persona (``executive``, ``custodian`` or ``operator``)."""
+    name, visuals = PERSONA_DASHBOARDS[persona]
+    visual_ids = [str(next(iter(v.values()))["VisualId"]) for v in visuals]  # type: ignore[index]
     elements = [
-        {"ElementId": "findings-by-severity-over-time", "ElementType": "VISUAL", "ColumnSpan": 36, "RowSpan": 12},
-        {"ElementId": "findings-by-account", "ElementType": "VISUAL", "ColumnSpan": 18, "RowSpan": 12},
-        {"ElementId": "failed-checks-by-account", "ElementType": "VISUAL", "ColumnSpan": 18, "RowSpan": 12},
+        {"ElementId": visual_id, "ElementType": "VISUAL", "ColumnSpan": 36 if i == 0 else 18, "RowSpan": 12}
+        for i, visual_id in enumerate(visual_ids)
     ]
     return {
-        "DataSetIdentifierDeclarations": [{"Identifier": ds, "DataSetArn": data_set_arn}],
+        "DataSetIdentifierDeclarations": [{"Identifier": persona, "DataSetArn": data_set_arn}],
         "Sheets": [
             {
-                "SheetId": "executive-overview",
-                "Name": "Executive overview",
-                "Visuals": visuals,
+                "SheetId": f"{persona}-overview",
+                "Name": name,
+                "Visuals": list(visuals),
                 "Layouts": [{"Configuration": {"GridLayout": {"Elements": elements}}}],
             }
         ],
@@ -830,6 +920,7 @@ class SecurityLakeVisualization(Construct):
         self.data_source: quicksight.CfnDataSource | None = None
         self.data_sets: dict[str, quicksight.CfnDataSet] = {}
         self.refresh_schedules: dict[str, quicksight.CfnRefreshSchedule] = {}
+        self.dashboards: dict[str, quicksight.CfnDashboard] = {}
         self.dashboard: quicksight.CfnDashboard | None = None
         if enable_quicksight and quicksight_owner_arn:
             self._quicksight(
@@ -839,7 +930,12 @@ class SecurityLakeVisualization(Construct):
         CfnOutput(self, "DatabaseName", value=database_name, description="Glue database with the resource links")
         CfnOutput(self, "WorkGroupName", value=self.workgroup.ref, description="Athena workgroup for the queries")
         if self.dashboard is not None:
-            CfnOutput(self, "DashboardId", value=self.dashboard.dashboard_id, description="Executive dashboard")
+            CfnOutput(
+                self,
+                "DashboardIds",
+                value=",".join(d.dashboard_id for d in self.dashboards.values()),
+                description="QuickSight dashboards: executive, custodian, operator",
+            )
 
     @staticmethod
     def _check_quicksight(
@@ -1138,27 +1234,30 @@ class SecurityLakeVisualization(Construct):
                 )
                 schedule.node.add_dependency(data_set)
                 self.refresh_schedules[persona.key] = schedule
-        self.dashboard = quicksight.CfnDashboard(
-            self,
-            "ExecutiveDashboard",
-            aws_account_id=Aws.ACCOUNT_ID,
-            dashboard_id=f"{prefix}-executive-overview",
-            name="Security Lake executive overview",
-            permissions=[
-                quicksight.CfnDashboard.ResourcePermissionProperty(
-                    principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS)
-                ),
-                *(
+        for key, (name, _) in PERSONA_DASHBOARDS.items():
+            dashboard = quicksight.CfnDashboard(
+                self,
+                f"Dashboard{_pascal(key)}",
+                aws_account_id=Aws.ACCOUNT_ID,
+                dashboard_id=f"{prefix}-{key}-overview",
+                name=name,
+                permissions=[
                     quicksight.CfnDashboard.ResourcePermissionProperty(
-                        principal=viewer, actions=list(DASHBOARD_VIEWER_ACTIONS)
-                    )
-                    for viewer in viewers
-                ),
-            ],
-        )
-        self.dashboard.add_property_override(
-            "Definition", executive_dashboard_definition(self.data_sets["executive"].attr_arn)
-        )
+                        principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS)
+                    ),
+                    *(
+                        quicksight.CfnDashboard.ResourcePermissionProperty(
+                            principal=viewer, actions=list(DASHBOARD_VIEWER_ACTIONS)
+                        )
+                        for viewer in viewers
+                    ),
+                ],
+            )
+            dashboard.add_property_override(
+                "Definition", persona_dashboard_definition(key, self.data_sets[key].attr_arn)
+            )
+            self.dashboards[key] = dashboard
+        self.dashboard = self.dashboards["executive"]
 
 
 def _nag_arn(arn: str) -> str:

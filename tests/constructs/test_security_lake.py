@@ -298,9 +298,17 @@ def test_three_persona_datasets_query_the_links(viz: Template) -> None:
     assert "severity_id >= 3" in sql["operator"]
 
 
+def _dashboard(template: Template, persona: str) -> dict[str, Any]:
+    found = template.find_resources(
+        "AWS::QuickSight::Dashboard", {"Properties": {"DashboardId": f"security-lake-{persona}-overview"}}
+    )
+    assert len(found) == 1
+    return dict(next(iter(found.values()))["Properties"])
+
+
 def test_executive_dashboard_has_the_three_overview_visuals(viz: Template) -> None:
     executive = _logical_id(viz, "AWS::QuickSight::DataSet", {"DataSetId": "security-lake-executive"})
-    dashboard = next(iter(viz.find_resources("AWS::QuickSight::Dashboard").values()))["Properties"]
+    dashboard = _dashboard(viz, "executive")
     definition = dashboard["Definition"]
     assert definition["DataSetIdentifierDeclarations"] == [
         {"Identifier": "executive", "DataSetArn": {"Fn::GetAtt": [executive, "Arn"]}}
@@ -313,6 +321,12 @@ def test_executive_dashboard_has_the_three_overview_visuals(viz: Template) -> No
     assert "quicksight:UpdateDashboardPermissions" in dashboard["Permissions"][0]["Actions"]
 
 
+def test_every_persona_has_a_dashboard(viz: Template) -> None:
+    viz.resource_count_is("AWS::QuickSight::Dashboard", 3)
+    assert "TableVisual" in _dashboard(viz, "operator")["Definition"]["Sheets"][0]["Visuals"][0]
+    assert "LineChartVisual" in _dashboard(viz, "custodian")["Definition"]["Sheets"][0]["Visuals"][0]
+
+
 def test_dataset_columns_are_the_columns_the_sql_names(viz: Template) -> None:
     for data_set in viz.find_resources("AWS::QuickSight::DataSet").values():
         ((_, table),) = data_set["Properties"]["PhysicalTableMap"].items()
@@ -321,17 +335,18 @@ def test_dataset_columns_are_the_columns_the_sql_names(viz: Template) -> None:
             assert f" AS {column['Name']}" in sql or f", {column['Name']}," in sql, column["Name"]
 
 
-def test_dashboard_fields_exist_in_the_executive_dataset(viz: Template) -> None:
+@pytest.mark.parametrize("persona", ["executive", "custodian", "operator"])
+def test_dashboard_fields_exist_in_their_dataset(viz: Template, persona: str) -> None:
     data_set = next(
         iter(
             viz.find_resources(
-                "AWS::QuickSight::DataSet", {"Properties": {"DataSetId": "security-lake-executive"}}
+                "AWS::QuickSight::DataSet", {"Properties": {"DataSetId": f"security-lake-{persona}"}}
             ).values()
         )
     )
     ((_, table),) = data_set["Properties"]["PhysicalTableMap"].items()
     columns = {c["Name"] for c in table["CustomSql"]["Columns"]}
-    definition = next(iter(viz.find_resources("AWS::QuickSight::Dashboard").values()))["Properties"]["Definition"]
+    definition = _dashboard(viz, persona)["Definition"]
     referenced: list[dict[str, str]] = []
 
     def collect(node: Any) -> None:
@@ -345,10 +360,13 @@ def test_dashboard_fields_exist_in_the_executive_dataset(viz: Template) -> None:
                 collect(value)
 
     collect(definition)
-    assert referenced and all(r["DataSetIdentifier"] == "executive" for r in referenced)
+    assert referenced and all(r["DataSetIdentifier"] == persona for r in referenced)
     assert {r["ColumnName"] for r in referenced} <= columns
-    field_ids = json.dumps(definition).count('"FieldId"')
-    assert field_ids == len(set(_field_ids(definition)))
+    field_ids = _field_ids(definition)
+    assert len(field_ids) == len(set(field_ids))
+    layout = definition["Sheets"][0]["Layouts"][0]["Configuration"]["GridLayout"]["Elements"]
+    visual_ids = [next(iter(v.values()))["VisualId"] for v in definition["Sheets"][0]["Visuals"]]
+    assert [e["ElementId"] for e in layout] == visual_ids
 
 
 def _field_ids(node: Any) -> list[str]:
