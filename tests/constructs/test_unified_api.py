@@ -181,23 +181,28 @@ def test_load_balancer_is_internet_facing_with_access_logs_and_strict_headers(te
             "LoggingConfiguration": Match.any_value(),
         },
     )
+    log_bucket = _logical_id(
+        template, "AWS::S3::Bucket", {"BucketEncryption": Match.any_value(), "LoggingConfiguration": Match.any_value()}
+    )
     template.has_resource_properties(
         "AWS::S3::BucketPolicy",
         {
+            "Bucket": {"Ref": log_bucket},
             "PolicyDocument": {
                 "Statement": Match.array_with(
                     [
-                        Match.object_like(
-                            {
-                                "Action": "s3:PutObject",
-                                "Effect": "Allow",
-                                "Resource": Match.any_value(),
-                                "Principal": Match.any_value(),
-                            }
-                        )
+                        {
+                            "Action": "s3:PutObject",
+                            "Effect": "Allow",
+                            # Elastic Load Balancing's log delivery account for us-east-1
+                            "Principal": {"AWS": "arn:aws:iam::127311923021:root"},
+                            "Resource": {
+                                "Fn::Join": ["", [{"Fn::GetAtt": [log_bucket, "Arn"]}, "/alb/AWSLogs/111111111111/*"]]
+                            },
+                        }
                     ]
                 )
-            }
+            },
         },
     )
 
