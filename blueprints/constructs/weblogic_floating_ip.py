@@ -576,6 +576,7 @@ class FloatingIpAdminServer(Construct):
         self.target_group: elbv2.IApplicationTargetGroup | None = None
         self.listener: elbv2.IApplicationListener | None = None
         self.access_logs_bucket: SecureBucket | None = None
+        self.unhealthy_console_alarm: cloudwatch.IAlarm | None = None
         if console_certificate is not None:
             self._create_console(console_certificate, console_ingress_cidrs, health_check_path)
 
@@ -864,3 +865,19 @@ class FloatingIpAdminServer(Construct):
         self.load_balancer = load_balancer
         self.target_group = target_group
         self.listener = listener
+        # The group's EC2 health check cannot see WebLogic; the console's target can.
+        # Five minutes without a healthy target outlasts a normal failover's route move.
+        alarm = cloudwatch.Alarm(
+            self,
+            "ConsoleUnhealthyAlarm",
+            alarm_description="The WebLogic admin server has not answered its health check on the floating IP "
+            "for five minutes (boot failure, WebLogic down, or a failover still in progress)",
+            metric=target_group.metrics.healthy_host_count(period=Duration.minutes(1), statistic="Maximum"),
+            threshold=1,
+            evaluation_periods=5,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        self.unhealthy_console_alarm = alarm

@@ -272,6 +272,22 @@ def test_target_group_holds_the_floating_ip_for_every_az_with_a_console_health_c
     )
 
 
+def test_console_without_a_healthy_target_for_five_minutes_notifies(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "HealthyHostCount",
+            "Namespace": "AWS/ApplicationELB",
+            "ComparisonOperator": "LessThanThreshold",
+            "Threshold": 1,
+            "EvaluationPeriods": 5,
+            "AlarmActions": [{"Ref": Match.string_like_regexp("Notifications")}],
+            "OKActions": [{"Ref": Match.string_like_regexp("Notifications")}],
+            "Dimensions": Match.array_with([Match.object_like({"Name": "TargetGroup"})]),
+        },
+    )
+
+
 def test_admin_port_is_open_to_managed_servers_and_the_console_only(template: Template) -> None:
     admin_group = next(
         k
