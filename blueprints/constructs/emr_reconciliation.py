@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import CfnTag, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
@@ -109,6 +111,8 @@ class EmrReconciliationCluster(Construct):
         request_retention: Duration = Duration.days(14),
         ledger_retention_days: int = 400,
         log_retention_days: int = 90,
+        submitter_max_concurrency: int = 2,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, id)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
@@ -135,6 +139,7 @@ class EmrReconciliationCluster(Construct):
             ledger_retention_days=ledger_retention_days,
             log_retention_days=log_retention_days,
             data_buckets=data_buckets,
+            submitter_max_concurrency=submitter_max_concurrency,
         )
         subnets = vpc.select_subnets(
             subnet_type=selection.subnet_type,
@@ -436,7 +441,9 @@ class EmrReconciliationCluster(Construct):
             },
         )
         self.submitter.function.add_event_source(
-            event_sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True, max_concurrency=2)
+            event_sources.SqsEventSource(
+                self.queue, batch_size=10, report_batch_item_failures=True, max_concurrency=submitter_max_concurrency
+            )
         )
         for child in self.submitter.function.node.children:
             if isinstance(child, lambda_.EventSourceMapping):
@@ -447,6 +454,7 @@ class EmrReconciliationCluster(Construct):
                     "source a request that keeps failing moves to the queue's dead-letter queue (redrive policy).",
                 )
         self._grant_submitter()
+        self._alarm(alarm_topic)
 
     # -------------------------------------------------------------------------------------------------------------
 
@@ -538,6 +546,46 @@ class EmrReconciliationCluster(Construct):
                 "A data bucket holds the inputs and outputs that requests name by key; Spark reads, writes "
                 "and replaces objects anywhere in it, and in no other bucket.",
             )
+
+    def _alarm(self, alarm_topic: sns.ITopic | None) -> None:
+        """Alarms on what needs a person: dead-lettered requests, undelivered results, submitter errors."""
+        self.alarms: list[cloudwatch.Alarm] = [
+            cloudwatch.Alarm(
+                self,
+                "DeadLetteredRequestsAlarm",
+                alarm_description="Reconciliation requests failed repeatedly and were dead-lettered: inspect, redrive",
+                metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "UndeliveredResultsAlarm",
+                alarm_description="EMR step results could not be published to the results topic",
+                metric=self.results_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5)
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "SubmitterErrorsAlarm",
+                alarm_description="The step submitter function failed (not a single request: the whole invocation)",
+                metric=self.submitter.function.metric_errors(period=Duration.minutes(5)),
+                threshold=1,
+                evaluation_periods=3,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        if alarm_topic is not None:
+            for alarm in self.alarms:
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
 
     def _publish_step_events(self) -> None:
         """EMR step state changes of this cluster go to the results topic, with the step name as the request id."""
@@ -711,6 +759,7 @@ def _validate(
     ledger_retention_days: int,
     log_retention_days: int,
     data_buckets: Sequence[s3.IBucket] | None,
+    submitter_max_concurrency: int,
 ) -> tuple[str, str]:
     """Check every argument before a resource exists; returns the certificates' bucket and key."""
     certificates = _S3_ZIP_RE.match(in_transit_certificates)
@@ -821,6 +870,11 @@ def _validate(
         raise ValueError(
             f"ledger_retention_days and log_retention_days must be at least 1; got {ledger_retention_days}, "
             f"{log_retention_days}"
+        )
+    if not 2 <= submitter_max_concurrency <= 1000:
+        raise ValueError(
+            "submitter_max_concurrency must be 2 to 1000 (the SQS event source's limits); "
+            f"got {submitter_max_concurrency}"
         )
     if data_buckets is not None and not data_buckets:
         raise ValueError("data_buckets must list at least one bucket, or be left out to create one")

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.emr_reconciliation import (
@@ -392,6 +393,16 @@ def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id
     )
 
 
+def test_dead_letters_undelivered_results_and_submitter_errors_raise_alarms(template: Template) -> None:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    assert sorted(a["Properties"]["MetricName"] for a in alarms.values()) == [
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+    ]
+    assert all(a["Properties"]["TreatMissingData"] == "notBreaching" for a in alarms.values())
+
+
 def test_example_vpc_has_two_zones_an_s3_endpoint_flow_logs_and_no_lookups(template: Template) -> None:
     template.resource_count_is("AWS::EC2::NatGateway", 1)
     template.resource_count_is("AWS::EC2::FlowLog", 1)
@@ -450,13 +461,23 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     stack = cdk.Stack.of(probe)
     key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
     bucket = s3.Bucket.from_bucket_name(stack, "Ledgers", "company-ledgers")
-    service = build(encryption_key=key, data_buckets=[bucket], step_concurrency_level=4)
+    alarm_topic = sns.Topic(stack, "Pager", master_key=key)
+    service = build(
+        encryption_key=key,
+        data_buckets=[bucket],
+        step_concurrency_level=4,
+        submitter_max_concurrency=5,
+        alarm_topic=alarm_topic,
+    )
     assert service.encryption_key is key
     assert service.data_buckets == [bucket]
     assert probe.cluster.instances.task_instance_fleets is None  # type: ignore[union-attr]
     template = Template.from_stack(stack)
     clusters = template.find_resources("AWS::EMR::Cluster", {"Properties": {"StepConcurrencyLevel": 4}})
     assert len(clusters) == 1
+    template.has_resource_properties("AWS::Lambda::EventSourceMapping", {"ScalingConfig": {"MaximumConcurrency": 5}})
+    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [Match.any_value()]}})
+    assert len(paged) == 3
     functions = template.find_resources("AWS::Lambda::Function")
     assert any(
         f["Properties"].get("Environment", {}).get("Variables", {}).get("DATA_BUCKETS") == "company-ledgers"
@@ -504,6 +525,7 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         ({"request_retention": cdk.Duration.hours(6)}, "at least the 41430 seconds that 50 deferred receives take"),
         ({"ledger_retention_days": 0}, "ledger_retention_days and log_retention_days must be at least 1"),
         ({"data_buckets": []}, "data_buckets must list at least one bucket"),
+        ({"submitter_max_concurrency": 1}, "submitter_max_concurrency must be 2 to 1000"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_resource_is_made(
