@@ -595,7 +595,6 @@ class MwaaDrPrimary(Construct):
                 "KMS_KEY_ARN": self.key.key_arn,
                 "ENVIRONMENTS": stack.to_json_string({"primary": {"name": environment_name, "region": stack.region}}),
             },
-            reserved_concurrent_executions=1,
         )
         fn = self.backup_function.function
         fn.add_to_role_policy(

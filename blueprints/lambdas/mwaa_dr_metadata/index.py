@@ -28,7 +28,7 @@ from mwaa_dr_airflow_api import SECTIONS, AirflowApi, major_version
 from mwaa_dr_store import BackupStore
 
 logger = Logger()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Blueprints"))
 
 #: Stop starting new work when less than this much Lambda time is left.
 SAFETY_MS = int(os.environ.get("SAFETY_MS", "60000"))
@@ -225,7 +225,9 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
         while cursor["offset"] < len(records):
             if handled >= MAX_RECORDS_PER_CALL or context.get_remaining_time_in_millis() < SAFETY_MS:
                 return {"done": False, "wait": False, "cursor": cursor}
-            step = min(100, MAX_RECORDS_PER_CALL - handled)
+            # Airflow 3 writes 100 records in one bulk call; Airflow 2 needs a call per record,
+            # so check the remaining time more often there.
+            step = min(100 if api.major == 3 else 20, MAX_RECORDS_PER_CALL - handled)
             chunk = records[cursor["offset"] : cursor["offset"] + step]
             result = api.write(section, chunk)
             cursor["written"][section] += result.written

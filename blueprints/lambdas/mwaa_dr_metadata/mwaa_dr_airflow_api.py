@@ -227,8 +227,13 @@ class AirflowApi:
         except PathTooLong as err:
             result.failed[key] = str(err)
             return
-        mask = [k for k in record if k not in ("key", "name", "connection_id")]
-        status, answer = self.call("PATCH", path, query={"update_mask": mask}, body=record)
+        if section == "variables":
+            # a variable is replaced whole (key, value, description)
+            status, answer = self.call("PATCH", path, body=record)
+        else:
+            # only the fields the backup holds, so a password set in the target is kept
+            mask = [k for k in record if k not in ("name", "connection_id")]
+            status, answer = self.call("PATCH", path, query={"update_mask": mask}, body=record)
         if status < 400:
             result.written += 1
         else:
