@@ -526,6 +526,22 @@ class FloatingIpAdminServer(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        # EventBridge's publish grant (added by the rule target) names no source:
+        # only rules of this account and Region may use it.
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThisAccountsEventRules",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={
+                    "ArnNotLike": {
+                        "aws:SourceArn": stack.format_arn(service="events", resource="rule", resource_name="*")
+                    }
+                },
+            )
+        )
         # The topic policy CDK writes (TLS-only, EventBridge) replaces SNS's default
         # one, so the alarm's publisher is allowed explicitly.
         self.alarm_topic.add_to_resource_policy(

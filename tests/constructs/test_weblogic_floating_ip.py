@@ -145,6 +145,10 @@ def test_scaling_events_and_the_dlq_alarm_reach_the_encrypted_topic(template: Te
             "AlarmActions": [{"Ref": Match.string_like_regexp("Notifications")}],
         },
     )
+    topic_policy = _only(template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    deny = next(s for s in topic_policy if s.get("Sid") == "OnlyThisAccountsEventRules")
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"Service": "events.amazonaws.com"}
+    assert deny["Condition"]["ArnNotLike"]["aws:SourceArn"] == "arn:aws:events:us-east-1:111111111111:rule/*"
     key_policy = _only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
     services = {s["Principal"].get("Service") for s in key_policy if "Service" in s.get("Principal", {})}
     assert services == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
