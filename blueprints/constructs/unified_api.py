@@ -425,6 +425,17 @@ class UnifiedApi(Construct):
                 "CloudFront takes certificates from us-east-1 only: pass cloudfront_certificate (an ACM certificate "
                 f"for domain_name in us-east-1) when the stack's Region is not us-east-1; got region {stack.region!r}"
             )
+        if (
+            cloudfront_web_acl_arn is not None
+            and not Token.is_unresolved(cloudfront_web_acl_arn)
+            and not re.match(
+                r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[^/]+/[^/]+$", cloudfront_web_acl_arn
+            )
+        ):
+            raise ValueError(
+                "cloudfront_web_acl_arn must be the ARN of a CLOUDFRONT-scope web ACL (created in us-east-1, "
+                f"arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>); got {cloudfront_web_acl_arn!r}"
+            )
         if endpoint_id_parameter is not None and not _PARAMETER_RE.match(endpoint_id_parameter):
             raise ValueError(
                 "endpoint_id_parameter must be an SSM parameter name such as /unified-api/vpc-endpoint-id "

@@ -557,6 +557,10 @@ def _unified(**kwargs: Any) -> UnifiedApi:
         ({"rate_limit": 5}, "rate_limit is requests per client IP per 5 minutes"),
         ({"cloudfront_web_acl_arn": "arn:aws:wafv2:us-east-1:1:global/webacl/x/y"}, "only apply with cloudfront=True"),
         ({"cloudfront": True, "region": "eu-west-1"}, "CloudFront takes certificates from us-east-1 only"),
+        (
+            {"cloudfront": True, "cloudfront_web_acl_arn": "arn:aws:wafv2:us-east-1:111111111111:regional/webacl/a/b"},
+            "must be the ARN of a CLOUDFRONT-scope web ACL",
+        ),
         ({"cloudfront": True, "origin_header_name": "X Origin"}, "origin_header_name must be an HTTP header name"),
         ({"existing_vpc": True, "zones": 1}, "endpoint_subnets must select subnets in at least two"),
         (
@@ -587,8 +591,17 @@ def test_cloudfront_outside_us_east_1_takes_a_us_east_1_certificate() -> None:
         availability_zones=["eu-west-1a", "eu-west-1b"],
         cloudfront=True,
         cloudfront_certificate=edge_certificate,
+        cloudfront_web_acl_arn="arn:aws:wafv2:us-east-1:111111111111:global/webacl/edge/0f1e2d3c",
     )
     assert unified.distribution is not None
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {"WebACLId": "arn:aws:wafv2:us-east-1:111111111111:global/webacl/edge/0f1e2d3c"}
+            )
+        },
+    )
     assert unified.origin_secret is not None
 
 
