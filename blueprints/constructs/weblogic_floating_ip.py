@@ -400,8 +400,7 @@ class FloatingIpAdminServer(Construct):
             ec2.Port.tcp(admin_port),
             "Managed servers reach the admin server (T3/HTTP) on the floating IP",
         )
-        if managed_server_security_group is not None:
-            # A group passed in may restrict egress; a created one allows all outbound.
+        if managed_server_security_group is not None and not managed_server_security_group.allow_all_outbound:
             managed_server_security_group.add_egress_rule(
                 ec2.Peer.ipv4(f"{address}/32"), ec2.Port.tcp(admin_port), "Admin server on the floating IP"
             )
