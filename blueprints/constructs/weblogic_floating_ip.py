@@ -576,6 +576,8 @@ class FloatingIpAdminServer(Construct):
             )
         ]
         group.node.add_dependency(self.route_mover, self.launch_rule, self.scaling_events_rule)
+        # The first boot installs packages and reaches SSM: wait for the subnets' NAT routes.
+        group.node.add_dependency(selected.internet_connectivity_established)
         if isinstance(self.file_system, efs.FileSystem):
             group.node.add_dependency(self.file_system.mount_targets_available)
         acknowledge(

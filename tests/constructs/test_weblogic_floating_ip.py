@@ -96,6 +96,8 @@ def test_group_waits_for_the_rule_and_function_that_handle_its_first_launch(temp
     assert _logical_ids(template, "AWS::Lambda::Function") & depends_on
     assert _logical_ids(template, "AWS::Lambda::Permission") <= depends_on
     assert _logical_ids(template, "AWS::EFS::MountTarget") <= depends_on
+    nat_routes = {k for k, r in template.find_resources("AWS::EC2::Route").items() if "NatGatewayId" in r["Properties"]}
+    assert len(nat_routes) == 2 and nat_routes <= depends_on  # the first boot needs packages
     route_mover_policy = {
         k for k in _logical_ids(template, "AWS::IAM::Policy") if k.startswith("AdminServerRouteMoverRole")
     }
