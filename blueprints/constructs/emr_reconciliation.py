@@ -549,7 +549,7 @@ class EmrReconciliationCluster(Construct):
 
     def _alarm(self, alarm_topic: sns.ITopic | None) -> None:
         """Alarms on what needs a person: dead-lettered requests, undelivered results, submitter errors."""
-        self.alarms: list[cloudwatch.Alarm] = [
+        alarms = [
             cloudwatch.Alarm(
                 self,
                 "DeadLetteredRequestsAlarm",
@@ -584,8 +584,9 @@ class EmrReconciliationCluster(Construct):
             ),
         ]
         if alarm_topic is not None:
-            for alarm in self.alarms:
+            for alarm in alarms:
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+        self.alarms: list[cloudwatch.IAlarm] = list(alarms)
 
     def _publish_step_events(self) -> None:
         """EMR step state changes of this cluster go to the results topic, with the step name as the request id."""
@@ -604,7 +605,7 @@ class EmrReconciliationCluster(Construct):
             "This queue is the dead-letter queue of the step-events rule's SNS target (DeadLetterConfig of the "
             "EventBridge target), which cdk-nag does not trace.",
         )
-        self.step_events_rule = events.Rule(
+        self.step_events_rule: events.IRule = events.Rule(
             self,
             "StepEvents",
             description="EMR step state changes of the reconciliation cluster, to the results topic",
