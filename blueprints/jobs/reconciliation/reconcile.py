@@ -25,8 +25,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 CONTRACT_MODULE = "reconciliation_request"
-# Where the contract lives in this package, for runs that do not pass it with --py-files.
-CONTRACT_FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "emr_step_submitter"
+# Where the contract lives in this package (blueprints/lambdas/emr_step_submitter), for runs without --py-files.
+CONTRACT_FOLDER = ("lambdas", "emr_step_submitter")
 
 # Spark settings the plan's semantics rely on (null on a bad cast or a division by zero, as a spreadsheet shows a
 # blank rather than aborting a 100 GB job), set on the session so a cluster default cannot change results.
@@ -34,11 +34,14 @@ SESSION_CONF = {"spark.sql.ansi.enabled": "false", "spark.sql.caseSensitive": "t
 
 
 def load_contract() -> ModuleType:
-    """The shared contract module: from ``--py-files`` on EMR, else from this package."""
+    """The shared contract module: from ``--py-files`` on EMR, else from this package's source tree."""
     try:
         return importlib.import_module(CONTRACT_MODULE)
     except ModuleNotFoundError:
-        sys.path.insert(0, str(CONTRACT_FOLDER))
+        here = Path(__file__).resolve()
+        if len(here.parents) < 3:
+            raise
+        sys.path.insert(0, str(here.parents[2].joinpath(*CONTRACT_FOLDER)))
         return importlib.import_module(CONTRACT_MODULE)
 
 
@@ -48,7 +51,7 @@ InvalidRequest = contract.InvalidRequest
 
 def _reason(error: Exception) -> str:
     lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    return lines[0].rstrip(";") if lines else type(error).__name__
 
 
 # --- types -------------------------------------------------------------------------------------------------------
@@ -498,7 +501,9 @@ def build_plan(request: dict[str, Any], frames: dict[str, DataFrame]) -> DataFra
         except AnalysisException as error:
             reason = _reason(error)
             raise InvalidRequest(
-                path, f"Spark cannot apply this {op['op']}: {reason}", "see the request reference"
+                path,
+                f"Spark cannot apply this {op['op']}: {reason}",
+                "an operation Spark can apply to these columns and types",
             ) from None
         if op["as"] is not None:
             tables[op["as"]] = current
