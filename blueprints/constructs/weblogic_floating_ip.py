@@ -288,6 +288,7 @@ class FloatingIpAdminServer(Construct):
         console_certificate: acm.ICertificate | None = None,
         console_ingress_cidrs: Sequence[str] = (),
         health_check_path: str = "/console/login/LoginForm.jsp",
+        console_target_protocol: elbv2.ApplicationProtocol = elbv2.ApplicationProtocol.HTTP,
         route_mover_code: lambda_.Code | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -305,6 +306,7 @@ class FloatingIpAdminServer(Construct):
             console_certificate=console_certificate,
             console_ingress_cidrs=console_ingress_cidrs,
             health_check_path=health_check_path,
+            console_target_protocol=console_target_protocol,
             root_volume_size_gib=root_volume_size_gib,
             route_table_ids=route_table_ids,
         )
@@ -595,7 +597,7 @@ class FloatingIpAdminServer(Construct):
         self.access_logs_bucket: SecureBucket | None = None
         self.unhealthy_console_alarm: cloudwatch.IAlarm | None = None
         if console_certificate is not None:
-            self._create_console(console_certificate, console_ingress_cidrs, health_check_path)
+            self._create_console(console_certificate, console_ingress_cidrs, health_check_path, console_target_protocol)
 
     @staticmethod
     def _validate(
@@ -612,6 +614,7 @@ class FloatingIpAdminServer(Construct):
         console_certificate: acm.ICertificate | None,
         console_ingress_cidrs: Sequence[str],
         health_check_path: str,
+        console_target_protocol: elbv2.ApplicationProtocol,
         root_volume_size_gib: int,
         route_table_ids: Sequence[str] | None,
     ) -> None:
@@ -682,6 +685,11 @@ class FloatingIpAdminServer(Construct):
                         "console_ingress_cidrs must not contain 0.0.0.0/0: the WebLogic admin console "
                         "is not for the whole internet"
                     )
+            if console_target_protocol not in (elbv2.ApplicationProtocol.HTTP, elbv2.ApplicationProtocol.HTTPS):
+                raise ValueError(
+                    f"console_target_protocol must be ApplicationProtocol.HTTP or HTTPS (WebLogic's SSL listen port); "
+                    f"got {console_target_protocol}"
+                )
             if not _HEALTH_PATH_RE.match(health_check_path) or len(health_check_path) > 1024:
                 raise ValueError(
                     f"health_check_path must be a URL path starting with '/' such as /console/login/LoginForm.jsp; "
@@ -820,7 +828,11 @@ class FloatingIpAdminServer(Construct):
         )
 
     def _create_console(
-        self, certificate: acm.ICertificate, ingress_cidrs: Sequence[str], health_check_path: str
+        self,
+        certificate: acm.ICertificate,
+        ingress_cidrs: Sequence[str],
+        health_check_path: str,
+        target_protocol: elbv2.ApplicationProtocol,
     ) -> None:
         alb_security_group = ec2.SecurityGroup(
             self,
@@ -855,7 +867,7 @@ class FloatingIpAdminServer(Construct):
             "ConsoleTargets",
             vpc=self.vpc,
             target_type=elbv2.TargetType.IP,
-            protocol=elbv2.ApplicationProtocol.HTTP,
+            protocol=target_protocol,
             port=self.admin_port,
             # The floating IP is reachable from every ALB node through the moved route,
             # whichever AZ the admin server runs in.

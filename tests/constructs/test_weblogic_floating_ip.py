@@ -16,6 +16,7 @@ import pytest
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
@@ -440,6 +441,24 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
     )
 
 
+def test_console_can_reach_weblogics_ssl_port_over_https() -> None:
+    stack = _stack()
+    server = FloatingIpAdminServer(
+        stack,
+        "Admin",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        admin_port=7002,
+        console_certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN),
+        console_ingress_cidrs=["198.51.100.0/24"],
+        console_target_protocol=elbv2.ApplicationProtocol.HTTPS,
+    )
+    assert server.target_group is not None
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {"Protocol": "HTTPS", "Port": 7002, "HealthCheckProtocol": Match.absent(), "TargetType": "ip"},
+    )
+
+
 def test_construct_in_an_environment_agnostic_stack_passes_both_nag_packs() -> None:
     app = cdk.App(context=cdk_context())
     stack = cdk.Stack(app, "Agnostic")
@@ -529,6 +548,14 @@ def _build(**kwargs: Any) -> FloatingIpAdminServer:
         (
             {"with_certificate": True, "console_ingress_cidrs": ["203.0.113.0/24"], "health_check_path": "console"},
             "health_check_path must be a URL path",
+        ),
+        (
+            {
+                "with_certificate": True,
+                "console_ingress_cidrs": ["203.0.113.0/24"],
+                "console_target_protocol": "TCP",
+            },
+            "console_target_protocol must be ApplicationProtocol.HTTP or HTTPS",
         ),
     ],
 )
