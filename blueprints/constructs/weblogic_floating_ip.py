@@ -432,7 +432,8 @@ class FloatingIpAdminServer(Construct):
             mount_point=mount_point,
             start_command=start_command or f"{mount_point}/{DEFAULT_DOMAIN_START_SCRIPT}",
             run_as_user=run_as_user,
-            max_wait_seconds=int(heartbeat_timeout.to_seconds()) + 120,
+            # Heartbeats from retried invocations extend the hook's timeout: wait for two.
+            max_wait_seconds=2 * int(heartbeat_timeout.to_seconds()) + 120,
         )
         self.launch_template: ec2.ILaunchTemplate = ec2.LaunchTemplate(
             self,

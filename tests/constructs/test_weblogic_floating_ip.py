@@ -430,7 +430,7 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         {"SecurityGroupEgress": Match.array_with([Match.object_like({"CidrIp": "10.1.200.24/32", "FromPort": 7002})])},
     )
     assert "/opt/start-admin.sh" in server.user_data_script
-    assert "readonly MAX_WAIT_SECONDS=165" in server.user_data_script  # the hook's timeout plus two minutes
+    assert "readonly MAX_WAIT_SECONDS=210" in server.user_data_script  # twice the hook's timeout plus two minutes
     template.has_resource_properties(
         "AWS::AutoScaling::AutoScalingGroup",
         {"LifecycleHookSpecificationList": [Match.object_like({"HeartbeatTimeout": 45})]},
