@@ -724,13 +724,21 @@ def _fleet(
             for t in types
         ],
         launch_specifications=emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty(
-            on_demand_specification=emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
-                allocation_strategy="lowest-price"
+            # The primary fleet gets only the specification of its one purchasing option; core and task fleets
+            # get both, because managed scaling adds Spot when the On-Demand limit is below the maximum.
+            on_demand_specification=(
+                emr.CfnCluster.OnDemandProvisioningSpecificationProperty(allocation_strategy="lowest-price")
+                if name != "primary" or on_demand
+                else None
             ),
-            spot_specification=emr.CfnCluster.SpotProvisioningSpecificationProperty(
-                allocation_strategy="price-capacity-optimized",
-                timeout_action="SWITCH_TO_ON_DEMAND",
-                timeout_duration_minutes=20,
+            spot_specification=(
+                emr.CfnCluster.SpotProvisioningSpecificationProperty(
+                    allocation_strategy="price-capacity-optimized",
+                    timeout_action="SWITCH_TO_ON_DEMAND",
+                    timeout_duration_minutes=20,
+                )
+                if name != "primary" or spot
+                else None
             ),
         ),
     )

@@ -121,6 +121,9 @@ def test_instance_fleets_are_the_posts_graviton_types_with_their_weights_and_vol
     assert _types(instances["MasterInstanceFleet"]) == [("r6g.xlarge", 1, 250, 100), ("r6g.2xlarge", 1, 250, 100)]
     assert instances["MasterInstanceFleet"]["TargetOnDemandCapacity"] == 1
     assert "TargetSpotCapacity" not in instances["MasterInstanceFleet"]
+    assert instances["MasterInstanceFleet"]["LaunchSpecifications"] == {
+        "OnDemandSpecification": {"AllocationStrategy": "lowest-price"}
+    }
     workers = [("r6g.2xlarge", 8, 100, 100), ("r6g.4xlarge", 16, 100, 100)]
     assert _types(instances["CoreInstanceFleet"]) == workers
     (task,) = instances["TaskInstanceFleets"]
@@ -457,7 +460,7 @@ def build() -> Callable[..., EmrReconciliationCluster]:
 def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     build: Callable[..., EmrReconciliationCluster],
 ) -> None:
-    probe = build(task_instance_types=(), task_on_demand_units=0, core_on_demand_units=64)
+    probe = build(task_instance_types=(), task_on_demand_units=0, core_on_demand_units=64, primary_on_demand=False)
     stack = cdk.Stack.of(probe)
     key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
     bucket = s3.Bucket.from_bucket_name(stack, "Ledgers", "company-ledgers")
@@ -471,11 +474,19 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     )
     assert service.encryption_key is key
     assert service.data_buckets == [bucket]
-    assert probe.cluster.instances.task_instance_fleets is None  # type: ignore[union-attr]
     template = Template.from_stack(stack)
     clusters = template.find_resources("AWS::EMR::Cluster", {"Properties": {"StepConcurrencyLevel": 4}})
     assert len(clusters) == 1
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", {"ScalingConfig": {"MaximumConcurrency": 5}})
+    spot_primary = template.find_resources(
+        "AWS::EMR::Cluster",
+        {"Properties": {"Instances": {"MasterInstanceFleet": {"TargetSpotCapacity": 1}}}},
+    )
+    ((_, cluster),) = spot_primary.items()
+    primary = cluster["Properties"]["Instances"]["MasterInstanceFleet"]
+    assert "TargetOnDemandCapacity" not in primary
+    assert list(primary["LaunchSpecifications"]) == ["SpotSpecification"]
+    assert "TaskInstanceFleets" not in cluster["Properties"]["Instances"]
     paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [Match.any_value()]}})
     assert len(paged) == 3
     functions = template.find_resources("AWS::Lambda::Function")
