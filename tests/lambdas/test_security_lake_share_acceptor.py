@@ -283,6 +283,19 @@ def test_old_rejected_invitation_does_not_stop_the_wait(acceptor: ModuleType, mo
         assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
 
 
+def test_invitation_withdrawn_while_accepting_is_listed_again_next_poll(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_client_error(
+            "accept_resource_share_invitation",
+            service_error_code="ResourceShareInvitationArnNotFoundException",
+            http_status_code=400,
+        )
+        assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
+
+
 @pytest.mark.parametrize("code", ["ThrottlingException", "ServiceUnavailableException", "ServerInternalException"])
 def test_throttling_waits_for_the_next_poll(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
     with stubbed(acceptor._client()) as stub:

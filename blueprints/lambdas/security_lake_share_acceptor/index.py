@@ -44,7 +44,7 @@ MIN_TIMEOUT_SECONDS = 60
 MAX_TIMEOUT_SECONDS = 3000
 #: Invitations from other senders or for other shares named in the timeout message, at most.
 MAX_NOTES = 10
-#: Faults that a later poll may not see again.
+#: Faults that a later poll may not see again; the next poll lists the invitations afresh.
 TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
@@ -53,6 +53,8 @@ TRANSIENT_CODES = frozenset(
         "RequestLimitExceeded",
         "ServiceUnavailableException",
         "ServerInternalException",
+        # The invitation listed a moment ago is gone (withdrawn or replaced): list again at the next poll.
+        "ResourceShareInvitationArnNotFoundException",
     }
 )
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
