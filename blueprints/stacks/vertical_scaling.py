@@ -22,7 +22,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from blueprints.config import ExampleConfig
-from blueprints.constructs.common import BucketEncryption, SecureBucket, acknowledge
+from blueprints.constructs.common import BucketEncryption, SecureBucket
 from blueprints.constructs.vertical_scaling import (
     AlarmTrigger,
     Direction,
@@ -60,7 +60,7 @@ class VerticalScalingStack(cdk.Stack):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            availability_zones=[f"{self.region}a", f"{self.region}b"],
+            availability_zones=[cdk.Fn.select(0, cdk.Fn.get_azs()), cdk.Fn.select(1, cdk.Fn.get_azs())],
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)

@@ -35,6 +35,7 @@ class Aws:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.ami = ""
         self.faults: dict[str, list[str]] = {}
         self.session = boto3.DEFAULT_SESSION
         assert self.session is not None
@@ -43,10 +44,13 @@ class Aws:
 
     @staticmethod
     def _with_ena(parsed: dict[str, Any], **_: Any) -> None:
-        # moto does not model ENA; instances from current Amazon Linux and Windows AMIs have it enabled.
+        # moto models neither ENA nor the attributes of a registered image; these are what an instance
+        # from a current Amazon Linux image reports.
         for reservation in parsed.get("Reservations", []):
             for instance in reservation["Instances"]:
                 instance.setdefault("EnaSupport", True)
+                instance.setdefault("Architecture", "x86_64")
+                instance.setdefault("VirtualizationType", "hvm")
 
     def _before_call(self, event_name: str, **_: Any) -> Any:
         operation = event_name.split(".", 1)[1]
@@ -73,9 +77,12 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    # Loading moto's 1,300 default images costs seconds per test; one registered image is enough.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         boto3.setup_default_session(region_name=REGION)
         kit = Aws()
+        kit.ami = kit.client("ec2").register_image(Name="al2023", RootDeviceName="/dev/xvda")["ImageId"]
         ddb = kit.client("dynamodb")
         ddb.create_table(
             TableName="locks",
@@ -114,10 +121,9 @@ def handlers(aws: Aws) -> dict[str, ModuleType]:
 
 def launch(aws: Aws, instance_type: str = "m5.large", tag: str = "back-office", **extra_tags: str) -> str:
     ec2 = aws.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     tags = [{"Key": TAG_KEY, "Value": tag}] + [{"Key": k, "Value": v} for k, v in extra_tags.items()]
     instance = ec2.run_instances(
-        ImageId=image,
+        ImageId=aws.ami,
         MinCount=1,
         MaxCount=1,
         InstanceType=instance_type,
@@ -133,13 +139,14 @@ def describe(aws: Aws, instance_id: str) -> dict[str, Any]:
 def call(module: ModuleType, step: str | None, state: dict[str, Any], polls: int = 10) -> dict[str, Any]:
     """Invoke a step as the state machine does, retrying ``NotReady`` up to ``polls`` times."""
     event: dict[str, Any] = {"state": state} if step is None else {"step": step, "state": state}
-    for _ in range(polls):
+    for attempt in range(polls):
         try:
             return module.handler(event, LambdaContext())  # type: ignore[no-any-return]
         except Exception as error:
-            if type(error).__name__ != "NotReady":
+            # Like the retrier: NotReady is retried; when the attempts run out it goes to the Catch.
+            if type(error).__name__ != "NotReady" or attempt == polls - 1:
                 raise
-    raise TimeoutError(f"{step} never became ready")
+    raise AssertionError("unreachable")
 
 
 def caught(state: dict[str, Any], error: Exception, key: str = "error") -> dict[str, Any]:
@@ -325,9 +332,11 @@ def test_start_that_falls_back_to_stopped_tries_the_next_candidate(
 
     def status(iid: str) -> dict[str, Any]:
         current = real(iid)
-        if current["InstanceState"]["Name"] == "running" and not stopped_once["done"] and aws.calls[
-            "ec2.StartInstances"
-        ]:
+        if (
+            current["InstanceState"]["Name"] == "running"
+            and not stopped_once["done"]
+            and aws.calls["ec2.StartInstances"]
+        ):
             stopped_once["done"] = True
             aws.client("ec2").stop_instances(InstanceIds=[iid])
             return real(iid)
@@ -452,7 +461,9 @@ def test_type_not_offered_in_the_zone_is_not_a_candidate(
 
     def offerings(**kwargs: Any) -> dict[str, Any]:
         result = real(**kwargs)
-        return {"InstanceTypeOfferings": [o for o in result["InstanceTypeOfferings"] if o["InstanceType"] != "m5.xlarge"]}
+        return {
+            "InstanceTypeOfferings": [o for o in result["InstanceTypeOfferings"] if o["InstanceType"] != "m5.xlarge"]
+        }
 
     monkeypatch.setattr(ec2, "describe_instance_type_offerings", offerings)
     detail = restart_run(handlers, instance_id)

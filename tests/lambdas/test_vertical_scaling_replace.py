@@ -1,0 +1,309 @@
+"""Vertical scaling, replace mode: plan and replace handlers against moto EC2 and ELBv2
+(image, run, register, target health, deregister, stop), with injected faults."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.handler_kit import LambdaContext, stubbed
+from tests.lambdas.test_vertical_scaling_restart import (
+    EXECUTION,
+    TAG_KEY,
+    Aws,
+    aws,
+    call,
+    caught,
+    describe,
+    finish,
+    handlers,
+)
+
+__all__ = ["aws", "handlers"]  # fixtures shared with the restart tests
+STEPS = (
+    "image",
+    "await_image",
+    "launch",
+    "await_running",
+    "register",
+    "await_healthy",
+    "deregister_old",
+    "await_drained",
+    "retire_old",
+)
+
+
+@pytest.fixture
+def web(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A web instance with a profile, a key pair and custom tags, in two target groups on different ports."""
+    monkeypatch.setenv("MODE", "replace")
+    monkeypatch.setenv("TARGET_TAG_VALUE", "web")
+    ec2, elbv2, iam = aws.client("ec2"), aws.client("elbv2"), aws.client("iam")
+    # moto's CreateImage does not accept snapshot tag specifications; AWS does. Keep the image ones.
+    aws.session.events.register("before-parameter-build.ec2.CreateImage", _image_tags_only)
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    group = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    ec2.create_key_pair(KeyName="ops")
+    profile = iam.create_instance_profile(InstanceProfileName="web")["InstanceProfile"]["Arn"]
+    old = ec2.run_instances(
+        ImageId=aws.ami,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="m5.large",
+        SubnetId=subnet,
+        SecurityGroupIds=[group],
+        KeyName="ops",
+        IamInstanceProfile={"Arn": profile},
+        MetadataOptions={"HttpTokens": "required"},
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": TAG_KEY, "Value": "web"}, {"Key": "App", "Value": "shop"}]}
+        ],
+    )["Instances"][0]["InstanceId"]
+    groups = []
+    for name, port in (("web-http", 80), ("web-admin", 8080)):
+        arn = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=port, VpcId=vpc, TargetType="instance")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": old, "Port": port}])
+        groups.append((arn, port))
+    other = elbv2.create_target_group(Name="unrelated", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance")
+    assert other
+    aws.reset()
+    return {"old": old, "groups": groups, "subnet": subnet, "sg": group, "profile": profile}
+
+
+def _image_tags_only(params: dict[str, Any], **_: Any) -> None:
+    params["TagSpecifications"] = [t for t in params.get("TagSpecifications", []) if t["ResourceType"] == "image"]
+
+
+def health(aws: Aws, group: str, instance_id: str, port: int) -> str:
+    descriptions = aws.client("elbv2").describe_target_health(
+        TargetGroupArn=group, Targets=[{"Id": instance_id, "Port": port}]
+    )["TargetHealthDescriptions"]
+    return str(descriptions[0]["TargetHealth"]["State"])
+
+
+def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
+    """One instance's path through the replace-mode state machine; returns the reported detail."""
+    state: dict[str, Any] = {
+        "instance_id": instance_id,
+        "direction": "up",
+        "dry_run": False,
+        "trigger": "test",
+        "execution": EXECUTION,
+    }
+    state = call(h["lock"], "acquire", state)
+    state = call(h["plan"], None, state)
+    if state["action"] != "resize":
+        return finish(h, state)
+    try:
+        for step in STEPS:
+            state = call(h["replace"], step, state, polls=3)
+    except Exception as error:
+        state = call(h["replace"], "cleanup", caught(state, error))
+        return finish(h, state)
+    state = call(h["replace"], "discard_image", state)
+    return finish(h, state)
+
+
+def test_plan_records_launch_settings_and_every_target_group(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    assert state["launch"]["subnet_id"] == web["subnet"]
+    assert state["launch"]["security_group_ids"] == [web["sg"]]
+    assert state["launch"]["key_name"] == "ops"
+    assert state["launch"]["instance_profile_arn"] == web["profile"]
+    assert {"Key": "App", "Value": "shop"} in state["launch"]["tags"]
+    assert sorted((r["target_group_arn"], r["port"]) for r in state["registrations"]) == sorted(web["groups"])
+
+
+def test_replacement_joins_every_group_before_the_old_instance_leaves(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    order: list[str] = []
+    aws.session.events.register(
+        "before-call.elastic-load-balancing-v2.*", lambda event_name, **_: order.append(event_name.split(".")[-1])
+    )
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "resized"
+    assert (detail["old_size"], detail["new_size"], detail["mode"]) == ("m5.large", "m5.xlarge", "replace")
+    new = detail["new_instance_id"]
+    new_instance = describe(aws, new)
+    assert new_instance["InstanceType"] == "m5.xlarge"
+    assert new_instance["SubnetId"] == web["subnet"]
+    assert [g["GroupId"] for g in new_instance["SecurityGroups"]] == [web["sg"]]
+    assert new_instance["KeyName"] == "ops"
+    assert new_instance["IamInstanceProfile"]["Arn"] == web["profile"]
+    tags = {t["Key"]: t["Value"] for t in new_instance["Tags"]}
+    assert tags[TAG_KEY] == "web" and tags["App"] == "shop"
+    assert tags["blueprints:vertical-scaling:replaces"] == web["old"]
+    for group, port in web["groups"]:
+        assert health(aws, group, new, port) == "healthy"
+        assert health(aws, group, web["old"], port) == "unused"
+    assert describe(aws, web["old"])["State"]["Name"] == "stopped"
+    # Registration of the new instance and its health come before any deregistration.
+    assert order.index("DeregisterTargets") > max(i for i, op in enumerate(order) if op == "RegisterTargets")
+    assert order.index("DeregisterTargets") > order.index("DescribeTargetHealth")
+    # The image and its snapshots are gone again.
+    assert [i["Name"] for i in aws.client("ec2").describe_images(Owners=["self"])["Images"]] == ["al2023"]
+
+
+def test_old_instance_can_be_terminated(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLD_INSTANCE_ACTION", "terminate")
+    assert replace_run(handlers, web["old"])["outcome"] == "resized"
+    assert describe(aws, web["old"])["State"]["Name"] == "terminated"
+
+
+def test_failed_health_check_keeps_the_old_instance_in_service_and_removes_the_new(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    def unhealthy(parsed: dict[str, Any], **_: Any) -> None:
+        for description in parsed.get("TargetHealthDescriptions", []):
+            if description["Target"]["Id"] != web["old"]:
+                description["TargetHealth"] = {"State": "unhealthy", "Reason": "Target.FailedHealthChecks"}
+
+    aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unhealthy)
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "failed"
+    assert "Target.FailedHealthChecks" in detail["errors"]["error"]["cause"]
+    assert aws.calls["elastic-load-balancing-v2.DeregisterTargets"] == 2  # the new instance, from both groups
+    new = detail["new_instance_id"]
+    assert describe(aws, new)["State"]["Name"] == "terminated"
+    old = describe(aws, web["old"])
+    assert (old["State"]["Name"], old["InstanceType"]) == ("running", "m5.large")
+    aws.session.events.unregister("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unhealthy)
+    for group, port in web["groups"]:
+        assert health(aws, group, web["old"], port) == "healthy"
+        assert health(aws, group, new, port) == "unused"
+    assert aws.calls["sns.Publish"] == 1
+    assert [i["Name"] for i in aws.client("ec2").describe_images(Owners=["self"])["Images"]] == ["al2023"]
+
+
+def test_capacity_error_at_launch_falls_back_to_the_next_candidate(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity")
+    detail = replace_run(handlers, web["old"])
+    assert (detail["outcome"], detail["new_size"]) == ("resized", "m6i.xlarge")
+    assert detail["failures"] == [{"type": "m5.xlarge", "error": "InsufficientInstanceCapacity"}]
+
+
+def test_no_capacity_for_any_candidate_leaves_the_old_instance_alone(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity", "InsufficientInstanceCapacity")
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "failed" and detail["errors"]["error"]["error"] == "LaunchFailed"
+    assert describe(aws, web["old"])["State"]["Name"] == "running"
+    assert aws.calls["ec2.TerminateInstances"] == 0
+    assert [i["Name"] for i in aws.client("ec2").describe_images(Owners=["self"])["Images"]] == ["al2023"]
+
+
+def test_fault_while_deregistering_the_old_instance_puts_it_back(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:6]:
+        state = call(handlers["replace"], step, state, polls=3)
+    # The first group lets the old instance go, the second fails: the fault hits half-way.
+    real = handlers["replace"]._client("elbv2").deregister_targets
+    calls = {"n": 0}
+
+    def flaky(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise (
+                handlers["replace"]
+                ._client("elbv2")
+                .exceptions.TargetGroupNotFoundException(
+                    {"Error": {"Code": "TargetGroupNotFound", "Message": "gone"}}, "DeregisterTargets"
+                )
+            )
+        return real(**kwargs)
+
+    handlers["replace"]._client("elbv2").deregister_targets = flaky
+    with pytest.raises(Exception, match="TargetGroupNotFound") as raised:
+        call(handlers["replace"], "deregister_old", state)
+    handlers["replace"]._client("elbv2").deregister_targets = real
+    cleaned = call(handlers["replace"], "cleanup", caught(state, raised.value))
+    assert cleaned["outcome"] == "failed" and cleaned["kept_new_instance"] is False
+    for group, port in web["groups"]:
+        assert health(aws, group, web["old"], port) == "healthy"
+    assert describe(aws, state["new_instance_id"])["State"]["Name"] == "terminated"
+
+
+def test_fault_after_the_old_instance_left_keeps_the_new_one(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:8]:
+        state = call(handlers["replace"], step, state, polls=3)
+    aws.fail("ec2.StopInstances", "UnauthorizedOperation")
+    with pytest.raises(Exception, match="UnauthorizedOperation") as raised:
+        call(handlers["replace"], "retire_old", state)
+    cleaned = call(handlers["replace"], "cleanup", caught(state, raised.value))
+    assert cleaned["kept_new_instance"] is True
+    assert describe(aws, state["new_instance_id"])["State"]["Name"] == "running"
+    for group, port in web["groups"]:
+        assert health(aws, group, state["new_instance_id"], port) == "healthy"
+
+
+def test_stopped_instance_is_refused_in_replace_mode(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    aws.client("ec2").stop_instances(InstanceIds=[web["old"]])
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "refused" and "running instances only" in detail["reason"]
+
+
+def test_image_step_is_idempotent_and_tags_image_and_snapshots(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    module = handlers["replace"]
+    state = {"instance_id": web["old"], "execution": EXECUTION}
+    client = module._client("ec2")
+    with stubbed(client) as stub:
+        stub.add_client_error("create_image", "InvalidAMIName.Duplicate", "exists")
+        stub.add_response("describe_images", {"Images": [{"ImageId": "ami-0123456789abcdef0"}]})
+        result = module.image(state)
+    assert result["image_id"] == "ami-0123456789abcdef0"
+    with stubbed(client) as stub:
+        stub.add_response(
+            "create_image",
+            {"ImageId": "ami-0fedcba9876543210"},
+            {
+                "InstanceId": web["old"],
+                "Name": stub_name(module, web),
+                "Description": f"Data of {web['old']} for its replacement by a resized instance",
+                "NoReboot": True,
+                "TagSpecifications": [
+                    {"ResourceType": r, "Tags": [module._mark(), {"Key": "Name", "Value": stub_name(module, web)}]}
+                    for r in ("image", "snapshot")
+                ],
+            },
+        )
+        assert module.image(state)["image_id"] == "ami-0fedcba9876543210"
+
+
+def stub_name(module: ModuleType, web: dict[str, Any]) -> str:
+    return f"vertical-scaling-{web['old']}-{module._token(EXECUTION)[:16]}"
+
+
+def test_image_that_fails_is_reported(aws: Aws, handlers: dict[str, ModuleType]) -> None:
+    module = handlers["replace"]
+    with stubbed(module._client("ec2")) as stub:
+        stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "State": "failed"}]})
+        with pytest.raises(module.ImageFailed, match="is failed"):
+            module.await_image({"image_id": "ami-1"})
+
+
+def test_replace_rejects_unplanned_state(handlers: dict[str, ModuleType]) -> None:
+    module = handlers["replace"]
+    with pytest.raises(module.BadRequest, match="planned replace-mode resize"):
+        module.handler({"step": "launch", "state": {"action": "resize"}}, LambdaContext())
