@@ -31,6 +31,7 @@ from blueprints.stacks.weblogic_floating_ip import PLACEHOLDER_CONSOLE_CIDR
 from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
 
+CIDR = "10.0.11.0/28"
 CERT_ARN = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
 
 
@@ -54,6 +55,16 @@ def _only(template: Template, type_: str, props: Any = None) -> dict[str, Any]:
 
 def _logical_ids(template: Template, type_: str) -> set[str]:
     return set(template.find_resources(type_))
+
+
+def _route_mover_policy(template: Template) -> tuple[str, dict[str, Any]]:
+    """The route mover's policy: the one that may move the floating route."""
+    ((logical_id, policy),) = [
+        (k, p)
+        for k, p in template.find_resources("AWS::IAM::Policy").items()
+        if any(s.get("Sid") == "MoveFloatingRoute" for s in p["Properties"]["PolicyDocument"]["Statement"])
+    ]
+    return logical_id, policy
 
 
 # --- the example stack -------------------------------------------------------------------------
@@ -99,10 +110,7 @@ def test_group_waits_for_the_rule_and_function_that_handle_its_first_launch(temp
     assert _logical_ids(template, "AWS::EFS::MountTarget") <= depends_on
     nat_routes = {k for k, r in template.find_resources("AWS::EC2::Route").items() if "NatGatewayId" in r["Properties"]}
     assert len(nat_routes) == 2 and nat_routes <= depends_on  # the first boot needs packages
-    route_mover_policy = {
-        k for k in _logical_ids(template, "AWS::IAM::Policy") if k.startswith("AdminServerRouteMoverRole")
-    }
-    assert route_mover_policy and route_mover_policy <= depends_on
+    assert _route_mover_policy(template)[0] in depends_on
     # A literal group name, so nothing the first launch needs depends on the group.
     assert isinstance(group["Properties"]["AutoScalingGroupName"], str)
 
@@ -195,19 +203,20 @@ def test_route_mover_gets_every_public_and_private_route_table(template: Templat
     joined = function["Properties"]["Environment"]["Variables"]["ROUTE_TABLE_IDS"]["Fn::Join"][1]
     referenced = {part["Ref"] for part in joined if isinstance(part, dict)}
     assert "".join(p if isinstance(p, str) else "rtb" for p in joined) == "rtb,rtb,rtb,rtb"
-    public_and_private = {
-        logical_id
-        for logical_id in _logical_ids(template, "AWS::EC2::RouteTable")
-        if "PublicSubnet" in logical_id or "PrivateSubnet" in logical_id
+    floating_subnet = next(
+        k for k, r in template.find_resources("AWS::EC2::Subnet").items() if r["Properties"]["CidrBlock"] == CIDR
+    )
+    tables_of_other_subnets = {
+        a["Properties"]["RouteTableId"]["Ref"]
+        for a in template.find_resources("AWS::EC2::SubnetRouteTableAssociation").values()
+        if a["Properties"]["SubnetId"] != {"Ref": floating_subnet}
     }
-    assert referenced == public_and_private and len(referenced) == 4
+    assert referenced == tables_of_other_subnets and len(referenced) == 4
 
 
 def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template: Template) -> None:
     group_name = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]["AutoScalingGroupName"]
-    policy = next(
-        p for k, p in template.find_resources("AWS::IAM::Policy").items() if k.startswith("AdminServerRouteMoverRole")
-    )
+    policy = _route_mover_policy(template)[1]
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     assert sorted(statements["MoveFloatingRoute"]["Action"]) == ["ec2:CreateRoute", "ec2:ReplaceRoute"]
     assert "ec2:DeleteRoute" not in json.dumps(policy)
@@ -355,7 +364,7 @@ def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
     data = _only(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
     parts = data["Fn::Join"][1]
     refs = [p for p in parts if not isinstance(p, str)]
-    assert len(refs) == 1 and refs[0]["Ref"].startswith("AdminServerDomainHome")
+    assert refs == [{"Ref": next(iter(_logical_ids(template, "AWS::EFS::FileSystem")))}]
     script = "".join(p if isinstance(p, str) else "fs-0123456789abcdef0" for p in parts)
     result = _shellcheck(script, tmp_path)
     assert result.returncode == 0, result.stdout
