@@ -1242,7 +1242,7 @@ class MwaaDrSecondary(Construct):
         check = self._invoke(
             "CheckPrimaryHealth",
             self.health_function,
-            {"execution": sfn.JsonPath.string_at("$$.Execution.Id")},
+            {"execution": sfn.JsonPath.string_at("$$.Execution.Id"), "input": sfn.JsonPath.object_at("$")},
             "$.health",
         )
         decide = (

@@ -505,7 +505,7 @@ def test_failover_tasks_retry_before_failing(backup_restore: dict[str, Template]
         errors = [e for r in states[name]["Retry"] for e in r["ErrorEquals"]]
         assert "States.TaskFailed" in errors and "Lambda.TooManyRequestsException" in errors
         assert states[name]["Catch"][0]["Next"] == "NotifyFailoverFailed"
-    assert states["CheckPrimaryHealth"]["Parameters"] == {"execution.$": "$$.Execution.Id"}
+    assert states["CheckPrimaryHealth"]["Parameters"] == {"execution.$": "$$.Execution.Id", "input.$": "$"}
     assert states["DisableHealthCheck"]["Parameters"] == {"action": "disable_schedule"}
 
 
@@ -538,17 +538,28 @@ def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
 # -- validation -----------------------------------------------------------------------------------
 
 
+_SHARED: dict[str, Any] = {}
+
+
 def _dr_stack() -> tuple[cdk.Stack, ec2.Vpc]:
-    app = cdk.App(context=cdk_context())
-    stack = cdk.Stack(app, "V", env=cdk.Environment(account=ACCOUNT, region="us-west-2"))
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        availability_zones=["us-west-2a", "us-west-2b"],
-        nat_gateways=1,
-        restrict_default_security_group=False,
-    )
-    return stack, vpc
+    """One stack and VPC for the validation tests (each adds a construct with a fresh id)."""
+    if not _SHARED:
+        app = cdk.App(context=cdk_context())
+        stack = cdk.Stack(app, "V", env=cdk.Environment(account=ACCOUNT, region="us-west-2"))
+        _SHARED["stack"] = stack
+        _SHARED["vpc"] = ec2.Vpc(
+            stack,
+            "Vpc",
+            availability_zones=["us-west-2a", "us-west-2b"],
+            nat_gateways=1,
+            restrict_default_security_group=False,
+        )
+    _SHARED["n"] = _SHARED.get("n", 0) + 1
+    return _SHARED["stack"], _SHARED["vpc"]
+
+
+def _id() -> str:
+    return f"Dr{_SHARED['n']}"
 
 
 def _secondary(**overrides: Any) -> MwaaDrSecondary:
@@ -560,14 +571,14 @@ def _secondary(**overrides: Any) -> MwaaDrSecondary:
         "vpc": vpc,
     }
     kwargs.update(overrides)
-    return MwaaDrSecondary(stack, "Dr", **kwargs)
+    return MwaaDrSecondary(stack, _id(), **kwargs)
 
 
 def _primary(**overrides: Any) -> MwaaDrPrimary:
     stack, vpc = _dr_stack()
     kwargs: dict[str, Any] = {"environment_name": "env", "dr_region": "us-east-1", "vpc": vpc}
     kwargs.update(overrides)
-    return MwaaDrPrimary(stack, "Dr", **kwargs)
+    return MwaaDrPrimary(stack, _id(), **kwargs)
 
 
 VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
@@ -604,7 +615,7 @@ def test_subnets_must_span_two_azs() -> None:
     with pytest.raises(ValueError, match="two private subnets in different Availability Zones"):
         MwaaDrSecondary(
             stack,
-            "Dr",
+            _id(),
             strategy=MwaaDrStrategy.BACKUP_RESTORE,
             primary_environment_name="env",
             primary_region="us-east-1",

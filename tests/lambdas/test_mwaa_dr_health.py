@@ -146,3 +146,12 @@ def test_state_table_faults_fail_the_check(
     module = load_handler("mwaa_dr_health")
     with pytest.raises(Exception, match="ResourceNotFoundException|not found"):
         _run(module, lambda_context)
+
+
+def test_a_drill_declares_a_disaster_once(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    _beat(aws["cw_primary"])
+    drill = module.handler({"execution": "drill-1", "input": {"drill": True}}, lambda_context)
+    assert drill["healthy"] is True and drill["disaster"] is True and drill["drill"] is True
+    second = module.handler({"execution": "drill-2", "input": {"drill": True}}, lambda_context)
+    assert second["disaster"] is False and second["failover_in_progress"] is True

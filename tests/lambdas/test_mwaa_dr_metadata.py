@@ -132,7 +132,7 @@ class FakeMwaa:
     def invoke_rest_api(self, **kwargs: Any) -> dict[str, Any]:
         return self.airflow[kwargs["Name"]].invoke_rest_api(**kwargs)
 
-    def get_environment(self, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3 keyword
+    def get_environment(self, Name: str) -> dict[str, Any]:
         return {
             "Environment": {
                 "Name": Name,
@@ -364,7 +364,10 @@ def test_no_backup_at_all_is_an_error(aws: dict[str, Any], lambda_context: Lambd
         {"action": "backup", "prefix": "../x"},
     ],
 )
-def test_bad_events_are_rejected(aws: dict[str, Any], lambda_context: LambdaContext, event: dict[str, Any]) -> None:
+def test_bad_events_are_rejected(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext, event: dict[str, Any]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENTS", json.dumps({"primary": {"name": "prod"}, "dr": {"name": "standby"}}))
     module = _handler(FakeMwaa({}, {}))
     with pytest.raises(ValueError):
         module.handler(event, lambda_context)

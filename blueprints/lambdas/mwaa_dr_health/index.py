@@ -8,6 +8,9 @@ evaluations is kept in a DynamoDB item; a disaster is declared only at ``UNHEALT
 a row, and only by the one evaluation that wins a conditional write of the failover lock, so two
 overlapping executions can never both fail over.
 
+An execution started with the input ``{"drill": true}`` declares a disaster regardless of the
+heartbeat (a failover drill); it still has to win the lock.
+
 The function also publishes ``BackupAgeSeconds``: the age of the newest backup that has reached
 the DR Region (the ``latest`` pointer in the replicated backup bucket).
 """
@@ -161,9 +164,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     healthy = total is not None and total > 0
     count = _count_unhealthy(healthy, now)
     backup_age = publish_backup_age(now)
+    drill = bool(((event or {}).get("input") or {}).get("drill"))
     disaster = False
     in_progress = False
-    if count >= threshold:
+    if drill:
+        logger.warning("failover drill requested: declaring a disaster regardless of the heartbeat")
+    if count >= threshold or drill:
         disaster = _take_lock(execution, now) or _lock_holder() == execution
         in_progress = not disaster
     result = {
@@ -174,6 +180,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "disaster": disaster,
         "failover_in_progress": in_progress,
         "backup_age_seconds": backup_age,
+        "drill": drill,
     }
     logger.info("health evaluated", extra=result)
     return result
