@@ -18,7 +18,8 @@ def _tracked_runtime_files() -> set[str]:
         if not base.exists():
             continue
         for path in base.rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            parts = path.relative_to(base).parts
+            if path.is_file() and "__pycache__" not in parts and not any(p.startswith(".") for p in parts):
                 files.add(path.relative_to(ROOT).as_posix())
     return files
 

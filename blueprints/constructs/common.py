@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, FeatureFlags, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -68,6 +68,12 @@ class BucketEncryption(Enum):
     #: S3-managed keys; for buckets that services write to which cannot use
     #: KMS (S3 server access logs, ALB access logs).
     S3_MANAGED = "s3"
+
+
+def _log_delivery_by_bucket_policy(scope: Construct) -> bool:
+    """Whether S3 server access logs are granted by bucket policy (the recommended feature flag,
+    set in this project's cdk.json) rather than by the legacy ACL, which needs ObjectWriter."""
+    return FeatureFlags.of(scope).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy") is True
 
 
 class SecureBucket(s3.Bucket):
@@ -133,7 +139,11 @@ class SecureBucket(s3.Bucket):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_ownership=(
+                s3.ObjectOwnership.OBJECT_WRITER
+                if access_log_destination and not _log_delivery_by_bucket_policy(scope)
+                else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+            ),
             versioned=versioned,
             server_access_logs_bucket=logs_bucket,
             server_access_logs_prefix=server_access_logs_prefix or (f"{id}/" if logs_bucket else None),

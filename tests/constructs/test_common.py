@@ -285,3 +285,13 @@ def test_dead_letter_queue_of_a_dead_letter_queue_is_refused() -> None:
     dlq = SecureQueue.dead_letter(stack, "D")
     with pytest.raises(ValueError, match="takes no dead_letter_queue"):
         SecureQueue(stack, "Q", is_dead_letter_queue=True, dead_letter_queue=dlq)
+
+
+def test_secure_bucket_works_without_the_bucket_policy_log_delivery_flag() -> None:
+    app = cdk.App(context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": False})
+    stack = cdk.Stack(app, "NoFlags", env=ENV)
+    SecureBucket(stack, "Data")
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::S3::Bucket", {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}}
+    )
