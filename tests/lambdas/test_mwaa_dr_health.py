@@ -155,3 +155,13 @@ def test_a_drill_declares_a_disaster_once(aws: dict[str, Any], lambda_context: L
     assert drill["healthy"] is True and drill["disaster"] is True and drill["drill"] is True
     second = module.handler({"execution": "drill-2", "input": {"drill": True}}, lambda_context)
     assert second["disaster"] is False and second["failover_in_progress"] is True
+
+
+def test_resume_takes_over_the_lock_of_a_failed_failover(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    assert module.handler({"execution": "first", "input": {"drill": True}}, lambda_context)["disaster"] is True
+    assert module.handler({"execution": "retry", "input": {}}, lambda_context)["disaster"] is False
+    resumed = module.handler({"execution": "retry", "input": {"resume": True}}, lambda_context)
+    assert resumed["disaster"] is True and resumed["resume"] is True
+    lock = boto3.resource("dynamodb", region_name=DR).Table(TABLE).get_item(Key={"pk": "failover-lock"})["Item"]
+    assert lock["execution"] == "retry"

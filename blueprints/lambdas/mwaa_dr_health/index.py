@@ -9,7 +9,9 @@ a row, and only by the one evaluation that wins a conditional write of the failo
 overlapping executions can never both fail over.
 
 An execution started with the input ``{"drill": true}`` declares a disaster regardless of the
-heartbeat (a failover drill); it still has to win the lock.
+heartbeat (a failover drill); it still has to win the lock. ``{"resume": true}`` takes the lock
+over from a failover that failed part-way, once its cause is fixed, and runs the failover again
+(every step is idempotent).
 
 The function also publishes ``BackupAgeSeconds``: the age of the newest backup that has reached
 the DR Region (the ``latest`` pointer in the replicated backup bucket).
@@ -37,8 +39,12 @@ def _client(service: str, region: str | None = None) -> Any:
         import boto3
         from botocore.config import Config
 
+        # Short timeouts: an unreachable primary Region must count as an unhealthy evaluation
+        # well within the function's timeout, not hang until it.
         _clients[key] = boto3.client(
-            service, region_name=key[1], config=Config(retries={"mode": "standard", "max_attempts": 3})
+            service,
+            region_name=key[1],
+            config=Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "max_attempts": 2}),
         )
     return _clients[key]
 
@@ -100,14 +106,15 @@ def _count_unhealthy(healthy: bool, now: datetime) -> int:
     return int(answer["Attributes"]["consecutive_unhealthy"])
 
 
-def _take_lock(execution: str, now: datetime) -> bool:
+def _take_lock(execution: str, now: datetime, *, take_over: bool = False) -> bool:
     from botocore.exceptions import ClientError
 
+    item = {"pk": LOCK_KEY, "execution": execution, "locked_at": now.isoformat()}
+    if take_over:
+        _table().put_item(Item=item)
+        return True
     try:
-        _table().put_item(
-            Item={"pk": LOCK_KEY, "execution": execution, "locked_at": now.isoformat()},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        _table().put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         return True
     except ClientError as err:
         if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -164,12 +171,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     healthy = total is not None and total > 0
     count = _count_unhealthy(healthy, now)
     backup_age = publish_backup_age(now)
-    drill = bool(((event or {}).get("input") or {}).get("drill"))
+    request = (event or {}).get("input") or {}
+    drill, resume = bool(request.get("drill")), bool(request.get("resume"))
     disaster = False
     in_progress = False
-    if drill:
-        logger.warning("failover drill requested: declaring a disaster regardless of the heartbeat")
-    if count >= threshold or drill:
+    if drill or resume:
+        logger.warning("failover requested by hand", extra={"drill": drill, "resume": resume})
+    if resume:
+        disaster = _take_lock(execution, now, take_over=True)
+    elif count >= threshold or drill:
         disaster = _take_lock(execution, now) or _lock_holder() == execution
         in_progress = not disaster
     result = {
@@ -181,6 +191,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "failover_in_progress": in_progress,
         "backup_age_seconds": backup_age,
         "drill": drill,
+        "resume": resume,
     }
     logger.info("health evaluated", extra=result)
     return result
