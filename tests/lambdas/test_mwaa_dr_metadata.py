@@ -49,7 +49,12 @@ class FakeAirflow:
     def __init__(self, major: int, *, page_limit: int = 100) -> None:
         self.major = major
         self.page_limit = page_limit
-        self.data: dict[str, dict[str, dict[str, Any]]] = {"variables": {}, "pools": {}, "connections": {}, "dags": {}}
+        self.data: dict[str, dict[str, dict[str, Any]]] = {
+            "variables": {},
+            "pools": {"default_pool": {"name": "default_pool", "slots": 128, "description": "Default pool"}},
+            "connections": {},
+            "dags": {},
+        }
         self.runs: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[ClientError] = []
@@ -87,6 +92,17 @@ class FakeAirflow:
             store[parts[1]]["is_paused"] = body["is_paused"]
             return 200, store[parts[1]]
         key_field = self.KEYS[collection]
+        if (collection == "pools" and parts[-1] == "default_pool") or (
+            collection == "pools"
+            and isinstance(body, dict)
+            and "actions" in body
+            and any(e.get("name") == "default_pool" for a in body["actions"] for e in a["entities"])
+        ):
+            # Airflow only lets the slots of default_pool change, and only through update_mask=slots
+            if method != "PATCH" or len(parts) != 2 or query.get("update_mask") != ["slots"]:
+                return 400, {"title": "Default Pool's name can't be modified"}
+            store["default_pool"]["slots"] = body["slots"]
+            return 200, store["default_pool"]
         if self.major == 3 and method == "PATCH" and len(parts) == 1:
             results: dict[str, Any] = {"success": [], "errors": []}
             for action in body["actions"]:
@@ -186,7 +202,7 @@ def _fill(airflow: FakeAirflow, variables: int, connections: int, dags: int = 3)
             "password": f"s3cret-{i}",
             "port": 5432,
         }
-    airflow.data["pools"]["default_pool"] = {"name": "default_pool", "slots": 128, "description": "Default pool"}
+    airflow.data["pools"]["default_pool"] = {"name": "default_pool", "slots": 64, "description": "Default pool"}
     airflow.data["pools"]["etl"] = {"name": "etl", "slots": 8, "description": "ETL", "include_deferred": False}
     for i in range(dags):
         airflow.data["dags"][f"dag_{i}"] = {"dag_id": f"dag_{i}", "is_paused": i == 0}
@@ -244,6 +260,7 @@ def test_backup_then_restore_large_metadata_in_full(
     assert standby.data["variables"]["var_0999"]["value"] == "value 999"
     assert set(standby.data["connections"]) == set(prod.data["connections"])
     assert standby.data["pools"]["etl"]["slots"] == 8
+    assert standby.data["pools"]["default_pool"]["slots"] == 64
     assert {d: v["is_paused"] for d, v in standby.data["dags"].items()} == {
         "dag_0": True,
         "dag_1": False,
@@ -520,3 +537,20 @@ def test_ids_too_long_for_the_path_are_reported_not_dropped() -> None:
     client = boto3.client("mwaa", region_name=REGION)
     api = _api(3, client)
     assert "InvokeRestApi accepts 64" in api.set_paused("d" * 60, False)
+
+
+def test_backup_records_latest_runs_within_its_time_budget(aws: dict[str, Any]) -> None:
+    prod = FakeAirflow(3)
+    _fill(prod, variables=1, connections=0, dags=3)
+    module = _handler(FakeMwaa({"prod": prod}, {"prod": "3.0.6"}))
+    full = module.handler(load_event("mwaa_dr_backup"), LambdaContext())
+    dags = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=f"{full['folder']}/dags.json")["Body"].read())
+    assert {d["dag_id"]: d.get("latest_run", {}).get("dag_run_id") for d in dags} == {
+        "dag_0": None,
+        "dag_1": "scheduled__1",
+        "dag_2": "scheduled__2",
+    }
+    short = module.handler(load_event("mwaa_dr_backup"), LambdaContext(remaining_ms=30_000))
+    dags = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=f"{short['folder']}/dags.json")["Body"].read())
+    assert [d["latest_run"] for d in dags if not d["is_paused"]] == [{"unavailable": "backup time budget spent"}] * 2
+    assert [d["is_paused"] for d in dags] == [True, False, False]

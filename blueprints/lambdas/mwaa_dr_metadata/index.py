@@ -139,7 +139,7 @@ def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "variables": api.read_variables(),
         "pools": api.read_pools(),
         "connections": api.read_connections(),
-        "dags": api.read_dags(latest_runs=True),
+        "dags": api.read_dags(latest_runs=True, time_left=lambda: context.get_remaining_time_in_millis() > SAFETY_MS),
         "environment": portable_config(description),
     }
     now = datetime.now(UTC)

@@ -18,6 +18,7 @@ MAX_PATH = 64
 #: Airflow replaces secret values with this placeholder in API responses.
 MASK = "***"
 PAGE_SIZE = 100
+DEFAULT_POOL = "default_pool"
 BULK_SIZE = 100
 SECTIONS = ("variables", "pools", "connections", "dags")
 CONNECTION_FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "extra", "password")
@@ -150,12 +151,19 @@ class AirflowApi:
             out.append(record)
         return out
 
-    def read_dags(self, *, latest_runs: bool = True) -> list[dict[str, Any]]:
+    def read_dags(
+        self, *, latest_runs: bool = True, time_left: Callable[[], bool] = lambda: True
+    ) -> list[dict[str, Any]]:
+        """Every DAG's paused state; with ``latest_runs``, each active DAG's newest run while
+        ``time_left()`` says there is time (the run is informational, the paused state is not)."""
         dags = [{"dag_id": d["dag_id"], "is_paused": bool(d.get("is_paused"))} for d in self.list_all("dags")]
         if latest_runs:
             for dag in dags:
                 if not dag["is_paused"]:
-                    dag["latest_run"] = self._latest_run(dag["dag_id"])
+                    if time_left():
+                        dag["latest_run"] = self._latest_run(dag["dag_id"])
+                    else:
+                        dag["latest_run"] = {"unavailable": "backup time budget spent"}
         return dags
 
     def _latest_run(self, dag_id: str) -> dict[str, Any] | None:
@@ -189,6 +197,15 @@ class AirflowApi:
             if masked:
                 result.skipped_masked.append(key)
             clean.append(prepared)
+        if section == "pools":
+            # Airflow lets only the slots of default_pool change, through an update mask.
+            for record in [r for r in clean if r["name"] == DEFAULT_POOL]:
+                clean.remove(record)
+                error = self._patch_default_pool(record)
+                if error:
+                    result.failed[DEFAULT_POOL] = error
+                else:
+                    result.written += 1
         if self.major == 3:
             for start in range(0, len(clean), BULK_SIZE):
                 self._bulk_upsert(section, clean[start : start + BULK_SIZE], result)
@@ -238,6 +255,13 @@ class AirflowApi:
             result.written += 1
         else:
             result.failed[key] = f"PATCH answered {status}: {str(answer)[:150]}"
+
+    def _patch_default_pool(self, record: dict[str, Any]) -> str | None:
+        body = {"name": DEFAULT_POOL, "slots": record.get("slots")}
+        status, answer = self.call(
+            "PATCH", self.path("pools", DEFAULT_POOL), query={"update_mask": ["slots"]}, body=body
+        )
+        return None if status < 400 else f"PATCH answered {status}: {str(answer)[:150]}"
 
     def set_paused(self, dag_id: str, paused: bool) -> str | None:
         """Pause or unpause one DAG; returns an error text, or None when done."""
