@@ -44,13 +44,13 @@ typecheck: setup
 	@# Each handler folder is its own import root in Lambda, so it is checked as one.
 	@for dir in blueprints/lambdas/*/; do \
 		[ -f "$$dir/index.py" ] || continue; \
-		(cd "$$dir" && mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/handlers .) || exit 1; \
+		(cd "$$dir" && mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/handlers .) || exit 1; \
 	done
 	@# A job ships modules it shares with a handler (--py-files), so the handler folders are on its path.
 	@for dir in blueprints/jobs/*/; do \
 		[ -d "$$dir" ] || continue; \
 		(cd "$$dir" && MYPYPATH="$$(ls -d $(CURDIR)/blueprints/lambdas/*/ | paste -sd:)" \
-			mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/jobs .) || exit 1; \
+			mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/jobs .) || exit 1; \
 	done
 
 cfn-lint: setup

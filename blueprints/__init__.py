@@ -2,11 +2,45 @@
 
 Every construct and example stack is re-exported here::
 
-    from blueprints import SecureBucket, PythonHandler
+    from blueprints import EmrReconciliationCluster, SecureBucket
 """
 
-from blueprints.constructs import BucketEncryption, PythonHandler, SecureBucket, acknowledge
+from blueprints.constructs import (
+    BucketEncryption,
+    EmrReconciliationCluster,
+    FleetInstanceType,
+    PythonHandler,
+    SecureBucket,
+    SecureQueue,
+    SecurityLakeShareAcceptance,
+    SecurityLakeSource,
+    SecurityLakeSubscriber,
+    SecurityLakeVisualization,
+    acknowledge,
+    all_aws_sources,
+)
+from blueprints.stacks import (
+    EmrReconciliationStack,
+    SecurityLakeSubscriberStack,
+    SecurityLakeVisualizationStack,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["BucketEncryption", "PythonHandler", "SecureBucket", "acknowledge"]
+__all__ = [
+    "BucketEncryption",
+    "EmrReconciliationCluster",
+    "EmrReconciliationStack",
+    "FleetInstanceType",
+    "PythonHandler",
+    "SecureBucket",
+    "SecureQueue",
+    "SecurityLakeShareAcceptance",
+    "SecurityLakeSource",
+    "SecurityLakeSubscriber",
+    "SecurityLakeSubscriberStack",
+    "SecurityLakeVisualization",
+    "SecurityLakeVisualizationStack",
+    "acknowledge",
+    "all_aws_sources",
+]

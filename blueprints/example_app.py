@@ -17,7 +17,10 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from blueprints.config import ExampleConfig, load_config
 
 #: Stack modules that contribute an example, in the order they synthesize.
-EXAMPLE_MODULES: tuple[str, ...] = ()
+EXAMPLE_MODULES: tuple[str, ...] = (
+    "blueprints.stacks.emr_reconciliation",
+    "blueprints.stacks.security_lake",
+)
 
 #: The fixed names of the example stacks, once every architecture has landed.
 STACK_NAMES = (

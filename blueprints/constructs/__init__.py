@@ -4,7 +4,29 @@ from blueprints.constructs.common import (
     BucketEncryption,
     PythonHandler,
     SecureBucket,
+    SecureQueue,
     acknowledge,
 )
+from blueprints.constructs.emr_reconciliation import EmrReconciliationCluster, FleetInstanceType
+from blueprints.constructs.security_lake import (
+    SecurityLakeShareAcceptance,
+    SecurityLakeSource,
+    SecurityLakeSubscriber,
+    SecurityLakeVisualization,
+    all_aws_sources,
+)
 
-__all__ = ["BucketEncryption", "PythonHandler", "SecureBucket", "acknowledge"]
+__all__ = [
+    "BucketEncryption",
+    "EmrReconciliationCluster",
+    "FleetInstanceType",
+    "PythonHandler",
+    "SecureBucket",
+    "SecureQueue",
+    "SecurityLakeShareAcceptance",
+    "SecurityLakeSource",
+    "SecurityLakeSubscriber",
+    "SecurityLakeVisualization",
+    "acknowledge",
+    "all_aws_sources",
+]
