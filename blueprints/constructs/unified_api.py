@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import ArnFormat, CustomResource, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cf
@@ -92,6 +92,7 @@ class UnifiedApi(Construct):
         cloudfront_web_acl_arn: str | None = None,
         origin_header_name: str = "X-Origin-Verify",
         endpoint_id_parameter: str | None = None,
+        waf_logs: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, id)
@@ -319,6 +320,9 @@ class UnifiedApi(Construct):
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation", resource_arn=alb.load_balancer_arn, web_acl_arn=self.web_acl.attr_arn
         )
+        self.waf_logs: logs.ILogGroup | None = None
+        if waf_logs:
+            self.waf_logs = self._add_waf_logs(stack, log_retention, origin_header_name)
 
         # API Gateway: the private custom domain name, reachable through this endpoint only.
         self.private_domain = apigw.CfnDomainNameV2(
@@ -595,6 +599,33 @@ class UnifiedApi(Construct):
             visibility_config=visibility("UnifiedApi"),
             rules=rules,
         )
+
+    def _add_waf_logs(self, stack: Stack, retention: logs.RetentionDays, origin_header_name: str) -> logs.ILogGroup:
+        """WAF request logs in CloudWatch Logs, with credentials and the origin secret redacted."""
+        # WAF only delivers to log groups named aws-waf-logs-*, given by ARN without the ':*' suffix.
+        name = f"aws-waf-logs-{Names.unique_id(self)}"
+        log_group = logs.LogGroup(
+            self, "WafLogs", log_group_name=name, retention=retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        config = wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header.lower()})
+                for header in ("Authorization", "Cookie", "X-Api-Key", origin_header_name)
+            ],
+        )
+        config.node.add_dependency(log_group)
+        return log_group
 
     def private_api_policy(self) -> iam.PolicyDocument:
         """A resource policy that lets only calls through this construct's VPC endpoint invoke.

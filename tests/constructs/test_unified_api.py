@@ -275,6 +275,22 @@ def test_web_acl_has_managed_groups_and_a_rate_rule_on_the_alb(template: Templat
     )
 
 
+def test_waf_logs_go_to_a_log_group_without_credentials_or_the_origin_secret(cf_template: Template) -> None:
+    (group_id,) = cf_template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": Match.string_like_regexp("^aws-waf-logs-")}}
+    )
+    group = cf_template.to_json()["Resources"][group_id]["Properties"]
+    assert group["RetentionInDays"] == 90
+    (logging,) = _props(cf_template, "AWS::WAFv2::LoggingConfiguration")
+    assert logging["ResourceArn"] == {"Fn::GetAtt": [_logical_id(cf_template, "AWS::WAFv2::WebACL"), "Arn"]}
+    # WAF takes the log group ARN without the ':*' suffix that CloudFormation's Arn attribute carries.
+    assert logging["LogDestinationConfigs"] == [
+        f"arn:aws:logs:us-east-1:111111111111:log-group:{group['LogGroupName']}"
+    ]
+    redacted = {field["SingleHeader"]["Name"] for field in logging["RedactedFields"]}
+    assert redacted == {"authorization", "cookie", "x-api-key", "x-origin-verify"}
+
+
 def test_alias_record_points_at_the_load_balancer(template: Template) -> None:
     alb = _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     template.resource_count_is("AWS::Route53::RecordSet", 1)
@@ -498,7 +514,12 @@ def test_existing_vpc_and_certificate_are_used_as_given() -> None:
         stack, "Cert", "arn:aws:acm:us-east-1:111111111111:certificate/0f1e2d3c-0000-4000-8000-000000000000"
     )
     unified = UnifiedApi(
-        stack, "Unified", domain_name="api.example.com", vpc=_existing_vpc(stack), certificate=certificate
+        stack,
+        "Unified",
+        domain_name="api.example.com",
+        vpc=_existing_vpc(stack),
+        certificate=certificate,
+        waf_logs=False,
     )
     api = apigw.RestApi.from_rest_api_id(stack, "Imported", "abcde12345")
     unified.add_domain("billing", api, stage="prod")
@@ -509,6 +530,8 @@ def test_existing_vpc_and_certificate_are_used_as_given() -> None:
     template.resource_count_is("AWS::EC2::VPC", 0)
     template.resource_count_is("AWS::CertificateManager::Certificate", 0)
     template.resource_count_is("AWS::Route53::RecordSet", 0)  # no hosted zone: DNS is the caller's
+    template.resource_count_is("AWS::WAFv2::LoggingConfiguration", 0)
+    template.resource_count_is("AWS::WAFv2::WebACL", 1)
     template.has_resource_properties(
         "AWS::EC2::VPCEndpoint",
         {"VpcId": "vpc-0123456789abcdef0", "SubnetIds": [f"subnet-0bbbbbbbbbbbbbbb{i}" for i in range(3)]},
