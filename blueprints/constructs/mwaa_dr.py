@@ -1126,7 +1126,8 @@ class MwaaDrSecondary(Construct):
             self,
             id,
             topic=self.topic,
-            subject=f"MWAA DR {event.replace('_', ' ')}: {self.primary_environment_name}",
+            # SNS subjects hold at most 100 characters
+            subject=f"MWAA DR {event.replace('_', ' ')}: {self.primary_environment_name}"[:100],
             message=sfn.TaskInput.from_object(
                 {
                     "event": event,

@@ -554,3 +554,23 @@ def test_backup_records_latest_runs_within_its_time_budget(aws: dict[str, Any]) 
     dags = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=f"{short['folder']}/dags.json")["Body"].read())
     assert [d["latest_run"] for d in dags if not d["is_paused"]] == [{"unavailable": "backup time budget spent"}] * 2
     assert [d["is_paused"] for d in dags] == [True, False, False]
+
+
+def test_failback_backs_up_the_dr_side_and_restores_the_primary(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    _fill(standby, variables=30, connections=3, dags=2)  # the DR side ran while the primary was down
+    standby.data["variables"]["written_during_outage"] = {"key": "written_during_outage", "value": "dr"}
+    prod.data["dags"] = {d: {"dag_id": d, "is_paused": True} for d in standby.data["dags"]}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.11.0", "standby": "2.11.0"}))
+    backup = module.handler({"action": "backup", "source": "dr", "prefix": "failback"}, lambda_context)
+    assert backup["folder"].startswith("failback/")
+    summary = _restore_all(module, {"action": "restore", "target": "primary", "prefix": "failback"}, lambda_context)[
+        -1
+    ]["summary"]
+    assert summary["target"] == "prod" and summary["folder"] == backup["folder"]
+    assert prod.data["variables"]["written_during_outage"]["value"] == "dr"
+    assert {d: v["is_paused"] for d, v in prod.data["dags"].items()} == {"dag_0": True, "dag_1": False}
+    # the primary's own backups/ prefix is untouched by a failback
+    assert "Contents" not in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="backups/")
