@@ -1046,6 +1046,9 @@ class MwaaDrSecondary(Construct):
             )
         )
         fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetEncryptionConfiguration"], resources=[self.dags_bucket.bucket_arn])
+        )
+        fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["iam:CreateServiceLinkedRole"],
                 resources=[
