@@ -9,6 +9,7 @@ from blueprints.constructs import (
     BucketEncryption,
     EmrReconciliationCluster,
     FleetInstanceType,
+    FloatingIpAdminServer,
     PythonHandler,
     SecureBucket,
     SecureQueue,
@@ -16,22 +17,28 @@ from blueprints.constructs import (
     SecurityLakeSource,
     SecurityLakeSubscriber,
     SecurityLakeVisualization,
+    UnifiedApi,
     acknowledge,
     all_aws_sources,
 )
 from blueprints.stacks import (
+    DomainApi,
     EmrReconciliationStack,
     SecurityLakeSubscriberStack,
     SecurityLakeVisualizationStack,
+    UnifiedApiStack,
+    WebLogicAdminHaStack,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BucketEncryption",
+    "DomainApi",
     "EmrReconciliationCluster",
     "EmrReconciliationStack",
     "FleetInstanceType",
+    "FloatingIpAdminServer",
     "PythonHandler",
     "SecureBucket",
     "SecureQueue",
@@ -41,6 +48,9 @@ __all__ = [
     "SecurityLakeSubscriberStack",
     "SecurityLakeVisualization",
     "SecurityLakeVisualizationStack",
+    "UnifiedApi",
+    "UnifiedApiStack",
+    "WebLogicAdminHaStack",
     "acknowledge",
     "all_aws_sources",
 ]

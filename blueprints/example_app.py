@@ -20,6 +20,8 @@ from blueprints.config import ExampleConfig, load_config
 EXAMPLE_MODULES: tuple[str, ...] = (
     "blueprints.stacks.emr_reconciliation",
     "blueprints.stacks.security_lake",
+    "blueprints.stacks.unified_api",
+    "blueprints.stacks.weblogic_floating_ip",
 )
 
 #: The fixed names of the example stacks, once every architecture has landed.

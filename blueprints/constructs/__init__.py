@@ -15,11 +15,14 @@ from blueprints.constructs.security_lake import (
     SecurityLakeVisualization,
     all_aws_sources,
 )
+from blueprints.constructs.unified_api import UnifiedApi
+from blueprints.constructs.weblogic_floating_ip import FloatingIpAdminServer
 
 __all__ = [
     "BucketEncryption",
     "EmrReconciliationCluster",
     "FleetInstanceType",
+    "FloatingIpAdminServer",
     "PythonHandler",
     "SecureBucket",
     "SecureQueue",
@@ -27,6 +30,7 @@ __all__ = [
     "SecurityLakeSource",
     "SecurityLakeSubscriber",
     "SecurityLakeVisualization",
+    "UnifiedApi",
     "acknowledge",
     "all_aws_sources",
 ]

@@ -2,5 +2,14 @@
 
 from blueprints.stacks.emr_reconciliation import EmrReconciliationStack
 from blueprints.stacks.security_lake import SecurityLakeSubscriberStack, SecurityLakeVisualizationStack
+from blueprints.stacks.unified_api import DomainApi, UnifiedApiStack
+from blueprints.stacks.weblogic_floating_ip import WebLogicAdminHaStack
 
-__all__ = ["EmrReconciliationStack", "SecurityLakeSubscriberStack", "SecurityLakeVisualizationStack"]
+__all__ = [
+    "DomainApi",
+    "EmrReconciliationStack",
+    "SecurityLakeSubscriberStack",
+    "SecurityLakeVisualizationStack",
+    "UnifiedApiStack",
+    "WebLogicAdminHaStack",
+]
