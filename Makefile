@@ -55,6 +55,10 @@ typecheck: setup
 
 cfn-lint: setup
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	@# The MWAA DR pair's other strategy, which the default app does not synthesize.
+	@rm -rf cdk.out.backup_restore
+	cdk synth --quiet $(CDK_FLAGS) -c mwaa_dr_strategy=backup_restore -o cdk.out.backup_restore MwaaDrPrimary MwaaDrSecondary
+	cfn-lint --ignore-checks W3005 -- cdk.out.backup_restore/MwaaDr*.template.json
 
 ## diff: cdk diff of every example stack against its committed template; non-zero on drift
 diff: synth
@@ -69,4 +73,4 @@ snapshot-update: setup
 	python -m pytest tests/stacks --snapshot-update
 
 clean:
-	rm -rf cdk.out cdk.out.masked .mypy_cache .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf cdk.out cdk.out.masked cdk.out.backup_restore .mypy_cache .pytest_cache .ruff_cache build dist *.egg-info

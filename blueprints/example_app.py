@@ -19,6 +19,7 @@ from blueprints.config import ExampleConfig, load_config
 #: Stack modules that contribute an example, in the order they synthesize.
 EXAMPLE_MODULES: tuple[str, ...] = (
     "blueprints.stacks.emr_reconciliation",
+    "blueprints.stacks.mwaa_dr",
     "blueprints.stacks.security_lake",
     "blueprints.stacks.unified_api",
     "blueprints.stacks.weblogic_floating_ip",

@@ -8,6 +8,13 @@ from blueprints.constructs.common import (
     acknowledge,
 )
 from blueprints.constructs.emr_reconciliation import EmrReconciliationCluster, FleetInstanceType
+from blueprints.constructs.mwaa_dr import (
+    MwaaDrPrimary,
+    MwaaDrSecondary,
+    MwaaDrStrategy,
+    dr_bucket_names,
+    replica_key_alias,
+)
 from blueprints.constructs.security_lake import (
     SecurityLakeShareAcceptance,
     SecurityLakeSource,
@@ -23,6 +30,9 @@ __all__ = [
     "EmrReconciliationCluster",
     "FleetInstanceType",
     "FloatingIpAdminServer",
+    "MwaaDrPrimary",
+    "MwaaDrSecondary",
+    "MwaaDrStrategy",
     "PythonHandler",
     "SecureBucket",
     "SecureQueue",
@@ -33,4 +43,6 @@ __all__ = [
     "UnifiedApi",
     "acknowledge",
     "all_aws_sources",
+    "dr_bucket_names",
+    "replica_key_alias",
 ]

@@ -1,6 +1,7 @@
 """One deployable Stack per architecture, built from the constructs."""
 
 from blueprints.stacks.emr_reconciliation import EmrReconciliationStack
+from blueprints.stacks.mwaa_dr import MwaaDrPrimaryStack, MwaaDrSecondaryStack
 from blueprints.stacks.security_lake import SecurityLakeSubscriberStack, SecurityLakeVisualizationStack
 from blueprints.stacks.unified_api import DomainApi, UnifiedApiStack
 from blueprints.stacks.weblogic_floating_ip import WebLogicAdminHaStack
@@ -8,6 +9,8 @@ from blueprints.stacks.weblogic_floating_ip import WebLogicAdminHaStack
 __all__ = [
     "DomainApi",
     "EmrReconciliationStack",
+    "MwaaDrPrimaryStack",
+    "MwaaDrSecondaryStack",
     "SecurityLakeSubscriberStack",
     "SecurityLakeVisualizationStack",
     "UnifiedApiStack",

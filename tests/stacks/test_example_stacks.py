@@ -29,3 +29,19 @@ def test_example_stacks_use_the_fixed_names(example_templates: dict[str, Any]) -
 @pytest.mark.parametrize("stack_name", landed_stack_names())
 def test_template(stack_name: str, example_templates: dict[str, Any], template_snapshot: SnapshotAssertion) -> None:
     assert render(example_templates[stack_name]) == template_snapshot
+
+
+@pytest.fixture(scope="module")
+def backup_restore_templates() -> dict[str, Any]:
+    from tests.stack_kit import synth_example
+
+    templates = synth_example("blueprints.stacks.mwaa_dr", mwaa_dr_strategy="backup_restore")
+    return {name: template.to_json() for name, template in templates.items()}
+
+
+@pytest.mark.parametrize("stack_name", ["MwaaDrPrimary", "MwaaDrSecondary"])
+def test_backup_restore_template(
+    stack_name: str, backup_restore_templates: dict[str, Any], template_snapshot: SnapshotAssertion
+) -> None:
+    """The MWAA DR pair's other strategy (`-c mwaa_dr_strategy=backup_restore`)."""
+    assert render(backup_restore_templates[stack_name]) == template_snapshot
