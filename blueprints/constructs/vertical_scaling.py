@@ -175,11 +175,10 @@ class VerticalScaling(Construct):
             )
         if target_groups is not None and not target_groups:
             raise ValueError("target_groups, when given, must list at least one target group; omit it to search all")
-        for trigger in [*schedules, *alarms]:
+        triggers: list[ScheduleTrigger | AlarmTrigger] = [*schedules, *alarms]
+        for trigger in triggers:
             if not isinstance(trigger.direction, Direction):
                 raise ValueError(f"a trigger's direction must be Direction.UP or Direction.DOWN; got {trigger!r}")
-        if cooldown.to_seconds() < 0:
-            raise ValueError(f"cooldown must not be negative; got {cooldown.to_seconds()} seconds")
         if wait_timeout.to_seconds() < _POLL.to_seconds() or health_check_timeout.to_seconds() < _POLL.to_seconds():
             raise ValueError(
                 f"wait_timeout and health_check_timeout must be at least {_POLL.to_seconds()} seconds (one poll); "

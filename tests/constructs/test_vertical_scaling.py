@@ -1,0 +1,401 @@
+"""VerticalScaling: the example stack (both modes, both triggers) and a stack of
+non-default options, each synthesized once with both nag packs; then one test
+per validation branch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from blueprints.constructs.common import acknowledge
+from blueprints.constructs.vertical_scaling import (
+    AlarmTrigger,
+    Direction,
+    ReplacedInstanceAction,
+    ResizeMode,
+    ScheduleTrigger,
+    VerticalScaling,
+)
+from blueprints.example_app import add_nag_packs
+from tests.conftest import cdk_context
+from tests.stack_kit import synth_example
+
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+LADDER = ["m7i.large", "m7i.xlarge"]
+CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vertical_scaling")
+
+
+@pytest.fixture(scope="module")
+def template(outdir: Path) -> Template:
+    return synth_example("blueprints.stacks.vertical_scaling", outdir=outdir)["VerticalScaling"]
+
+
+@pytest.fixture(scope="module")
+def options() -> Template:
+    """Replace mode with every target group allowed, termination, a user topic; no stack env."""
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Options")
+    topic = sns.Topic(stack, "Ops", enforce_ssl=True)
+    acknowledge(topic, "AwsSolutions-SNS2", "test topic of an options stack; encryption is the user's choice here")
+    VerticalScaling(
+        stack,
+        "Fleet",
+        instance_sizes=[("c7g.large", "c6g.large"), "c7g.xlarge"],
+        target_tag_key="Team",
+        target_tag_value="batch",
+        mode=ResizeMode.REPLACE,
+        replaced_instance_action=ReplacedInstanceAction.TERMINATE,
+        notification_topic=topic,
+        dry_run=True,
+        cooldown=cdk.Duration.hours(1),
+    )
+    add_nag_packs(app)
+    app.synth()
+    return Template.from_stack(stack)
+
+
+def _statements(template: Template, policy_prefix: str) -> list[dict[str, Any]]:
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"PolicyName": Match.string_like_regexp(f"^{policy_prefix}")}}
+    )
+    assert policies, f"no policy starting with {policy_prefix}"
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _definition(template: Template, comment: str) -> dict[str, Any]:
+    for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
+        body = machine["Properties"]["DefinitionString"]
+        text = "".join(p if isinstance(p, str) else "ARN" for p in body["Fn::Join"][1])
+        definition: dict[str, Any] = json.loads(text)
+        if comment in definition.get("Comment", ""):
+            return definition
+    raise AssertionError(f"no state machine with comment {comment!r}")
+
+
+def test_restart_role_may_stop_start_and_modify_only_tagged_instances(template: Template) -> None:
+    statements = _statements(template, "BackOfficeScalingRestartFunctionRole")
+    mutating = [s for s in statements if {"ec2:StopInstances", "ec2:StartInstances"} & set(_actions(s))]
+    assert len(mutating) == 1
+    assert set(_actions(mutating[0])) == {"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"}
+    assert mutating[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "back-office"}}
+    assert mutating[0]["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    unconditioned = [s for s in statements if s["Resource"] == "*"]
+    assert {a for s in unconditioned for a in _actions(s)} == {
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceStatus",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+
+
+def test_no_policy_grants_a_wildcard_action(template: Template) -> None:
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in _actions(statement):
+                assert action != "*" and not action.endswith(":*"), action
+
+
+def test_replace_role_launches_only_tagged_instances_and_passes_only_the_web_role(template: Template) -> None:
+    statements = _statements(template, "WebScalingReplaceFunctionRole")
+    run = [s for s in statements if "ec2:RunInstances" in _actions(s) and "Condition" in s]
+    launch = next(s for s in run if "aws:RequestTag/VerticalScaling" in s["Condition"]["StringEquals"])
+    assert launch["Condition"]["StringEquals"] == {
+        "aws:RequestTag/VerticalScaling": "web",
+        "aws:RequestTag/blueprints:vertical-scaling": "replace",
+    }
+    retire = next(s for s in statements if "ec2:TerminateInstances" in _actions(s))
+    assert retire["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "web"}}
+    pass_role = next(s for s in statements if _actions(s) == ["iam:PassRole"])
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    assert "WebInstanceRole" in json.dumps(pass_role["Resource"])
+    targets = next(s for s in statements if "elasticloadbalancing:RegisterTargets" in _actions(s))
+    assert targets["Resource"] == {"Ref": Match.any_value()}
+    assert "WebTargets" in json.dumps(targets["Resource"])
+    cleanup = next(s for s in statements if "ec2:DeleteSnapshot" in _actions(s))
+    assert cleanup["Condition"] == {"StringEquals": {"aws:ResourceTag/blueprints:vertical-scaling": "replace"}}
+
+
+def test_schedules_use_cron_with_a_time_zone_and_say_which_way(template: Template) -> None:
+    template.resource_count_is("AWS::Scheduler::Schedule", 3)
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": "cron(0 8 ? * MON-FRI *)",
+            "ScheduleExpressionTimezone": "Europe/Paris",
+            "Target": Match.object_like(
+                {
+                    "Input": Match.serialized_json(Match.object_like({"direction": "up"})),
+                    "DeadLetterConfig": {"Arn": Match.any_value()},
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
+                }
+            ),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {"ScheduleExpression": "cron(0 22 * * ? *)", "ScheduleExpressionTimezone": "America/New_York"},
+    )
+
+
+def test_alarm_state_changes_start_the_state_machine_with_a_direction(template: Template) -> None:
+    template.resource_count_is("AWS::Events::Rule", 2)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "resources": [{"Fn::GetAtt": [Match.string_like_regexp("^BackOfficeCpuHigh"), "Arn"]}],
+                "detail": {"state": {"value": ["ALARM"]}},
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "InputTransformer": {
+                            "InputPathsMap": {"detail-alarmName": "$.detail.alarmName"},
+                            "InputTemplate": '{"direction":"up","trigger":"alarm <detail-alarmName>"}',
+                        },
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_lock_table_expires_items_and_keeps_recovery(template: Template) -> None:
+    template.resource_count_is("AWS::DynamoDB::GlobalTable", 2)
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "instance_id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "Replicas": [Match.object_like({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})],
+        },
+    )
+
+
+def test_handlers_are_synchronous_steps_of_the_state_machine(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}})
+    assert len(functions) == 10  # five per mode
+    assert all("DeadLetterConfig" not in f["Properties"] for f in functions.values())
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "LADDER": json.dumps(
+                            [["m7i.large", "m6i.large"], ["m7i.xlarge", "m6i.xlarge"], ["m7i.2xlarge", "m6i.2xlarge"]]
+                        ),
+                        "MODE": "replace",
+                        "TARGET_TAG_VALUE": "web",
+                    }
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"LOCK_SECONDS": "7200", "COOLDOWN_SECONDS": "1800"})}},
+    )
+
+
+def test_state_machines_log_trace_and_time_out_with_the_lock(template: Template) -> None:
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 2)
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": True}),
+        },
+    )
+    restart = _definition(template, "back-office")
+    assert restart["TimeoutSeconds"] == 7200
+    states = restart["States"]["EachInstance"]["ItemProcessor"]["States"]
+    assert restart["States"]["EachInstance"]["MaxConcurrency"] == 5
+    for name in ("Stop", "AwaitStopped", "Modify", "Start", "AwaitRunning"):
+        assert states[name]["Catch"][0]["Next"] == "Revert", name
+    poll = next(r for r in states["AwaitStopped"]["Retry"] if r["ErrorEquals"] == ["NotReady"])
+    assert (poll["IntervalSeconds"], poll["MaxAttempts"], poll["BackoffRate"]) == (15, 60, 1)
+    assert {c["Next"] for c in states["Started"]["Choices"]} == {"Modify", "Revert"}
+    assert states["ReleaseLock"]["Next"] == "Report"
+
+
+def test_replace_flow_deregisters_the_old_instance_only_after_the_new_is_healthy(template: Template) -> None:
+    states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    order = ["Image"]
+    while order[-1] != "ReleaseLock":
+        order.append(states[order[-1]]["Next"])
+    assert order == [
+        "Image",
+        "AwaitImage",
+        "Launch",
+        "AwaitRunning",
+        "Register",
+        "AwaitHealthy",
+        "DeregisterOld",
+        "AwaitDrained",
+        "RetireOld",
+        "DiscardImage",
+        "ReleaseLock",
+    ]
+    for name in order[:9]:
+        assert states[name]["Catch"][0]["Next"] == "Cleanup", name
+    health = next(r for r in states["AwaitHealthy"]["Retry"] if r["ErrorEquals"] == ["NotReady"])
+    assert health["MaxAttempts"] == 40  # health_check_timeout of 10 minutes, polled every 15 s
+    assert states["Report"]["Catch"][0]["Next"] == "ReportLost"
+
+
+def test_failures_go_to_a_kms_encrypted_topic(template: Template) -> None:
+    template.resource_count_is("AWS::SNS::Topic", 2)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_options_stack_uses_the_given_topic_terminates_and_scopes_targets_by_arn_pattern(options: Template) -> None:
+    options.resource_count_is("AWS::SNS::Topic", 1)
+    options.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"OLD_INSTANCE_ACTION": "terminate", "TARGET_TAG_KEY": "Team", "DRY_RUN": "true"}
+                )
+            }
+        },
+    )
+    options.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"COOLDOWN_SECONDS": "3600"})}},
+    )
+    statements = _statements(options, "FleetReplaceFunctionRole")
+    targets = next(s for s in statements if "elasticloadbalancing:RegisterTargets" in _actions(s))
+    assert "targetgroup/*/*" in json.dumps(targets["Resource"])
+    assert not [s for s in statements if "iam:PassRole" in _actions(s)]
+    options.resource_count_is("AWS::Scheduler::Schedule", 0)
+    options.resource_count_is("AWS::Events::Rule", 0)
+
+
+def test_example_template_passes_cfn_lint(template: Template, outdir: Path) -> None:
+    result = subprocess.run(
+        [
+            CFN_LINT,
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(outdir / "VerticalScaling.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(context=cdk_context()), "V", env=ENV)
+
+
+def _make(**overrides: Any) -> VerticalScaling:
+    kwargs: dict[str, Any] = {"instance_sizes": LADDER, "target_tag_value": "web", **overrides}
+    return VerticalScaling(_stack(), "Scaling", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"instance_sizes": ["m5.large"]}, r"at least two sizes, smallest first .*got \['m5.large'\]"),
+        ({"instance_sizes": "m5.large"}, "at least two sizes"),
+        ({"instance_sizes": ["m5.large", []]}, "each size in instance_sizes needs at least one instance type"),
+        ({"instance_sizes": ["m5.large", "M5 XL"]}, "must be EC2 instance types such as 'm7i.large'; got 'M5 XL'"),
+        ({"instance_sizes": ["m5.large", ("m5.xlarge", "m5.large")]}, "m5.large appears twice"),
+        ({"target_tag_key": "aws:cloudformation:stack-name"}, "not starting with 'aws:'"),
+        ({"target_tag_value": ""}, "target_tag_value must be a tag value of 1-256 characters"),
+        ({"replaced_instance_action": ReplacedInstanceAction.STOP}, "apply to mode=ResizeMode.REPLACE only"),
+        ({"image_reboot": True}, "apply to mode=ResizeMode.REPLACE only"),
+        ({"mode": ResizeMode.REPLACE, "target_groups": []}, "must list at least one target group"),
+        ({"wait_timeout": cdk.Duration.seconds(5)}, "at least 15 seconds"),
+        ({"lock_timeout": cdk.Duration.minutes(30)}, r"lock_timeout must outlast the longest resize .*4200 seconds"),
+        ({"max_concurrency": 0}, "max_concurrency must be between 1 and 40"),
+    ],
+)
+def test_bad_arguments_are_refused(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _make(**overrides)
+
+
+def test_trigger_without_a_direction_is_refused() -> None:
+    stack = _stack()
+    alarm = cloudwatch.Alarm(
+        stack,
+        "A",
+        metric=cloudwatch.Metric(namespace="N", metric_name="M"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    with pytest.raises(ValueError, match="direction must be Direction.UP or Direction.DOWN"):
+        VerticalScaling(
+            stack,
+            "S",
+            instance_sizes=LADDER,
+            target_tag_value="web",
+            alarms=[AlarmTrigger("up", alarm)],  # type: ignore[arg-type]
+        )
+
+
+def test_restart_mode_refuses_target_groups_and_roles() -> None:
+    stack = _stack()
+    vpc = ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a"], nat_gateways=0)
+    group = elbv2.ApplicationTargetGroup(stack, "G", vpc=vpc, port=80)
+    role = iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    with pytest.raises(ValueError, match="apply to mode=ResizeMode.REPLACE only"):
+        VerticalScaling(stack, "S", instance_sizes=LADDER, target_tag_value="web", target_groups=[group])
+    with pytest.raises(ValueError, match="apply to mode=ResizeMode.REPLACE only"):
+        VerticalScaling(stack, "T", instance_sizes=LADDER, target_tag_value="web", instance_roles=[role])
+
+
+def test_attributes_expose_what_was_built() -> None:
+    stack = _stack()
+    scaling = VerticalScaling(
+        stack,
+        "S",
+        instance_sizes=LADDER,
+        target_tag_value="web",
+        schedules=[
+            ScheduleTrigger(
+                Direction.DOWN, scheduler.ScheduleExpression.cron(hour="20", time_zone=cdk.TimeZone.ETC_UTC)
+            )
+        ],
+    )
+    assert scaling.instance_sizes == [["m7i.large"], ["m7i.xlarge"]]
+    assert len(scaling.schedules) == 1 and scaling.alarm_rules == []
+    assert len(scaling.handlers) == 5
+    assert scaling.state_machine.state_machine_arn
+    assert scaling.lock_table.table_name and scaling.notification_topic.topic_arn
