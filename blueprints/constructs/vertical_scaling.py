@@ -430,7 +430,7 @@ class VerticalScaling(Construct):
             return self._ec2_arn(stack, resource, account)
 
         image_arn, snapshot_arn, volume_arn = arn("image", account=False), arn("snapshot", account=False), arn("volume")
-        marked = {"StringEquals": {f"aws:ResourceTag/{MARK_TAG_KEY}": "replace"}}
+        marked = {"StringEquals": {f"ec2:ResourceTag/{MARK_TAG_KEY}": "replace"}}
         marks = {"StringEquals": {f"aws:RequestTag/{MARK_TAG_KEY}": "replace"}}
         statements = [
             # The old instance (imaged, stopped or terminated) and a failed new one carry the target tag.

@@ -134,7 +134,7 @@ def test_replace_role_launches_only_tagged_instances_and_passes_only_the_web_rol
     targets = next(s for s in statements if "elasticloadbalancing:RegisterTargets" in _actions(s))
     assert list(targets["Resource"]) == ["Ref"] and targets["Resource"]["Ref"].startswith("WebTargets")
     cleanup = next(s for s in statements if "ec2:DeleteSnapshot" in _actions(s))
-    assert cleanup["Condition"] == {"StringEquals": {"aws:ResourceTag/blueprints:vertical-scaling": "replace"}}
+    assert cleanup["Condition"] == {"StringEquals": {"ec2:ResourceTag/blueprints:vertical-scaling": "replace"}}
 
 
 def test_schedules_use_cron_with_a_time_zone_and_say_which_way(template: Template) -> None:
