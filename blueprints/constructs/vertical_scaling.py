@@ -346,10 +346,7 @@ class VerticalScaling(Construct):
 
         waits = math.ceil(wait_timeout.to_seconds() / _POLL.to_seconds())
         health_waits = math.ceil(health_check_timeout.to_seconds() / _POLL.to_seconds())
-        if mode is ResizeMode.RESTART:
-            resize = self._restart_flow(waits)
-        else:
-            resize = self._replace_flow(waits, health_waits)
+        resize = self._restart_flow(waits) if mode is ResizeMode.RESTART else self._replace_flow(waits, health_waits)
         self.state_machine: sfn.IStateMachine = self._state_machine(
             resize, lock_timeout, max_concurrency, log_retention
         )

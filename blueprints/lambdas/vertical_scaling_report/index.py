@@ -6,6 +6,7 @@ refused resizes. It also reports a run that failed before reaching any instance.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -45,10 +46,8 @@ def _errors(state: dict[str, Any]) -> dict[str, dict[str, str]]:
         if not isinstance(error, dict):
             continue
         cause = str(error.get("Cause", ""))
-        try:
+        with contextlib.suppress(ValueError, AttributeError):  # a Lambda error's Cause is JSON; others are text
             cause = str(json.loads(cause).get("errorMessage", cause))
-        except (ValueError, AttributeError):
-            pass
         found[key] = {"error": str(error.get("Error", "Unknown")), "cause": cause[:2000]}
     return found
 
