@@ -155,5 +155,8 @@ def test_report_raises_when_eventbridge_refuses_the_event(handlers: dict[str, Mo
             "put_events",
             {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]},
         )
-        with pytest.raises(module.PublishFailed, match="InternalFailure"):
+        with (
+            pytest.raises(module.PublishFailed, match="InternalFailure"),
+            pytest.warns(UserWarning, match="No application metrics"),  # nothing is counted for an unsent event
+        ):
             report(handlers, state(outcome="noop"))

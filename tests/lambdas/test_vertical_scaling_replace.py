@@ -238,6 +238,37 @@ def test_fault_while_deregistering_the_old_instance_puts_it_back(
     assert describe(aws, state["new_instance_id"])["State"]["Name"] == "terminated"
 
 
+def test_fault_while_registering_removes_the_new_instance_from_the_groups_it_joined(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:4]:
+        state = call(handlers["replace"], step, state, polls=3)
+    elbv2 = handlers["replace"]._client("elbv2")
+    real = elbv2.register_targets
+    done = {"n": 0}
+
+    def half(**kwargs: Any) -> Any:
+        done["n"] += 1
+        if done["n"] == 2:
+            raise elbv2.exceptions.TooManyRegistrationsForTargetIdException(
+                {"Error": {"Code": "TooManyRegistrationsForTargetId", "Message": "limit"}}, "RegisterTargets"
+            )
+        return real(**kwargs)
+
+    elbv2.register_targets = half
+    with pytest.raises(Exception, match="TooManyRegistrationsForTargetId") as raised:
+        call(handlers["replace"], "register", state)
+    elbv2.register_targets = real
+    cleaned = call(handlers["replace"], "cleanup", caught(state, raised.value))
+    assert cleaned["outcome"] == "failed"
+    first_group, first_port = web["groups"][0]
+    assert health(aws, first_group, state["new_instance_id"], first_port) == "unused"
+    assert describe(aws, state["new_instance_id"])["State"]["Name"] == "terminated"
+    for group, port in web["groups"]:
+        assert health(aws, group, web["old"], port) == "healthy"
+
+
 def test_fault_after_the_old_instance_left_keeps_the_new_one(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:

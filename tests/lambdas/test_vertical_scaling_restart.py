@@ -478,6 +478,11 @@ def test_size_not_on_the_ladder_is_refused(aws: Aws, handlers: dict[str, ModuleT
     assert "c5.large is not on the size ladder m5.large < m5.xlarge|m6i.xlarge < m5.2xlarge" in detail["reason"]
 
 
+def test_instance_that_no_longer_exists_is_refused(aws: Aws, handlers: dict[str, ModuleType]) -> None:
+    detail = restart_run(handlers, "i-0123456789abcdef0")
+    assert detail["outcome"] == "refused" and detail["reason"] == "the instance no longer exists"
+
+
 def test_instance_that_lost_the_tag_is_refused(aws: Aws, handlers: dict[str, ModuleType]) -> None:
     detail = restart_run(handlers, launch(aws, tag="someone-else"))
     assert detail["outcome"] == "refused" and "no longer carries the tag" in detail["reason"]

@@ -84,7 +84,14 @@ def target_registrations(instance_id: str, vpc_id: str) -> list[dict[str, Any]]:
 
 def plan(state: dict[str, Any]) -> dict[str, Any]:
     ec2 = _client("ec2")
-    reservations = ec2.describe_instances(InstanceIds=[state["instance_id"]])["Reservations"]
+    try:
+        reservations = ec2.describe_instances(InstanceIds=[state["instance_id"]])["Reservations"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidInstanceID.NotFound":
+            raise
+        reservations = []
+    if not reservations:
+        return refuse(state, "the instance no longer exists")
     instance = reservations[0]["Instances"][0]
     tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
     key, value = os.environ["TARGET_TAG_KEY"], os.environ["TARGET_TAG_VALUE"]

@@ -247,15 +247,17 @@ def cleanup(state: dict[str, Any]) -> dict[str, Any]:
     phase = state.get("phase", "planned")
     if new_id and phase not in COMMITTED:
         elbv2 = _client("elbv2")
-        for registration in state.get("registrations", []) if phase == "registered" else []:
-            # Deregistering the old instance may have begun when the fault hit: put it back first.
-            elbv2.register_targets(
-                TargetGroupArn=registration["target_group_arn"],
-                Targets=[{"Id": state["instance_id"], "Port": registration["port"]}],
-            )
-            elbv2.deregister_targets(
-                TargetGroupArn=registration["target_group_arn"], Targets=[{"Id": new_id, "Port": registration["port"]}]
-            )
+        for registration in state.get("registrations", []):
+            group, port = registration["target_group_arn"], registration["port"]
+            if phase == "registered":
+                # Deregistering the old instance may have begun when the fault hit: put it back first.
+                elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": state["instance_id"], "Port": port}])
+            try:
+                # Registering may have stopped half-way, so the new instance may be in some groups only.
+                elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": new_id, "Port": port}])
+            except ClientError as error:
+                if _code(error) != "InvalidTarget":
+                    raise
         _client("ec2").terminate_instances(InstanceIds=[new_id])
         logger.warning("replacement removed; the old instance stays in service", extra={"new_instance_id": new_id})
     _discard_image(state)
