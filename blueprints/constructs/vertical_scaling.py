@@ -173,6 +173,11 @@ class VerticalScaling(Construct):
                 "replaced_instance_action, target_groups, instance_roles and image_reboot apply to "
                 "mode=ResizeMode.REPLACE only; got them with mode=ResizeMode.RESTART"
             )
+        if notification_topic is not None and encryption_key is not None:
+            raise ValueError(
+                "encryption_key encrypts the topic the construct creates; got both notification_topic and "
+                "encryption_key: pass one or the other"
+            )
         if target_groups is not None and not target_groups:
             raise ValueError("target_groups, when given, must list at least one target group; omit it to search all")
         triggers: list[ScheduleTrigger | AlarmTrigger] = [*schedules, *alarms]
@@ -202,13 +207,6 @@ class VerticalScaling(Construct):
         self.target_tag_value = target_tag_value
         action = replaced_instance_action or ReplacedInstanceAction.STOP
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self,
-            "Key",
-            enable_key_rotation=True,
-            description=f"Encrypts the failure notifications of {self.node.path}",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
         self.lock_table: dynamodb.ITable = dynamodb.TableV2(
             self,
             "Locks",
@@ -221,7 +219,15 @@ class VerticalScaling(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self._own_topic = notification_topic is None
+        self.encryption_key: kms.IKey | None = encryption_key
         if notification_topic is None:
+            self.encryption_key = encryption_key or kms.Key(
+                self,
+                "Key",
+                enable_key_rotation=True,
+                description=f"Encrypts the failure notifications of {self.node.path}"[:8192],
+                removal_policy=RemovalPolicy.DESTROY,
+            )
             notification_topic = sns.Topic(
                 self, "Notifications", master_key=self.encryption_key, enforce_ssl=True, display_name="Vertical scaling"
             )
@@ -244,7 +250,7 @@ class VerticalScaling(Construct):
                 self,
                 name.title().replace("_", "") + "Function",
                 name=f"vertical_scaling_{name}",
-                description=f"{description} ({self.node.path})",
+                description=f"{description} ({self.node.path})"[:256],
                 environment={**environment, **(extra or {})},
                 timeout=Duration.minutes(1),
                 log_retention=log_retention,
@@ -337,7 +343,13 @@ class VerticalScaling(Construct):
             )
             step_role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"],
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:DescribeKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:ReEncryptFrom",
+                        "kms:ReEncryptTo",
+                    ],
                     resources=[k.key_arn for k in volume_encryption_keys],
                     conditions={"StringEquals": {"kms:ViaService": f"ec2.{stack.region}.amazonaws.com"}},
                 )
@@ -739,7 +751,7 @@ class VerticalScaling(Construct):
             "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
         )
         stack = Stack.of(self)
-        if self._own_topic:
+        if self._own_topic and self.encryption_key is not None:
             self.encryption_key.grant(machine.role, "kms:Decrypt", "kms:GenerateDataKey*")
             acknowledge(
                 machine.role,

@@ -16,6 +16,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
@@ -66,6 +67,7 @@ def options() -> Template:
         notification_topic=topic,
         dry_run=True,
         cooldown=cdk.Duration.hours(1),
+        volume_encryption_keys=[kms.Key(stack, "Volumes", enable_key_rotation=True)],
     )
     add_nag_packs(app)
     app.synth()
@@ -295,6 +297,10 @@ def test_options_stack_uses_the_given_topic_terminates_and_scopes_targets_by_arn
     targets = next(s for s in statements if "elasticloadbalancing:RegisterTargets" in _actions(s))
     assert "targetgroup/*/*" in json.dumps(targets["Resource"])
     assert not [s for s in statements if "iam:PassRole" in _actions(s)]
+    grant = next(s for s in statements if _actions(s) == ["kms:CreateGrant"])
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert "Volumes" in json.dumps(grant["Resource"])
+    options.resource_count_is("AWS::KMS::Key", 1)  # the volumes' key only: the given topic needs none
     options.resource_count_is("AWS::Scheduler::Schedule", 0)
     options.resource_count_is("AWS::Events::Rule", 0)
 
@@ -343,6 +349,7 @@ def _make(**overrides: Any) -> VerticalScaling:
         ({"wait_timeout": cdk.Duration.seconds(5)}, "at least 15 seconds"),
         ({"lock_timeout": cdk.Duration.minutes(30)}, r"lock_timeout must outlast the longest resize .*4200 seconds"),
         ({"max_concurrency": 0}, "max_concurrency must be between 1 and 40"),
+        ({"instance_sizes": ["m5.large", ("m5.xlarge", 7)]}, "must be EC2 instance types"),
     ],
 )
 def test_bad_arguments_are_refused(overrides: dict[str, Any], message: str) -> None:
@@ -366,6 +373,20 @@ def test_trigger_without_a_direction_is_refused() -> None:
             instance_sizes=LADDER,
             target_tag_value="web",
             alarms=[AlarmTrigger("up", alarm)],  # type: ignore[arg-type]
+        )
+
+
+def test_topic_and_key_for_a_new_topic_are_refused_together() -> None:
+    stack = _stack()
+    topic = sns.Topic(stack, "T")
+    with pytest.raises(ValueError, match="got both notification_topic and encryption_key"):
+        VerticalScaling(
+            stack,
+            "S",
+            instance_sizes=LADDER,
+            target_tag_value="web",
+            notification_topic=topic,
+            encryption_key=kms.Key(stack, "K"),
         )
 
 
