@@ -111,12 +111,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         boto3.DEFAULT_SESSION = None
 
 
+class _Handlers(dict[str, ModuleType]):
+    """Each handler loaded fresh on first use in a test (targets, lock, plan, restart, replace, report)."""
+
+    def __missing__(self, name: str) -> ModuleType:
+        self[name] = load_handler(f"vertical_scaling_{name}")
+        return self[name]
+
+
 @pytest.fixture
 def handlers(aws: Aws) -> dict[str, ModuleType]:
-    return {
-        name: load_handler(f"vertical_scaling_{name}")
-        for name in ("targets", "lock", "plan", "restart", "replace", "report")
-    }
+    return _Handlers()
 
 
 def launch(aws: Aws, instance_type: str = "m5.large", tag: str = "back-office", **extra_tags: str) -> str:
