@@ -6,7 +6,9 @@ Every construct and example stack is re-exported here::
 """
 
 from blueprints.constructs import (
+    AlarmTrigger,
     BucketEncryption,
+    Direction,
     EmrReconciliationCluster,
     FleetInstanceType,
     FloatingIpAdminServer,
@@ -14,6 +16,9 @@ from blueprints.constructs import (
     MwaaDrSecondary,
     MwaaDrStrategy,
     PythonHandler,
+    ReplacedInstanceAction,
+    ResizeMode,
+    ScheduleTrigger,
     SecureBucket,
     SecureQueue,
     SecurityLakeShareAcceptance,
@@ -21,6 +26,7 @@ from blueprints.constructs import (
     SecurityLakeSubscriber,
     SecurityLakeVisualization,
     UnifiedApi,
+    VerticalScaling,
     acknowledge,
     all_aws_sources,
     dr_bucket_names,
@@ -34,13 +40,16 @@ from blueprints.stacks import (
     SecurityLakeSubscriberStack,
     SecurityLakeVisualizationStack,
     UnifiedApiStack,
+    VerticalScalingStack,
     WebLogicAdminHaStack,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlarmTrigger",
     "BucketEncryption",
+    "Direction",
     "DomainApi",
     "EmrReconciliationCluster",
     "EmrReconciliationStack",
@@ -52,6 +61,9 @@ __all__ = [
     "MwaaDrSecondaryStack",
     "MwaaDrStrategy",
     "PythonHandler",
+    "ReplacedInstanceAction",
+    "ResizeMode",
+    "ScheduleTrigger",
     "SecureBucket",
     "SecureQueue",
     "SecurityLakeShareAcceptance",
@@ -62,6 +74,8 @@ __all__ = [
     "SecurityLakeVisualizationStack",
     "UnifiedApi",
     "UnifiedApiStack",
+    "VerticalScaling",
+    "VerticalScalingStack",
     "WebLogicAdminHaStack",
     "acknowledge",
     "all_aws_sources",

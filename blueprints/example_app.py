@@ -22,6 +22,7 @@ EXAMPLE_MODULES: tuple[str, ...] = (
     "blueprints.stacks.mwaa_dr",
     "blueprints.stacks.security_lake",
     "blueprints.stacks.unified_api",
+    "blueprints.stacks.vertical_scaling",
     "blueprints.stacks.weblogic_floating_ip",
 )
 

@@ -23,10 +23,20 @@ from blueprints.constructs.security_lake import (
     all_aws_sources,
 )
 from blueprints.constructs.unified_api import UnifiedApi
+from blueprints.constructs.vertical_scaling import (
+    AlarmTrigger,
+    Direction,
+    ReplacedInstanceAction,
+    ResizeMode,
+    ScheduleTrigger,
+    VerticalScaling,
+)
 from blueprints.constructs.weblogic_floating_ip import FloatingIpAdminServer
 
 __all__ = [
+    "AlarmTrigger",
     "BucketEncryption",
+    "Direction",
     "EmrReconciliationCluster",
     "FleetInstanceType",
     "FloatingIpAdminServer",
@@ -34,6 +44,9 @@ __all__ = [
     "MwaaDrSecondary",
     "MwaaDrStrategy",
     "PythonHandler",
+    "ReplacedInstanceAction",
+    "ResizeMode",
+    "ScheduleTrigger",
     "SecureBucket",
     "SecureQueue",
     "SecurityLakeShareAcceptance",
@@ -41,6 +54,7 @@ __all__ = [
     "SecurityLakeSubscriber",
     "SecurityLakeVisualization",
     "UnifiedApi",
+    "VerticalScaling",
     "acknowledge",
     "all_aws_sources",
     "dr_bucket_names",

@@ -4,6 +4,7 @@ from blueprints.stacks.emr_reconciliation import EmrReconciliationStack
 from blueprints.stacks.mwaa_dr import MwaaDrPrimaryStack, MwaaDrSecondaryStack
 from blueprints.stacks.security_lake import SecurityLakeSubscriberStack, SecurityLakeVisualizationStack
 from blueprints.stacks.unified_api import DomainApi, UnifiedApiStack
+from blueprints.stacks.vertical_scaling import VerticalScalingStack
 from blueprints.stacks.weblogic_floating_ip import WebLogicAdminHaStack
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "SecurityLakeSubscriberStack",
     "SecurityLakeVisualizationStack",
     "UnifiedApiStack",
+    "VerticalScalingStack",
     "WebLogicAdminHaStack",
 ]
