@@ -59,18 +59,30 @@ def lambda_context() -> LambdaContext:
 
 
 @pytest.fixture(scope="session")
-def example_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Every example stack's template, from one synthesis of the whole example app."""
+def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cloud assembly of one synthesis of the whole example app (both nag packs on)."""
     import aws_cdk as cdk
 
     from blueprints.example_app import build_example_app
 
     for key in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
         os.environ.pop(key, None)
-    app = cdk.App(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    stacks = build_example_app(app)
-    assembly = app.synth()
-    return {stack.stack_name: assembly.get_stack_by_name(stack.stack_name).template for stack in stacks}
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(context=cdk_context(), outdir=str(outdir))
+    build_example_app(app)
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def example_templates(example_assembly: Path) -> dict[str, dict[str, Any]]:
+    """Every example stack's template, by stack name."""
+    manifest = json.loads((example_assembly / "manifest.json").read_text())
+    return {
+        artifact["displayName"]: json.loads((example_assembly / artifact["properties"]["templateFile"]).read_text())
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from blueprints.config import ExampleConfig
 from blueprints.constructs.mwaa_dr import MwaaDrPrimary, MwaaDrSecondary, MwaaDrStrategy
+from blueprints.stacks.base import ExampleStack
 
 EXAMPLE_STACKS = ("MwaaDrPrimary", "MwaaDrSecondary")
 ENVIRONMENT_NAME = "blueprints-airflow"
@@ -39,7 +40,7 @@ def example_vpc(scope: Construct, region: str) -> ec2.Vpc:
     return vpc
 
 
-class MwaaDrPrimaryStack(cdk.Stack):
+class MwaaDrPrimaryStack(ExampleStack):
     """The primary Region: the active environment, its buckets, backups and alarms."""
 
     def __init__(self, scope: Construct, id: str, *, dr_region: str, **kwargs: object) -> None:
@@ -54,7 +55,7 @@ class MwaaDrPrimaryStack(cdk.Stack):
         )
 
 
-class MwaaDrSecondaryStack(cdk.Stack):
+class MwaaDrSecondaryStack(ExampleStack):
     """The DR Region: replica buckets, health check, failover and failback."""
 
     def __init__(

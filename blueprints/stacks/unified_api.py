@@ -25,6 +25,7 @@ from constructs import Construct
 from blueprints.config import ExampleConfig
 from blueprints.constructs.common import acknowledge
 from blueprints.constructs.unified_api import UnifiedApi
+from blueprints.stacks.base import ExampleStack
 
 EXAMPLE_STACKS = ("UnifiedApi",)
 
@@ -125,7 +126,7 @@ class DomainApi(Construct):
         )
 
 
-class UnifiedApiStack(cdk.Stack):
+class UnifiedApiStack(ExampleStack):
     """The unified API with two domain APIs mapped at ``/orders`` and ``/catalog``."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:

@@ -31,6 +31,7 @@ from blueprints.constructs.vertical_scaling import (
     ScheduleTrigger,
     VerticalScaling,
 )
+from blueprints.stacks.base import ExampleStack
 
 EXAMPLE_STACKS = ("VerticalScaling",)
 TAG_KEY = "VerticalScaling"
@@ -51,7 +52,7 @@ systemctl enable --now demo-web
 """
 
 
-class VerticalScalingStack(cdk.Stack):
+class VerticalScalingStack(ExampleStack):
     """Two instances and the vertical scaling that resizes them."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
