@@ -243,6 +243,12 @@ def run_spark(folder: Path, fmt: str, output: Path, args: argparse.Namespace) ->
     request_path = folder / "request.json"
     request_path.write_text(json.dumps(request(folder, fmt, output)))
     try:
+        if args.warm_up:
+            # The same workload on 20,000 rows first: JIT-compiled engine code and generated classes are then warm.
+            warm = folder / "warm-up"
+            generate(warm, 20_000, fmt)
+            (warm / "request.json").write_text(json.dumps(request(warm, fmt, warm / "out")))
+            job.run(spark, str(warm / "request.json"), uri_schemes=("file",))
         start = time.perf_counter()  # JVM start-up is behind us
         job.run(spark, str(request_path), uri_schemes=("file",))
         return time.perf_counter() - start
@@ -445,7 +451,12 @@ def main() -> int:
     parser.add_argument("--engines", default="spark,duckdb,pandas", help="comma-separated subset to run")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local cores, DuckDB threads")
     parser.add_argument("--shuffle-partitions", type=int, default=8, help="spark.sql.shuffle.partitions")
-    parser.add_argument("--driver-memory", default="", help="spark.driver.memory, e.g. 2g")
+    parser.add_argument(
+        "--driver-memory", default="4g", help="spark.driver.memory (in local mode also the executors' memory)"
+    )
+    parser.add_argument(
+        "--warm-up", action="store_true", help="run the Spark job once on 20,000 rows before the timed run"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where data and outputs go (default: a temp dir)")
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]

