@@ -486,12 +486,11 @@ def main() -> int:
                 parser.error(f"unknown engine {engine!r}; accepted: spark, duckdb, pandas")
             outputs[engine] = out
             print(f"{engine:>7}: {seconds[engine]:8.2f} s  {2 * args.rows / seconds[engine]:>12,.0f} input rows/s")
-        frames = {engine: normalized(path) for engine, path in outputs.items()}
-        reference = frames[engines[0]]
-        print(f"output: {len(reference):,} rows x {len(OUTPUT_COLUMNS)} columns")
+        print(f"output: {pq.ParquetDataset(outputs[engines[0]]).read(columns=['txn_id']).num_rows:,} rows")
+        frames = {engine: normalized(path) for engine, path in outputs.items()} if len(engines) > 1 else {}
         equal = True
         for engine in engines[1:]:
-            problems = differences(reference, frames[engine])
+            problems = differences(frames[engines[0]], frames[engine])
             equal = equal and not problems
             verdict = "equal" if not problems else "DIFFERENT: " + "; ".join(problems[:5])
             print(f"{engines[0]} vs {engine}: {verdict}")
