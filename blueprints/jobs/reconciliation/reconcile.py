@@ -1,6 +1,6 @@
 """Spark entry point of the reconciliation service: one request in, one dataset out.
 
-    spark-submit --py-files s3://.../reconciliation_request.py s3://.../reconcile.py --request s3://.../request.json
+    spark-submit --py-files s3://.../reconciliation_request.zip s3://.../reconcile.py --request s3://.../request.json
 
 The request is read through Spark (so ``s3://`` goes through EMRFS on EMR), checked with the same contract module
 as the step submitter, and turned into ONE DataFrame plan for the whole operation list, built from Spark's
