@@ -27,7 +27,6 @@ import json
 import os
 import re
 import time
-import uuid
 from typing import Any
 
 import boto3
@@ -157,7 +156,7 @@ def _claim(request_id: str, digest: str, message_id: str, now: int) -> str | Non
     """
     table = _env("LEDGER_TABLE")
     lease = int(_env("LEASE_SECONDS"))
-    token = uuid.uuid4().hex
+    token = os.urandom(16).hex()
     item = {
         "request_id": {"S": request_id},
         "status": {"S": SUBMITTING},
