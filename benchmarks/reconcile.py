@@ -235,6 +235,9 @@ def run_spark(folder: Path, fmt: str, output: Path, args: argparse.Namespace) ->
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        # Advertise the loopback address too: fetching a broadcast (AQE turns the small per-account joins into
+        # broadcasts) otherwise goes to the host's external address, which a sandbox may not route.
+        .config("spark.driver.host", "127.0.0.1")
     )
     if args.driver_memory:
         builder = builder.config("spark.driver.memory", args.driver_memory)
