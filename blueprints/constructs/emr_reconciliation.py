@@ -271,7 +271,7 @@ class EmrReconciliationCluster(Construct):
         self.job_script = s3_assets.Asset(self, "JobScript", path=str(job))
         # The contract module, zipped alone, for --py-files (Spark puts the zip on the job's PYTHONPATH).
         self.job_modules = s3_assets.Asset(
-            self, "JobModules", path=str(LAMBDAS_DIR / SUBMITTER), exclude=["*", f"!{CONTRACT_MODULE}"]
+            self, "JobModules", path=str(LAMBDAS_DIR / SUBMITTER), exclude=["*", f"!{CONTRACT_MODULE}", ".mypy_cache"]
         )
         self._grant_instance_role(certificates, stack.region, stack.partition)
 
