@@ -317,7 +317,6 @@ class PythonHandler(Construct):
             memory_size=memory_size,
             role=self.role,
             log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrent_executions,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
@@ -326,8 +325,23 @@ class PythonHandler(Construct):
             retry_attempts=2 if sync_caller is None else None,
         )
         self.log_group.grant_write(self.role)
+        # Active tracing set on the resource, with the X-Ray grant in a policy of its own: the
+        # acknowledgment of its '*' resource then covers X-Ray only, and any other grant on '*'
+        # added to the role later still needs its own reviewed acknowledgment.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        self.tracing_policy = iam.Policy(
+            self,
+            "TracingPolicy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+            ],
+        )
+        cfn_function.node.add_dependency(self.tracing_policy)
         acknowledge(
-            self.role,
+            self.tracing_policy,
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
             "permissions; Lambda's active tracing needs them on '*'.",

@@ -149,11 +149,19 @@ def test_handler_role_has_no_managed_policies_and_writes_only_its_log_group(temp
     policies = template.find_resources(
         "AWS::IAM::Policy", {"Properties": {"PolicyName": Match.string_like_regexp("^Echo")}}
     )
-    policy: dict[str, Any] = next(iter(policies.values()))
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "logs:CreateLogStream", "logs:PutLogEvents"}
-    log_statement = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
+    by_actions: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        actions = frozenset(
+            a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        )
+        by_actions[actions] = statements
+    # The X-Ray grant on '*' stands alone, so its acknowledgment cannot cover anything else.
+    assert set(by_actions) == {
+        frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}),
+        frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"}),
+    }
+    (log_statement,) = by_actions[frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})]
     assert log_statement["Resource"] != "*"
 
 
@@ -295,3 +303,16 @@ def test_secure_bucket_works_without_the_bucket_policy_log_delivery_flag() -> No
     template.has_resource_properties(
         "AWS::S3::Bucket", {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}}
     )
+
+
+def test_another_grant_on_every_resource_is_not_covered_by_the_x_ray_acknowledgment() -> None:
+    from aws_cdk import aws_iam as iam
+
+    app, stack = _stack()
+    handler = PythonHandler(
+        stack, "F", name="x", description="d", sync_caller="the test", code=lambda_.Code.from_inline("x = 1")
+    )
+    handler.role.add_to_principal_policy(iam.PolicyStatement(actions=["ec2:DescribeInstances"], resources=["*"]))
+    add_nag_packs(app)
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
+        app.synth()

@@ -108,8 +108,6 @@ def test_restart_role_may_stop_start_and_modify_only_tagged_instances(template: 
     assert {a for s in unconditioned for a in _actions(s)} == {
         "ec2:DescribeInstances",
         "ec2:DescribeInstanceStatus",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
     }
 
 
