@@ -20,6 +20,12 @@ variable ``ACCEPTOR_PHASE``):
 
 Deleting the resource leaves the share accepted: a recipient cannot leave a
 share; the Security Lake account ends it by deleting the subscriber.
+
+Both phases get the Provider framework's custom resource request as a plain
+dict, read by its documented keys (``RequestType``, ``PhysicalResourceId``,
+``ResourceProperties``, and in ``is_complete`` the ``Data`` that ``on_event``
+returned), which spares the cold start the import of Powertools' event data
+classes.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -211,22 +216,27 @@ def accept_matching(settings: Settings) -> tuple[list[str], list[str]]:
     return sorted(set(accepted)), notes
 
 
-def on_event(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
-    if event.request_type == "Delete":
+def _properties(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the request's ``ResourceProperties``; empty when the request has none."""
+    return dict(event.get("ResourceProperties") or {})
+
+
+def on_event(event: dict[str, Any]) -> dict[str, Any]:
+    if event["RequestType"] == "Delete":
         logger.info("Nothing to undo: the share stays until the Security Lake account deletes the subscriber")
-        return {"PhysicalResourceId": event.physical_resource_id}
-    settings = Settings(dict(event.resource_properties))
+        return {"PhysicalResourceId": event.get("PhysicalResourceId") or ""}
+    settings = Settings(_properties(event))
     return {
         "PhysicalResourceId": settings.physical_id,
         "Data": {"AcceptBefore": str(int(time.time()) + settings.timeout)},
     }
 
 
-def is_complete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
-    if event.request_type == "Delete":
+def is_complete(event: dict[str, Any]) -> dict[str, Any]:
+    if event["RequestType"] == "Delete":
         return {"IsComplete": True}
-    settings = Settings(dict(event.resource_properties))
-    data = event.raw_event.get("Data") or {}
+    settings = Settings(_properties(event))
+    data = event.get("Data") or {}
     try:
         deadline = int(data["AcceptBefore"])
     except (KeyError, TypeError, ValueError):
@@ -260,10 +270,9 @@ def is_complete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     phase = os.environ.get("ACCEPTOR_PHASE", "")
-    request = CloudFormationCustomResourceEvent(event)
-    logger.append_keys(request_type=request.request_type, phase=phase)
+    logger.append_keys(request_type=event["RequestType"], phase=phase)
     if phase == "on_event":
-        return on_event(request)
+        return on_event(event)
     if phase == "is_complete":
-        return is_complete(request)
+        return is_complete(event)
     raise RuntimeError(f"ACCEPTOR_PHASE must be 'on_event' or 'is_complete'; got {phase!r}")

@@ -17,6 +17,11 @@ or not, becomes a SUCCESS or FAILED response, so a stack never waits on it. If
 the response itself cannot be delivered, the invocation fails so that Lambda
 retries it (the lookups are read-only, so a retry is safe) and, at the end,
 keeps the event in the function's dead-letter queue.
+
+The event is CloudFormation's custom resource request as Lambda hands it over,
+a plain dict read by its documented keys (``RequestType``, ``ResourceType``,
+``ResourceProperties``, ``ResponseURL``, ...), which spares the cold start the
+import of Powertools' event data classes.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -132,14 +136,14 @@ RESOLVERS = {ENDPOINT_IPS: endpoint_ips, PREFIX_LIST: managed_prefix_list}
 
 
 def send_response(
-    event: CloudFormationCustomResourceEvent,
+    event: dict[str, Any],
     status: str,
     physical_id: str,
     data: dict[str, str] | None = None,
     reason: str = "",
 ) -> None:
-    """PUT the result to CloudFormation's pre-signed URL; raise if it was not accepted."""
-    url = event.response_url
+    """PUT the result for the request ``event`` to CloudFormation's pre-signed URL; raise if it was not accepted."""
+    url = event["ResponseURL"]
     if not url.startswith("https://"):
         raise ValueError(f"ResponseURL must be an https URL; got {url[:40]!r}")
     body = json.dumps(
@@ -147,9 +151,9 @@ def send_response(
             "Status": status,
             "Reason": reason[:_MAX_REASON],
             "PhysicalResourceId": physical_id,
-            "StackId": event.stack_id,
-            "RequestId": event.request_id,
-            "LogicalResourceId": event.logical_resource_id,
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
             "NoEcho": False,
             "Data": data or {},
         }
@@ -163,24 +167,25 @@ def send_response(
 
 
 @logger.inject_lambda_context(log_event=False)
-def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    event = CloudFormationCustomResourceEvent(raw_event)
-    request_type = event.request_type
-    physical_id = event.physical_resource_id or f"{event.logical_resource_id}-{event.request_id}"
-    logger.append_keys(request_type=request_type, resource_type=event.resource_type)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    request_type = event["RequestType"]
+    physical_id: str = event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-{event['RequestId']}"
+    resource_type = event["ResourceType"]
+    logger.append_keys(request_type=request_type, resource_type=resource_type)
     status, data, reason = "SUCCESS", {}, ""
     if request_type == "Delete":
         logger.info("nothing to delete: the resource only reads")
     else:
-        resolver = RESOLVERS.get(event.resource_type)
+        resolver = RESOLVERS.get(resource_type)
         try:
             if resolver is None:
                 raise LookupError_(
-                    f"unknown resource type {event.resource_type!r}; this function serves {', '.join(RESOLVERS)}"
+                    f"unknown resource type {resource_type!r}; this function serves {', '.join(RESOLVERS)}"
                 )
-            data = resolver(dict(event.resource_properties or {}))
+            properties = event.get("ResourceProperties") or {}
+            data = resolver(dict(properties))
             if request_type == "Create":
-                physical_id = str(event.resource_properties.get("EndpointId") or physical_id)
+                physical_id = str(properties.get("EndpointId") or physical_id)
         except LookupError_ as error:
             logger.error("lookup failed", extra={"reason": str(error)})
             status, reason = "FAILED", str(error)

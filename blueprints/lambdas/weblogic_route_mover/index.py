@@ -25,7 +25,6 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -90,8 +89,8 @@ def client(name: str) -> Any:
     return _clients[name]
 
 
-def parse_action(event: EventBridgeEvent, settings: Settings) -> LaunchAction:
-    """The launch action in ``event``, or :class:`MalformedEventError` saying what is wrong."""
+def parse_action(event: dict[str, Any], settings: Settings) -> LaunchAction:
+    """The launch action in the EventBridge ``event``, or :class:`MalformedEventError` saying what is wrong."""
     if event.get("source") != "aws.autoscaling" or event.get("detail-type") != LAUNCH_DETAIL_TYPE:
         raise MalformedEventError(
             f"expected source aws.autoscaling and detail-type {LAUNCH_DETAIL_TYPE!r}; "
@@ -213,15 +212,14 @@ def abandon(settings: Settings, action: LaunchAction, reason: str, moved: dict[s
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-@event_source(data_class=EventBridgeEvent)
-def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_environment()
     try:
         action = parse_action(event, settings)
     except MalformedEventError:
         # Nothing can be completed without a valid token: fail loudly so the event
         # ends in the dead-letter queue, whose alarm notifies the operators.
-        logger.exception("rejected a malformed event", extra={"event": event.raw_event})
+        logger.exception("rejected a malformed event", extra={"event": event})
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         raise
     logger.append_keys(instance_id=action.instance_id, group=action.group_name)
