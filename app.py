@@ -3,11 +3,9 @@
 
 import sys
 
-import aws_cdk as cdk
+from blueprints.example_app import build_example_app, new_app
 
-from blueprints.example_app import build_example_app
-
-app = cdk.App()
+app = new_app()
 try:
     build_example_app(app)
 except ValueError as error:

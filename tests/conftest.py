@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # jsii runs on the Node.js that package.json pins, not the machine's.
 os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+# CDK's built-in template validation off for every test app, as blueprints.example_app.new_app does for the
+# example app: it only warns, costs seconds per synthesis, and cfn-lint checks the templates instead.
+os.environ["CDK_VALIDATION"] = "false"
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -61,14 +64,12 @@ def lambda_context() -> LambdaContext:
 @pytest.fixture(scope="session")
 def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cloud assembly of one synthesis of the whole example app (both nag packs on)."""
-    import aws_cdk as cdk
-
-    from blueprints.example_app import build_example_app
+    from blueprints.example_app import build_example_app, new_app
 
     for key in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
         os.environ.pop(key, None)
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(context=cdk_context(), outdir=str(outdir))
+    app = new_app(context=cdk_context(), outdir=str(outdir))
     build_example_app(app)
     app.synth()
     return outdir

@@ -6,11 +6,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from blueprints.config import load_config
-from blueprints.example_app import add_nag_packs
+from blueprints.example_app import add_nag_packs, new_app
 from tests.conftest import cdk_context
 
 
@@ -21,7 +20,7 @@ def synth_example(module_name: str, outdir: Path | None = None, **context: Any) 
     each stack's template by stack name. Call it from a module- or
     session-scoped fixture: synthesis costs seconds.
     """
-    app = cdk.App(context=cdk_context(**context), outdir=str(outdir) if outdir else None)
+    app = new_app(context=cdk_context(**context), outdir=str(outdir) if outdir else None)
     stacks = importlib.import_module(module_name).add_example(app, load_config(app))
     add_nag_packs(app)
     app.synth()

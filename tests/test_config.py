@@ -9,7 +9,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from blueprints.config import ExampleConfig, load_config
+from blueprints.config import ExampleConfig, known_regions, load_config
 from tests.conftest import cdk_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +88,9 @@ def test_app_stops_with_the_message_and_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "blueprints: context key 'account' (or CDK_DEFAULT_ACCOUNT) must be a 12-digit" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_known_regions_cover_every_partition() -> None:
+    regions = known_regions()
+    assert {"us-east-1", "eu-central-1", "ap-southeast-4", "cn-north-1", "us-gov-west-1"} <= regions
+    assert "mars-north-1" not in regions

@@ -8,6 +8,7 @@ The snapshot files are plain templates, which ``make diff`` compares with
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,34 @@ def test_backup_restore_templates_pass_cfn_lint(backup_restore_templates: dict[s
         [str(cfn_lint), "--ignore-checks", "W3005", "--", *files], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_NEW_APP_PROBE = """
+import json, sys
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2, aws_sqs as sqs
+from blueprints.example_app import add_nag_packs, new_app
+app = new_app(outdir=sys.argv[1])
+stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="us-east-1"))
+sqs.Queue(stack, "Queue")  # AwsSolutions-SQS3 and others: unacknowledged, they must fail synthesis
+# A hard-coded AZ: the built-in validation, when it runs, reports it (W3010).
+ec2.CfnSubnet(stack, "Subnet", vpc_id="vpc-0123456789abcdef0", cidr_block="10.0.0.0/24", availability_zone="us-east-1a")
+add_nag_packs(app)
+try:
+    app.synth()
+except Exception as error:
+    print("synthesis failed:", str(error).splitlines()[0])
+"""
+
+
+def test_new_app_runs_the_nag_packs_but_not_the_builtin_validation(tmp_path: Path) -> None:
+    """The example app's App: an unacknowledged nag finding still fails synthesis; CDK's own template
+    validation (a warning-only subset of cfn-lint) does not run. Without the pytest environment's
+    CDK_VALIDATION=false, so that the App property alone is what switches it off."""
+    env = {key: value for key, value in os.environ.items() if key != "CDK_VALIDATION"}
+    out = subprocess.run(
+        [sys.executable, "-c", _NEW_APP_PROBE, str(tmp_path)], capture_output=True, text=True, env=env, check=True
+    )
+    assert "synthesis failed: ValidationFailed" in out.stdout, out.stdout + out.stderr
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert {r["pluginName"] for r in report["pluginReports"]} == {"AwsSolutions", "Serverless"}
