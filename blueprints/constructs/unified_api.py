@@ -67,6 +67,14 @@ class UnifiedApi(Construct):
     With ``cloudfront=True`` a CloudFront distribution serves the host name
     instead, and the ALB admits only CloudFront's origin-facing addresses and
     only requests that carry a secret origin header.
+
+    Prerequisite for the domain APIs: API Gateway creates a stage with access
+    or execution logging only once the Region's API Gateway account settings
+    hold a CloudWatch Logs role. That setting is one per account and Region
+    (``AWS::ApiGateway::Account``; two stacks that set it overwrite each other),
+    so this construct, which creates no stage itself, never sets it: set it once
+    per account and Region (the example stack ``UnifiedApi`` does) and make each
+    logging stage depend on it.
     """
 
     def __init__(

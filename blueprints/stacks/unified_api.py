@@ -10,6 +10,16 @@ example synthesizes with no AWS account and no lookups:
 - ``unified_api:availability_zones``: comma-separated AZ names (default the
   Region's ``a``, ``b`` and ``c`` zones)
 - ``unified_api:cloudfront``: ``true`` to put CloudFront in front (default ``false``)
+- ``unified_api:set_apigateway_account_role``: ``true`` (default) to set the Region's API
+  Gateway account setting to a CloudWatch Logs role this stack creates (and retains);
+  ``false`` where the account already manages that setting
+
+A stage with access logging (or execution logging) can only be created once the
+Region's API Gateway account settings hold a CloudWatch Logs role; otherwise
+CloudFormation fails with ``CloudWatch Logs role ARN must be set in account
+settings to enable logging``. That setting is one per account and Region, so the
+example stack sets it (the ``UnifiedApi`` construct never does) and every domain
+API stage waits for it.
 """
 
 from __future__ import annotations
@@ -18,9 +28,10 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from blueprints.config import ExampleConfig
 from blueprints.constructs.common import acknowledge
@@ -35,6 +46,7 @@ CONTEXT_DEFAULTS = {
     "unified_api:hosted_zone_name": "example.com",
     "unified_api:availability_zones": "",
     "unified_api:cloudfront": "false",
+    "unified_api:set_apigateway_account_role": "true",
 }
 #: Where the example publishes the endpoint id for domain APIs deployed from other stacks.
 ENDPOINT_ID_PARAMETER = "/blueprints/unified-api/vpc-endpoint-id"
@@ -47,15 +59,69 @@ def _context(scope: Construct, key: str) -> str:
     return CONTEXT_DEFAULTS[key] if value is None else str(value)
 
 
+def _flag(scope: Construct, key: str) -> bool:
+    value = _context(scope, key).lower()
+    if value not in ("true", "false"):
+        raise ValueError(f"context key {key!r} must be true or false; got {value!r}")
+    return value == "true"
+
+
+#: The AWS managed policy AWS documents for the API Gateway CloudWatch Logs role.
+PUSH_TO_CLOUDWATCH_LOGS = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+class ApiGatewayCloudWatchRole(Construct):
+    """The Region's API Gateway account setting: the role API Gateway uses to write CloudWatch logs.
+
+    API Gateway refuses a stage with access or execution logging until its
+    account settings hold such a role. The setting is one per account and
+    Region (``AWS::ApiGateway::Account``): two stacks that both set it overwrite
+    each other, so only one stack per account and Region should contain this.
+    Deleting the ``AWS::ApiGateway::Account`` resource leaves the setting in
+    place, so the role is retained: the setting never points at a deleted role.
+    """
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway account setting: writes the Region's API access and execution logs",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(PUSH_TO_CLOUDWATCH_LOGS)],
+        )
+        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        self.role: iam.IRole = role
+        self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{PUSH_TO_CLOUDWATCH_LOGS}]",
+            "The policy AWS documents for API Gateway's CloudWatch Logs role, kept current by AWS. The role is "
+            "the account-wide setting for every API in the Region, writing to log groups each API chooses, so "
+            "its log permissions cannot be narrowed to this stack's groups; only apigateway.amazonaws.com may "
+            "assume it.",
+        )
+
+
 class DomainApi(Construct):
     """A small private REST API standing in for a domain team's API.
 
     ``GET /`` and ``GET /items`` answer from a mock integration; the stage has
     throttling, access logs, and X-Ray tracing. The resource policy admits only
-    the unified API's VPC endpoint.
+    the unified API's VPC endpoint. Access logging needs the Region's API
+    Gateway CloudWatch Logs role: pass what sets it as ``logging_role_setting``
+    so that the stage waits for it.
     """
 
-    def __init__(self, scope: Construct, id: str, *, unified: UnifiedApi, title: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        unified: UnifiedApi,
+        title: str,
+        logging_role_setting: IDependable | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.THREE_MONTHS)
         self.api = apigw.RestApi(
@@ -85,6 +151,8 @@ class DomainApi(Construct):
                 ),
             ),
         )
+        if logging_role_setting is not None:
+            self.api.deployment_stage.node.add_dependency(logging_role_setting)
         validator = self.api.add_request_validator(
             "Validator", validate_request_parameters=True, validate_request_body=True
         )
@@ -121,8 +189,9 @@ class DomainApi(Construct):
         acknowledge(
             self.api,
             "AwsSolutions-APIG6",
-            "Execution logging needs the account-wide API Gateway CloudWatch role, which the platform team "
-            "owns; the stage writes JSON access logs and X-Ray traces.",
+            "Execution logs go to log groups API Gateway creates itself (API-Gateway-Execution-Logs_<api>/<stage>), "
+            "which no stack owns, never expire and outlive the API; this mock API's stage records every request in "
+            "JSON access logs (a log group with three months' retention) and X-Ray traces instead.",
         )
 
 
@@ -135,9 +204,8 @@ class UnifiedApiStack(ExampleStack):
         availability_zones = [z.strip() for z in zones.split(",") if z.strip()] or [
             f"{self.region}{suffix}" for suffix in ("a", "b", "c")
         ]
-        cloudfront = _context(self, "unified_api:cloudfront").lower()
-        if cloudfront not in ("true", "false"):
-            raise ValueError(f"context key 'unified_api:cloudfront' must be true or false; got {cloudfront!r}")
+        cloudfront = _flag(self, "unified_api:cloudfront")
+        set_account_role = _flag(self, "unified_api:set_apigateway_account_role")
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self,
             "Zone",
@@ -150,12 +218,17 @@ class UnifiedApiStack(ExampleStack):
             domain_name=_context(self, "unified_api:domain_name"),
             hosted_zone=zone,
             availability_zones=availability_zones,
-            cloudfront=cloudfront == "true",
+            cloudfront=cloudfront,
             endpoint_id_parameter=ENDPOINT_ID_PARAMETER,
         )
+        # The Region's API Gateway CloudWatch Logs role, which every stage with access logging needs.
+        self.cloudwatch_role: ApiGatewayCloudWatchRole | None = (
+            ApiGatewayCloudWatchRole(self, "ApiGatewayCloudWatchRole") if set_account_role else None
+        )
+        setting = self.cloudwatch_role.account if self.cloudwatch_role is not None else None
         self.domains: dict[str, DomainApi] = {}
         for base_path, title in EXAMPLE_DOMAINS.items():
-            domain = DomainApi(self, base_path.title(), unified=self.unified, title=title)
+            domain = DomainApi(self, base_path.title(), unified=self.unified, title=title, logging_role_setting=setting)
             self.unified.add_domain(base_path, domain.api)
             self.domains[base_path] = domain
         cdk.CfnOutput(self, "ApiUrl", value=f"https://{self.unified.domain_name}/")

@@ -378,6 +378,57 @@ def test_each_domain_api_is_private_mapped_and_admits_only_the_endpoint(template
         assert props["Stage"]["Ref"] in template.find_resources("AWS::ApiGateway::Stage")
 
 
+# --- The Region's API Gateway CloudWatch Logs role (example stack) -----------------------------------------------
+
+PUSH_TO_LOGS = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def _logging_stages(template: Template) -> dict[str, Any]:
+    stages = template.find_resources("AWS::ApiGateway::Stage", {"Properties": {"AccessLogSetting": Match.any_value()}})
+    assert len(stages) == 2, sorted(stages)
+    return stages
+
+
+def test_every_logging_stage_waits_for_the_account_cloudwatch_role(template: Template) -> None:
+    """API Gateway refuses a stage with access logging until the account setting holds a CloudWatch role."""
+    account = _logical_id(template, "AWS::ApiGateway::Account")
+    for stage_id, stage in _logging_stages(template).items():
+        assert account in stage.get("DependsOn", []), stage_id
+    role_id = template.find_resources("AWS::ApiGateway::Account")[account]["Properties"]["CloudWatchRoleArn"][
+        "Fn::GetAtt"
+    ][0]
+    role = template.find_resources("AWS::IAM::Role")[role_id]
+    assert role["DeletionPolicy"] == "Retain"  # deleting the Account resource leaves the setting pointing at it
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}
+    ]
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::aws:policy/{PUSH_TO_LOGS}"]]}
+    ]
+    assert "Policies" not in role["Properties"]
+    assert not [p for p in template.find_resources("AWS::IAM::Policy").values() if role_id in str(p["Properties"])]
+
+
+@pytest.fixture(scope="module")
+def managed_setting_template() -> Template:
+    return synth_example(MODULE, **{"unified_api:set_apigateway_account_role": "false"})["UnifiedApi"]
+
+
+def test_an_account_that_manages_the_setting_itself_gets_no_account_resource(
+    managed_setting_template: Template,
+) -> None:
+    managed_setting_template.resource_count_is("AWS::ApiGateway::Account", 0)
+    assert PUSH_TO_LOGS not in str(managed_setting_template.find_resources("AWS::IAM::Role"))
+    for stage in _logging_stages(managed_setting_template).values():
+        assert "DependsOn" not in stage
+
+
+@pytest.mark.parametrize("key", ["unified_api:set_apigateway_account_role", "unified_api:cloudfront"])
+def test_example_flags_take_only_true_or_false(key: str) -> None:
+    with pytest.raises(ValueError, match=f"context key '{key}' must be true or false; got 'yes'"):
+        synth_example(MODULE, **{key: "yes"})
+
+
 # --- CloudFront in front ------------------------------------------------------------------------------------------
 
 
