@@ -10,14 +10,19 @@ Context keys (``-c key=value``), with the defaults used when they are absent:
 ``security_lake:quicksight_owner_arn``
     QuickSight group or user that owns the data source, datasets and dashboard
     (default: group ``security-admins`` in the ``default`` namespace of the
-    visualization account).
+    visualization account, in its QuickSight identity Region). It must exist.
+``security_lake:quicksight_identity_region``
+    The visualization account's QuickSight identity Region, where its QuickSight
+    users and groups live and which their ARNs carry; used only to build the
+    default owner ARN (default: the stacks' Region, ``region``).
 ``security_lake:quicksight_viewer_arns``
     Comma-separated QuickSight users or groups that may view the dashboard
     (default: none).
 ``security_lake:analyst_principal_arns``
     Comma-separated IAM role/user or QuickSight ARNs granted Lake Formation
-    access for Athena (default: role ``SecurityAnalyst`` in the visualization
-    account).
+    access for Athena (default: none; the QuickSight data source's own role is
+    always granted). Each must already exist: Lake Formation refuses a grant to
+    a principal that does not (``Invalid principal``).
 ``security_lake:resource_share_arn``
     The ``ResourceShareArn`` output of the subscriber stack, to accept only
     that share (default: any ``LakeFormation*`` share from the lake account).
@@ -26,9 +31,10 @@ Context keys (``-c key=value``), with the defaults used when they are absent:
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
-from blueprints.config import ExampleConfig
+from blueprints.config import ExampleConfig, known_regions
 from blueprints.constructs.security_lake import SecurityLakeSubscriber, SecurityLakeVisualization
 
 EXAMPLE_STACKS = ("SecurityLakeSubscriber", "SecurityLakeVisualization")
@@ -43,6 +49,16 @@ def _context(scope: Construct, key: str, default: str) -> str:
 
 def _arn_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _quicksight_identity_region(scope: Construct, default: str) -> str:
+    region = _context(scope, "quicksight_identity_region", default)
+    if region not in known_regions():
+        raise ValueError(
+            f"context key '{CONTEXT_PREFIX}quicksight_identity_region' must be an AWS Region code such as "
+            f"us-east-1 or eu-west-1 (the Region of the account's QuickSight users and groups); got {region!r}"
+        )
+    return region
 
 
 class SecurityLakeSubscriberStack(cdk.Stack):
@@ -83,6 +99,8 @@ class SecurityLakeVisualizationStack(cdk.Stack):
 def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
     """Add both example stacks, each in its own account."""
     viz = config.visualization_account
+    identity_region = _quicksight_identity_region(app, config.region)
+    partition = RegionInfo.get(identity_region).partition or "aws"
     subscriber = SecurityLakeSubscriberStack(
         app,
         "SecurityLakeSubscriber",
@@ -94,11 +112,11 @@ def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
         app,
         "SecurityLakeVisualization",
         lake_account=config.account,
-        analyst_principal_arns=_arn_list(
-            _context(app, "analyst_principal_arns", f"arn:aws:iam::{viz}:role/SecurityAnalyst")
-        ),
+        analyst_principal_arns=_arn_list(_context(app, "analyst_principal_arns", "")),
         quicksight_owner_arn=_context(
-            app, "quicksight_owner_arn", f"arn:aws:quicksight:{config.region}:{viz}:group/default/security-admins"
+            app,
+            "quicksight_owner_arn",
+            f"arn:{partition}:quicksight:{identity_region}:{viz}:group/default/security-admins",
         ),
         quicksight_viewer_arns=_arn_list(_context(app, "quicksight_viewer_arns", "")),
         resource_share_arn=_context(app, "resource_share_arn", "") or None,

@@ -157,8 +157,8 @@ def test_grants_describe_links_and_select_targets_after_the_links(viz: Template)
     links = viz.find_resources("AWS::Glue::Table")
     link_by_name = {r["Properties"]["TableInput"]["Name"]: logical for logical, r in links.items()}
     grants = viz.find_resources("AWS::LakeFormation::PrincipalPermissions")
-    # two principals (the analyst role and QuickSight's role) x (database + link + target per source)
-    assert len(grants) == 2 * (1 + 2 * len(AWS_LOG_SOURCES))
+    # one principal (QuickSight's role; the example names no analyst) x (database + link + target per source)
+    assert len(grants) == 1 + 2 * len(AWS_LOG_SOURCES)
     for grant in grants.values():
         props = grant["Properties"]
         assert props["PermissionsWithGrantOption"] == []
@@ -174,8 +174,26 @@ def test_grants_describe_links_and_select_targets_after_the_links(viz: Template)
         else:
             assert props["Permissions"] == ["DESCRIBE"]
             assert table["DatabaseName"] == "security_lake_visualization"
+
+
+def test_example_grants_only_principals_it_knows_exist(viz: Template) -> None:
+    """A Lake Formation grant to a principal that does not exist fails the deployment ('Invalid principal').
+
+    The example's only default principal is the role it creates for QuickSight; analysts are granted when
+    passed (security_lake:analyst_principal_arns), as the analysts-only variant below shows.
+    """
+    quicksight_role = _logical_id(
+        viz,
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {"Statement": [Match.object_like({"Principal": {"Service": "quicksight.amazonaws.com"}})]}
+            )
+        },
+    )
+    grants = viz.find_resources("AWS::LakeFormation::PrincipalPermissions")
     principals = {json.dumps(g["Properties"]["Principal"]["DataLakePrincipalIdentifier"]) for g in grants.values()}
-    assert json.dumps(ANALYST) in principals and len(principals) == 2
+    assert principals == {json.dumps({"Fn::GetAtt": [quicksight_role, "Arn"]})}
 
 
 def test_lake_formation_administrators_are_never_written(templates: dict[str, Template]) -> None:
@@ -487,6 +505,45 @@ def test_direct_query_needs_no_refresh_schedule(viz: Template) -> None:
 
 
 # Validation ------------------------------------------------------------------------
+
+
+def _example_owner(**context: str) -> str:
+    """The QuickSight owner ARN the example app builds, read from the construct without synthesizing."""
+    from blueprints.config import load_config
+    from blueprints.stacks.security_lake import SecurityLakeVisualizationStack, add_example
+
+    app = cdk.App(context=cdk_context(**context))
+    stacks = add_example(app, load_config(app))
+    viz_stack = next(s for s in stacks if isinstance(s, SecurityLakeVisualizationStack))
+    data_source = viz_stack.visualization.data_source
+    assert data_source is not None
+    permissions = data_source.permissions
+    assert isinstance(permissions, list)
+    return str(permissions[0].principal)
+
+
+def test_example_owner_defaults_to_the_stack_region() -> None:
+    assert _example_owner() == OWNER
+
+
+def test_example_owner_lives_in_the_quicksight_identity_region() -> None:
+    """QuickSight users and groups live in the account's identity Region, and their ARNs carry it."""
+    owner = _example_owner(**{"security_lake:quicksight_identity_region": "eu-west-1"})
+    assert owner == f"arn:aws:quicksight:eu-west-1:{VIZ}:group/default/security-admins"
+
+
+def test_example_owner_passed_in_wins_over_the_identity_region() -> None:
+    owner = f"arn:aws:quicksight:eu-west-1:{VIZ}:user/default/alice"
+    context = {"security_lake:quicksight_identity_region": "us-west-2", "security_lake:quicksight_owner_arn": owner}
+    assert _example_owner(**context) == owner
+
+
+@pytest.mark.parametrize("value", ["eu-west", "EU-WEST-1", ""])
+def test_example_refuses_an_unknown_quicksight_identity_region(value: str) -> None:
+    with pytest.raises(
+        ValueError, match="context key 'security_lake:quicksight_identity_region' must be an AWS Region"
+    ):
+        _example_owner(**{"security_lake:quicksight_identity_region": value})
 
 
 def _stack(account: str = VIZ, region: str | None = REGION) -> cdk.Stack:
