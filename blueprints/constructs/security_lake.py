@@ -14,6 +14,7 @@ Two halves of one architecture, each deployed in its own account:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -786,6 +787,9 @@ class SecurityLakeVisualization(Construct):
                     "analyst_principal_arns must be IAM role or user ARNs or QuickSight user or group ARNs "
                     f"(Lake Formation principals); got {arn!r}"
                 )
+        repeated = sorted({arn for arn in analyst_principal_arns if list(analyst_principal_arns).count(arn) > 1})
+        if repeated:
+            raise ValueError(f"analyst_principal_arns must not repeat a principal; got {repeated[0]!r} more than once")
         if bytes_scanned_cutoff_per_query < MIN_BYTES_SCANNED_CUTOFF:
             raise ValueError(
                 f"bytes_scanned_cutoff_per_query must be at least {MIN_BYTES_SCANNED_CUTOFF} bytes (Athena's minimum); "
@@ -910,12 +914,11 @@ class SecurityLakeVisualization(Construct):
             self.quicksight_role = self._quicksight_role(region)
 
         # 6. Lake Formation grants: DESCRIBE on the database and links, SELECT on the shared tables.
-        principals = list(analyst_principal_arns)
-        if self.quicksight_role is not None:
-            principals.append(self.quicksight_role.role_arn)
         self.grants: list[lakeformation.CfnPrincipalPermissions] = []
-        for index, principal in enumerate(principals):
-            self._grant(index, principal, region)
+        for index, principal in enumerate(analyst_principal_arns):
+            self._grant(_principal_key(principal, index), principal, region)
+        if self.quicksight_role is not None:
+            self._grant("QuickSight", self.quicksight_role.role_arn, region)
 
         self.data_source: quicksight.CfnDataSource | None = None
         self.data_sets: dict[str, quicksight.CfnDataSet] = {}
@@ -1113,7 +1116,7 @@ class SecurityLakeVisualization(Construct):
         )
         return role
 
-    def _grant(self, index: int, principal: str, region: str) -> None:
+    def _grant(self, key: str, principal: str, region: str) -> None:
         def grant(
             construct_id: str,
             resource: lakeformation.CfnPrincipalPermissions.ResourceProperty,
@@ -1135,7 +1138,7 @@ class SecurityLakeVisualization(Construct):
             self.grants.append(permission)
 
         grant(
-            f"Grant{index}Database",
+            f"Grant{key}Database",
             lakeformation.CfnPrincipalPermissions.ResourceProperty(
                 database=lakeformation.CfnPrincipalPermissions.DatabaseResourceProperty(
                     catalog_id=Aws.ACCOUNT_ID, name=self.database_name
@@ -1148,7 +1151,7 @@ class SecurityLakeVisualization(Construct):
             table = source.table_name(region)
             link = self.resource_links[source.name]
             grant(
-                f"Grant{index}Link{_pascal(source.name)}",
+                f"Grant{key}Link{_pascal(source.name)}",
                 lakeformation.CfnPrincipalPermissions.ResourceProperty(
                     table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
                         catalog_id=Aws.ACCOUNT_ID, database_name=self.database_name, name=table
@@ -1158,7 +1161,7 @@ class SecurityLakeVisualization(Construct):
                 [link],
             )
             grant(
-                f"Grant{index}Target{_pascal(source.name)}",
+                f"Grant{key}Target{_pascal(source.name)}",
                 lakeformation.CfnPrincipalPermissions.ResourceProperty(
                     table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
                         catalog_id=self.lake_account, database_name=self.lake_database_name, name=table
@@ -1263,6 +1266,19 @@ class SecurityLakeVisualization(Construct):
 def _nag_arn(arn: str) -> str:
     """An ARN as cdk-nag prints it in a finding id: partition and Region tokens as ``<AWS::...>``."""
     return arn.replace(Aws.PARTITION, "<AWS::Partition>").replace(Aws.REGION, "<AWS::Region>")
+
+
+def _principal_key(principal: str, index: int) -> str:
+    """A construct-id part that names a grantee by its ARN, not its place in the list.
+
+    Lake Formation grants are keyed by principal: if an id followed the list order, removing one analyst would
+    rename the grants of those after it, and CloudFormation would create the renamed grants and then delete the
+    old ones, revoking the very permissions it had just granted. An ARN only known at deploy time (a token) keeps
+    its position instead.
+    """
+    if Token.is_unresolved(principal):
+        return f"Analyst{index}"
+    return "Analyst" + hashlib.sha256(principal.encode()).hexdigest()[:10]
 
 
 def _pascal(name: str) -> str:

@@ -620,6 +620,7 @@ def test_share_acceptance_validation(kwargs: dict[str, Any], message: str) -> No
         ({"database_name": "Security-Lake"}, "database_name must be 1-255 lowercase"),
         ({"workgroup_name": "no spaces"}, "workgroup_name must be 1-128"),
         ({"analyst_principal_arns": ["SecurityAnalyst"]}, "analyst_principal_arns must be IAM role or user ARNs"),
+        ({"analyst_principal_arns": [ANALYST, ANALYST]}, "must not repeat a principal"),
         ({"bytes_scanned_cutoff_per_query": 1024}, "at least 10000000 bytes"),
         ({"results_expiration": cdk.Duration.hours(2)}, "results_expiration must be a whole number of days"),
         ({"results_expiration": cdk.Duration.hours(36)}, "results_expiration must be a whole number of days"),
@@ -637,3 +638,26 @@ def test_share_acceptance_validation(kwargs: dict[str, Any], message: str) -> No
 def test_visualization_validation(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _viz(**kwargs)
+
+
+def _grant_ids(analysts: list[str]) -> dict[str, str]:
+    """Logical id -> principal of every Lake Formation grant of a visualization with these analysts."""
+    stack = _stack(region=REGION)
+    SecurityLakeVisualization(
+        stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, analyst_principal_arns=analysts
+    )
+    grants = Template.from_stack(stack).find_resources("AWS::LakeFormation::PrincipalPermissions")
+    return {
+        logical_id: json.dumps(resource["Properties"]["Principal"]["DataLakePrincipalIdentifier"])
+        for logical_id, resource in grants.items()
+    }
+
+
+def test_grants_are_named_by_principal_so_removing_an_analyst_leaves_the_others_alone() -> None:
+    other = f"arn:aws:iam::{VIZ}:role/Auditor"
+    before = _grant_ids([ANALYST, other])
+    after = _grant_ids([other])
+    # Every grant that remains keeps its logical id and principal: CloudFormation neither recreates nor revokes it.
+    assert set(after.items()) <= set(before.items())
+    assert len(before) - len(after) == len([p for p in before.values() if ANALYST in p]) > 0
+    assert any("QuickSight" in logical_id for logical_id in after)
