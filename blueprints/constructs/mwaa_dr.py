@@ -146,10 +146,35 @@ def _notification_key(scope: Construct, key: kms.IKey) -> None:
 
 
 def _topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
+    """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
+    or a new one encrypted with ``key`` that this account's alarms may publish to."""
     if topic is not None:
         return topic
     _notification_key(scope, key)
-    return sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+    stack = Stack.of(scope)
+    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
+    # account's alarms publish); without this statement CloudWatch's publish is denied.
+    created.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[created.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                },
+            },
+        )
+    )
+    return created
 
 
 def _backup_lifecycle(retention: Duration) -> list[s3.LifecycleRule]:
@@ -844,9 +869,17 @@ class MwaaDrSecondary(Construct):
         )
         self.key.grant_encrypt_decrypt(health)
         _ack_key_use(self.health_function.role, "Reads and writes the KMS-encrypted health-state table")
+        latest = f"{BACKUP_PREFIX}/latest.json"
+        health.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.backup_bucket.arn_for_objects(latest)])
+        )
+        # Without ListBucket, S3 answers 403 instead of 404 for a pointer that has not replicated yet.
+        # S3 checks ListBucket with the requested key as s3:prefix, so the grant lists nothing else.
         health.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[self.backup_bucket.arn_for_objects(f"{BACKUP_PREFIX}/latest.json")]
+                actions=["s3:ListBucket"],
+                resources=[self.backup_bucket.bucket_arn],
+                conditions={"StringEquals": {"s3:prefix": latest}},
             )
         )
         acknowledge(
@@ -1143,7 +1176,9 @@ class MwaaDrSecondary(Construct):
         )
 
     def _restore_loop(self, prefix: str, target: str, after: sfn.IChainable, label: str) -> sfn.Chain:
-        init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": None}), result_path="$.restore")
+        # An empty cursor starts a restore. Not None: CDK drops a None from a Result, and a missing
+        # $.restore.cursor fails the execution with States.Runtime, which no Catch handles.
+        init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": {}}), result_path="$.restore")
         restore = self._invoke(
             f"{label}Restore",
             self.metadata_function,

@@ -76,11 +76,42 @@ class TaskFailed(Exception):
     pass
 
 
+class StatesRuntime(AssertionError):
+    """A path that does not resolve: Step Functions fails the execution with States.Runtime,
+    which no Retry or Catch (not even States.ALL) handles."""
+
+
+CONTEXT = {"Execution": {"Id": "arn:aws:states:us-west-2:111111111111:execution:machine:run"}}
+
+
 def _get(data: Any, path: str) -> Any:
-    for part in path.removeprefix("$").strip(".").split("."):
-        if part:
-            data = data.get(part) if isinstance(data, dict) else None
-    return data
+    """A reference path (``$.a.b``, or ``$$.a`` into the context object) that must exist."""
+    root, rest = (CONTEXT, path[2:]) if path.startswith("$$") else (data, path[1:])
+    assert path.startswith("$"), f"not a path: {path}"
+    node = root
+    for part in rest.strip(".").split("."):
+        if not part:
+            continue
+        if not isinstance(node, dict) or part not in node:
+            raise StatesRuntime(f"path {path} does not exist in {json.dumps(root)[:300]}")
+        node = node[part]
+    return node
+
+
+def _parameters(template: Any, data: Any) -> Any:
+    """Parameters with every ``key.$`` replaced by the value its path selects."""
+    if isinstance(template, list):
+        return [_parameters(v, data) for v in template]
+    if not isinstance(template, dict):
+        return template
+    out = {}
+    for key, value in template.items():
+        if key.endswith(".$"):
+            assert isinstance(value, str) and value.startswith("$"), f"intrinsic not understood: {value}"
+            out[key[:-2]] = _get(data, value)
+        else:
+            out[key] = _parameters(value, data)
+    return out
 
 
 def _set(data: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
@@ -108,11 +139,18 @@ def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
     raise AssertionError(f"condition not understood: {rule}")
 
 
-def walk(definition: dict[str, Any], outputs: dict[str, list[Any]], limit: int = 60) -> list[str]:
+def walk(
+    definition: dict[str, Any],
+    outputs: dict[str, list[Any]],
+    limit: int = 60,
+    inputs: dict[str, list[Any]] | None = None,
+) -> list[str]:
     """Run the definition with each Task's results taken in order from ``outputs``.
 
-    An output that is a ``TaskFailed`` instance makes the task fail (retries are exhausted
-    immediately), so its Catch is followed. Returns the names of the states visited.
+    Each Task's ``Parameters`` are evaluated against the state's input as Step Functions does
+    (a ``.$`` path that does not exist raises ``StatesRuntime``) and, with ``inputs``, recorded
+    per state. An output that is a ``TaskFailed`` instance makes the task fail (retries are
+    exhausted immediately), so its Catch is followed. Returns the names of the states visited.
     """
     states = definition["States"]
     name, data, path = definition["StartAt"], {}, []
@@ -121,6 +159,8 @@ def walk(definition: dict[str, Any], outputs: dict[str, list[Any]], limit: int =
         path.append(name)
         state = states[name]
         kind = state["Type"]
+        unsupported = {"InputPath", "OutputPath", "ResultSelector", "Arguments", "Output"} & set(state)
+        assert not unsupported, f"{name}: the test interpreter does not evaluate {unsupported}"
         if kind in ("Succeed", "Fail"):
             return path
         if kind == "Choice":
@@ -128,8 +168,12 @@ def walk(definition: dict[str, Any], outputs: dict[str, list[Any]], limit: int =
             assert name, f"Choice {path[-1]} has no matching branch and no default"
             continue
         if kind == "Pass":
-            data = _set(data, state.get("ResultPath", "$"), state.get("Result", data))
+            effective = _parameters(state["Parameters"], data) if "Parameters" in state else data
+            data = _set(data, state.get("ResultPath", "$"), state.get("Result", effective))
         elif kind == "Task":
+            request = _parameters(state.get("Parameters", {}), data)
+            if inputs is not None:
+                inputs.setdefault(name, []).append(request)
             queued = remaining.get(name)
             result = queued.pop(0) if queued else {}
             if isinstance(result, TaskFailed):
@@ -408,6 +452,88 @@ def test_no_function_has_a_wildcard_action(
                     assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
 
 
+def _role_statements(template: Template, role_logical_id: str) -> list[dict[str, Any]]:
+    return [
+        st
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_health_check_may_list_only_the_latest_pointer(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template]
+) -> None:
+    """HeadObject of a missing key answers 403 without s3:ListBucket, 404 with it."""
+    for templates in (active_passive, backup_restore):
+        template = templates["MwaaDrSecondary"]
+        functions = template.find_resources(
+            "AWS::Lambda::Function",
+            {"Properties": {"Environment": {"Variables": Match.object_like({"UNHEALTHY_THRESHOLD": "3"})}}},
+        )
+        assert len(functions) == 1
+        role = next(iter(functions.values()))["Properties"]["Role"]["Fn::GetAtt"][0]
+        buckets = template.find_resources(
+            "AWS::S3::Bucket",
+            {"Properties": {"BucketName": dr_bucket_names("blueprints-mwaa", ACCOUNT, "us-west-2")["backup"]}},
+        )
+        assert len(buckets) == 1
+        statements = _role_statements(template, role)
+        listing = [st for st in statements if any(a.startswith("s3:List") for a in _actions(st))]
+        assert listing == [
+            {
+                "Action": "s3:ListBucket",
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [next(iter(buckets)), "Arn"]},
+                "Condition": {"StringEquals": {"s3:prefix": "backups/latest.json"}},
+            }
+        ]
+        reads = [st for st in statements if "s3:GetObject" in _actions(st)]
+        assert len(reads) == 1 and json.dumps(reads[0]["Resource"]).endswith('"/backups/latest.json"]]}')
+
+
+def test_alarm_topics_let_this_accounts_cloudwatch_alarms_publish(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template]
+) -> None:
+    """The TLS-only topic policy replaces SNS's default one, so CloudWatch needs its own allow."""
+    for templates in (active_passive, backup_restore):
+        for stack_name, template in templates.items():
+            region = "us-east-1" if stack_name == "MwaaDrPrimary" else "us-west-2"
+            topics = template.find_resources("AWS::SNS::Topic")
+            policies = template.find_resources("AWS::SNS::TopicPolicy")
+            assert len(topics) == 1 and len(policies) == 1, stack_name
+            topic = next(iter(topics))
+            policy = next(iter(policies.values()))["Properties"]
+            assert policy["Topics"] == [{"Ref": topic}]
+            allows = [
+                st
+                for st in policy["PolicyDocument"]["Statement"]
+                if st["Effect"] == "Allow" and st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+            ]
+            assert allows == [
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": {"Ref": topic},
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:*"},
+                    },
+                }
+            ], stack_name
+            # the TLS-only deny is still there, and every alarm of the stack notifies this topic
+            assert any(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"])
+            alarms = template.find_resources("AWS::CloudWatch::Alarm")
+            assert alarms and all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())
+
+
 # -- state machine paths --------------------------------------------------------------------------
 
 
@@ -533,6 +659,85 @@ def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
     }
     failed = walk(machine, {"BackupDrEnvironment": [TaskFailed()]})
     assert failed[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
+def _dotted_paths(value: Any) -> list[str]:
+    """Every path a ``key.$`` field in ``value`` references."""
+    if isinstance(value, list):
+        return [p for v in value for p in _dotted_paths(v)]
+    if not isinstance(value, dict):
+        return []
+    out = []
+    for key, item in value.items():
+        if key.endswith(".$"):
+            out.append(item)
+        else:
+            out.extend(_dotted_paths(item))
+    return out
+
+
+@pytest.mark.parametrize("strategy", ["active_passive", "backup_restore"])
+def test_restore_cursor_references_have_a_producer(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template], strategy: str
+) -> None:
+    """CDK drops a None from a Pass Result: the restore loop's first cursor must be a real value."""
+    template = {"active_passive": active_passive, "backup_restore": backup_restore}[strategy]["MwaaDrSecondary"]
+    for start, machine in _machines(template).items():
+        states = machine["States"]
+        readers = [n for n, st in states.items() if "$.restore.cursor" in _dotted_paths(st.get("Parameters", {}))]
+        producers = {n: st for n, st in states.items() if st.get("ResultPath") == "$.restore"}
+        if start in ("CheckPrimaryHealth", "NotifyFailbackStarted"):
+            assert readers, f"{start}: no state reads the restore cursor"
+        for name, producer in producers.items():
+            if producer["Type"] == "Pass":
+                assert "cursor" in producer["Result"], f"{name} produces $.restore without a cursor: {producer}"
+                # an empty cursor is what the restore handler treats as "start a new restore"
+                assert not producer["Result"]["cursor"]
+            else:
+                assert producer["Type"] == "Task" and name in readers
+        # every reader is reached only after a producer: each reader is the Next of a producer
+        for reader in readers:
+            assert any(p.get("Next") == reader for p in producers.values() if p["Type"] == "Pass"), reader
+
+
+@pytest.mark.parametrize(
+    ("strategy", "machine", "outputs"),
+    [
+        ("active_passive", _failover, {"CheckPrimaryHealth": [DISASTER], "FailoverRestore": [PARTIAL, WAITING, DONE]}),
+        (
+            "backup_restore",
+            _failover,
+            {
+                "CheckPrimaryHealth": [DISASTER],
+                "GetEnvironmentStatus": [{"status": "AVAILABLE"}],
+                "FailoverRestore": [PARTIAL, DONE],
+            },
+        ),
+        ("active_passive", _failback, {"FailbackRestore": [PARTIAL, WAITING, DONE]}),
+    ],
+    ids=["failover-active-passive", "failover-backup-restore", "failback"],
+)
+def test_restore_loop_passes_the_cursor_back(
+    active_passive: dict[str, Template],
+    backup_restore: dict[str, Template],
+    strategy: str,
+    machine: Callable[[Template], dict[str, Any]],
+    outputs: dict[str, list[Any]],
+) -> None:
+    """Init -> Restore data flow: the first call gets an empty cursor, each later one the cursor
+    the previous call returned; a missing $.restore.cursor would fail with States.Runtime."""
+    template = {"active_passive": active_passive, "backup_restore": backup_restore}[strategy]["MwaaDrSecondary"]
+    inputs: dict[str, list[Any]] = {}
+    path = walk(machine(template), outputs, inputs=inputs)
+    restore = next(name for name in outputs if name.endswith("Restore"))
+    assert path[-1] in ("FailoverSucceeded", "FailbackSucceeded")
+    sent = [call["cursor"] for call in inputs[restore]]
+    returned = [out["cursor"] for out in outputs[restore]]
+    assert sent == [{}, *returned[:-1]]
+    assert all(call["action"] == "restore" for call in inputs[restore])
+    # the notifications carry the execution id from the context object
+    notify = next(name for name in inputs if name.startswith("Notify"))
+    assert inputs[notify][0]["Message"]["execution"] == CONTEXT["Execution"]["Id"]
 
 
 # -- validation -----------------------------------------------------------------------------------

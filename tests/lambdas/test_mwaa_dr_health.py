@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from tests.handler_kit import LambdaContext, load_event, load_handler
+from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
 
 PRIMARY = "us-east-1"
 DR = "us-west-2"
@@ -131,6 +131,57 @@ def test_backup_age_is_published_from_the_replicated_pointer(
         Statistics=["Maximum"],
     )
     assert stats["Datapoints"]
+
+
+def _stubbed_s3(module: ModuleType) -> Any:
+    client = boto3.client("s3", region_name=DR)
+    module._clients[("s3", DR)] = client
+    return client
+
+
+POINTER = {"Bucket": BUCKET, "Key": "backups/latest.json"}
+
+
+def test_no_backup_yet_is_a_404_and_not_an_error(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """With s3:ListBucket on the pointer's key, S3 answers a missing pointer with 404."""
+    module = load_handler("mwaa_dr_health")
+    s3 = _stubbed_s3(module)
+    _beat(aws["cw_primary"])
+    with stubbed(s3) as stub:
+        stub.add_client_error("head_object", "404", "Not Found", http_status_code=404, expected_params=POINTER)
+        result = _run(module, lambda_context)
+    assert result["healthy"] is True and result["disaster"] is False
+    assert result["backup_age_seconds"] is None and result["backup_age_error"] is None
+
+
+def test_a_forbidden_pointer_is_reported_and_never_costs_the_verdict(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """403 is a permission problem, not "no backup yet": reported, while the failover still happens."""
+    module = load_handler("mwaa_dr_health")
+    s3 = _stubbed_s3(module)
+    with stubbed(s3) as stub:
+        for _ in range(3):
+            stub.add_client_error("head_object", "403", "Forbidden", http_status_code=403, expected_params=POINTER)
+        results = [_run(module, lambda_context, "exec-a") for _ in range(3)]
+    assert [r["consecutive_unhealthy"] for r in results] == [1, 2, 3]
+    assert results[-1]["disaster"] is True
+    for result in results:
+        assert result["backup_age_seconds"] is None
+        assert "403" in result["backup_age_error"] and "Forbidden" in result["backup_age_error"]
+
+
+def test_a_failed_metric_publish_keeps_the_verdict(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    aws["s3"].put_object(Bucket=BUCKET, Key="backups/latest.json", Body=b"{}")
+    cloudwatch = boto3.client("cloudwatch", region_name=DR)
+    module._clients[("cloudwatch", DR)] = cloudwatch
+    _beat(aws["cw_primary"])
+    with stubbed(cloudwatch) as stub:
+        stub.add_client_error("put_metric_data", "AccessDenied", "not authorized", http_status_code=403)
+        result = _run(module, lambda_context)
+    assert result["healthy"] is True and result["consecutive_unhealthy"] == 0
+    assert result["backup_age_seconds"] is None and "AccessDenied" in result["backup_age_error"]
 
 
 def test_event_without_execution_is_rejected(aws: dict[str, Any], lambda_context: LambdaContext) -> None:

@@ -67,9 +67,9 @@ class FakeAirflow:
             raise self.fail_next.pop(0)
         method, path = kwargs["Method"], kwargs["Path"]
         self.calls.append((method, path))
-        prefix = "/api/v2" if self.major == 3 else ""
-        assert path.startswith(prefix + "/"), f"Airflow {self.major} path without {prefix!r}: {path}"
-        parts = [unquote(p) for p in path[len(prefix) :].strip("/").split("/")]
+        # InvokeRestApi paths are relative to the version's API root (/api/v1 or /api/v2)
+        assert path.startswith("/") and not path.startswith("/api/"), f"path with an API root: {path}"
+        parts = [unquote(p) for p in path.strip("/").split("/")]
         query, body = kwargs.get("QueryParameters") or {}, kwargs.get("Body")
         status, answer = self._route(method, parts, query, body)
         if status >= 400:
@@ -214,9 +214,10 @@ def _fill(airflow: FakeAirflow, variables: int, connections: int, dags: int = 3)
 def _restore_all(
     module: ModuleType, event: dict[str, Any], context: LambdaContext, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Call restore as the state machine does, passing the cursor back until done."""
+    """Call restore as the state machine does: an empty cursor first (the Init state's), then
+    the returned cursor until done."""
     results = []
-    cursor = None
+    cursor: Any = {}
     for _ in range(limit):
         result = module.handler({**event, "cursor": cursor}, context)
         results.append(result)
@@ -296,8 +297,10 @@ def test_backup_from_airflow2_restores_into_airflow3(aws: dict[str, Any], lambda
     module.handler(load_event("mwaa_dr_backup"), lambda_context)
     _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
     assert len(standby.data["variables"]) == 10
-    assert all(path.startswith("/api/v2/") for _, path in standby.calls)
-    assert all(not path.startswith("/api/") for _, path in prod.calls)
+    # the same relative paths on both versions; only the write method differs
+    assert ("PATCH", "/variables") in standby.calls and ("POST", "/variables") not in standby.calls
+    assert ("GET", "/variables") in prod.calls
+    assert all(not path.startswith("/api/") for _, path in prod.calls + standby.calls)
 
 
 def test_masked_values_are_reported_not_written(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
@@ -456,7 +459,7 @@ def test_airflow3_bulk_upsert_shape() -> None:
             {"RestApiStatusCode": 200, "RestApiResponse": {"create": {"success": ["etl"], "errors": []}}},
             {
                 "Name": "prod",
-                "Path": "/api/v2/pools",
+                "Path": "/pools",
                 "Method": "PATCH",
                 "Body": {
                     "actions": [
@@ -533,10 +536,112 @@ def test_throttling_is_retried_and_persistent_faults_are_raised() -> None:
             api.set_paused("etl", False)
 
 
-def test_ids_too_long_for_the_path_are_reported_not_dropped() -> None:
+@pytest.mark.parametrize("major", [2, 3])
+def test_ids_too_long_for_the_path_are_reported_not_dropped(major: int) -> None:
+    """/dags/<id> leaves 58 of InvokeRestApi's 64 characters for the id, on both versions."""
+    client = boto3.client("mwaa", region_name=REGION)
+    api = _api(major, client)
+    assert "InvokeRestApi accepts 64" in api.set_paused("d" * 59, False)
+    longest = "d" * 58
+    with stubbed(client) as stub:
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"dag_id": longest, "is_paused": False}},
+            {
+                "Name": "prod",
+                "Path": f"/dags/{longest}",
+                "Method": "PATCH",
+                "QueryParameters": {"update_mask": ["is_paused"]},
+                "Body": {"is_paused": False},
+            },
+        )
+        assert api.set_paused(longest, False) is None
+
+
+def test_airflow3_requests_use_paths_relative_to_the_api_root() -> None:
+    """MWAA adds /api/v2 itself; the Amazon provider sends the same Path on Airflow 2 and 3."""
     client = boto3.client("mwaa", region_name=REGION)
     api = _api(3, client)
-    assert "InvokeRestApi accepts 64" in api.set_paused("d" * 60, False)
+    with stubbed(client) as stub:
+        for offset, count in ((0, 100), (100, 1)):
+            stub.add_response(
+                "invoke_rest_api",
+                {
+                    "RestApiStatusCode": 200,
+                    "RestApiResponse": {
+                        "variables": [{"key": f"k{offset + i}", "value": "v"} for i in range(count)],
+                        "total_entries": 101,
+                    },
+                },
+                {
+                    "Name": "prod",
+                    "Path": "/variables",
+                    "Method": "GET",
+                    "QueryParameters": {"limit": 100, "offset": offset},
+                },
+            )
+        stub.add_response(
+            "invoke_rest_api",
+            {
+                "RestApiStatusCode": 200,
+                "RestApiResponse": {"dags": [{"dag_id": "etl", "is_paused": False}], "total_entries": 1},
+            },
+            {"Name": "prod", "Path": "/dags", "Method": "GET", "QueryParameters": {"limit": 100, "offset": 0}},
+        )
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"dag_runs": [], "total_entries": 0}},
+            {
+                "Name": "prod",
+                "Path": "/dags/etl/dagRuns",
+                "Method": "GET",
+                "QueryParameters": {"limit": 1, "order_by": "-run_after"},
+            },
+        )
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"create": {"success": ["k0"], "errors": []}}},
+            {
+                "Name": "prod",
+                "Path": "/variables",
+                "Method": "PATCH",
+                "Body": {
+                    "actions": [
+                        {
+                            "action": "create",
+                            "entities": [{"key": "k0", "value": "v"}],
+                            "action_on_existence": "overwrite",
+                        }
+                    ]
+                },
+            },
+        )
+        stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": {"dag_id": "etl", "is_paused": True}},
+            {
+                "Name": "prod",
+                "Path": "/dags/etl",
+                "Method": "PATCH",
+                "QueryParameters": {"update_mask": ["is_paused"]},
+                "Body": {"is_paused": True},
+            },
+        )
+        assert len(api.read_variables()) == 101
+        assert api.read_dags(latest_runs=True) == [{"dag_id": "etl", "is_paused": False, "latest_run": None}]
+        assert api.write("variables", [{"key": "k0", "value": "v", "description": None}]).written == 1
+        assert api.set_paused("etl", True) is None
+
+
+def test_an_empty_cursor_starts_a_restore(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """The state machine's Init passes {} (CDK drops a None); the handler starts from the newest backup."""
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    prod.data["variables"]["a"] = {"key": "a", "value": "1"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "2.10.3"}))
+    backup = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    result = module.handler({**load_event("mwaa_dr_restore"), "cursor": {}}, lambda_context)
+    assert result["done"] is True and result["summary"]["folder"] == backup["folder"]
+    assert "cursor" in result and standby.data["variables"]["a"]["value"] == "1"
 
 
 def test_backup_records_latest_runs_within_its_time_budget(aws: dict[str, Any]) -> None:

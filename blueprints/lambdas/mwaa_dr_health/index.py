@@ -14,7 +14,8 @@ over from a failover that failed part-way, once its cause is fixed, and runs the
 (every step is idempotent).
 
 The function also publishes ``BackupAgeSeconds``: the age of the newest backup that has reached
-the DR Region (the ``latest`` pointer in the replicated backup bucket).
+the DR Region (the ``latest`` pointer in the replicated backup bucket). A fault there is logged
+and returned as ``backup_age_error``; it never changes the health verdict.
 """
 
 from __future__ import annotations
@@ -128,7 +129,11 @@ def _lock_holder() -> str | None:
 
 
 def publish_backup_age(now: datetime) -> float | None:
-    """Publish the age of the replicated ``latest`` backup pointer (missing: no datapoint)."""
+    """Publish the age of the replicated ``latest`` backup pointer (missing: no datapoint).
+
+    A missing pointer is 404 because the role may list exactly that key (``s3:ListBucket`` with
+    ``s3:prefix``); a 403 is therefore a real permission problem and raised like any other fault.
+    """
     from botocore.exceptions import ClientError
 
     bucket, prefix = os.environ["BACKUP_BUCKET"], os.environ.get("BACKUP_PREFIX", "backups")
@@ -170,7 +175,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     healthy = total is not None and total > 0
     count = _count_unhealthy(healthy, now)
-    backup_age = publish_backup_age(now)
+    # The backup age is a side metric: a fault here must never cost the health verdict (or a
+    # failover). A missing datapoint breaches the backup-age alarm, so the fault is still seen.
+    backup_age_error = None
+    try:
+        backup_age = publish_backup_age(now)
+    except Exception as err:
+        backup_age, backup_age_error = None, f"{type(err).__name__}: {err}"[:300]
+        logger.warning("backup age not published", extra={"error": backup_age_error})
     request = (event or {}).get("input") or {}
     drill, resume = bool(request.get("drill")), bool(request.get("resume"))
     disaster = False
@@ -190,6 +202,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "disaster": disaster,
         "failover_in_progress": in_progress,
         "backup_age_seconds": backup_age,
+        "backup_age_error": backup_age_error,
         "drill": drill,
         "resume": resume,
     }

@@ -1,8 +1,11 @@
 """Airflow metadata through MWAA ``InvokeRestApi``, for Airflow 2 (REST API v1) and Airflow 3 (API v2).
 
-Everything version-specific lives here: paths, page fields, how a record is
-written idempotently. Records are normalised to one shape so a backup taken on
-one major version restores on the other.
+``InvokeRestApi``'s ``Path`` is relative to the environment's API root, which MWAA picks by
+Airflow version (``/api/v1`` or ``/api/v2``): the same ``/variables`` on both, as the Amazon
+provider's ``MwaaHook`` and ``MwaaTriggerDagRunOperator`` send it. Everything else
+version-specific lives here: page fields, ordering fields, how a record is written
+idempotently. Records are normalised to one shape so a backup taken on one major version
+restores on the other.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-#: InvokeRestApi accepts paths of at most 64 characters.
+#: InvokeRestApi accepts paths of at most 64 characters (relative to the API root, so
+#: ``/dags/<dag_id>`` leaves 58 characters for the id on both major versions).
 MAX_PATH = 64
 #: Airflow replaces secret values with this placeholder in API responses.
 MASK = "***"
@@ -72,13 +76,12 @@ class AirflowApi:
         self.client = client
         self.name = environment_name
         self.major = major
-        self.prefix = "/api/v2" if major == 3 else ""
         self.attempts = attempts
         self.sleep = sleep
 
     # -- transport -----------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
-        path = self.prefix + "".join("/" + quote(p, safe="~") for p in parts)
+        path = "".join("/" + quote(p, safe="~") for p in parts)
         if len(path) > MAX_PATH:
             raise PathTooLong(f"path {path!r} is {len(path)} characters; InvokeRestApi accepts {MAX_PATH}")
         return path
