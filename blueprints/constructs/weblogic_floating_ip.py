@@ -3,10 +3,11 @@
 The floating IP sits in an otherwise empty /28 subnet. An Auto Scaling group of
 exactly one instance relaunches the admin server in another AZ when its AZ or
 instance fails; a launch lifecycle hook on the group makes EventBridge invoke a
-function that points the /28 route of every route table at the new instance
-before it goes into service. The domain home lives on encrypted EFS, so the new
-instance starts the same domain. An optional internet-facing ALB reaches the
-admin console through the same route.
+function that points the /28 route of every route table at the new instance,
+then tags the instance, before it goes into service; the instance starts
+WebLogic only once it reads that tag from its instance metadata. The domain home
+lives on encrypted EFS, so the new instance starts the same domain. An optional
+internet-facing ALB reaches the admin console through the same route.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import shlex
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
@@ -33,7 +35,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from blueprints.constructs.common import BucketEncryption, PythonHandler, SecureBucket, acknowledge
 
@@ -44,6 +46,11 @@ DEFAULT_DOMAIN_START_SCRIPT = (
 #: Offset of the floating IP in its /28 (the post uses 10.0.11.8 in 10.0.11.0/28).
 DEFAULT_FLOATING_IP_OFFSET = 8
 LIFECYCLE_HOOK_NAME = "weblogic-admin-launch"
+#: The tag the route mover puts on the instance once every route points at it, before CONTINUE.
+#: The boot script reads it from instance metadata (``tags/instance/<key>``), so the key must be one
+#: that instance metadata can serve: no '/' and no spaces.
+ROUTE_TAG_KEY = "weblogic-floating-route"
+ROUTE_TAG_VALUE = "moved"
 LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action"
 SCALING_EVENT_DETAIL_TYPES = (
     "EC2 Instance Launch Successful",
@@ -55,6 +62,12 @@ _USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 _HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/%?=&-]*$")
 _START_SCRIPT_END = "WEBLOGIC_START_COMMAND"
+#: Tag keys that instance metadata can serve (EC2 refuses a launch with any other key once tags
+#: are allowed in instance metadata): letters, digits and + - = . , _ : @; not '.', '..' or '_index'.
+_IMDS_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9+\-=.,_:@]{1,128}$")
+_IMDS_RESERVED_TAG_KEYS = frozenset({".", "..", "_index"})
+#: Where the console load balancer is enabled (one public subnet per AZ).
+_CONSOLE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
 
 def validate_floating_address(subnet_cidr: str, floating_ip: str | None) -> tuple[ipaddress.IPv4Network, str]:
@@ -98,6 +111,53 @@ def _parse_ip(value: str) -> ipaddress.IPv4Address:
         raise ValueError(f"floating_ip must be an IPv4 address such as 10.0.11.8; got {value!r}") from None
 
 
+def imds_tag_key_problem(key: str) -> str | None:
+    """Why instance metadata cannot serve the instance tag ``key`` (EC2 then refuses the launch), or None."""
+    if key in _IMDS_RESERVED_TAG_KEYS:
+        return f"{key!r} is reserved in instance metadata"
+    if not _IMDS_TAG_KEY_RE.match(key):
+        return f"{key!r} has a character other than letters, digits and + - = . , _ : @ (no spaces or '/')"
+    return None
+
+
+@jsii.implements(IValidation)
+class _InstanceTagKeysServableFromMetadata:
+    """Fails synthesis when a tag the admin instance will carry has a key instance metadata cannot serve.
+
+    The launch template allows tags in instance metadata (the boot script waits for the route
+    mover's tag there), and then EC2 refuses to launch an instance with any such key. Tags are
+    applied by aspects, so this runs at validation time, after them; tags added outside the CDK
+    app (stack tags given at deploy time) cannot be seen here.
+    """
+
+    def __init__(self, launch_template: ec2.CfnLaunchTemplate, group: autoscaling.CfnAutoScalingGroup) -> None:
+        self._launch_template = launch_template
+        self._group = group
+
+    def validate(self) -> list[str]:
+        keys: dict[str, str] = {}
+        data = Stack.of(self._launch_template).resolve(self._launch_template.launch_template_data) or {}
+        for spec in data.get("tagSpecifications") or data.get("TagSpecifications") or []:
+            if (spec.get("resourceType") or spec.get("ResourceType")) == "instance":
+                for tag in spec.get("tags") or spec.get("Tags") or []:
+                    keys.setdefault(str(tag.get("key") or tag.get("Key")), "the launch template")
+        for tag in self._group.tags.render_tags() or []:
+            if tag.get("propagateAtLaunch") or tag.get("PropagateAtLaunch"):
+                keys.setdefault(str(tag.get("key") or tag.get("Key")), "the Auto Scaling group (propagated at launch)")
+        errors = []
+        for key, source in sorted(keys.items()):
+            problem = None if Token.is_unresolved(key) else imds_tag_key_problem(key)
+            if problem:
+                errors.append(
+                    f"instance tag key {problem}; it comes from {source}. The admin server's launch template "
+                    "allows tags in instance metadata (the boot script waits for the route mover's tag there), "
+                    "and EC2 then refuses to launch an instance with such a key. Rename the tag, or keep it off "
+                    "this construct's AWS::EC2::LaunchTemplate and AWS::AutoScaling::AutoScalingGroup "
+                    "(Tags.of(...).add(..., exclude_resource_types=[...]))."
+                )
+        return errors
+
+
 def _nag_text(stack: Stack, value: str) -> str:
     """``value`` as cdk-nag prints it in a finding id: pseudo parameters as ``<AWS::Region>``."""
     resolved = stack.resolve(value)
@@ -115,6 +175,8 @@ def render_user_data(
     start_command: str,
     run_as_user: str,
     max_wait_seconds: int,
+    route_tag_key: str = ROUTE_TAG_KEY,
+    route_tag_value: str = ROUTE_TAG_VALUE,
 ) -> str:
     """The admin instance's boot script.
 
@@ -123,21 +185,27 @@ def render_user_data(
     2. Mounts the EFS file system over TLS with IAM authorization (fstab, so it
        is mounted on every boot), retrying while the mount target's DNS name
        propagates.
-    3. Polls ``autoscaling/target-lifecycle-state`` (IMDSv2) until the group
-       puts the instance in service, which it does only after the route moved;
-       gives up when the launch was abandoned or the wait outlives the hook.
+    3. Polls the instance tag ``route_tag_key`` in instance metadata (IMDSv2)
+       until it reads ``route_tag_value``: the route mover sets it only after
+       every route points at this instance, before it completes the lifecycle
+       action. ``autoscaling/target-lifecycle-state`` cannot serve here: it is
+       the state the instance is heading for, ``InService`` from the start of
+       a launch. It is still read, to give up at ``Terminated`` (an abandoned
+       launch); the script also gives up when the wait outlives the hook.
     4. Enables and starts the admin server unit, which runs ``start_command``
        as ``run_as_user`` and restarts it on failure and after a reboot.
     """
     mount = shlex.quote(mount_point)
     return f"""#!/bin/bash
-# WebLogic admin server boot: floating IP, shared domain home, start once in service.
+# WebLogic admin server boot: floating IP, shared domain home, start once the route moved here.
 set -euo pipefail
 
 readonly FLOATING_IP="{floating_ip}"
 readonly FILE_SYSTEM_ID="{file_system_id}"
 readonly MOUNT_POINT={mount}
 readonly MAX_WAIT_SECONDS={max_wait_seconds}
+readonly ROUTE_TAG_KEY="{route_tag_key}"
+readonly ROUTE_TAG_VALUE="{route_tag_value}"
 readonly IMDS="http://169.254.169.254/latest"
 
 log() {{
@@ -201,24 +269,29 @@ if ! mountpoint -q "$MOUNT_POINT"; then
   exit 1
 fi
 
-# 3. Wait until the group puts this instance in service (after the route moved to it).
+# 3. Wait until the route mover has moved the floating route here: it then tags this instance.
+# (autoscaling/target-lifecycle-state is the state the instance is heading for: InService from
+# the start of a launch, so it cannot tell that the route moved; it does tell an abandoned launch.)
 state=""
+route=""
 deadline=$((SECONDS + MAX_WAIT_SECONDS))
 while (( SECONDS < deadline )); do
   state="$(imds_get autoscaling/target-lifecycle-state || true)"
-  if [[ "$state" == "InService" ]]; then
-    break
-  fi
   if [[ "$state" == "Terminated" ]]; then
     log "the launch was abandoned; not starting the admin server"
     exit 1
   fi
+  route="$(imds_get "tags/instance/$ROUTE_TAG_KEY" || true)"
+  if [[ "$route" == "$ROUTE_TAG_VALUE" ]]; then
+    break
+  fi
   sleep 5
 done
-if [[ "$state" != "InService" ]]; then
-  log "not in service after $MAX_WAIT_SECONDS seconds (last state: ${{state:-unknown}}); not starting"
+if [[ "$route" != "$ROUTE_TAG_VALUE" ]]; then
+  log "no $ROUTE_TAG_KEY=$ROUTE_TAG_VALUE tag after $MAX_WAIT_SECONDS s (state: ${{state:-unknown}}); not starting"
   exit 1
 fi
+log "the floating route points here; starting the admin server"
 
 # 4. The admin server, as a unit that restarts on failure and after a reboot.
 cat > /usr/local/sbin/weblogic-admin-start <<'{_START_SCRIPT_END}'
@@ -255,9 +328,11 @@ class FloatingIpAdminServer(Construct):
     Builds (or uses) a VPC across at least two AZs, a /28 subnet that holds only
     the floating IP, an encrypted EFS domain home, a one-instance Auto Scaling
     group with the launch lifecycle hook in the group itself, the EventBridge
-    rule and function that move the /28 route to each new instance, failure
+    rule and function that move the /28 route to each new instance (and tag it,
+    which is what its boot script waits for before starting WebLogic), failure
     notifications on an encrypted SNS topic, and (when a certificate is given)
-    an internet-facing ALB whose IP target is the floating IP.
+    an internet-facing ALB whose IP target is the floating IP, enabled in the
+    floating subnet's AZ.
     """
 
     def __init__(
@@ -338,11 +413,18 @@ class FloatingIpAdminServer(Construct):
             )
         self._check_overlap(network)
 
+        # The console ALB's target is the floating IP, which Elastic Load Balancing places in the
+        # floating subnet's AZ; a target in an AZ the load balancer is not enabled in gets no traffic.
+        console_azs = (
+            self.vpc.select_subnets(subnet_type=_CONSOLE_SUBNETS.subnet_type).availability_zones
+            if console_certificate is not None
+            else None
+        )
         self.floating_subnet: ec2.ISubnet = ec2.Subnet(
             self,
             "FloatingSubnet",
             vpc_id=self.vpc.vpc_id,
-            availability_zone=selected.availability_zones[0],
+            availability_zone=self._floating_subnet_az(selected.availability_zones, console_azs),
             cidr_block=str(network),
             map_public_ip_on_launch=False,
         )
@@ -434,6 +516,8 @@ class FloatingIpAdminServer(Construct):
             run_as_user=run_as_user,
             # Heartbeats from retried invocations extend the hook's timeout: wait for two.
             max_wait_seconds=2 * int(heartbeat_timeout.to_seconds()) + 120,
+            route_tag_key=ROUTE_TAG_KEY,
+            route_tag_value=ROUTE_TAG_VALUE,
         )
         self.launch_template: ec2.ILaunchTemplate = ec2.LaunchTemplate(
             self,
@@ -446,6 +530,8 @@ class FloatingIpAdminServer(Construct):
             user_data=ec2.UserData.custom(self.user_data_script),
             require_imdsv2=True,
             http_put_response_hop_limit=1,
+            # The boot script waits for the route mover's tag (tags/instance/<key>).
+            instance_metadata_tags=True,
             detailed_monitoring=True,
             block_devices=[
                 ec2.BlockDevice(
@@ -477,6 +563,8 @@ class FloatingIpAdminServer(Construct):
                 "AUTO_SCALING_GROUP_NAME": group_name,
                 "LIFECYCLE_HOOK_NAME": LIFECYCLE_HOOK_NAME,
                 "TOPIC_ARN": self.alarm_topic.topic_arn,
+                "ROUTE_TAG_KEY": ROUTE_TAG_KEY,
+                "ROUTE_TAG_VALUE": ROUTE_TAG_VALUE,
             },
             service_name="weblogic-route-mover",
         )
@@ -591,6 +679,9 @@ class FloatingIpAdminServer(Construct):
             "Auto Scaling service-linked role in the key policy, which may not exist yet in the account.",
         )
         self.auto_scaling_group: autoscaling.IAutoScalingGroup = group
+        cfn_launch_template = self.launch_template.node.default_child
+        assert isinstance(cfn_launch_template, ec2.CfnLaunchTemplate)
+        self.node.add_validation(_InstanceTagKeysServableFromMetadata(cfn_launch_template, cfn_group))
 
         self.load_balancer: elbv2.IApplicationLoadBalancer | None = None
         self.target_group: elbv2.IApplicationTargetGroup | None = None
@@ -599,6 +690,20 @@ class FloatingIpAdminServer(Construct):
         self.unhealthy_console_alarm: cloudwatch.IAlarm | None = None
         if console_certificate is not None:
             self._create_console(console_certificate, console_ingress_cidrs, health_check_path, console_target_protocol)
+
+    @staticmethod
+    def _floating_subnet_az(admin_azs: Sequence[str], console_azs: Sequence[str] | None) -> str:
+        """The floating subnet's AZ: the first admin AZ, or, with the console, an AZ the ALB is enabled in.
+
+        The subnet holds no instance, so any AZ works for the route; but Elastic Load Balancing
+        places the floating IP target in this AZ, and a load balancer sends nothing to targets in
+        an AZ it is not enabled in. An admin AZ the ALB also covers comes first, so a deployment
+        that already works keeps its subnet where it is (moving it means replacing the subnet).
+        """
+        if console_azs is None:
+            return admin_azs[0]
+        shared = [az for az in admin_azs if az in console_azs]
+        return shared[0] if shared else console_azs[0]
 
     @staticmethod
     def _validate(
@@ -795,6 +900,20 @@ class FloatingIpAdminServer(Construct):
                 conditions={"StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}},
             )
         )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="MarkRouteMovedOnGroupInstances",
+                actions=["ec2:CreateTags"],
+                resources=[instances],
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+                        f"aws:RequestTag/{ROUTE_TAG_KEY}": ROUTE_TAG_VALUE,
+                    },
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [ROUTE_TAG_KEY]},
+                },
+            )
+        )
         group_arn = stack.format_arn(
             service="autoscaling",
             resource="autoScalingGroup",
@@ -812,8 +931,9 @@ class FloatingIpAdminServer(Construct):
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
-            "ModifyInstanceAttribute is limited by the aws:autoscaling:groupName tag condition to instances "
-            "of this construct's group, whose IDs are only known at launch.",
+            "ModifyInstanceAttribute and CreateTags are limited by the aws:autoscaling:groupName tag condition "
+            "to instances of this construct's group, whose IDs are only known at launch; CreateTags is further "
+            f"limited to the one tag {ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
         )
         acknowledge(
             role,
@@ -858,7 +978,7 @@ class FloatingIpAdminServer(Construct):
             "Console",
             vpc=self.vpc,
             internet_facing=True,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            vpc_subnets=_CONSOLE_SUBNETS,
             security_group=alb_security_group,
             drop_invalid_header_fields=True,
         )
@@ -870,9 +990,10 @@ class FloatingIpAdminServer(Construct):
             target_type=elbv2.TargetType.IP,
             protocol=target_protocol,
             port=self.admin_port,
-            # The floating IP is reachable from every ALB node through the moved route,
-            # whichever AZ the admin server runs in.
-            targets=[elbv2_targets.IpTarget(self.floating_ip, self.admin_port, "all")],
+            # No Availability Zone: the floating IP is inside the VPC, so ELB takes the floating
+            # subnet's AZ (and refuses "all" for it). With cross-zone load balancing, always on for
+            # an ALB, every node sends to it, and the moved route takes it to the admin server.
+            targets=[elbv2_targets.IpTarget(self.floating_ip, self.admin_port)],
             deregistration_delay=Duration.seconds(30),
             health_check=elbv2.HealthCheck(
                 path=health_check_path,
@@ -883,6 +1004,8 @@ class FloatingIpAdminServer(Construct):
                 unhealthy_threshold_count=3,
             ),
         )
+        # ELB finds the target's AZ from the subnet that holds the IP: register only once it exists.
+        target_group.node.add_dependency(self.floating_subnet)
         listener = load_balancer.add_listener(
             "Https",
             port=443,

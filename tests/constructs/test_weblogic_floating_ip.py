@@ -22,7 +22,10 @@ from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.weblogic_floating_ip import (
     LIFECYCLE_HOOK_NAME,
+    ROUTE_TAG_KEY,
+    ROUTE_TAG_VALUE,
     FloatingIpAdminServer,
+    imds_tag_key_problem,
     render_user_data,
     validate_floating_address,
 )
@@ -165,13 +168,18 @@ def test_scaling_events_and_the_dlq_alarm_reach_the_encrypted_topic(template: Te
     assert services == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
 
 
-def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(template: Template) -> None:
+def test_launch_template_requires_imdsv2_serves_tags_and_encrypts_the_root_volume(template: Template) -> None:
     template.has_resource_properties(
         "AWS::EC2::LaunchTemplate",
         {
             "LaunchTemplateData": Match.object_like(
                 {
-                    "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+                    # Instance tags in instance metadata: the boot script waits for the route mover's tag.
+                    "MetadataOptions": {
+                        "HttpTokens": "required",
+                        "HttpPutResponseHopLimit": 1,
+                        "InstanceMetadataTags": "enabled",
+                    },
                     "BlockDeviceMappings": [
                         {"DeviceName": "/dev/xvda", "Ebs": Match.object_like({"Encrypted": True, "VolumeType": "gp3"})}
                     ],
@@ -200,6 +208,8 @@ def test_route_mover_gets_every_public_and_private_route_table(template: Templat
         "AWS::Lambda::Function",
         {"Environment": {"Variables": Match.object_like({"DESTINATION_CIDR": "10.0.11.0/28"})}},
     )
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert (variables["ROUTE_TAG_KEY"], variables["ROUTE_TAG_VALUE"]) == (ROUTE_TAG_KEY, ROUTE_TAG_VALUE)
     joined = function["Properties"]["Environment"]["Variables"]["ROUTE_TABLE_IDS"]["Fn::Join"][1]
     referenced = {part["Ref"] for part in joined if isinstance(part, dict)}
     assert "".join(p if isinstance(p, str) else "rtb" for p in joined) == "rtb,rtb,rtb,rtb"
@@ -224,6 +234,18 @@ def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template
     assert statements["DisableSourceDestCheckOnGroupInstances"]["Condition"] == {
         "StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}
     }
+    # The one tag the boot script waits for, on the group's instances only, and no other key.
+    tagging = statements["MarkRouteMovedOnGroupInstances"]
+    assert tagging["Action"] == "ec2:CreateTags"
+    assert tagging["Resource"] == statements["DisableSourceDestCheckOnGroupInstances"]["Resource"]
+    assert tagging["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+            f"aws:RequestTag/{ROUTE_TAG_KEY}": ROUTE_TAG_VALUE,
+        },
+        "ForAllValues:StringEquals": {"aws:TagKeys": [ROUTE_TAG_KEY]},
+    }
+    assert [s for s in statements.values() if "ec2:DeleteTags" in json.dumps(s["Action"])] == []
     lifecycle = statements["CompleteLaunchLifecycleAction"]
     assert lifecycle["Resource"].endswith(f":autoScalingGroup:*:autoScalingGroupName/{group_name}")
     for statement in statements.values():
@@ -275,17 +297,34 @@ def test_console_alb_is_https_only_from_the_allowed_network(template: Template) 
     assert [(r["CidrIp"], r["FromPort"]) for r in alb_group["SecurityGroupEgress"]] == [("10.0.11.8/32", 7001)]
 
 
-def test_target_group_holds_the_floating_ip_for_every_az_with_a_console_health_check(template: Template) -> None:
+def test_target_group_holds_the_floating_ip_in_its_subnets_az_with_a_console_health_check(template: Template) -> None:
+    # No AvailabilityZone: ELB refuses "all" for an IP inside the VPC and takes the floating subnet's AZ.
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
             "TargetType": "ip",
             "Port": 7001,
             "Protocol": "HTTP",
-            "Targets": [{"Id": "10.0.11.8", "Port": 7001, "AvailabilityZone": "all"}],
+            "Targets": [{"Id": "10.0.11.8", "Port": 7001}],
             "HealthCheckPath": "/console/login/LoginForm.jsp",
         },
     )
+    # Registered only once the subnet that places the IP in an AZ exists.
+    floating_subnet = next(
+        k for k, r in template.find_resources("AWS::EC2::Subnet").items() if r["Properties"]["CidrBlock"] == CIDR
+    )
+    target_group = _only(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert floating_subnet in target_group["DependsOn"]
+
+
+def test_console_alb_is_enabled_in_the_floating_subnets_az(template: Template) -> None:
+    subnets = template.find_resources("AWS::EC2::Subnet")
+    floating_az = next(r for r in subnets.values() if r["Properties"]["CidrBlock"] == CIDR)["Properties"][
+        "AvailabilityZone"
+    ]
+    alb = _only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
+    alb_azs = [subnets[ref["Ref"]]["Properties"]["AvailabilityZone"] for ref in alb["Subnets"]]
+    assert floating_az in alb_azs
 
 
 def test_console_without_a_healthy_target_for_five_minutes_notifies(template: Template) -> None:
@@ -377,8 +416,83 @@ def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
         "/mnt/efs/wls/fmw/install/Oracle/Middleware/Oracle_Home/user_projects/domains/domain1/bin/startWebLogic.sh"
         in (script)
     )
-    # The server starts only after the state check, never before.
-    assert script.index("target-lifecycle-state") < script.index("systemctl enable --now weblogic-admin.service")
+    # The server starts only after the route mover's tag, never on the target lifecycle state alone
+    # (that reads InService from the start of a launch, before the route moved).
+    assert f'readonly ROUTE_TAG_KEY="{ROUTE_TAG_KEY}"' in script
+    assert f'readonly ROUTE_TAG_VALUE="{ROUTE_TAG_VALUE}"' in script
+    assert 'imds_get "tags/instance/$ROUTE_TAG_KEY"' in script
+    assert '"InService"' not in script
+    start = script.index("systemctl enable --now weblogic-admin.service")
+    assert script.index("tags/instance/$ROUTE_TAG_KEY") < start
+    assert script.index('"$state" == "Terminated"') < start
+
+
+# The wait of step 3 run in bash, with instance metadata faked: ``imds_get`` answers from files.
+_WAIT_HARNESS = """
+set -euo pipefail
+readonly MAX_WAIT_SECONDS={max_wait}
+readonly ROUTE_TAG_KEY="{key}"
+readonly ROUTE_TAG_VALUE="{value}"
+log() {{ echo "log: $*"; }}
+sleep() {{ SECONDS=$((SECONDS + $1)); }}
+# Each loop reads the target state first: that read counts the polls; the tag shows after tag_after of them.
+imds_get() {{
+  if [[ "$1" == "autoscaling/target-lifecycle-state" ]]; then
+    echo $(( $(cat "$DIR/polls") + 1 )) > "$DIR/polls"
+    cat "$DIR/state"
+  elif [[ "$1" == "tags/instance/$ROUTE_TAG_KEY" && -f "$DIR/tag" ]] \\
+      && (( $(cat "$DIR/polls") > $(cat "$DIR/tag_after") )); then
+    cat "$DIR/tag"
+  else
+    return 22  # curl -f on a 404: the tag is not there (yet)
+  fi
+}}
+{step}
+echo "STARTING after $(cat "$DIR/polls") polls"
+"""
+
+
+def _run_wait(tmp_path: Path, *, state: str, tag: str | None, tag_after: int = 0, max_wait: int = 420) -> str:
+    script = render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="/opt/start.sh",
+        run_as_user="oracle",
+        max_wait_seconds=max_wait,
+    )
+    step = script[script.index("# 3. Wait") : script.index("# 4. The admin server")]
+    (tmp_path / "polls").write_text("0")
+    (tmp_path / "state").write_text(state)
+    (tmp_path / "tag_after").write_text(str(tag_after))
+    if tag is not None:
+        (tmp_path / "tag").write_text(tag)
+    harness = _WAIT_HARNESS.format(max_wait=max_wait, key=ROUTE_TAG_KEY, value=ROUTE_TAG_VALUE, step=step)
+    result = subprocess.run(
+        ["bash", "-c", harness], capture_output=True, text=True, check=False, env={"DIR": str(tmp_path)}
+    )
+    return result.stdout + f"exit {result.returncode}"
+
+
+def test_boot_waits_for_the_route_tag_although_the_target_state_already_reads_in_service(tmp_path: Path) -> None:
+    output = _run_wait(tmp_path, state="InService", tag=ROUTE_TAG_VALUE, tag_after=3)
+    assert "STARTING after 4 polls" in output and output.endswith("exit 0")
+
+
+def test_boot_never_starts_weblogic_without_the_tag(tmp_path: Path) -> None:
+    output = _run_wait(tmp_path, state="InService", tag=None, max_wait=60)
+    assert "STARTING" not in output and output.endswith("exit 1")
+    assert f"no {ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} tag after 60 s" in output
+
+
+def test_boot_gives_up_on_an_abandoned_launch_even_when_tagged(tmp_path: Path) -> None:
+    output = _run_wait(tmp_path, state="Terminated", tag=ROUTE_TAG_VALUE)
+    assert "the launch was abandoned" in output and output.endswith("exit 1")
+
+
+def test_boot_ignores_another_value_of_the_tag(tmp_path: Path) -> None:
+    output = _run_wait(tmp_path, state="InService", tag="pending", max_wait=30)
+    assert "STARTING" not in output and output.endswith("exit 1")
 
 
 # --- a construct on resources passed in -----------------------------------------------------------
@@ -448,6 +562,74 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         "AWS::Events::Rule",
         {"Targets": [Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 60}})]},
     )
+
+
+def _admin_subnets(stack: cdk.Stack, azs: list[str]) -> ec2.SubnetSelection:
+    return ec2.SubnetSelection(
+        subnets=[
+            ec2.Subnet.from_subnet_attributes(
+                stack, f"Admin{i}", subnet_id=f"subnet-0{i}{'a' * 15}", availability_zone=az, route_table_id="rtb-0a"
+            )
+            for i, az in enumerate(azs)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("admin_azs", "expected"),
+    [
+        (["eu-west-1a", "eu-west-1b"], "eu-west-1a"),  # the first admin AZ, as without the console
+        (["eu-west-1c", "eu-west-1b"], "eu-west-1b"),  # the first admin AZ that the ALB covers
+        (["eu-west-1c", "eu-west-1d"], "eu-west-1a"),  # no admin AZ has the ALB: one of the ALB's
+    ],
+)
+def test_floating_subnet_lies_in_an_az_the_console_alb_is_enabled_in(admin_azs: list[str], expected: str) -> None:
+    stack = _stack()
+    vpc = _vpc(stack)  # public subnets (the ALB's) in eu-west-1a and eu-west-1b only
+    server = FloatingIpAdminServer(
+        stack,
+        "Admin",
+        vpc=vpc,
+        floating_subnet_cidr="10.1.200.16/28",
+        admin_subnets=_admin_subnets(stack, admin_azs),
+        console_certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN),
+        console_ingress_cidrs=["198.51.100.0/24"],
+    )
+    assert server.floating_subnet.availability_zone == expected
+
+
+def test_without_the_console_the_floating_subnet_takes_the_first_admin_az() -> None:
+    stack = _stack()
+    server = FloatingIpAdminServer(
+        stack,
+        "Admin",
+        vpc=_vpc(stack),
+        floating_subnet_cidr="10.1.200.16/28",
+        admin_subnets=_admin_subnets(stack, ["eu-west-1c", "eu-west-1b"]),
+    )
+    assert server.floating_subnet.availability_zone == "eu-west-1c"
+
+
+@pytest.mark.parametrize("key", ["Cost Center", "kubernetes.io/cluster/x", "_index"])
+def test_instance_tag_keys_that_instance_metadata_cannot_serve_fail_synthesis(key: str) -> None:
+    stack = _stack()
+    FloatingIpAdminServer(stack, "Admin", availability_zones=["eu-west-1a", "eu-west-1b"])
+    cdk.Tags.of(stack).add(key, "x")
+    assert imds_tag_key_problem(key)
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    with pytest.raises(Exception, match="EC2 then refuses to launch"):
+        app.synth()
+
+
+def test_instance_tag_keys_that_instance_metadata_serves_pass() -> None:
+    stack = _stack()
+    FloatingIpAdminServer(stack, "Admin", availability_zones=["eu-west-1a", "eu-west-1b"])
+    cdk.Tags.of(stack).add("cost-center:team@org", "x")
+    assert imds_tag_key_problem("cost-center:team@org") is None
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    app.synth()
 
 
 def test_console_can_reach_weblogics_ssl_port_over_https() -> None:

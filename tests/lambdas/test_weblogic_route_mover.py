@@ -1,4 +1,4 @@
-"""The WebLogic route mover: EC2 through moto (routes, instance attributes, SNS),
+"""The WebLogic route mover: EC2 through moto (routes, instance attributes and tags, SNS),
 Auto Scaling lifecycle calls through a Stubber (moto does not implement them)."""
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ GROUP = "weblogic-admin-group"
 HOOK = "weblogic-admin-launch"
 REGION = "us-east-1"
 NO_ACTIVE_ACTION = "No active Lifecycle Action found with token 87654321-4321-4321-4321-210987654321"
+ROUTE_TAG_KEY = "weblogic-floating-route"
+ROUTE_TAG_VALUE = "moved"
+ROUTE_CALLS = {"ReplaceRoute", "CreateRoute"}
 
 
 @dataclass
@@ -46,6 +49,24 @@ class World:
     def source_dest_check(self, instance: str) -> bool:
         attribute = self.ec2.describe_instance_attribute(InstanceId=instance, Attribute="sourceDestCheck")
         return bool(attribute["SourceDestCheck"]["Value"])
+
+    def route_tag(self, instance: str) -> str | None:
+        """The value of the route mover's tag on ``instance``, None when it is not tagged."""
+        tags = self.ec2.describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [instance]}, {"Name": "key", "Values": [ROUTE_TAG_KEY]}]
+        )["Tags"]
+        return tags[0]["Value"] if tags else None
+
+    def record_calls(self) -> list[str]:
+        """The names of the API operations the handler calls from now on, in order (EC2 and Auto Scaling)."""
+        calls: list[str] = []
+
+        def record(model: Any, **_: Any) -> None:
+            calls.append(model.name)
+
+        for service in ("ec2", "autoscaling"):
+            self.handler.client(service).meta.events.register("before-parameter-build.*.*", record)
+        return calls
 
     def notifications(self) -> list[tuple[str, dict[str, Any]]]:
         topic = sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[self.topic_arn]
@@ -95,6 +116,8 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReq
         "AUTO_SCALING_GROUP_NAME": GROUP,
         "LIFECYCLE_HOOK_NAME": HOOK,
         "TOPIC_ARN": topic_arn,
+        "ROUTE_TAG_KEY": ROUTE_TAG_KEY,
+        "ROUTE_TAG_VALUE": ROUTE_TAG_VALUE,
         "POWERTOOLS_SERVICE_NAME": "weblogic-route-mover",
     }.items():
         monkeypatch.setenv(key, value)
@@ -118,6 +141,7 @@ def _autoscaling(world: World) -> Any:
 
 
 def test_moves_every_route_to_the_new_instance_and_continues(world: World, lambda_context: LambdaContext) -> None:
+    calls = world.record_calls()
     with stubbed(_autoscaling(world)) as stub:
         stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
         stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
@@ -132,7 +156,15 @@ def test_moves_every_route_to_the_new_instance_and_continues(world: World, lambd
     for table in (world.table_with_old_route, world.table_without_route, world.table_already_moved):
         assert world.route_target(table) == world.new_instance
     assert world.source_dest_check(world.new_instance) is False
+    assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE  # what the boot script waits for
+    assert world.route_tag(world.old_instance) is None
     assert world.notifications() == []
+    # The tag comes after the last route moved and before CONTINUE, exactly once.
+    assert calls[0] == "RecordLifecycleActionHeartbeat"
+    assert calls[-2:] == ["CreateTags", "CompleteLifecycleAction"]
+    assert calls.count("CreateTags") == 1
+    last_route_call = max(i for i, name in enumerate(calls) if name in ROUTE_CALLS)
+    assert last_route_call < calls.index("CreateTags")
 
 
 def test_second_delivery_of_the_same_event_changes_nothing(world: World, lambda_context: LambdaContext) -> None:
@@ -146,6 +178,7 @@ def test_second_delivery_of_the_same_event_changes_nothing(world: World, lambda_
     assert world.route_target(world.table_with_old_route) == world.old_instance
     assert world.route_target(world.table_without_route) is None
     assert world.source_dest_check(world.new_instance) is True
+    assert world.route_tag(world.new_instance) is None
 
 
 def test_api_error_mid_way_abandons_the_launch_and_notifies(
@@ -154,6 +187,7 @@ def test_api_error_mid_way_abandons_the_launch_and_notifies(
     missing_table = "rtb-0123456789abcdef0"
     tables = f"{world.table_with_old_route},{missing_table},{world.table_without_route}"
     monkeypatch.setenv("ROUTE_TABLE_IDS", tables)
+    calls = world.record_calls()
     with stubbed(_autoscaling(world)) as stub:
         stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
         stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
@@ -163,6 +197,9 @@ def test_api_error_mid_way_abandons_the_launch_and_notifies(
     assert "InvalidRouteTableID.NotFound" in result["reason"]
     assert world.route_target(world.table_with_old_route) == world.new_instance  # moved before the fault
     assert world.route_target(world.table_without_route) is None  # never reached
+    # Not every route moved: the instance is never tagged, so its boot script never starts WebLogic.
+    assert "CreateTags" not in calls
+    assert world.route_tag(world.new_instance) is None
     ((subject, message),) = world.notifications()
     assert subject == f"WebLogic admin server launch {world.new_instance} abandoned"
     assert message["routes_already_moved"] == {world.table_with_old_route: "replaced"}
@@ -179,8 +216,30 @@ def test_unknown_instance_abandons_before_any_route_moves(world: World, lambda_c
 
     assert result["status"] == "abandoned" and result["routes"] == {}
     assert world.route_target(world.table_with_old_route) == world.old_instance
+    assert world.route_tag(world.old_instance) is None
     ((_, message),) = world.notifications()
     assert "InvalidInstanceID" in message["reason"]
+
+
+def test_failed_tag_abandons_the_launch_after_the_routes_moved(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "not allowed"}}, "CreateTags")
+
+    monkeypatch.setattr(world.handler.client("ec2"), "create_tags", refuse)
+    with stubbed(_autoscaling(world)) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+        result = world.handler.handler(world.event, lambda_context)
+
+    # No CONTINUE without the tag: an instance in service that never starts WebLogic would hold the route.
+    assert result["status"] == "abandoned"
+    assert "UnauthorizedOperation" in result["reason"]
+    assert set(result["routes"]) == {world.table_with_old_route, world.table_without_route, world.table_already_moved}
+    assert world.route_tag(world.new_instance) is None
+    ((subject, _),) = world.notifications()
+    assert subject.endswith("abandoned")
 
 
 def test_throttled_completion_fails_the_invocation_so_lambda_retries(
@@ -192,14 +251,16 @@ def test_throttled_completion_fails_the_invocation_so_lambda_retries(
         with pytest.raises(ClientError, match="Throttling"):
             world.handler.handler(world.event, lambda_context)
 
-    # The routes already point at the instance; the retry repeats the moves as no-ops.
+    # The routes already point at the instance; the retry repeats the moves and the tag as no-ops.
     assert world.route_target(world.table_without_route) == world.new_instance
+    assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE
     with stubbed(_autoscaling(world)) as stub:
         stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
         stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
         retried = world.handler.handler(world.event, lambda_context)
     assert retried["status"] == "continued"
     assert set(retried["routes"].values()) == {"replaced"}
+    assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE
 
 
 def test_failed_abandon_is_raised_for_a_retry(
@@ -233,6 +294,7 @@ def test_heartbeat_access_denied_is_raised_before_any_change(world: World, lambd
             world.handler.handler(world.event, lambda_context)
     assert world.route_target(world.table_with_old_route) == world.old_instance
     assert world.source_dest_check(world.new_instance) is True
+    assert world.route_tag(world.new_instance) is None
 
 
 def test_malformed_event_is_rejected_without_touching_aws(world: World, lambda_context: LambdaContext) -> None:

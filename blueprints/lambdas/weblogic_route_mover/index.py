@@ -5,15 +5,17 @@ For a launch whose lifecycle action is still pending it turns off the new
 instance's source/destination check, moves the /28 route in every configured
 route table to the instance (``ReplaceRoute``, or ``CreateRoute`` where the
 route does not exist yet; never delete-then-create, which would leave a gap),
+tags the instance ``ROUTE_TAG_KEY=ROUTE_TAG_VALUE`` (the instance's boot script
+reads the tag from instance metadata and starts WebLogic only once it is there),
 and completes the action with ``CONTINUE``. If any of that fails it completes
 the action with ``ABANDON``, so the group replaces the instance, and notifies
-the SNS topic.
+the SNS topic; an abandoned instance is never tagged.
 
 Safe to retry: the first call records a heartbeat on the action, which fails
 once the action is no longer pending, so a second delivery of the same event
 (or a late one for an instance already replaced) changes nothing. Repeating a
 route move within one pending action is harmless, because ``ReplaceRoute`` to
-the same instance is a no-op.
+the same instance is a no-op, and so is tagging it again with the same value.
 """
 
 import json
@@ -51,6 +53,8 @@ class Settings:
     group_name: str
     hook_name: str
     topic_arn: str
+    route_tag_key: str
+    route_tag_value: str
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -63,6 +67,8 @@ class Settings:
             group_name=os.environ["AUTO_SCALING_GROUP_NAME"],
             hook_name=os.environ["LIFECYCLE_HOOK_NAME"],
             topic_arn=os.environ["TOPIC_ARN"],
+            route_tag_key=os.environ["ROUTE_TAG_KEY"],
+            route_tag_value=os.environ["ROUTE_TAG_VALUE"],
         )
 
 
@@ -174,6 +180,13 @@ def move_route(route_table_id: str, destination_cidr: str, instance_id: str) -> 
     return "replaced"
 
 
+def mark_route_moved(settings: Settings, instance_id: str) -> None:
+    """Tag the instance once every route points at it: its boot script starts WebLogic on this tag."""
+    client("ec2").create_tags(
+        Resources=[instance_id], Tags=[{"Key": settings.route_tag_key, "Value": settings.route_tag_value}]
+    )
+
+
 def complete(action: LaunchAction, result: str) -> bool:
     """Complete the action; False if it was no longer pending (already completed or timed out)."""
     try:
@@ -234,8 +247,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         client("ec2").modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})
         for route_table_id in settings.route_table_ids:
             moved[route_table_id] = move_route(route_table_id, settings.destination_cidr, action.instance_id)
+        # Only after the last route moved, and before CONTINUE: a failed tag still abandons the launch.
+        mark_route_moved(settings, action.instance_id)
     except (ClientError, BotoCoreError) as error:
-        logger.exception("moving the floating route failed; abandoning the launch", extra={"moved": moved})
+        logger.exception("moving the route or tagging the instance failed; abandoning", extra={"moved": moved})
         return abandon(settings, action, f"{type(error).__name__}: {error}", moved)
 
     metrics.add_metric(name="RouteTablesUpdated", unit=MetricUnit.Count, value=len(moved))
@@ -251,7 +266,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "instance": action.instance_id,
             "group": action.group_name,
             "destination": settings.destination_cidr,
-            "reason": "the lifecycle action was no longer pending when the route had moved",
+            "reason": "the lifecycle action was no longer pending when the route had moved and the instance was tagged",
             "routes_already_moved": moved,
             "next": "The group applies the hook's default result (ABANDON) and launches another instance.",
         },
