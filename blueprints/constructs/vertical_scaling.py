@@ -39,6 +39,10 @@ from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
 
 _TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 _POLL = Duration.seconds(15)
+#: Default bound of a whole run: many batches of ``max_concurrency`` resizes, each up to ``lock_timeout``.
+_EXECUTION_TIMEOUT = Duration.hours(24)
+#: The longest a Standard workflow execution may run.
+_MAX_EXECUTION = Duration.days(365)
 #: Tag that marks images, snapshots and instances this construct created.
 MARK_TAG_KEY = "blueprints:vertical-scaling"
 EVENT_SOURCE = "blueprints.vertical-scaling"
@@ -152,6 +156,7 @@ class VerticalScaling(Construct):
         wait_timeout: Duration = Duration.minutes(15),
         health_check_timeout: Duration = Duration.minutes(10),
         lock_timeout: Duration = Duration.hours(2),
+        execution_timeout: Duration | None = None,
         max_concurrency: int = 5,
         dry_run: bool = False,
         notification_topic: sns.ITopic | None = None,
@@ -195,6 +200,15 @@ class VerticalScaling(Construct):
                 "lock_timeout must outlast the longest resize (4 x wait_timeout + health_check_timeout = "
                 f"{minimum_lock} seconds), or a second resize could start while one runs; "
                 f"got {lock_timeout.to_seconds()} seconds"
+            )
+        if execution_timeout is None:
+            longer = lock_timeout.to_seconds() > _EXECUTION_TIMEOUT.to_seconds()
+            execution_timeout = lock_timeout if longer else _EXECUTION_TIMEOUT
+        if not lock_timeout.to_seconds() <= execution_timeout.to_seconds() <= _MAX_EXECUTION.to_seconds():
+            raise ValueError(
+                "execution_timeout bounds a whole run, in which each instance's resize may take up to lock_timeout: "
+                f"it must be between lock_timeout ({lock_timeout.to_seconds()} seconds) and one year "
+                f"({_MAX_EXECUTION.to_seconds()} seconds); got {execution_timeout.to_seconds()} seconds"
             )
         if not 1 <= max_concurrency <= 40:
             raise ValueError(f"max_concurrency must be between 1 and 40 instances at a time; got {max_concurrency}")
@@ -258,7 +272,9 @@ class VerticalScaling(Construct):
                 service_name="vertical_scaling",
             )
 
-        self.targets_handler = handler("targets", "Lists the tagged instances a vertical-scaling run resizes")
+        self.targets_handler = handler(
+            "targets", "Lists the tagged instances a vertical-scaling run resizes", {"MARK_TAG_KEY": MARK_TAG_KEY}
+        )
         self.lock_handler = handler(
             "lock",
             "Takes and releases the per-instance resize lock and cooldown",
@@ -360,7 +376,7 @@ class VerticalScaling(Construct):
         health_waits = math.ceil(health_check_timeout.to_seconds() / _POLL.to_seconds())
         resize = self._restart_flow(waits) if mode is ResizeMode.RESTART else self._replace_flow(waits, health_waits)
         self.state_machine: sfn.IStateMachine = self._state_machine(
-            resize, lock_timeout, max_concurrency, log_retention
+            resize, execution_timeout, max_concurrency, log_retention
         )
 
         self.trigger_dead_letters: sqs.IQueue = SecureQueue.dead_letter(self, "TriggerDeadLetters")
@@ -469,6 +485,17 @@ class VerticalScaling(Construct):
                 resources=[instance_arn, volume_arn, image_arn, snapshot_arn],
                 conditions={"StringEquals": {"ec2:CreateAction": ["RunInstances", "CreateImage"]}},
             ),
+            # The retired old instance is tagged with its replacement, which takes it out of later runs' targets;
+            # this one key only, and only on instances that carry the target tag.
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags"],
+                resources=[instance_arn],
+                conditions={
+                    **tagged,
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [f"{MARK_TAG_KEY}:replaced-by"]},
+                    "StringLike": {f"aws:RequestTag/{MARK_TAG_KEY}:replaced-by": "i-*"},
+                },
+            ),
             iam.PolicyStatement(
                 actions=["ec2:DeregisterImage", "ec2:DeleteSnapshot"],
                 resources=[image_arn, snapshot_arn],
@@ -519,8 +546,9 @@ class VerticalScaling(Construct):
             )
             return
         reasons = {
-            "instance": "Imaging, stopping and terminating are conditioned on the target tag, and launching on the "
-            "new instance carrying it; instance ids are not known at deploy time.",
+            "instance": "Imaging, stopping, terminating and tagging the old instance as replaced (that one tag key "
+            "only) are conditioned on the target tag, and launching on the new instance carrying it; instance "
+            "ids are not known at deploy time.",
             "volume": "RunInstances creates the new instance's volumes, whose ids do not exist before the launch; "
             "the launch must tag them with the target and construct tags.",
             "subnet": "The new instance goes into the old one's subnet, known only when the resize runs.",

@@ -137,6 +137,32 @@ def test_replace_role_launches_only_tagged_instances_and_passes_only_the_web_rol
     assert cleanup["Condition"] == {"StringEquals": {"ec2:ResourceTag/blueprints:vertical-scaling": "replace"}}
 
 
+def test_replace_role_may_tag_a_retired_instance_with_its_replacement_only(template: Template) -> None:
+    statements = _statements(template, "WebScalingReplaceFunctionRole")
+    tagging = [s for s in statements if "ec2:CreateTags" in _actions(s)]
+    mark = next(s for s in tagging if "ec2:CreateAction" not in json.dumps(s.get("Condition", {})))
+    assert _actions(mark) == ["ec2:CreateTags"]
+    assert mark["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    assert mark["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/VerticalScaling": "web"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["blueprints:vertical-scaling:replaced-by"]},
+        "StringLike": {"aws:RequestTag/blueprints:vertical-scaling:replaced-by": "i-*"},
+    }
+    # Every other tagging is of resources being created by RunInstances or CreateImage.
+    others = [s for s in tagging if s is not mark]
+    assert [s["Condition"] for s in others] == [{"StringEquals": {"ec2:CreateAction": ["RunInstances", "CreateImage"]}}]
+
+
+def test_targets_function_knows_the_mark_of_retired_instances(template: Template) -> None:
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Description": Match.string_like_regexp("^Lists the tagged instances")}},
+    )
+    assert len(functions) == 2
+    for function in functions.values():
+        assert function["Properties"]["Environment"]["Variables"]["MARK_TAG_KEY"] == "blueprints:vertical-scaling"
+
+
 def test_schedules_use_cron_with_a_time_zone_and_say_which_way(template: Template) -> None:
     template.resource_count_is("AWS::Scheduler::Schedule", 3)
     template.has_resource_properties(
@@ -223,7 +249,7 @@ def test_handlers_are_synchronous_steps_of_the_state_machine(template: Template)
     )
 
 
-def test_state_machines_log_trace_and_time_out_with_the_lock(template: Template) -> None:
+def test_state_machines_log_trace_and_time_out_per_run_not_per_instance(template: Template) -> None:
     template.resource_count_is("AWS::StepFunctions::StateMachine", 2)
     template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
@@ -233,7 +259,9 @@ def test_state_machines_log_trace_and_time_out_with_the_lock(template: Template)
         },
     )
     restart = _definition(template, "back-office")
-    assert restart["TimeoutSeconds"] == 7200
+    # Each instance of a run takes its own lock of lock_timeout (2 h); the run may resize several batches.
+    assert restart["TimeoutSeconds"] == 24 * 3600
+    assert "AcquireLock" in restart["States"]["EachInstance"]["ItemProcessor"]["States"]
     states = restart["States"]["EachInstance"]["ItemProcessor"]["States"]
     assert restart["States"]["EachInstance"]["MaxConcurrency"] == 5
     for name in ("Stop", "AwaitStopped", "Modify", "Start", "AwaitRunning"):
@@ -347,6 +375,11 @@ def _make(**overrides: Any) -> VerticalScaling:
         ({"wait_timeout": cdk.Duration.seconds(5)}, "at least 15 seconds"),
         ({"lock_timeout": cdk.Duration.minutes(30)}, r"lock_timeout must outlast the longest resize .*4200 seconds"),
         ({"max_concurrency": 0}, "max_concurrency must be between 1 and 40"),
+        (
+            {"execution_timeout": cdk.Duration.hours(1)},
+            r"execution_timeout .* between lock_timeout \(7200 seconds\) and one year .*got 3600 seconds",
+        ),
+        ({"execution_timeout": cdk.Duration.days(366)}, r"between lock_timeout .* and one year"),
         ({"instance_sizes": ["m5.large", ("m5.xlarge", 7)]}, "must be EC2 instance types"),
     ],
 )
@@ -397,6 +430,18 @@ def test_restart_mode_refuses_target_groups_and_roles() -> None:
         VerticalScaling(stack, "S", instance_sizes=LADDER, target_tag_value="web", target_groups=[group])
     with pytest.raises(ValueError, match="apply to mode=ResizeMode.REPLACE only"):
         VerticalScaling(stack, "T", instance_sizes=LADDER, target_tag_value="web", instance_roles=[role])
+
+
+def _timeout(scaling: VerticalScaling) -> int:
+    template = Template.from_stack(cdk.Stack.of(scaling))
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    text = "".join(p if isinstance(p, str) else "ARN" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
+    return int(json.loads(text)["TimeoutSeconds"])
+
+
+def test_execution_timeout_is_given_or_a_day_and_never_shorter_than_the_lock() -> None:
+    assert _timeout(_make(execution_timeout=cdk.Duration.hours(6))) == 6 * 3600
+    assert _timeout(_make(lock_timeout=cdk.Duration.hours(30))) == 30 * 3600
 
 
 def test_attributes_expose_what_was_built() -> None:

@@ -60,6 +60,61 @@ def test_release_without_a_change_sets_no_cooldown(aws: Aws, handlers: dict[str,
     lock(handlers, "acquire", state("exec-b"))
 
 
+NEW = "i-0fedcba9876543210"
+
+
+def item_of(aws: Aws, instance_id: str) -> dict[str, Any] | None:
+    found = aws.client("dynamodb").get_item(TableName="locks", Key={"instance_id": {"S": instance_id}})
+    return found.get("Item")  # type: ignore[no-any-return]
+
+
+def test_release_after_a_replacement_starts_the_new_instances_cooldown_too(
+    aws: Aws, handlers: dict[str, ModuleType]
+) -> None:
+    lock(handlers, "acquire", state("exec-a"))
+    lock(handlers, "release", state("exec-a", changed=True, outcome="resized", new_instance_id=NEW))
+    stored = item_of(aws, NEW)
+    assert stored is not None and "lock_owner" not in stored
+    assert int(stored["cooldown_until"]["N"]) == int(item(aws)["cooldown_until"]["N"])
+    assert int(stored["expires_at"]["N"]) == int(stored["cooldown_until"]["N"]) + 3600
+    with pytest.raises(handlers["lock"].InCooldown, match=f"{NEW} was resized recently"):
+        lock(handlers, "acquire", state("exec-b", instance_id=NEW))
+
+
+def test_a_kept_new_instance_of_a_failed_replacement_is_in_cooldown(aws: Aws, handlers: dict[str, ModuleType]) -> None:
+    lock(handlers, "acquire", state("exec-a"))
+    failed = state("exec-a", changed=True, outcome="failed", kept_new_instance=True, new_instance_id=NEW)
+    lock(handlers, "release", failed)
+    with pytest.raises(handlers["lock"].InCooldown):
+        lock(handlers, "acquire", state("exec-b", instance_id=NEW))
+
+
+def test_a_removed_new_instance_gets_no_cooldown_item(aws: Aws, handlers: dict[str, ModuleType]) -> None:
+    lock(handlers, "acquire", state("exec-a"))
+    failed = state("exec-a", changed=True, outcome="failed", kept_new_instance=False, new_instance_id=NEW)
+    lock(handlers, "release", failed)
+    assert item_of(aws, NEW) is None
+
+
+def test_the_new_instance_can_be_resized_once_its_cooldown_is_over(
+    aws: Aws, handlers: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COOLDOWN_SECONDS", "-10")  # a cooldown that is over, its item not yet expired by TTL
+    lock(handlers, "acquire", state("exec-a"))
+    lock(handlers, "release", state("exec-a", changed=True, outcome="resized", new_instance_id=NEW))
+    assert item_of(aws, NEW) is not None
+    lock(handlers, "acquire", state("exec-b", instance_id=NEW))
+    assert item_of(aws, NEW)["lock_owner"] == {"S": "exec-b"}  # type: ignore[index]
+
+
+def test_the_new_instances_cooldown_leaves_a_live_lock_on_it_alone(aws: Aws, handlers: dict[str, ModuleType]) -> None:
+    lock(handlers, "acquire", state("exec-a"))
+    lock(handlers, "acquire", state("exec-b", instance_id=NEW))  # a run that listed the new instance already
+    held = item_of(aws, NEW)
+    lock(handlers, "release", state("exec-a", changed=True, outcome="resized", new_instance_id=NEW))
+    assert item_of(aws, NEW) == held
+
+
 def test_an_expired_lock_can_be_taken_over(
     aws: Aws, handlers: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch
 ) -> None:

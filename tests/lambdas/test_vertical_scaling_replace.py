@@ -338,3 +338,108 @@ def test_replace_rejects_unplanned_state(handlers: dict[str, ModuleType]) -> Non
     module = handlers["replace"]
     with pytest.raises(module.BadRequest, match="planned replace-mode resize"):
         module.handler({"step": "launch", "state": {"action": "resize"}}, LambdaContext())
+
+
+MARK = "blueprints:vertical-scaling"
+
+
+def targets(h: dict[str, ModuleType]) -> list[str]:
+    listed = h["targets"].handler({"input": {"direction": "up"}, "execution": EXECUTION}, LambdaContext())
+    return list(listed["instances"])
+
+
+def test_second_replacement_sends_each_tag_key_once_with_the_constructs_values(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EC2 refuses a TagSpecification that names a key twice (InvalidParameterValue); moto does not, so the
+    # requests are recorded as sent and checked here.
+    launched: list[list[dict[str, Any]]] = []
+    aws.session.events.register(
+        "before-parameter-build.ec2.RunInstances",
+        lambda params, **_: launched.append([dict(s, Tags=list(s["Tags"])) for s in params["TagSpecifications"]]),
+    )
+    monkeypatch.setenv("COOLDOWN_SECONDS", "-10")  # the second trigger comes after the new instance's cooldown
+    first = replace_run(handlers, web["old"])
+    assert first["outcome"] == "resized"
+    second = replace_run(handlers, first["new_instance_id"])
+    assert (second["outcome"], second["old_size"], second["new_size"]) == ("resized", "m5.xlarge", "m5.2xlarge")
+    assert len(launched) == 2
+    for specification in launched[1]:
+        keys = [t["Key"] for t in specification["Tags"]]
+        assert len(keys) == len(set(keys)), f"duplicate tag keys in {specification['ResourceType']}: {keys}"
+        tags = {t["Key"]: t["Value"] for t in specification["Tags"]}
+        assert tags == {
+            TAG_KEY: "web",
+            "App": "shop",
+            MARK: "replace",
+            f"{MARK}:replaces": first["new_instance_id"],
+        }
+
+
+def test_retired_instance_is_tagged_and_no_longer_a_target(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    assert targets(handlers) == [web["old"]]
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "resized"
+    old = describe(aws, web["old"])
+    assert old["State"]["Name"] == "stopped"
+    assert {t["Key"]: t["Value"] for t in old["Tags"]}[f"{MARK}:replaced-by"] == detail["new_instance_id"]
+    # Still tagged for the target, stopped, but retired: only its replacement is listed.
+    assert targets(handlers) == [detail["new_instance_id"]]
+
+
+def test_replaced_by_tag_is_set_before_the_old_instance_stops(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:8]:
+        state = call(handlers["replace"], step, state, polls=3)
+    order: list[str] = []
+    handlers["replace"]._client("ec2").meta.events.register(  # the client exists already: hook it directly
+        "before-call.ec2.*", lambda event_name, **_: order.append(event_name.split(".")[-1])
+    )
+    retired = call(handlers["replace"], "retire_old", state)
+    assert retired["outcome"] == "resized"
+    assert order == ["CreateTags", "StopInstances"]
+    again = call(handlers["replace"], "retire_old", state)  # a retried step changes nothing more
+    assert again["outcome"] == "resized"
+    tags = {t["Key"]: t["Value"] for t in describe(aws, web["old"])["Tags"]}
+    assert tags[f"{MARK}:replaced-by"] == state["new_instance_id"]
+
+
+def test_fault_while_draining_keeps_the_new_instance_and_retires_the_old_from_the_targets(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:7]:
+        state = call(handlers["replace"], step, state, polls=3)
+    aws.fail("elastic-load-balancing-v2.DescribeTargetHealth", "AccessDenied")
+    with pytest.raises(Exception, match="AccessDenied") as raised:
+        call(handlers["replace"], "await_drained", state)
+    cleaned = call(handlers["replace"], "cleanup", caught(state, raised.value))
+    assert cleaned["kept_new_instance"] is True
+    old = describe(aws, web["old"])
+    assert old["State"]["Name"] == "running"  # out of its groups, never stopped: the report says so
+    assert {t["Key"]: t["Value"] for t in old["Tags"]}[f"{MARK}:replaced-by"] == state["new_instance_id"]
+    assert targets(handlers) == [state["new_instance_id"]]
+
+
+def test_failed_replacement_does_not_retire_the_old_instance(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity", "InsufficientInstanceCapacity")
+    assert replace_run(handlers, web["old"])["outcome"] == "failed"
+    assert f"{MARK}:replaced-by" not in {t["Key"] for t in describe(aws, web["old"])["Tags"]}
+    assert targets(handlers) == [web["old"]]
+
+
+def test_new_instance_is_in_cooldown_after_a_replacement(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "resized"
+    later = {"instance_id": detail["new_instance_id"], "direction": "up", "execution": f"{EXECUTION}-2"}
+    with pytest.raises(handlers["lock"].InCooldown, match="cooldown lasts until"):
+        call(handlers["lock"], "acquire", later)
+    assert aws.calls["ec2.CreateImage"] == 1  # nothing of the second trigger reached EC2

@@ -281,3 +281,25 @@ def test_replace_definition_cleans_up_when_launch_fails(
     (result,) = machine.run({"direction": "up"})["results"]
     assert result["outcome"] == "failed" and result["errors"]["error"]["error"] == "LaunchFailed"
     assert "Cleanup" in machine.visited and describe(aws, old)["State"]["Name"] == "running"
+
+
+def test_replace_definition_next_run_skips_the_new_instance_and_leaves_the_old_alone(
+    aws: Aws, machines: dict[str, dict[str, Any]], topic: str
+) -> None:
+    aws.session.events.register(
+        "before-parameter-build.ec2.CreateImage",
+        lambda params, **_: params.update(
+            TagSpecifications=[t for t in params["TagSpecifications"] if t["ResourceType"] == "image"]
+        ),
+    )
+    old = launch(aws, tag="web")
+    (result,) = Interpreter(machines["Web"], topic).run({"direction": "up"})["results"]
+    assert result["outcome"] == "resized", result
+    # The old instance is stopped but keeps the target tag; it is no target any more, and the new one is in
+    # its cooldown: the next trigger changes nothing and notifies nobody.
+    again = Interpreter(machines["Web"], topic)
+    again.execution_id += "-2"
+    results = again.run({"direction": "up"})["results"]
+    assert [(r["instance_id"], r["outcome"]) for r in results] == [(result["new_instance_id"], "skipped")]
+    assert describe(aws, old)["State"]["Name"] == "stopped"
+    assert aws.calls["sns.Publish"] == 0

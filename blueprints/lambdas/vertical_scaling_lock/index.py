@@ -4,8 +4,10 @@
 holds an unexpired lock and the cooldown after the last resize has passed, or
 when this same execution already holds it (a retried invocation). ``release``
 gives the lock back, only if this execution still owns it, and starts the
-cooldown when the instance was changed. The item expires by TTL once neither
-lock nor cooldown matter.
+cooldown when the instance was changed. After a replacement that kept the new
+instance, the new instance gets the same cooldown in an item of its own (no
+lock), so a trigger right after the swap does not resize it at once. An item
+expires by TTL once neither lock nor cooldown matter.
 """
 
 from __future__ import annotations
@@ -78,6 +80,51 @@ def acquire(state: dict[str, Any], now: int) -> dict[str, Any]:
     return {**state, "started_at": state.get("started_at") or now}
 
 
+def _kept_new_instance(state: dict[str, Any]) -> str | None:
+    """The replacement a replace-mode resize launched and left in service, if any.
+
+    ``kept_new_instance`` is False only when cleanup removed it; a cleanup that failed part-way may have
+    left it running, so it is treated as kept.
+    """
+    new_id = state.get("new_instance_id")
+    if not new_id or state.get("kept_new_instance") is False:
+        return None
+    return str(new_id)
+
+
+def _start_cooldown(instance_id: str, cooldown_until: int, now: int) -> None:
+    """Start the cooldown of an instance this execution holds no lock on.
+
+    ``locked_until`` is set when missing so that ``acquire`` can take the item once the cooldown is over.
+    A live lock on the instance (a run that listed it while it was being swapped in) is left alone: its
+    own release starts the cooldown.
+    """
+    try:
+        _ddb().update_item(
+            TableName=os.environ["TABLE_NAME"],
+            Key={"instance_id": {"S": instance_id}},
+            UpdateExpression=(
+                "SET cooldown_until = :cooldown, locked_until = if_not_exists(locked_until, :zero), "
+                "expires_at = :expires"
+            ),
+            ConditionExpression="attribute_not_exists(locked_until) OR locked_until < :now",
+            ExpressionAttributeValues={
+                ":cooldown": {"N": str(cooldown_until)},
+                ":zero": {"N": "0"},
+                ":now": {"N": str(now)},
+                ":expires": {"N": str(max(cooldown_until, now) + _TTL_MARGIN)},
+            },
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        logger.warning(
+            "new instance is locked by another execution; no cooldown set", extra={"instance_id": instance_id}
+        )
+        return
+    logger.info("cooldown started", extra={"instance_id": instance_id, "cooldown_until": cooldown_until})
+
+
 def release(state: dict[str, Any], now: int) -> dict[str, Any]:
     changed = bool(state.get("changed"))
     cooldown_until = now + int(os.environ["COOLDOWN_SECONDS"]) if changed else 0
@@ -91,6 +138,10 @@ def release(state: dict[str, Any], now: int) -> dict[str, Any]:
     if changed:
         values[":cooldown"] = {"N": str(cooldown_until)}
         cooldown_expr = "#cooldown = :cooldown"
+    new_id = _kept_new_instance(state) if changed else None
+    if new_id:
+        # Written whether or not this execution still holds the old instance's lock: the swap happened.
+        _start_cooldown(new_id, cooldown_until, now)
     try:
         _ddb().update_item(
             TableName=os.environ["TABLE_NAME"],

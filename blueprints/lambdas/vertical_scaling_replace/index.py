@@ -4,10 +4,12 @@ The new instance is launched from an image of the running one (its volumes'
 data), in the same subnet with the same security groups, instance profile,
 key pair, metadata options and tags, on the new type. It joins every target
 group the old instance is in, and only once it is healthy in all of them is
-the old one deregistered (the target groups drain its connections) and then
-stopped or terminated. ``cleanup`` runs on any failure: before the old
+the old one deregistered (the target groups drain its connections), tagged
+``<mark>:replaced-by=<new id>`` (so later runs no longer take it for a target)
+and then stopped or terminated. ``cleanup`` runs on any failure: before the old
 instance is deregistered it removes the new instance, so the old one stays in
-service untouched. The image and its snapshots are discarded either way.
+service untouched; after, it keeps the new one and tags the old one as
+replaced. The image and its snapshots are discarded either way.
 """
 
 from __future__ import annotations
@@ -108,9 +110,25 @@ def await_image(state: dict[str, Any]) -> dict[str, Any]:
     raise ImageFailed(f"image {state['image_id']} is {status}")
 
 
+def _replaced_by_key() -> str:
+    return f"{os.environ['MARK_TAG_KEY']}:replaced-by"
+
+
+def launch_tags(state: dict[str, Any]) -> list[dict[str, str]]:
+    """The old instance's tags with the construct's own, each key once (EC2 refuses a key named twice).
+
+    An instance that is itself a replacement already carries the mark and ``:replaces``; the values of this
+    replacement win. ``:replaced-by`` is never copied: it would hide the new instance from later runs.
+    """
+    own = [_mark(), {"Key": f"{os.environ['MARK_TAG_KEY']}:replaces", "Value": state["instance_id"]}]
+    skip = {t["Key"] for t in own} | {_replaced_by_key()}
+    tags = {t["Key"]: t["Value"] for t in state["launch"]["tags"] if t["Key"] not in skip}
+    return [{"Key": k, "Value": v} for k, v in tags.items()] + own
+
+
 def launch(state: dict[str, Any]) -> dict[str, Any]:
     spec = state["launch"]
-    tags = [*spec["tags"], _mark(), {"Key": f"{os.environ['MARK_TAG_KEY']}:replaces", "Value": state["instance_id"]}]
+    tags = launch_tags(state)
     request: dict[str, Any] = {
         "ImageId": state["image_id"],
         "MinCount": 1,
@@ -213,8 +231,16 @@ def await_drained(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "phase": "retiring_old"}
 
 
+def _mark_replaced(state: dict[str, Any]) -> None:
+    """Tag the old instance with its replacement, so that later runs no longer take it for a target."""
+    _client("ec2").create_tags(
+        Resources=[state["instance_id"]], Tags=[{"Key": _replaced_by_key(), "Value": state["new_instance_id"]}]
+    )
+
+
 def retire_old(state: dict[str, Any]) -> dict[str, Any]:
     ec2 = _client("ec2")
+    _mark_replaced(state)
     if os.environ["OLD_INSTANCE_ACTION"] == "terminate":
         ec2.terminate_instances(InstanceIds=[state["instance_id"]])
     else:
@@ -261,7 +287,10 @@ def cleanup(state: dict[str, Any]) -> dict[str, Any]:
         _client("ec2").terminate_instances(InstanceIds=[new_id])
         logger.warning("replacement removed; the old instance stays in service", extra={"new_instance_id": new_id})
     _discard_image(state)
-    kept = phase in COMMITTED
+    kept = bool(new_id) and phase in COMMITTED
+    if kept:
+        # The new instance serves and the old one is out of its groups: retired, even if it still runs.
+        _mark_replaced(state)
     return {**state, "outcome": "failed", "kept_new_instance": kept, "phase": f"cleaned_up_after_{phase}"}
 
 

@@ -1,5 +1,7 @@
 """Lists the instances a vertical-scaling run applies to: every running or
-stopped instance that carries the target tag.
+stopped instance that carries the target tag, except those a replacement
+retired (tagged ``<mark>:replaced-by``; they keep the target tag, and a
+stopped one would otherwise be refused on every run).
 
 Input is the state machine's execution input (``direction``, ``trigger``,
 optional ``dry_run``) plus the execution id; a bad direction fails the run
@@ -51,7 +53,10 @@ def parse_request(event: dict[str, Any]) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse_request(event)
     key, value = os.environ["TARGET_TAG_KEY"], os.environ["TARGET_TAG_VALUE"]
+    # DescribeInstances filters cannot say "tag absent": retired instances are left out here.
+    retired_key = f"{os.environ['MARK_TAG_KEY']}:replaced-by"
     instances: list[str] = []
+    retired: list[str] = []
     paginator = _ec2().get_paginator("describe_instances")
     for page in paginator.paginate(
         Filters=[
@@ -60,6 +65,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ]
     ):
         for reservation in page["Reservations"]:
-            instances.extend(i["InstanceId"] for i in reservation["Instances"])
-    logger.info("targets found", extra={"count": len(instances), "tag": f"{key}={value}", **request})
+            for instance in reservation["Instances"]:
+                replaced = any(t["Key"] == retired_key for t in instance.get("Tags", []))
+                (retired if replaced else instances).append(instance["InstanceId"])
+    logger.info(
+        "targets found",
+        extra={"count": len(instances), "retired": sorted(retired), "tag": f"{key}={value}", **request},
+    )
     return {**request, "instances": sorted(instances)}
