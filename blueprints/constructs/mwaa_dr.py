@@ -54,12 +54,27 @@ class MwaaDrStrategy(Enum):
 #: InvokeRestApi works.
 AIRFLOW_VERSIONS = ("2.7.2", "2.8.1", "2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6")
 ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge")
-AIRFLOW_RBAC_ROLES = ("Admin", "Op", "User", "Viewer")
+#: Airflow roles that InvokeRestApi may act as: the default FAB roles with read and write access to
+#: variables, connections and pools (User and Viewer have none, so backups and restores get 403).
+AIRFLOW_RBAC_ROLES = ("Admin", "Op")
+#: MWAA statuses (botocore ``EnvironmentStatus``) in which a DR environment takes the restore:
+#: UPDATE_FAILED means "restored to its previous state successfully and is ready to use".
+READY_STATUSES = ("AVAILABLE", "UPDATE_FAILED")
+#: Statuses that MWAA leaves on its own; the failover waits through them. Every other status
+#: (CREATE_FAILED, UNAVAILABLE, DELETING, DELETED, PENDING, a vanished environment, or one added
+#: later) fails the failover at once, with a notification.
+TRANSITIONAL_STATUSES = ("CREATING", "UPDATING", "CREATING_SNAPSHOT", "ROLLING_BACK", "MAINTENANCE")
 BACKUP_PREFIX = "backups"
 FAILBACK_PREFIX = "failback"
 HEARTBEAT_NAMESPACE = "AmazonMWAA"
 METRIC_NAMESPACE = "Blueprints"
 BACKUP_SERVICE = "mwaa-dr-backup"
+#: How long one SNS publish of a state machine may take before it is retried.
+NOTIFY_TIMEOUT = Duration.seconds(30)
+#: Where a notification that failed after its retries is recorded in the execution's state.
+NOTIFICATION_ERROR_PATH = "$.notification_error"
+#: Longest a failover or failback execution may run; a timed-out execution raises an alarm.
+EXECUTION_TIMEOUT = Duration.hours(3)
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,22}[a-z0-9]$")
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 #: Longest Region code in use (e.g. ap-southeast-5), to size bucket names made from tokens.
@@ -123,8 +138,9 @@ def _check_common(
         raise ValueError(f"max_workers must be between 1 and 25; got {max_workers}")
     if airflow_rbac_role not in AIRFLOW_RBAC_ROLES:
         raise ValueError(
-            f"airflow_rbac_role must be one of {', '.join(AIRFLOW_RBAC_ROLES)} (Op or Admin can write "
-            f"variables, connections and pools); got {airflow_rbac_role!r}"
+            f"airflow_rbac_role must be one of {', '.join(AIRFLOW_RBAC_ROLES)}: the Airflow roles that may read "
+            "and write variables, connections and pools (User and Viewer may not, so every backup and restore "
+            f"would get 403); got {airflow_rbac_role!r}"
         )
     days = backup_retention.to_hours() / 24
     if days < 1 or not days.is_integer():
@@ -376,13 +392,70 @@ def _nag(scope: Construct, value: str) -> str:
     return "".join(out)
 
 
-def _ack_key_use(role: iam.IRole, what: str) -> None:
+#: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, kept as they were; the
+#: statements now carry kms:ViaService (``_grant_key_via``).
+_KEY_READ = ("kms:Decrypt", "kms:DescribeKey")
+_KEY_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+_KEY_PUBLISH = ("kms:Decrypt", "kms:GenerateDataKey*")
+
+
+def _grant_key_via(
+    principal: iam.IGrantable,
+    key: kms.IKey,
+    actions: Sequence[str],
+    services: Sequence[str],
+    region: str | None = None,
+) -> iam.PolicyStatement:
+    """Let ``principal`` use ``key`` only when one of ``services`` calls KMS for it
+    (``kms:ViaService``), in ``region`` (default: the key's stack's Region): S3 for SSE-KMS
+    objects, DynamoDB for the encrypted table, SNS for an encrypted topic. None of the handlers
+    calls KMS directly."""
+    region = region or Stack.of(key).region
+    statement = iam.PolicyStatement(
+        actions=sorted(set(actions)),
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]}},
+    )
+    principal.grant_principal.add_to_principal_policy(statement)
+    return statement
+
+
+def _ack_key_use(role: iam.IRole, what: str, services: Sequence[str]) -> None:
+    via = " and ".join(services)
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Action::{action}]",
-            f"{what} through the service with the construct's own customer managed key; the grant names that key.",
+            f"{what}: the statement names the construct's own customer managed key and applies only when {via} "
+            "in this Region calls KMS for the role (kms:ViaService).",
         )
+
+
+def _grant_read_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: str = "*") -> None:
+    """CDK's ``grant_read`` S3 actions, without its unconditioned KMS grant (see ``_grant_key_via``)."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+            resources=[bucket.bucket_arn, bucket.arn_for_objects(pattern)],
+        )
+    )
+
+
+def _grant_put_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: str) -> None:
+    """CDK's ``grant_put`` S3 actions, without its unconditioned KMS grant (see ``_grant_key_via``)."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "s3:PutObject",
+                "s3:PutObjectLegalHold",
+                "s3:PutObjectRetention",
+                "s3:PutObjectTagging",
+                "s3:PutObjectVersionTagging",
+                "s3:Abort*",
+            ],
+            resources=[bucket.arn_for_objects(pattern)],
+        )
+    )
 
 
 def _arn_ref(bucket: s3.IBucket) -> str:
@@ -631,13 +704,14 @@ class MwaaDrPrimary(Construct):
                 resources=[_rbac_role_arn(self, environment_name, airflow_rbac_role)],
             )
         )
-        self.backup_bucket.grant_put(fn, f"{BACKUP_PREFIX}/*")
+        _grant_put_objects(fn, self.backup_bucket, f"{BACKUP_PREFIX}/*")
+        _grant_key_via(fn, self.key, _KEY_WRITE, ["s3"])
         acknowledge(
             self.backup_function.role,
             f"AwsSolutions-IAM5[Resource::{_arn_ref(self.backup_bucket)}/{BACKUP_PREFIX}/*]",
             "Each backup writes new timestamped objects under the backups/ prefix of its own bucket.",
         )
-        _ack_key_use(self.backup_function.role, "Writes SSE-KMS backup objects")
+        _ack_key_use(self.backup_function.role, "Writes SSE-KMS backup objects", ["S3"])
         acknowledge(
             self.backup_function.role,
             "AwsSolutions-IAM5[Action::s3:Abort*]",
@@ -867,8 +941,13 @@ class MwaaDrSecondary(Construct):
                 resources=[self.state_table.table_arn],
             )
         )
-        self.key.grant_encrypt_decrypt(health)
-        _ack_key_use(self.health_function.role, "Reads and writes the KMS-encrypted health-state table")
+        # DynamoDB for the encrypted health-state table, S3 for the SSE-KMS ``latest`` pointer.
+        _grant_key_via(health, self.key, _KEY_WRITE, ["dynamodb", "s3"])
+        _ack_key_use(
+            self.health_function.role,
+            "Reads and writes the KMS-encrypted health-state table and reads the SSE-KMS backup pointer",
+            ["DynamoDB", "S3"],
+        )
         latest = f"{BACKUP_PREFIX}/latest.json"
         health.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.backup_bucket.arn_for_objects(latest)])
@@ -922,8 +1001,9 @@ class MwaaDrSecondary(Construct):
                 ],
             )
         )
-        self.backup_bucket.grant_read(meta)
-        self.backup_bucket.grant_put(meta, f"{FAILBACK_PREFIX}/*")
+        _grant_read_objects(meta, self.backup_bucket)
+        _grant_put_objects(meta, self.backup_bucket, f"{FAILBACK_PREFIX}/*")
+        _grant_key_via(meta, self.key, (*_KEY_READ, *_KEY_WRITE), ["s3"])
         for finding, reason in (
             (f"Resource::{_arn_ref(self.backup_bucket)}/*", "Restores read any backup folder of this bucket."),
             (
@@ -933,8 +1013,16 @@ class MwaaDrSecondary(Construct):
             ("Action::s3:GetObject*", "Read-only object access for restores, limited to the backup bucket."),
             ("Action::s3:GetBucket*", "Bucket metadata reads for restores, limited to the backup bucket."),
             ("Action::s3:List*", "Listing backup folders to find the newest complete one, in this bucket only."),
-            ("Action::kms:GenerateDataKey*", "SSE-KMS writes need data keys from the construct's own key."),
-            ("Action::kms:ReEncrypt*", "SSE-KMS object access through S3 with the construct's own key only."),
+            (
+                "Action::kms:GenerateDataKey*",
+                "SSE-KMS writes need data keys from the construct's own key, and only when S3 in this Region "
+                "calls KMS for the role (kms:ViaService).",
+            ),
+            (
+                "Action::kms:ReEncrypt*",
+                "SSE-KMS object access with the construct's own key, only when S3 in this Region calls KMS for "
+                "the role (kms:ViaService).",
+            ),
             ("Action::s3:Abort*", "Aborting its own multipart uploads, in the failback/ prefix only."),
         ):
             acknowledge(self.metadata_function.role, f"AwsSolutions-IAM5[{finding}]", reason)
@@ -970,14 +1058,23 @@ class MwaaDrSecondary(Construct):
                 actions=["dynamodb:DeleteItem", "dynamodb:PutItem"], resources=[self.state_table.table_arn]
             )
         )
-        self.key.grant_encrypt_decrypt(failover)
-        _ack_key_use(self.failover_function.role, "Writes the KMS-encrypted health-state table")
+        # DynamoDB for the health-state table; backup_restore also reads the SSE-KMS stored configuration.
+        if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
+            _grant_key_via(failover, self.key, (*_KEY_WRITE, *_KEY_READ), ["dynamodb", "s3"])
+            _ack_key_use(
+                self.failover_function.role,
+                "Writes the KMS-encrypted health-state table and reads the SSE-KMS stored configuration",
+                ["DynamoDB", "S3"],
+            )
+        else:
+            _grant_key_via(failover, self.key, _KEY_WRITE, ["dynamodb"])
+            _ack_key_use(self.failover_function.role, "Writes the KMS-encrypted health-state table", ["DynamoDB"])
         failover.add_to_role_policy(
             iam.PolicyStatement(actions=["airflow:GetEnvironment"], resources=[_environment_arn(self, dr_name)])
         )
         if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
             self._allow_create(failover, dr_name, vpc, subnet_list)
-            self.backup_bucket.grant_read(failover, f"{BACKUP_PREFIX}/*")
+            _grant_read_objects(failover, self.backup_bucket, f"{BACKUP_PREFIX}/*")
             for finding, reason in (
                 (
                     f"Resource::{_arn_ref(self.backup_bucket)}/{BACKUP_PREFIX}/*",
@@ -992,6 +1089,28 @@ class MwaaDrSecondary(Construct):
         # -- state machines ------------------------------------------------------------------------
         self.failover_state_machine: sfn.IStateMachine = self._failover_machine()
         self.failback_state_machine: sfn.IStateMachine = self._failback_machine()
+        # The health check frees a failover lock whose execution ended without completing the
+        # failover (failed, timed out, aborted). A separate policy, not the role's default one: the
+        # function must not depend on the state machine that invokes it.
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.failover_state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        lock_policy = iam.Policy(
+            self,
+            "HealthCheckLockPolicy",
+            statements=[iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])],
+        )
+        lock_policy.attach_to_role(self.health_function.role)
+        acknowledge(
+            lock_policy,
+            f"AwsSolutions-IAM5[Resource::{_nag(self, executions)}]",
+            "The health check reads the status of whichever failover execution holds the lock; execution names "
+            "are generated at run time, so the statement names every execution of the construct's own failover "
+            "state machine, read-only.",
+        )
 
         scheduler_role = iam.Role(
             self,
@@ -1049,17 +1168,36 @@ class MwaaDrSecondary(Construct):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
-        self.failed_executions_alarm = cloudwatch.Alarm(
-            self,
-            "FailoverExecutionsFailedAlarm",
-            alarm_description="A health-check or failover execution failed",
-            metric=self.failover_state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        for alarm in (self.backup_age_alarm, self.failed_executions_alarm):
+        # A failed execution is also notified by the state machine itself (unless it failed where no
+        # Catch reaches); a timed-out or aborted one never is, so these alarms are its only signal.
+        #: Every execution alarm, keyed "<failover|failback>_<failed|timed_out|aborted>".
+        self.execution_alarms: dict[str, cloudwatch.Alarm] = {}
+        for machine_name, machine, what in (
+            ("failover", self.failover_state_machine, "health-check or failover"),
+            ("failback", self.failback_state_machine, "failback"),
+        ):
+            for outcome, metric, (suffix, happened) in (
+                ("failed", machine.metric_failed, ("Failed", "failed")),
+                (
+                    "timed_out",
+                    machine.metric_timed_out,
+                    ("TimedOut", f"timed out (limit {EXECUTION_TIMEOUT.to_hours():g} hours)"),
+                ),
+                ("aborted", machine.metric_aborted, ("Aborted", "was stopped before it finished")),
+            ):
+                # the failover's failed alarm keeps its original id, and so its logical id
+                self.execution_alarms[f"{machine_name}_{outcome}"] = cloudwatch.Alarm(
+                    self,
+                    f"{machine_name.title()}Executions{suffix}Alarm",
+                    alarm_description=f"A {what} execution of {primary_environment_name}'s DR {happened}",
+                    metric=metric(period=Duration.minutes(5), statistic="Sum"),
+                    threshold=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+        self.failed_executions_alarm = self.execution_alarms["failover_failed"]
+        for alarm in (self.backup_age_alarm, *self.execution_alarms.values()):
             alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
             alarm.add_ok_action(cw_actions.SnsAction(self.topic))
 
@@ -1156,7 +1294,9 @@ class MwaaDrSecondary(Construct):
         return task
 
     def _notify(self, id: str, event: str) -> tasks.SnsPublish:
-        return tasks.SnsPublish(
+        """An SNS notification, retried on throttling, 5xx, KMS faults and timeouts. The caller adds
+        the Catch: a notification must never decide the outcome of a failover or failback."""
+        task = tasks.SnsPublish(
             self,
             id,
             topic=self.topic,
@@ -1173,7 +1313,23 @@ class MwaaDrSecondary(Construct):
                 }
             ),
             result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(NOTIFY_TIMEOUT),
         )
+        task.add_retry(
+            errors=["States.TaskFailed", "States.Timeout"],
+            interval=Duration.seconds(2),
+            max_attempts=3,
+            backoff_rate=2,
+        )
+        return task
+
+    def _notified(self, event: str, then: sfn.State) -> sfn.Chain:
+        """Notify ``event``, then go to ``then`` whether or not the notification went out; a
+        notification that failed after its retries is kept in ``$.notification_error``, so it shows
+        in the execution's output and in the next notification."""
+        notify = self._notify(f"Notify{''.join(w.title() for w in event.split('_'))}", event)
+        notify.add_catch(then, errors=["States.ALL"], result_path=NOTIFICATION_ERROR_PATH)
+        return notify.next(then)
 
     def _restore_loop(self, prefix: str, target: str, after: sfn.IChainable, label: str) -> sfn.Chain:
         # An empty cursor starts a restore. Not None: CDK drops a None from a Result, and a missing
@@ -1211,7 +1367,20 @@ class MwaaDrSecondary(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
-        self.key.grant(machine, "kms:GenerateDataKey*", "kms:Decrypt")
+        # SNS encrypts each message with the topic's key on the publisher's behalf, so a publisher to
+        # an SSE topic needs kms:GenerateDataKey* and kms:Decrypt on it (SNS key management guide).
+        # That holds for a caller's topic too, when it was passed with its key
+        # (sns.Topic.from_topic_attributes(key_arn=...)); its key policy must delegate to IAM or
+        # allow these roles.
+        topic_key = self.topic.master_key
+        if topic_key is not None:
+            _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=self.topic.env.region)
+            acknowledge(
+                machine.role,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                "Publishing to the KMS-encrypted notification topic needs data keys from the topic's key; the "
+                "statement names that key and applies only when SNS calls KMS for the role (kms:ViaService).",
+            )
         acknowledge(
             machine.role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -1223,22 +1392,14 @@ class MwaaDrSecondary(Construct):
                 f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(fn.function.node.default_child)}.Arn>:*]",  # type: ignore[arg-type]
                 "Invoking the construct's own function at any version or alias.",
             )
-        acknowledge(
-            machine.role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "Publishing to the KMS-encrypted notification topic needs data keys from the construct's own key.",
-        )
         return machine
 
     def _failover_machine(self) -> sfn.StateMachine:
-        failed = self._notify("NotifyFailoverFailed", "failover_failed").next(
-            sfn.Fail(
-                self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history"
-            )
+        failed_end = sfn.Fail(
+            self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history"
         )
-        succeeded = self._notify("NotifyFailoverSucceeded", "failover_succeeded").next(
-            sfn.Succeed(self, "FailoverSucceeded")
-        )
+        failed = self._notified("failover_failed", failed_end)
+        succeeded = self._notified("failover_succeeded", sfn.Succeed(self, "FailoverSucceeded"))
         restore = self._restore_loop(BACKUP_PREFIX, "dr", succeeded, "Failover")
         disable = self._invoke(
             "DisableHealthCheck", self.failover_function, {"action": "disable_schedule"}, "$.schedule"
@@ -1252,19 +1413,18 @@ class MwaaDrSecondary(Construct):
             status = self._invoke(
                 "GetEnvironmentStatus", self.failover_function, {"action": "environment_status"}, "$.environment"
             )
+
+            def any_status(statuses: Sequence[str]) -> sfn.Condition:
+                return sfn.Condition.or_(*[sfn.Condition.string_equals("$.environment.status", s) for s in statuses])
+
+            # Wait only through the statuses MWAA leaves by itself; anything else (CREATE_FAILED,
+            # UNAVAILABLE, DELETING, DELETED, PENDING, NOT_FOUND, a status added later) fails now
+            # instead of looping until the execution times out.
             ready = (
                 sfn.Choice(self, "EnvironmentReady")
-                .when(sfn.Condition.string_equals("$.environment.status", "AVAILABLE"), restore)
-                .when(
-                    sfn.Condition.or_(
-                        *[
-                            sfn.Condition.string_equals("$.environment.status", s)
-                            for s in ("CREATE_FAILED", "UNAVAILABLE", "DELETING", "DELETED", "NOT_FOUND")
-                        ]
-                    ),
-                    failed,
-                )
-                .otherwise(wait)
+                .when(any_status(READY_STATUSES), restore)
+                .when(any_status(TRANSITIONAL_STATUSES), wait)
+                .otherwise(failed)
             )
             wait.next(status).next(ready)
             recover: sfn.IChainable = create.next(wait)
@@ -1275,7 +1435,9 @@ class MwaaDrSecondary(Construct):
         for task in catchables:
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
             task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
-        start = self._notify("NotifyFailoverStarted", "failover_started").next(disable).next(recover)
+        # A failed "started" notification must never block the failover: it goes on to disable the
+        # schedule, and the error travels on in $.notification_error.
+        start = self._notified("failover_started", disable).next(recover)
         check = self._invoke(
             "CheckPrimaryHealth",
             self.health_function,
@@ -1287,19 +1449,16 @@ class MwaaDrSecondary(Construct):
             .when(sfn.Condition.boolean_equals("$.health.disaster", True), start)
             .otherwise(sfn.Succeed(self, "NoFailover"))
         )
-        return self._machine("FailoverStateMachine", check.next(decide), Duration.hours(3))
+        return self._machine("FailoverStateMachine", check.next(decide), EXECUTION_TIMEOUT)
 
     def _failback_machine(self) -> sfn.StateMachine:
-        failed = self._notify("NotifyFailbackFailed", "failback_failed").next(
-            sfn.Fail(
-                self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history"
-            )
+        failed_end = sfn.Fail(
+            self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history"
         )
+        failed = self._notified("failback_failed", failed_end)
         rearm = self._invoke("RearmHealthCheck", self.failover_function, {"action": "rearm"}, "$.schedule")
         pause = self._invoke("PauseDrDags", self.metadata_function, {"action": "pause_all", "target": "dr"}, "$.paused")
-        done = self._notify("NotifyFailbackSucceeded", "failback_succeeded").next(
-            sfn.Succeed(self, "FailbackSucceeded")
-        )
+        done = self._notified("failback_succeeded", sfn.Succeed(self, "FailbackSucceeded"))
         pause.next(rearm).next(done)
         backup = self._invoke(
             "BackupDrEnvironment",
@@ -1312,5 +1471,5 @@ class MwaaDrSecondary(Construct):
             assert isinstance(task, tasks.LambdaInvoke)
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
             task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
-        start = self._notify("NotifyFailbackStarted", "failback_started").next(backup).next(restore)
-        return self._machine("FailbackStateMachine", start, Duration.hours(3))
+        start = self._notified("failback_started", backup).next(restore)
+        return self._machine("FailbackStateMachine", start, EXECUTION_TIMEOUT)

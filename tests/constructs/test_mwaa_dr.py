@@ -8,8 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.mwaa_dr import (
@@ -73,7 +76,20 @@ def _failback(template: Template) -> dict[str, Any]:
 
 
 class TaskFailed(Exception):
-    pass
+    """A task's outcome: it fails with ``error`` after its retries."""
+
+    def __init__(self, error: str = "States.TaskFailed") -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _catcher(state: dict[str, Any], error: str) -> dict[str, Any] | None:
+    """The first Catch that handles ``error``, as Step Functions picks it."""
+    for catcher in state.get("Catch", []):
+        names = catcher["ErrorEquals"]
+        if error in names or "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout"):
+            return catcher
+    return None
 
 
 class StatesRuntime(AssertionError):
@@ -150,7 +166,8 @@ def walk(
     Each Task's ``Parameters`` are evaluated against the state's input as Step Functions does
     (a ``.$`` path that does not exist raises ``StatesRuntime``) and, with ``inputs``, recorded
     per state. An output that is a ``TaskFailed`` instance makes the task fail (retries are
-    exhausted immediately), so its Catch is followed. Returns the names of the states visited.
+    exhausted immediately), so its Catch is followed; with none, the execution fails and the path
+    ends in ``ExecutionFailed:<error>``. Returns the names of the states visited.
     """
     states = definition["States"]
     name, data, path = definition["StartAt"], {}, []
@@ -177,10 +194,12 @@ def walk(
             queued = remaining.get(name)
             result = queued.pop(0) if queued else {}
             if isinstance(result, TaskFailed):
-                catch = state.get("Catch")
-                assert catch, f"task {name} failed and has no Catch"
-                data = _set(data, catch[0].get("ResultPath", "$"), {"Error": "States.TaskFailed"})
-                name = catch[0]["Next"]
+                catcher = _catcher(state, result.error)
+                if catcher is None:  # the execution fails with the task's error
+                    path.append(f"ExecutionFailed:{result.error}")
+                    return path
+                data = _set(data, catcher.get("ResultPath", "$"), {"Error": result.error})
+                name = catcher["Next"]
                 continue
             data = _set(data, state.get("ResultPath", "$"), result)
         if state.get("End"):
@@ -497,6 +516,37 @@ def test_health_check_may_list_only_the_latest_pointer(
         assert len(reads) == 1 and json.dumps(reads[0]["Resource"]).endswith('"/backups/latest.json"]]}')
 
 
+@pytest.mark.parametrize("strategy", ["active_passive", "backup_restore"])
+def test_executions_that_fail_time_out_or_are_aborted_raise_alarms(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template], strategy: str
+) -> None:
+    """A timed-out or aborted execution sends no notification of its own: only these alarms tell."""
+    template = {"active_passive": active_passive, "backup_restore": backup_restore}[strategy]["MwaaDrSecondary"]
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2
+    topic = next(iter(template.find_resources("AWS::SNS::Topic")))
+    for machine, properties in machines.items():
+        definition = json.loads(_render(properties["Properties"]["DefinitionString"]))
+        assert definition.get("TimeoutSeconds") == 3 * 3600
+        for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"):
+            alarms = template.find_resources(
+                "AWS::CloudWatch::Alarm",
+                {
+                    "Properties": {
+                        "Namespace": "AWS/States",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "StateMachineArn", "Value": {"Ref": machine}}],
+                    }
+                },
+            )
+            assert len(alarms) == 1, (machine, metric)
+            alarm = next(iter(alarms.values()))["Properties"]
+            assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            assert alarm["TreatMissingData"] == "notBreaching"
+            assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}]
+
+
 def test_alarm_topics_let_this_accounts_cloudwatch_alarms_publish(
     active_passive: dict[str, Template], backup_restore: dict[str, Template]
 ) -> None:
@@ -532,6 +582,195 @@ def test_alarm_topics_let_this_accounts_cloudwatch_alarms_publish(
             assert any(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"])
             alarms = template.find_resources("AWS::CloudWatch::Alarm")
             assert alarms and all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())
+
+
+def _policy_statements(template: Template, role_logical_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Statements of every policy attached to the role, by the policy's logical id."""
+    return {
+        policy_id: policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy_id, policy in template.find_resources("AWS::IAM::Policy").items()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+    }
+
+
+def _function_role(template: Template, variable: str) -> str:
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Environment": {"Variables": Match.object_like({variable: Match.any_value()})}}},
+    )
+    assert len(functions) == 1, variable
+    return str(next(iter(functions.values()))["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def test_health_check_may_read_only_failover_executions(active_passive: dict[str, Template]) -> None:
+    """To free a lock whose execution died, in a policy apart from the role's default one (which the
+    function depends on, while the state machine depends on the function)."""
+    template = active_passive["MwaaDrSecondary"]
+    role = _function_role(template, "UNHEALTHY_THRESHOLD")
+    failover = next(
+        name
+        for name, machine in template.find_resources("AWS::StepFunctions::StateMachine").items()
+        if "CheckPrimaryHealth" in json.dumps(machine["Properties"]["DefinitionString"])
+    )
+    describe = {
+        policy_id: [st for st in statements if "states:DescribeExecution" in _actions(st)]
+        for policy_id, statements in _policy_statements(template, role).items()
+    }
+    holders = {policy_id: found for policy_id, found in describe.items() if found}
+    assert len(holders) == 1
+    policy_id, statements = next(iter(holders.items()))
+    assert "DefaultPolicy" not in policy_id
+    assert statements == [
+        {
+            "Action": "states:DescribeExecution",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [f"arn:aws:states:us-west-2:{ACCOUNT}:execution:", {"Fn::GetAtt": [failover, "Name"]}, ":*"],
+                ]
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize("strategy", ["active_passive", "backup_restore"])
+def test_every_key_grant_is_limited_to_the_service_that_uses_it(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template], strategy: str
+) -> None:
+    """kms:ViaService on every KMS statement, so the roles can use the keys only through S3,
+    DynamoDB or SNS (as the acknowledged cdk-nag findings say), never by calling KMS directly."""
+    templates = {"active_passive": active_passive, "backup_restore": backup_restore}[strategy]
+    for stack_name, template in templates.items():
+        region = "us-east-1" if stack_name == "MwaaDrPrimary" else "us-west-2"
+        for policy in template.find_resources("AWS::IAM::Policy").values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if any(a.startswith("kms:") for a in _actions(statement)):
+                    via = statement["Condition"].get("StringEquals", statement["Condition"].get("StringLike"))
+                    services = via["kms:ViaService"]
+                    services = services if isinstance(services, list) else [services]
+                    assert services and all(
+                        s.endswith(".amazonaws.com") and s.split(".")[0] in ("s3", "dynamodb", "sns", "sqs")
+                        for s in services
+                    ), statement
+                    # replication writes replicas in the other Region; everything else stays in its own
+                    assert all(s.split(".")[1] == region for s in services) or "kms:ResourceAliases" in json.dumps(
+                        statement
+                    ), statement
+    secondary = templates["MwaaDrSecondary"]
+
+    def services_of(role: str) -> list[str]:
+        found = [
+            st["Condition"]["StringEquals"]["kms:ViaService"]
+            for statements in _policy_statements(secondary, role).values()
+            for st in statements
+            if any(a.startswith("kms:") for a in _actions(st))
+        ]
+        assert len(found) == 1, role
+        return [s.split(".")[0] for s in found[0]]
+
+    assert services_of(_function_role(secondary, "UNHEALTHY_THRESHOLD")) == ["dynamodb", "s3"]
+    assert services_of(_function_role(secondary, "ENVIRONMENTS")) == ["s3"]
+    assert services_of(_function_role(secondary, "SCHEDULE_NAME")) == (
+        ["dynamodb", "s3"] if strategy == "backup_restore" else ["dynamodb"]
+    )
+    for machine in secondary.find_resources("AWS::StepFunctions::StateMachine").values():
+        assert services_of(machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]) == ["sns"]
+    primary = templates["MwaaDrPrimary"]
+    backup_role = _function_role(primary, "ENVIRONMENTS")
+    [kms_statement] = [
+        st
+        for statements in _policy_statements(primary, backup_role).values()
+        for st in statements
+        if any(a.startswith("kms:") for a in _actions(st))
+    ]
+    assert kms_statement["Condition"] == {"StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}}
+
+
+TOPIC_KEY = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture(scope="module")
+def caller_topics() -> tuple[cdk.Stack, Template, dict[str, Any]]:
+    """Three DR sides in one stack, each with a caller's topic: imported with its key, created in
+    the stack with its own key, and imported without a key."""
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Topics", env=cdk.Environment(account=ACCOUNT, region="us-west-2"))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        availability_zones=["us-west-2a", "us-west-2b"],
+        nat_gateways=1,
+        restrict_default_security_group=False,
+    )
+    own_key = kms.Key(stack, "OwnKey")
+    topics: dict[str, Any] = {
+        "imported_with_key": sns.Topic.from_topic_attributes(
+            stack, "Imported", topic_arn=f"arn:aws:sns:us-west-2:{ACCOUNT}:ops", key_arn=TOPIC_KEY
+        ),
+        "own_with_key": sns.Topic(stack, "Own", master_key=own_key),
+        "imported_plain": sns.Topic.from_topic_arn(stack, "Plain", f"arn:aws:sns:us-west-2:{ACCOUNT}:plain"),
+    }
+    for n, (label, topic) in enumerate(topics.items()):
+        dr = MwaaDrSecondary(
+            stack,
+            f"Dr{n}",
+            strategy="active_passive",
+            primary_environment_name="env",
+            primary_region="us-east-1",
+            vpc=vpc,
+            alarm_topic=topic,
+            name_prefix=f"topic-{n}",
+        )
+        assert dr.topic is topic, label
+    topics["own_key"] = own_key
+    return stack, Template.from_stack(stack), topics
+
+
+def _kms_grants_of_machines_publishing_to(template: Template, topic_marker: str) -> list[list[dict[str, Any]]]:
+    grants = []
+    for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
+        if topic_marker not in json.dumps(machine["Properties"]["DefinitionString"]):
+            continue
+        role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        grants.append(
+            [
+                st
+                for found in _policy_statements(template, role).values()
+                for st in found
+                if any(a.startswith("kms:") for a in _actions(st))
+            ]
+        )
+    assert len(grants) == 2, topic_marker  # failover and failback
+    return grants
+
+
+def test_a_callers_encrypted_topic_gets_its_key_granted(caller_topics: tuple[cdk.Stack, Template, Any]) -> None:
+    """SNS needs kms:GenerateDataKey* and kms:Decrypt on an SSE topic's key from every publisher."""
+    _, template, _ = caller_topics
+    for statements in _kms_grants_of_machines_publishing_to(template, f"arn:aws:sns:us-west-2:{ACCOUNT}:ops"):
+        assert statements == [
+            {
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Effect": "Allow",
+                "Resource": TOPIC_KEY,
+                "Condition": {"StringEquals": {"kms:ViaService": ["sns.us-west-2.amazonaws.com"]}},
+            }
+        ]
+
+
+def test_a_callers_topic_in_the_stack_gets_its_own_key(caller_topics: tuple[cdk.Stack, Template, Any]) -> None:
+    stack, template, topics = caller_topics
+    key_id = stack.get_logical_id(topics["own_key"].node.default_child)
+    topic_id = stack.get_logical_id(topics["own_with_key"].node.default_child)
+    for statements in _kms_grants_of_machines_publishing_to(template, topic_id):
+        assert [st["Resource"] for st in statements] == [{"Fn::GetAtt": [key_id, "Arn"]}]
+
+
+def test_a_callers_unencrypted_topic_needs_no_key(caller_topics: tuple[cdk.Stack, Template, Any]) -> None:
+    _, template, _ = caller_topics
+    for statements in _kms_grants_of_machines_publishing_to(template, f"arn:aws:sns:us-west-2:{ACCOUNT}:plain"):
+        assert statements == []
 
 
 # -- state machine paths --------------------------------------------------------------------------
@@ -659,6 +898,159 @@ def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
     }
     failed = walk(machine, {"BackupDrEnvironment": [TaskFailed()]})
     assert failed[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
+# -- notifications never decide the outcome -------------------------------------------------------
+
+
+NOTIFY_STATES = {
+    "failover": ["NotifyFailoverStarted", "NotifyFailoverSucceeded", "NotifyFailoverFailed"],
+    "failback": ["NotifyFailbackStarted", "NotifyFailbackSucceeded", "NotifyFailbackFailed"],
+}
+
+
+@pytest.mark.parametrize("strategy", ["active_passive", "backup_restore"])
+def test_every_notification_retries_and_is_caught(
+    active_passive: dict[str, Template], backup_restore: dict[str, Template], strategy: str
+) -> None:
+    template = {"active_passive": active_passive, "backup_restore": backup_restore}[strategy]["MwaaDrSecondary"]
+    for machine, names in (
+        (_failover(template), NOTIFY_STATES["failover"]),
+        (_failback(template), NOTIFY_STATES["failback"]),
+    ):
+        notify = sorted(n for n, st in machine["States"].items() if st.get("Resource", "").endswith(":sns:publish"))
+        assert notify == sorted(names)
+        for name in names:
+            state = machine["States"][name]
+            assert state["TimeoutSeconds"] == 30
+            assert state["Retry"] == [
+                {
+                    "ErrorEquals": ["States.TaskFailed", "States.Timeout"],
+                    "IntervalSeconds": 2,
+                    "MaxAttempts": 3,
+                    "BackoffRate": 2,
+                }
+            ]
+            assert state["Catch"] == [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": state["Next"]}
+            ], name
+
+
+@pytest.mark.parametrize("error", ["States.TaskFailed", "States.Timeout", "SNS.KmsThrottlingException"])
+def test_a_failed_started_notification_still_fails_over(active_passive: dict[str, Template], error: str) -> None:
+    """The health check already holds the lock: a lost "started" message must not stop the failover."""
+    inputs: dict[str, list[Any]] = {}
+    path = walk(
+        _failover(active_passive["MwaaDrSecondary"]),
+        {"CheckPrimaryHealth": [DISASTER], "NotifyFailoverStarted": [TaskFailed(error)], "FailoverRestore": [DONE]},
+        inputs=inputs,
+    )
+    assert path == [
+        "CheckPrimaryHealth",
+        "IsDisaster",
+        "NotifyFailoverStarted",
+        "DisableHealthCheck",
+        "FailoverInit",
+        "FailoverRestore",
+        "FailoverRestoreDone",
+        "NotifyFailoverSucceeded",
+        "FailoverSucceeded",
+    ]
+    # the lost notification is reported in the next one
+    assert inputs["NotifyFailoverSucceeded"][0]["Message"]["state"]["notification_error"] == {"Error": error}
+
+
+def test_a_failed_started_notification_still_fails_over_backup_restore(backup_restore: dict[str, Template]) -> None:
+    path = walk(
+        _failover(backup_restore["MwaaDrSecondary"]),
+        {
+            "CheckPrimaryHealth": [DISASTER],
+            "NotifyFailoverStarted": [TaskFailed()],
+            "GetEnvironmentStatus": [{"status": "AVAILABLE"}],
+            "FailoverRestore": [DONE],
+        },
+    )
+    assert path[2:5] == ["NotifyFailoverStarted", "DisableHealthCheck", "CreateEnvironment"]
+    assert path[-1] == "FailoverSucceeded"
+
+
+def test_a_failed_succeeded_notification_ends_in_success(active_passive: dict[str, Template]) -> None:
+    path = walk(
+        _failover(active_passive["MwaaDrSecondary"]),
+        {"CheckPrimaryHealth": [DISASTER], "FailoverRestore": [DONE], "NotifyFailoverSucceeded": [TaskFailed()]},
+    )
+    assert path[-2:] == ["NotifyFailoverSucceeded", "FailoverSucceeded"]
+
+
+def test_a_failed_failure_notification_still_ends_as_failover_failed(active_passive: dict[str, Template]) -> None:
+    path = walk(
+        _failover(active_passive["MwaaDrSecondary"]),
+        {"CheckPrimaryHealth": [DISASTER], "FailoverRestore": [TaskFailed()], "NotifyFailoverFailed": [TaskFailed()]},
+    )
+    assert path[-3:] == ["FailoverRestore", "NotifyFailoverFailed", "FailoverFailed"]
+
+
+@pytest.mark.parametrize("failing", ["NotifyFailbackStarted", "NotifyFailbackSucceeded"])
+def test_failed_failback_notifications_never_fail_the_failback(
+    active_passive: dict[str, Template], failing: str
+) -> None:
+    path = walk(_failback(active_passive["MwaaDrSecondary"]), {"FailbackRestore": [DONE], failing: [TaskFailed()]})
+    assert path == [
+        "NotifyFailbackStarted",
+        "BackupDrEnvironment",
+        "FailbackInit",
+        "FailbackRestore",
+        "FailbackRestoreDone",
+        "PauseDrDags",
+        "RearmHealthCheck",
+        "NotifyFailbackSucceeded",
+        "FailbackSucceeded",
+    ]
+
+
+# -- the created environment's statuses ------------------------------------------------------------
+
+#: What the failover does at each status of botocore's MWAA EnvironmentStatus (plus the handler's
+#: NOT_FOUND), from the status descriptions in the MWAA API reference.
+STATUS_OUTCOME = {
+    "AVAILABLE": "restore",
+    "UPDATE_FAILED": "restore",  # "restored to its previous state successfully and is ready to use"
+    "CREATING": "wait",
+    "UPDATING": "wait",
+    "CREATING_SNAPSHOT": "wait",
+    "ROLLING_BACK": "wait",  # ends in UPDATE_FAILED or UNAVAILABLE on its own
+    "MAINTENANCE": "wait",
+    "CREATE_FAILED": "fail",
+    "UNAVAILABLE": "fail",  # "did not return to its previous state and is not stable"
+    "DELETING": "fail",
+    "DELETED": "fail",
+    "PENDING": "fail",  # waits for VPC endpoints someone must create: notify now, resume later
+    "NOT_FOUND": "fail",
+    "SOME_NEW_STATUS": "fail",
+}
+
+
+def test_every_mwaa_status_is_decided() -> None:
+    """A status botocore adds must be classified here (and in the construct) deliberately."""
+    enum = botocore.session.get_session().get_service_model("mwaa").shape_for("EnvironmentStatus").enum
+    assert set(enum) | {"NOT_FOUND", "SOME_NEW_STATUS"} == set(STATUS_OUTCOME)
+
+
+@pytest.mark.parametrize("status", sorted(STATUS_OUTCOME))
+def test_environment_status_restores_waits_or_fails_fast(backup_restore: dict[str, Template], status: str) -> None:
+    path = walk(
+        _failover(backup_restore["MwaaDrSecondary"]),
+        {
+            "CheckPrimaryHealth": [DISASTER],
+            "CreateEnvironment": [{"status": "CREATING"}],
+            "GetEnvironmentStatus": [{"status": status}, {"status": "AVAILABLE"}],
+            "FailoverRestore": [DONE],
+        },
+    )
+    after = path[path.index("EnvironmentReady") + 1]
+    expected = {"restore": "FailoverInit", "wait": "WaitForEnvironment", "fail": "NotifyFailoverFailed"}
+    assert after == expected[STATUS_OUTCOME[status]], path
+    assert path[-1] == ("FailoverFailed" if STATUS_OUTCOME[status] == "fail" else "FailoverSucceeded")
 
 
 def _dotted_paths(value: Any) -> list[str]:
@@ -799,7 +1191,10 @@ VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (_secondary, {"airflow_version": "1.10.12"}, "airflow_version must be one of"),
     (_secondary, {"environment_class": "mw1.huge"}, "environment_class must be one of"),
     (_secondary, {"max_workers": 0}, "max_workers must be between 1 and 25"),
-    (_secondary, {"airflow_rbac_role": "Public"}, "airflow_rbac_role must be one of"),
+    (_secondary, {"airflow_rbac_role": "Public"}, "airflow_rbac_role must be one of Admin, Op"),
+    # Airflow's User and Viewer roles have no permission on variables or connections
+    (_secondary, {"airflow_rbac_role": "User"}, "airflow_rbac_role must be one of Admin, Op: .*got 'User'"),
+    (_primary, {"airflow_rbac_role": "Viewer"}, "airflow_rbac_role must be one of Admin, Op: .*got 'Viewer'"),
     (_secondary, {"backup_retention": cdk.Duration.hours(1)}, "backup_retention must be at least 1 day"),
     (_primary, {"dr_region": "us-west-2"}, "dr_region must differ"),
     (_primary, {"dr_region": "westus"}, "dr_region must be a literal Region code"),

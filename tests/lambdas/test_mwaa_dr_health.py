@@ -1,5 +1,6 @@
 """The health check: SchedulerHeartbeat through GetMetricData, consecutive unhealthy evaluations
-kept in DynamoDB, a single failover lock, and the backup-age metric (all on moto)."""
+kept in DynamoDB, a single failover lock (freed when its execution died), and the backup-age
+metric (all on moto; the Step Functions statuses moto cannot reach through a Stubber)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ DR = "us-west-2"
 TABLE = "health-state"
 BUCKET = "blueprints-mwaa-backup-111111111111-us-west-2"
 DIMENSIONS = [{"Name": "Function", "Value": "Scheduler"}, {"Name": "Environment", "Value": "prod"}]
+#: The failover state machine whose executions hold the lock (moto's default account).
+MACHINE_ARN = f"arn:aws:states:{DR}:123456789012:stateMachine:FailoverStateMachine"
+
+
+def _execution(name: str) -> str:
+    """The ARN of a RUNNING execution ``name`` of the failover state machine (started on first use)."""
+    sfn = boto3.client("stepfunctions", region_name=DR)
+    arn = f"{MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{name}"
+    try:
+        sfn.describe_execution(executionArn=arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        sfn.start_execution(stateMachineArn=MACHINE_ARN, name=name)
+    return arn
 
 
 @pytest.fixture
@@ -34,6 +48,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         s3 = boto3.client("s3", region_name=DR)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DR})
+        boto3.client("stepfunctions", region_name=DR).create_state_machine(
+            name="FailoverStateMachine",
+            definition=json.dumps({"StartAt": "Check", "States": {"Check": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/failover",
+        )
         for key, value in {
             "AWS_REGION": DR,
             "PRIMARY_ENVIRONMENT_NAME": "prod",
@@ -65,7 +84,7 @@ def _beat(cw: Any, minutes_ago: float = 1, value: float = 12) -> None:
 
 def _run(module: ModuleType, context: LambdaContext, execution: str = "exec-1") -> dict[str, Any]:
     event = load_event("mwaa_dr_health")
-    event["execution"] = execution
+    event["execution"] = _execution(execution)
     return module.handler(event, context)
 
 
@@ -202,17 +221,156 @@ def test_state_table_faults_fail_the_check(
 def test_a_drill_declares_a_disaster_once(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
     module = load_handler("mwaa_dr_health")
     _beat(aws["cw_primary"])
-    drill = module.handler({"execution": "drill-1", "input": {"drill": True}}, lambda_context)
+    drill = module.handler({"execution": _execution("drill-1"), "input": {"drill": True}}, lambda_context)
     assert drill["healthy"] is True and drill["disaster"] is True and drill["drill"] is True
-    second = module.handler({"execution": "drill-2", "input": {"drill": True}}, lambda_context)
+    second = module.handler({"execution": _execution("drill-2"), "input": {"drill": True}}, lambda_context)
     assert second["disaster"] is False and second["failover_in_progress"] is True
 
 
 def test_resume_takes_over_the_lock_of_a_failed_failover(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
     module = load_handler("mwaa_dr_health")
-    assert module.handler({"execution": "first", "input": {"drill": True}}, lambda_context)["disaster"] is True
-    assert module.handler({"execution": "retry", "input": {}}, lambda_context)["disaster"] is False
-    resumed = module.handler({"execution": "retry", "input": {"resume": True}}, lambda_context)
+    first, retry = _execution("first"), _execution("retry")
+    assert module.handler({"execution": first, "input": {"drill": True}}, lambda_context)["disaster"] is True
+    assert module.handler({"execution": retry, "input": {}}, lambda_context)["disaster"] is False
+    resumed = module.handler({"execution": retry, "input": {"resume": True}}, lambda_context)
     assert resumed["disaster"] is True and resumed["resume"] is True
-    lock = boto3.resource("dynamodb", region_name=DR).Table(TABLE).get_item(Key={"pk": "failover-lock"})["Item"]
-    assert lock["execution"] == "retry"
+    assert _lock()["execution"] == retry
+
+
+def _lock() -> dict[str, Any]:
+    return boto3.resource("dynamodb", region_name=DR).Table(TABLE).get_item(Key={"pk": "failover-lock"})["Item"]
+
+
+def _disaster(module: ModuleType, context: LambdaContext, execution: str) -> dict[str, Any]:
+    """A drill: a disaster regardless of the heartbeat, which still has to win the lock."""
+    return module.handler({"execution": _execution(execution), "input": {"drill": True}}, context)
+
+
+def test_a_lock_held_by_an_aborted_execution_is_taken_over(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """An execution that took the lock and died before it disabled the schedule (here: stopped)
+    must not block every later failover as "in progress"."""
+    module = load_handler("mwaa_dr_health")
+    for _ in range(3):
+        dead = _run(module, lambda_context, "dead")
+    assert dead["disaster"] is True
+    boto3.client("stepfunctions", region_name=DR).stop_execution(executionArn=_execution("dead"))
+    later = _run(module, lambda_context, "later")
+    assert later["disaster"] is True and later["failover_in_progress"] is False
+    assert later["replaced_lock_of"] == _execution("dead") and later["lock_holder_status"] == "ABORTED"
+    assert _lock()["execution"] == _execution("later") and _lock()["replaced"] == _execution("dead")
+    # the new holder is running: a third execution sees a failover in progress again
+    third = _run(module, lambda_context, "third")
+    assert third["disaster"] is False and third["failover_in_progress"] is True
+    assert third["lock_holder"] == _execution("later") and third["lock_holder_status"] == "RUNNING"
+
+
+def _stubbed_states(module: ModuleType) -> Any:
+    client = boto3.client("stepfunctions", region_name=DR)
+    module._clients[("stepfunctions", DR)] = client
+    return client
+
+
+def _describe(arn: str, status: str) -> dict[str, Any]:
+    return {
+        "executionArn": arn,
+        "stateMachineArn": MACHINE_ARN,
+        "status": status,
+        "startDate": datetime.now(UTC),
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "taken"),
+    [
+        ("FAILED", True),
+        ("TIMED_OUT", True),
+        ("ABORTED", True),
+        ("RUNNING", False),
+        ("PENDING_REDRIVE", False),
+        # a completed failover keeps its lock until the failback clears it
+        ("SUCCEEDED", False),
+    ],
+)
+def test_the_lock_follows_its_holders_status(
+    aws: dict[str, Any], lambda_context: LambdaContext, status: str, taken: bool
+) -> None:
+    module = load_handler("mwaa_dr_health")
+    holder = _execution("holder")
+    assert _disaster(module, lambda_context, "holder")["disaster"] is True
+    states = _stubbed_states(module)
+    with stubbed(states) as stub:
+        stub.add_response("describe_execution", _describe(holder, status), {"executionArn": holder})
+        result = _disaster(module, lambda_context, "next")
+    assert result["disaster"] is taken and result["failover_in_progress"] is not taken
+    assert result["lock_holder_status"] == status
+    assert _lock()["execution"] == (_execution("next") if taken else holder)
+
+
+@pytest.mark.parametrize(("age_minutes", "taken"), [(20, True), (1, False)])
+def test_a_holder_step_functions_does_not_know_is_dead_once_its_lock_is_old(
+    aws: dict[str, Any], lambda_context: LambdaContext, age_minutes: int, taken: bool
+) -> None:
+    """Closed executions are forgotten after 90 days; but DescribeExecution is eventually
+    consistent, so a young lock whose holder is not found yet still stands."""
+    module = load_handler("mwaa_dr_health")
+    holder = _execution("holder")
+    boto3.resource("dynamodb", region_name=DR).Table(TABLE).put_item(
+        Item={
+            "pk": "failover-lock",
+            "execution": holder,
+            "locked_at": (datetime.now(UTC) - timedelta(minutes=age_minutes)).isoformat(),
+        }
+    )
+    states = _stubbed_states(module)
+    with stubbed(states) as stub:
+        stub.add_client_error("describe_execution", "ExecutionDoesNotExist", "gone", http_status_code=400)
+        result = _disaster(module, lambda_context, "next")
+    assert result["disaster"] is taken and result["lock_holder_status"] == "NOT_FOUND"
+    assert _lock()["execution"] == (_execution("next") if taken else holder)
+
+
+def test_a_holder_of_another_state_machine_is_dead_without_a_call(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """A lock left by a replaced state machine: DescribeExecution is not even allowed on it."""
+    module = load_handler("mwaa_dr_health")
+    table = boto3.resource("dynamodb", region_name=DR).Table(TABLE)
+    stale = f"arn:aws:states:{DR}:123456789012:execution:OldFailoverStateMachine:x"
+    table.put_item(Item={"pk": "failover-lock", "execution": stale, "locked_at": "2020-01-01T00:00:00+00:00"})
+    states = _stubbed_states(module)
+    with stubbed(states):  # no call queued: any call fails the test
+        result = _disaster(module, lambda_context, "next")
+    assert result["disaster"] is True and result["replaced_lock_of"] == stale
+    assert result["lock_holder_status"] == "OTHER_STATE_MACHINE"
+
+
+def test_an_unreadable_holder_fails_the_check_loudly(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    assert _disaster(module, lambda_context, "holder")["disaster"] is True
+    states = _stubbed_states(module)
+    with stubbed(states) as stub:
+        stub.add_client_error("describe_execution", "AccessDeniedException", "not authorized", http_status_code=400)
+        with pytest.raises(Exception, match="AccessDenied"):
+            _disaster(module, lambda_context, "next")
+    assert _lock()["execution"] == _execution("holder")
+
+
+def test_only_one_evaluation_replaces_a_dead_holder(
+    aws: dict[str, Any], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two evaluations that both find the holder dead: the conditional write lets one win."""
+    module = load_handler("mwaa_dr_health")
+    assert _disaster(module, lambda_context, "holder")["disaster"] is True
+    winner = _execution("winner")
+
+    def dead_and_raced(holder: str, execution: str) -> str:
+        # between this evaluation's status read and its write, another one replaced the holder
+        boto3.resource("dynamodb", region_name=DR).Table(TABLE).put_item(
+            Item={"pk": "failover-lock", "execution": winner, "locked_at": "now"}
+        )
+        return "FAILED"
+
+    monkeypatch.setattr(module, "holder_status", dead_and_raced)
+    loser = _disaster(module, lambda_context, "loser")
+    assert loser["disaster"] is False and loser["failover_in_progress"] is True
+    assert loser["lock_holder"] == winner and _lock()["execution"] == winner

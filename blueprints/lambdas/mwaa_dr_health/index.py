@@ -8,6 +8,14 @@ evaluations is kept in a DynamoDB item; a disaster is declared only at ``UNHEALT
 a row, and only by the one evaluation that wins a conditional write of the failover lock, so two
 overlapping executions can never both fail over.
 
+The lock names the execution that holds it and stays until the failback clears it. A lock whose
+execution has ended without completing the failover (``DescribeExecution`` answers ``FAILED``,
+``TIMED_OUT`` or ``ABORTED``; or the execution belongs to another state machine; or Step
+Functions no longer knows it and the lock is older than ``NOT_FOUND_GRACE``) protects nothing:
+an evaluation that finds one takes it over with a conditional write on the dead holder, so a
+failover that died (even before it disabled the schedule) never blocks the next one. A holder
+that is ``RUNNING``, ``PENDING_REDRIVE`` or ``SUCCEEDED`` (a completed failover) keeps the lock.
+
 An execution started with the input ``{"drill": true}`` declares a disaster regardless of the
 heartbeat (a failover drill); it still has to win the lock. ``{"resume": true}`` takes the lock
 over from a failover that failed part-way, once its cause is fixed, and runs the failover again
@@ -31,6 +39,11 @@ logger = Logger()
 NAMESPACE = "AmazonMWAA"
 HEALTH_KEY = "health"
 LOCK_KEY = "failover-lock"
+#: Execution statuses whose holder keeps the lock: still at work, or the failover is done.
+HOLDING_STATUSES = ("RUNNING", "PENDING_REDRIVE", "SUCCEEDED")
+#: DescribeExecution is eventually consistent: a holder it does not know yet is only dead once its
+#: lock is older than this (Step Functions forgets closed executions after 90 days, or 30).
+NOT_FOUND_GRACE = timedelta(minutes=15)
 _clients: dict[tuple[str, str], Any] = {}
 
 
@@ -107,15 +120,25 @@ def _count_unhealthy(healthy: bool, now: datetime) -> int:
     return int(answer["Attributes"]["consecutive_unhealthy"])
 
 
-def _take_lock(execution: str, now: datetime, *, take_over: bool = False) -> bool:
+def _take_lock(execution: str, now: datetime, *, take_over: bool = False, replacing: str | None = None) -> bool:
+    """Write the lock for ``execution``: when it is free, from ``replacing`` only if that execution
+    still holds it, or unconditionally with ``take_over`` (a resume)."""
     from botocore.exceptions import ClientError
 
     item = {"pk": LOCK_KEY, "execution": execution, "locked_at": now.isoformat()}
     if take_over:
         _table().put_item(Item=item)
         return True
+    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if replacing is not None:
+        item["replaced"] = replacing
+        condition = {
+            "ConditionExpression": "#execution = :holder",
+            "ExpressionAttributeNames": {"#execution": "execution"},
+            "ExpressionAttributeValues": {":holder": replacing},
+        }
     try:
-        _table().put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        _table().put_item(Item=item, **condition)
         return True
     except ClientError as err:
         if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -123,9 +146,74 @@ def _take_lock(execution: str, now: datetime, *, take_over: bool = False) -> boo
         raise
 
 
-def _lock_holder() -> str | None:
+def _lock_item() -> dict[str, Any] | None:
     item = _table().get_item(Key={"pk": LOCK_KEY}, ConsistentRead=True).get("Item")
+    return dict(item) if item else None
+
+
+def _lock_holder() -> str | None:
+    item = _lock_item()
     return str(item["execution"]) if item else None
+
+
+def _locked_since(item: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(item.get("locked_at")))
+    except ValueError:
+        return None
+
+
+def _state_machine(execution_arn: str) -> str:
+    """``arn:...:execution:<machine>:<name>`` without the execution name."""
+    return execution_arn.rsplit(":", 1)[0]
+
+
+def holder_status(holder: str, execution: str) -> str:
+    """The Step Functions status of the lock's ``holder``, as seen from ``execution`` (the caller).
+
+    ``OTHER_STATE_MACHINE`` when the holder is not an execution of the caller's state machine (for
+    example of a replaced one) and ``NOT_FOUND`` when Step Functions no longer knows it; any other
+    fault is raised, so the check fails loudly rather than guess.
+    """
+    from botocore.exceptions import ClientError
+
+    if ":execution:" not in holder or _state_machine(holder) != _state_machine(execution):
+        return "OTHER_STATE_MACHINE"
+    try:
+        return str(_client("stepfunctions").describe_execution(executionArn=holder)["status"])
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return "NOT_FOUND"
+        raise
+
+
+def claim_lock(execution: str, now: datetime) -> dict[str, Any]:
+    """Take the failover lock for ``execution``, or report who holds it and why that stands.
+
+    Returns ``{"locked": bool, "holder": str | None, "holder_status": str | None, "replaced": str | None}``.
+    """
+    if _take_lock(execution, now):
+        return {"locked": True, "holder": execution, "holder_status": None, "replaced": None}
+    item = _lock_item()
+    holder = str(item["execution"]) if item else None
+    if holder == execution:  # this execution's own retry
+        return {"locked": True, "holder": execution, "holder_status": None, "replaced": None}
+    if item is None or holder is None:  # cleared between the two calls (a failback): try once more
+        locked = _take_lock(execution, now)
+        return {"locked": locked, "holder": execution if locked else None, "holder_status": None, "replaced": None}
+    status = holder_status(holder, execution)
+    since = _locked_since(item)
+    young = since is not None and now - since < NOT_FOUND_GRACE
+    if status in HOLDING_STATUSES or (status == "NOT_FOUND" and young):
+        return {"locked": False, "holder": holder, "holder_status": status, "replaced": None}
+    logger.warning(
+        "failover lock held by an execution that ended without completing the failover; taking it over",
+        extra={"holder": holder, "holder_status": status},
+    )
+    if _take_lock(execution, now, replacing=holder):
+        return {"locked": True, "holder": execution, "holder_status": status, "replaced": holder}
+    # another evaluation replaced the dead holder first
+    return {"locked": False, "holder": _lock_holder(), "holder_status": None, "replaced": None}
 
 
 def publish_backup_age(now: datetime) -> float | None:
@@ -187,12 +275,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     drill, resume = bool(request.get("drill")), bool(request.get("resume"))
     disaster = False
     in_progress = False
+    lock: dict[str, Any] = {}
     if drill or resume:
         logger.warning("failover requested by hand", extra={"drill": drill, "resume": resume})
     if resume:
         disaster = _take_lock(execution, now, take_over=True)
     elif count >= threshold or drill:
-        disaster = _take_lock(execution, now) or _lock_holder() == execution
+        lock = claim_lock(execution, now)
+        disaster = bool(lock["locked"])
         in_progress = not disaster
     result = {
         "healthy": healthy,
@@ -205,6 +295,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "backup_age_error": backup_age_error,
         "drill": drill,
         "resume": resume,
+        "lock_holder": None if disaster else lock.get("holder"),
+        "lock_holder_status": lock.get("holder_status"),
+        "replaced_lock_of": lock.get("replaced"),
     }
     logger.info("health evaluated", extra=result)
     return result
