@@ -385,6 +385,9 @@ class EmrReconciliationCluster(Construct):
         )
         # The instance profile's permissions must exist before the nodes boot and fetch their certificates.
         self.cluster.node.add_dependency(self.instance_role, self.service_role)
+        # Nodes bootstrap at once: they must reach EMR and S3 through their subnets' default (NAT) routes, which
+        # nothing else orders before the cluster. Empty for subnets of an imported VPC, whose routes already exist.
+        self.cluster.node.add_dependency(subnets.internet_connectivity_established)
         self.cluster_arn = stack.format_arn(
             service="elasticmapreduce", resource="cluster", resource_name=self.cluster.ref
         )

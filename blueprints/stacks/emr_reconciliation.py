@@ -63,10 +63,14 @@ class EmrReconciliationStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         # Two zones known without a lookup: the ones given, else the Region's first two, resolved at deploy time.
         self._zones = list(availability_zones or [cdk.Fn.select(i, cdk.Fn.get_azs()) for i in range(2)])
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
         self.vpc: ec2.IVpc = vpc or self._new_vpc(self._zones)
         self.service = EmrReconciliationCluster(
             self, "Reconciliation", vpc=self.vpc, in_transit_certificates=in_transit_certificates
         )
+        if self.s3_endpoint is not None:
+            # The nodes fetch EMR's artifacts and the job from S3 while they bootstrap: the endpoint's routes first.
+            self.service.cluster.node.add_dependency(self.s3_endpoint)
         cdk.CfnOutput(self, "RequestQueueUrl", value=self.service.queue.queue_url)
         cdk.CfnOutput(self, "ResultsTopicArn", value=self.service.results_topic.topic_arn)
         cdk.CfnOutput(self, "ClusterId", value=self.service.cluster.ref)
@@ -89,8 +93,8 @@ class EmrReconciliationStack(cdk.Stack):
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
                 ec2.SubnetConfiguration(name="cluster", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=19),
             ],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
+        self.s3_endpoint = vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         vpc.add_flow_log(
             "FlowLogs",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(

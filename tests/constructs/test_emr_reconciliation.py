@@ -178,6 +178,27 @@ def test_cluster_runs_in_the_private_subnets_with_emr_managed_and_service_access
     }
 
 
+def test_cluster_is_created_after_its_subnets_default_routes_and_the_s3_endpoint(template: Template) -> None:
+    _, cluster = _resource(template, "AWS::EMR::Cluster")
+    subnet_ids = {ref["Ref"] for ref in cluster["Properties"]["Instances"]["Ec2SubnetIds"]}
+    associations = template.find_resources("AWS::EC2::SubnetRouteTableAssociation").values()
+    route_tables = {
+        a["Properties"]["RouteTableId"]["Ref"] for a in associations if a["Properties"]["SubnetId"]["Ref"] in subnet_ids
+    }
+    default_routes = {
+        logical_id
+        for logical_id, route in template.find_resources(
+            "AWS::EC2::Route", {"Properties": {"DestinationCidrBlock": "0.0.0.0/0"}}
+        ).items()
+        if route["Properties"]["RouteTableId"]["Ref"] in route_tables
+    }
+    assert len(route_tables) == 2 and len(default_routes) == 2
+    for logical_id in default_routes:
+        assert "NatGatewayId" in template.to_json()["Resources"][logical_id]["Properties"]
+    (endpoint,) = template.find_resources("AWS::EC2::VPCEndpoint")
+    assert default_routes | {endpoint} <= set(cluster["DependsOn"])
+
+
 def test_security_configuration_encrypts_at_rest_with_kms_and_in_transit_with_tls(template: Template) -> None:
     key = {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]}
     template.has_resource_properties(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
@@ -158,6 +160,62 @@ def record_visibility_changes(aws: Aws) -> list[dict[str, Any]]:
 
 def emr_error(code: str, message: str, status: int = 400) -> dict[str, Any]:
     return {"service_error_code": code, "service_message": message, "http_status_code": status}
+
+
+def add_steps_client(aws: Aws) -> Any:
+    """Give the handler the EMR client it adds steps with, for a Stubber."""
+    emr = boto3.client("emr", region_name=REGION)
+    aws.handler._clients[aws.handler.ADD_STEPS_CLIENT] = emr
+    return emr
+
+
+class _Body:
+    """The raw body of a made-up HTTP response."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._content
+
+
+def server_error(request: AWSPreparedRequest) -> AWSResponse:
+    """An HTTP 500 from a JSON-protocol service, as the caller would receive it."""
+    body = json.dumps({"__type": "InternalServerError", "message": "We encountered an internal error."})
+    return AWSResponse(request.url, 500, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body.encode()))
+
+
+def intercept(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, event: str, reply: Callable[[AWSPreparedRequest], Any]
+) -> list[AWSPreparedRequest]:
+    """Make every client the handler creates from now on show ``reply`` each HTTP attempt of ``event``
+    (``before-send.<service>.<Operation>``); returns the attempts, as they are made.
+
+    botocore calls the handlers of the most specific event first, so ``reply`` runs before moto's, which is
+    registered for every ``before-send``: a response it returns replaces moto's answer while moto still
+    carries the request out (the call takes effect, its answer is lost), and an exception it raises ends the
+    attempt before moto sees it. Returning None lets moto answer.
+    """
+    attempts: list[AWSPreparedRequest] = []
+
+    def on_send(request: AWSPreparedRequest, **_: Any) -> Any:
+        attempts.append(request)
+        return reply(request)
+
+    session = boto3.Session(region_name=REGION)
+    session.events.register(event, on_send)
+    monkeypatch.setattr(aws.handler, "boto3", session)
+    return attempts
+
+
+def expire_lease(aws: Aws, request_id: str) -> None:
+    """Move the claim's lease into the past, as if the attempt holding it had timed out."""
+    aws.client("dynamodb").update_item(
+        TableName=LEDGER,
+        Key={"request_id": {"S": request_id}},
+        UpdateExpression="SET lease_until = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
 
 
 # --- happy path ------------------------------------------------------------------------------------------------------
@@ -364,8 +422,7 @@ def test_rejection_that_cannot_be_recorded_is_retried(aws: Aws) -> None:
     ids=["256-active-steps", "throttled", "cluster-not-accepting-steps"],
 )
 def test_refused_step_returns_the_message_with_backoff_and_releases_the_claim(aws: Aws, error: dict[str, Any]) -> None:
-    emr = boto3.client("emr", region_name=REGION)
-    aws.handler._clients["emr"] = emr
+    emr = add_steps_client(aws)
     calls = record_visibility_changes(aws)
     event = aws.event(request())
     with stubbed(emr) as stub:
@@ -378,13 +435,12 @@ def test_refused_step_returns_the_message_with_backoff_and_releases_the_claim(aw
 
 
 def test_deferred_message_is_delivered_again_and_then_submitted(aws: Aws) -> None:
-    emr = boto3.client("emr", region_name=REGION)
-    aws.handler._clients["emr"] = emr
+    emr = add_steps_client(aws)
     event = aws.event(request())
     with stubbed(emr) as stub:
         stub.add_client_error("add_job_flow_steps", **emr_error("ThrottlingException", "Rate exceeded"))
         assert aws.run(event) == [event["Records"][0]["messageId"]]
-    del aws.handler._clients["emr"]
+    del aws.handler._clients[aws.handler.ADD_STEPS_CLIENT]
     record = copy.deepcopy(event["Records"][0])
     record["attributes"]["ApproximateReceiveCount"] = "2"
     assert aws.run({"Records": [record]}) == []
@@ -400,16 +456,85 @@ def test_backoff_doubles_with_each_receive_up_to_fifteen_minutes(aws: Aws) -> No
     assert [backoff(n) for n in (1, 2, 3, 4, 5, 6, 50)] == [30, 60, 120, 240, 480, 900, 900]
 
 
-def test_server_fault_keeps_the_claim_so_the_lease_decides(aws: Aws) -> None:
-    emr = boto3.client("emr", region_name=REGION)
-    aws.handler._clients["emr"] = emr
+@pytest.mark.parametrize(
+    "error",
+    [emr_error("InternalServerError", "oops", 500), emr_error("RequestTimeoutException", "timed out", 400)],
+    ids=["server-error", "request-timeout"],
+)
+def test_server_fault_keeps_the_claim_so_the_lease_decides(aws: Aws, error: dict[str, Any]) -> None:
+    emr = add_steps_client(aws)
     event = aws.event(request())
     with stubbed(emr) as stub:
-        stub.add_client_error("add_job_flow_steps", **emr_error("InternalServerError", "oops", 500))
+        stub.add_client_error("add_job_flow_steps", **error)
         assert aws.run(event) == [event["Records"][0]["messageId"]]
     item = aws.ledger("recon-2026-11-001")
     assert item is not None and item["status"]["S"] == "SUBMITTING"
     assert int(item["lease_until"]["N"]) >= time.time() + 100
+
+
+def test_add_job_flow_steps_is_sent_once_so_a_lost_answer_cannot_add_a_second_step(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EMR adds the step, but the caller gets a 500: the SDK's retries would add it again (AddJobFlowSteps has no
+    # idempotency token), so the handler sends it once, keeps the claim and leaves it to the lease.
+    attempts = intercept(aws, monkeypatch, "before-send.emr.AddJobFlowSteps", server_error)
+    calls = record_visibility_changes(aws)
+    event = aws.event(request())
+    assert aws.run(event) == [event["Records"][0]["messageId"]]
+
+    assert len(attempts) == 1
+    (step,) = aws.steps()
+    item = aws.ledger("recon-2026-11-001")
+    assert item is not None and item["status"]["S"] == "SUBMITTING" and "step_id" not in item
+    assert calls == []  # back after the queue's visibility timeout, which outlasts the lease
+
+    # The next delivery, once the lease has ended, finds the step and records it instead of adding another.
+    expire_lease(aws, "recon-2026-11-001")
+    record = copy.deepcopy(event["Records"][0])
+    record["attributes"]["ApproximateReceiveCount"] = "2"
+    assert aws.run({"Records": [record]}) == []
+    assert len(attempts) == 1
+    assert [s["Id"] for s in aws.steps()] == [step["Id"]]
+    item = aws.ledger("recon-2026-11-001")
+    assert item is not None and item["status"]["S"] == "SUBMITTED" and item["step_id"]["S"] == step["Id"]
+
+
+def test_read_timeout_adding_the_step_keeps_the_claim_and_defers(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    emr = aws.client("emr")  # not intercepted: EMR itself
+
+    def added_then_timed_out(request: AWSPreparedRequest) -> None:
+        emr.add_job_flow_steps(**json.loads(request.body))
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    attempts = intercept(aws, monkeypatch, "before-send.emr.AddJobFlowSteps", added_then_timed_out)
+    calls = record_visibility_changes(aws)
+    event = aws.event(request())
+    record = aws.handler.SQSRecord(event["Records"][0])
+    with pytest.raises(aws.handler.RetryLater, match="no answer from EMR adding the step for recon-2026-11-001"):
+        aws.handler.record_handler(record)
+    aws.handler.metrics.clear_metrics()  # recorded outside an invocation: not for the next test's
+
+    assert len(attempts) == 1
+    assert len(aws.steps()) == 1
+    item = aws.ledger("recon-2026-11-001")
+    assert item is not None and item["status"]["S"] == "SUBMITTING"
+    assert int(item["lease_until"]["N"]) >= time.time() + 100  # the claim is kept: the lease decides
+    assert calls == []
+
+
+def test_claim_whose_answer_was_lost_is_recognised_as_its_own(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ledger write takes effect but its answer is lost; the SDK's retry then fails its condition.
+    attempts = intercept(
+        aws,
+        monkeypatch,
+        "before-send.dynamodb.PutItem",
+        lambda request: server_error(request) if len(attempts) == 1 else None,
+    )
+    assert aws.run(aws.event(request())) == []
+    assert len(attempts) == 2
+    (step,) = aws.steps()
+    item = aws.ledger("recon-2026-11-001")
+    assert item is not None and item["status"]["S"] == "SUBMITTED" and item["step_id"]["S"] == step["Id"]
 
 
 def test_failed_request_upload_releases_the_claim(aws: Aws) -> None:
@@ -434,9 +559,9 @@ def test_ledger_fault_fails_the_record_without_adding_a_step(aws: Aws) -> None:
 
 
 def test_visibility_change_failure_still_returns_the_message(aws: Aws) -> None:
-    emr = boto3.client("emr", region_name=REGION)
+    emr = add_steps_client(aws)
     sqs = boto3.client("sqs", region_name=REGION)
-    aws.handler._clients.update(emr=emr, sqs=sqs)
+    aws.handler._clients["sqs"] = sqs
     event = aws.event(request())
     with stubbed(emr) as emr_stub, stubbed(sqs) as sqs_stub:
         emr_stub.add_client_error("add_job_flow_steps", **emr_error("ThrottlingException", "Rate exceeded"))
@@ -445,8 +570,7 @@ def test_visibility_change_failure_still_returns_the_message(aws: Aws) -> None:
 
 
 def test_one_bad_record_does_not_fail_the_batch(aws: Aws) -> None:
-    emr = boto3.client("emr", region_name=REGION)
-    aws.handler._clients["emr"] = emr
+    emr = add_steps_client(aws)
     event = aws.event(request(request_id="first"), "not json", request(request_id="third"))
     with stubbed(emr) as stub:
         stub.add_response("add_job_flow_steps", {"StepIds": ["s-FIRST"]})

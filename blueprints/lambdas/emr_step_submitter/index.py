@@ -17,7 +17,14 @@ request id. At most one step is added per request id:
 EMR's limit of 256 active steps, throttling and other refusals release the
 claim and return the message to the queue with a growing visibility timeout
 (the step was certainly not added); faults that leave it unknown whether the
-step was added keep the claim, and the lease decides.
+step was added (a server error, a timeout, a dropped connection) keep the
+claim, and the lease decides.
+
+AddJobFlowSteps has no idempotency token, so each submission attempt sends it
+once, with the SDK's retries off: those retries (on 5xx, timeouts and connection
+errors) would add a second step whenever the first was added but its response was
+lost, before the ledger could tell. Every other call is safe to repeat and keeps
+the SDK's retries (a claim write repeated after a lost answer finds its own token).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from reconciliation_request import InvalidRequest, validate_request
 
 logger = Logger()
@@ -56,6 +63,16 @@ CLOCK_SKEW_SECONDS = 300
 #: The contract's request id pattern; also a valid EMR step name.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
+#: Error codes that botocore's standard retry mode treats as transient (the request may have been processed).
+UNKNOWN_OUTCOME_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+#: The key of the EMR client that adds steps: one attempt per call, never retried by the SDK.
+ADD_STEPS_CLIENT = "emr:add-steps"
+
+_RETRYING = Config(retries={"mode": "standard", "max_attempts": 3})
+# One attempt, and a read timeout well inside the function's, so that a hung call is seen here (and its
+# claim kept) rather than ending the whole batch.
+_ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20)
+
 _clients: dict[str, Any] = {}
 
 
@@ -68,9 +85,17 @@ class RetryLater(Exception):
 
 
 def _client(name: str) -> Any:
+    """The client for ``name``, retrying per the SDK: for calls that are safe to repeat."""
     if name not in _clients:
-        _clients[name] = boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        _clients[name] = boto3.client(name, config=_RETRYING)
     return _clients[name]
+
+
+def _add_steps_client() -> Any:
+    """The EMR client for AddJobFlowSteps only: one attempt per call (the call is not idempotent)."""
+    if ADD_STEPS_CLIENT not in _clients:
+        _clients[ADD_STEPS_CLIENT] = boto3.client("emr", config=_ONE_ATTEMPT)
+    return _clients[ADD_STEPS_CLIENT]
 
 
 def _env(name: str) -> str:
@@ -177,6 +202,9 @@ def _claim(request_id: str, digest: str, message_id: str, now: int) -> str | Non
     held = existing.get("Item")
     if held is None:
         raise RetryLater(f"claim on {request_id} was released while checking it", delay=BACKOFF_FIRST_SECONDS)
+    if held.get("claim", {}).get("S") == token:
+        # Our own write: the SDK retried a PutItem whose success response was lost.
+        return token
     if held.get("digest", {}).get("S", digest) != digest:
         raise InvalidRequest(
             "request_id",
@@ -314,18 +342,22 @@ def _add_step(request: dict[str, Any], token: str, record: SQSRecord) -> None:
         },
     }
     try:
-        response = _client("emr").add_job_flow_steps(JobFlowId=_env("CLUSTER_ID"), Steps=[step])
+        response = _add_steps_client().add_job_flow_steps(JobFlowId=_env("CLUSTER_ID"), Steps=[step])
     except ClientError as error:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
         code = error.response["Error"]["Code"]
         message = error.response["Error"].get("Message", "")
-        if status < 500:
+        if status < 500 and code not in UNKNOWN_OUTCOME_CODES:
             # A refusal (256 active steps, throttling, cluster not accepting steps): certainly not added.
             _release(request_id, token)
             reason = f"EMR refused the step for {request_id}: {code}: {message}"
             raise RetryLater(reason, delay=_backoff(record)) from None
         # A server fault: the step may or may not exist; keep the claim and let the lease decide.
         raise RetryLater(f"EMR failed adding the step for {request_id}: {code}: {message}") from None
+    except BotoCoreError as error:
+        # No response (a timeout, a dropped connection): the step may or may not exist; as for a server fault,
+        # keep the claim, and once the lease ends the next delivery looks for the step before adding it.
+        raise RetryLater(f"no answer from EMR adding the step for {request_id}: {error}") from None
     step_id = response["StepIds"][0]
     _mark_submitted(request_id, step_id, token)
     logger.info("step added", extra={"request_id": request_id, "step_id": step_id})
