@@ -698,7 +698,9 @@ class FloatingIpAdminServer(Construct):
         The subnet holds no instance, so any AZ works for the route; but Elastic Load Balancing
         places the floating IP target in this AZ, and a load balancer sends nothing to targets in
         an AZ it is not enabled in. An admin AZ the ALB also covers comes first, so a deployment
-        that already works keeps its subnet where it is (moving it means replacing the subnet).
+        that already works keeps its subnet where it is: moving it replaces the subnet, and as
+        CloudFormation creates the new subnet before deleting the old one, the move needs a new
+        ``floating_subnet_cidr`` (docs/weblogic-floating-ip.md, "Moving the floating subnet").
         """
         if console_azs is None:
             return admin_azs[0]

@@ -1,21 +1,26 @@
 """The WebLogic route mover: EC2 through moto (routes, instance attributes and tags, SNS),
-Auto Scaling lifecycle calls through a Stubber (moto does not implement them)."""
+Auto Scaling lifecycle calls through a Stubber (moto does not implement them), or answered over
+HTTP where the SDK's retries matter (AutoScalingOverHttp)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import botocore_stubber
 from moto.sns.models import sns_backends
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
@@ -64,8 +69,12 @@ class World:
         def record(model: Any, **_: Any) -> None:
             calls.append(model.name)
 
-        for service in ("ec2", "autoscaling"):
-            self.handler.client(service).meta.events.register("before-parameter-build.*.*", record)
+        for client in (
+            self.handler.client("ec2"),
+            self.handler.client("autoscaling"),
+            self.handler.completion_client(),
+        ):
+            client.meta.events.register("before-parameter-build.*.*", record)
         return calls
 
     def notifications(self) -> list[tuple[str, dict[str, Any]]]:
@@ -137,14 +146,101 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReq
 
 
 def _autoscaling(world: World) -> Any:
+    """The route mover's Auto Scaling client for heartbeats."""
     return world.handler.client("autoscaling")
+
+
+@contextlib.contextmanager
+def lifecycle(world: World) -> Iterator[tuple[Stubber, Stubber]]:
+    """Stubbers on the route mover's two Auto Scaling clients: heartbeats, and completions (one attempt each)."""
+    with stubbed(_autoscaling(world)) as heartbeats, stubbed(world.handler.completion_client()) as completions:
+        yield heartbeats, completions
+
+
+class _Body:
+    """The raw body of a made-up HTTP response."""
+
+    def __init__(self, content: str) -> None:
+        self._content = content.encode()
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._content
+
+
+#: Auto Scaling's answers over HTTP (its query protocol), by name.
+AUTO_SCALING_XMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+
+
+def ok(operation: str) -> tuple[int, str]:
+    return 200, (
+        f'<{operation}Response xmlns="{AUTO_SCALING_XMLNS}"><{operation}Result/>'
+        f"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{operation}Response>"
+    )
+
+
+def error(status: int, code: str, message: str) -> tuple[int, str]:
+    kind = "Receiver" if status >= 500 else "Sender"
+    return status, (
+        f'<ErrorResponse xmlns="{AUTO_SCALING_XMLNS}"><Error><Type>{kind}</Type><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    )
+
+
+NOT_PENDING = error(400, "ValidationError", NO_ACTIVE_ACTION)
+SERVER_ERROR = error(500, "InternalFailure", "An internal error occurred")
+
+
+class AutoScalingOverHttp:
+    """Auto Scaling for the route mover at the HTTP level, where the SDK's retries happen (a Stubber answers
+    before them, and moto does not implement lifecycle actions).
+
+    Each HTTP attempt of an operation gets the next of its scripted replies: a ``(status, body)`` answer, or
+    a callable that raises (a timeout). Every attempt is recorded, by operation name.
+    """
+
+    Reply = tuple[int, str] | Callable[[AWSPreparedRequest], None]
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, handler: ModuleType, **replies: list[Reply]) -> None:
+        self.replies = {operation: list(script) for operation, script in replies.items()}
+        self.attempts: list[str] = []
+        session = boto3.Session(region_name=REGION)
+        # This session's requests never reach moto (or AWS): every one of them is answered here.
+        session.events.unregister("before-send", botocore_stubber)
+        session.events.register("before-send", self._send)
+        real = boto3.client
+
+        class _Boto3:
+            @staticmethod
+            def client(name: str, config: Any = None) -> Any:
+                return session.client(name, config=config) if name == "autoscaling" else real(name, config=config)
+
+        monkeypatch.setattr(handler, "boto3", _Boto3)
+
+    def _send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        (operation,) = parse_qs(request.body.decode() if isinstance(request.body, bytes) else request.body)["Action"]
+        self.attempts.append(operation)
+        script = self.replies.get(operation)
+        assert script, f"unexpected {operation} (attempt {len(self.attempts)})"
+        reply = script.pop(0)
+        if callable(reply):
+            reply(request)
+            raise AssertionError("a callable reply raises what the caller gets instead of an answer")
+        status, body = reply
+        return AWSResponse(request.url, status, {"Content-Type": "text/xml"}, _Body(body))
+
+    def count(self, operation: str) -> int:
+        return self.attempts.count(operation)
+
+
+def timed_out(request: AWSPreparedRequest) -> None:
+    raise ReadTimeoutError(endpoint_url=request.url)
 
 
 def test_moves_every_route_to_the_new_instance_and_continues(world: World, lambda_context: LambdaContext) -> None:
     calls = world.record_calls()
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
         result = world.handler.handler(world.event, lambda_context)
 
     assert result["status"] == "continued"
@@ -168,8 +264,8 @@ def test_moves_every_route_to_the_new_instance_and_continues(world: World, lambd
 
 
 def test_second_delivery_of_the_same_event_changes_nothing(world: World, lambda_context: LambdaContext) -> None:
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_client_error(
+    with lifecycle(world) as (heartbeats, _):
+        heartbeats.add_client_error(
             "record_lifecycle_action_heartbeat", "ValidationError", NO_ACTIVE_ACTION, 400, world.lifecycle_params()
         )
         result = world.handler.handler(world.event, lambda_context)
@@ -188,9 +284,9 @@ def test_api_error_mid_way_abandons_the_launch_and_notifies(
     tables = f"{world.table_with_old_route},{missing_table},{world.table_without_route}"
     monkeypatch.setenv("ROUTE_TABLE_IDS", tables)
     calls = world.record_calls()
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
         result = world.handler.handler(world.event, lambda_context)
 
     assert result["status"] == "abandoned"
@@ -209,9 +305,9 @@ def test_api_error_mid_way_abandons_the_launch_and_notifies(
 def test_unknown_instance_abandons_before_any_route_moves(world: World, lambda_context: LambdaContext) -> None:
     world.event["detail"]["EC2InstanceId"] = "i-0fedcba9876543210"
     world.new_instance = "i-0fedcba9876543210"
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
         result = world.handler.handler(world.event, lambda_context)
 
     assert result["status"] == "abandoned" and result["routes"] == {}
@@ -228,9 +324,9 @@ def test_failed_tag_abandons_the_launch_after_the_routes_moved(
         raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "not allowed"}}, "CreateTags")
 
     monkeypatch.setattr(world.handler.client("ec2"), "create_tags", refuse)
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
         result = world.handler.handler(world.event, lambda_context)
 
     # No CONTINUE without the tag: an instance in service that never starts WebLogic would hold the route.
@@ -245,40 +341,58 @@ def test_failed_tag_abandons_the_launch_after_the_routes_moved(
 def test_throttled_completion_fails_the_invocation_so_lambda_retries(
     world: World, lambda_context: LambdaContext
 ) -> None:
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_client_error("complete_lifecycle_action", "Throttling", "Rate exceeded", 400)
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_client_error("complete_lifecycle_action", "Throttling", "Rate exceeded", 400)
         with pytest.raises(ClientError, match="Throttling"):
             world.handler.handler(world.event, lambda_context)
 
     # The routes already point at the instance; the retry repeats the moves and the tag as no-ops.
     assert world.route_target(world.table_without_route) == world.new_instance
     assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("CONTINUE"))
         retried = world.handler.handler(world.event, lambda_context)
     assert retried["status"] == "continued"
     assert set(retried["routes"].values()) == {"replaced"}
     assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE
 
 
-def test_failed_abandon_is_raised_for_a_retry(
+def test_refused_abandon_is_raised_for_a_retry(
     world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROUTE_TABLE_IDS", "rtb-0123456789abcdef0")
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_client_error("complete_lifecycle_action", "ServiceUnavailable", "try again", 503)
-        with pytest.raises(ClientError, match="ServiceUnavailable"):
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_client_error("complete_lifecycle_action", "Throttling", "Rate exceeded", 400)
+        with pytest.raises(ClientError, match="Throttling"):
             world.handler.handler(world.event, lambda_context)
     assert world.notifications() == []
 
 
+def test_abandon_without_an_answer_is_still_notified_as_unconfirmed(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUTE_TABLE_IDS", "rtb-0123456789abcdef0")
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_client_error("complete_lifecycle_action", "ServiceUnavailable", "try again", 503)
+        result = world.handler.handler(world.event, lambda_context)
+
+    # Taken effect or not, the instance is abandoned: ABANDON is also the hook's default result.
+    assert result["status"] == "abandoned"
+    ((subject, message),) = world.notifications()
+    assert subject == f"WebLogic admin server launch {world.new_instance} abandoned"
+    assert message["lifecycle_action_completed"] is None
+    assert message["abandon"].startswith("unconfirmed (ABANDON got ServiceUnavailable (HTTP 503))")
+    assert "default result, ABANDON" in message["abandon"]
+
+
 def test_heartbeat_timeout_before_completion_is_notified(world: World, lambda_context: LambdaContext) -> None:
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
-        stub.add_client_error("complete_lifecycle_action", "ValidationError", NO_ACTIVE_ACTION, 400)
+    with lifecycle(world) as (heartbeats, completions):
+        heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
+        completions.add_client_error("complete_lifecycle_action", "ValidationError", NO_ACTIVE_ACTION, 400)
         result = world.handler.handler(world.event, lambda_context)
 
     assert result["status"] == "timed-out"
@@ -287,9 +401,57 @@ def test_heartbeat_timeout_before_completion_is_notified(world: World, lambda_co
     assert message["instance"] == world.new_instance
 
 
+def test_continue_whose_answer_is_lost_is_sent_once_and_reported_unconfirmed_not_timed_out(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CONTINUE takes effect but its answer is lost (a 500): a retry would be told "No active Lifecycle Action",
+    # which reads like a heartbeat timeout. Sent once, the handler asks with a heartbeat instead.
+    autoscaling = AutoScalingOverHttp(
+        monkeypatch,
+        world.handler,
+        RecordLifecycleActionHeartbeat=[ok("RecordLifecycleActionHeartbeat"), NOT_PENDING],
+        CompleteLifecycleAction=[SERVER_ERROR, NOT_PENDING],
+    )
+    result = world.handler.handler(world.event, lambda_context)
+
+    assert autoscaling.count("CompleteLifecycleAction") == 1
+    assert autoscaling.count("RecordLifecycleActionHeartbeat") == 2  # before the moves, and to ask afterwards
+    assert result["status"] == "unconfirmed"
+    assert world.route_tag(world.new_instance) == ROUTE_TAG_VALUE
+    ((subject, message),) = world.notifications()
+    assert subject == f"WebLogic admin server launch {world.new_instance}: CONTINUE unconfirmed"
+    assert "timed out" not in subject
+    assert message["reason"].startswith("CompleteLifecycleAction CONTINUE got InternalFailure (HTTP 500)")
+    assert message["meaning"].startswith("Most likely the CONTINUE took effect")
+
+
+@pytest.mark.parametrize("fault", [SERVER_ERROR, timed_out], ids=["server-error", "read-timeout"])
+def test_continue_without_an_answer_while_the_action_still_waits_is_retried_by_lambda(
+    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch, fault: AutoScalingOverHttp.Reply
+) -> None:
+    heartbeat = ok("RecordLifecycleActionHeartbeat")
+    autoscaling = AutoScalingOverHttp(
+        monkeypatch,
+        world.handler,
+        RecordLifecycleActionHeartbeat=[heartbeat, heartbeat],
+        CompleteLifecycleAction=[fault],
+    )
+    with pytest.raises(world.handler.CompletionUnconfirmed, match="still pending, so the run is retried"):
+        world.handler.handler(world.event, lambda_context)
+
+    assert autoscaling.count("CompleteLifecycleAction") == 1
+    assert world.notifications() == []
+    # The retried run repeats the moves and the tag as no-ops, then completes.
+    autoscaling.replies.update(
+        RecordLifecycleActionHeartbeat=[heartbeat], CompleteLifecycleAction=[ok("CompleteLifecycleAction")]
+    )
+    assert world.handler.handler(world.event, lambda_context)["status"] == "continued"
+    assert world.notifications() == []
+
+
 def test_heartbeat_access_denied_is_raised_before_any_change(world: World, lambda_context: LambdaContext) -> None:
-    with stubbed(_autoscaling(world)) as stub:
-        stub.add_client_error("record_lifecycle_action_heartbeat", "AccessDenied", "not authorized", 403)
+    with lifecycle(world) as (heartbeats, _):
+        heartbeats.add_client_error("record_lifecycle_action_heartbeat", "AccessDenied", "not authorized", 403)
         with pytest.raises(ClientError, match="AccessDenied"):
             world.handler.handler(world.event, lambda_context)
     assert world.route_target(world.table_with_old_route) == world.old_instance
@@ -299,7 +461,7 @@ def test_heartbeat_access_denied_is_raised_before_any_change(world: World, lambd
 
 def test_malformed_event_is_rejected_without_touching_aws(world: World, lambda_context: LambdaContext) -> None:
     event = load_event("weblogic_floating_ip_malformed")
-    with stubbed(_autoscaling(world)), pytest.raises(ValueError, match="LifecycleActionToken is missing"):
+    with lifecycle(world), pytest.raises(ValueError, match="LifecycleActionToken is missing"):
         world.handler.handler(event, lambda_context)
     assert world.route_target(world.table_with_old_route) == world.old_instance
 
@@ -324,7 +486,7 @@ def test_events_that_are_not_this_groups_launch_are_rejected(
             event["detail"][key.removeprefix("detail.")] = value
         else:
             event[key] = value
-    with stubbed(_autoscaling(world)), pytest.raises(ValueError, match=message):
+    with lifecycle(world), pytest.raises(ValueError, match=message):
         world.handler.handler(event, lambda_context)
 
 

@@ -16,6 +16,14 @@ once the action is no longer pending, so a second delivery of the same event
 (or a late one for an instance already replaced) changes nothing. Repeating a
 route move within one pending action is harmless, because ``ReplaceRoute`` to
 the same instance is a no-op, and so is tagging it again with the same value.
+
+``CompleteLifecycleAction`` is sent once, with the SDK's retries off: if a
+completion took effect but its answer was lost, a retry would be told "No active
+Lifecycle Action", which reads like a heartbeat timeout. A completion that gets no
+answer (a server error, a timeout, a dropped connection) is reported as
+unconfirmed instead, and for ``CONTINUE`` a heartbeat then asks whether the
+action is still pending: if it is, the invocation fails and Lambda retries the
+whole run.
 """
 
 import json
@@ -39,11 +47,19 @@ LAUNCH_TRANSITION = "autoscaling:EC2_INSTANCE_LAUNCHING"
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9-]{36}$")
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+#: For CompleteLifecycleAction: one attempt (see the module docstring).
+_ONE_ATTEMPT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10)
+#: The key of the Auto Scaling client that completes lifecycle actions.
+COMPLETION_CLIENT = "autoscaling:complete"
 _clients: dict[str, Any] = {}
 
 
 class MalformedEventError(ValueError):
     """The event is not a launch lifecycle action of this construct's group."""
+
+
+class CompletionUnconfirmed(Exception):
+    """CompleteLifecycleAction got no answer: it may or may not have taken effect."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +105,17 @@ class LaunchAction:
 
 
 def client(name: str) -> Any:
-    """One boto3 client per service and container, created on first use."""
+    """One boto3 client per service and container, created on first use; the SDK retries its calls."""
     if name not in _clients:
         _clients[name] = boto3.client(name, config=_CLIENT_CONFIG)
     return _clients[name]
+
+
+def completion_client() -> Any:
+    """The Auto Scaling client for CompleteLifecycleAction: one attempt per call."""
+    if COMPLETION_CLIENT not in _clients:
+        _clients[COMPLETION_CLIENT] = boto3.client("autoscaling", config=_ONE_ATTEMPT_CONFIG)
+    return _clients[COMPLETION_CLIENT]
 
 
 def parse_action(event: dict[str, Any], settings: Settings) -> LaunchAction:
@@ -137,6 +160,10 @@ def _is_no_active_action(error: ClientError) -> bool:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _http_status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
 
 
 def _is_route_missing(error: ClientError) -> bool:
@@ -188,14 +215,22 @@ def mark_route_moved(settings: Settings, instance_id: str) -> None:
 
 
 def complete(action: LaunchAction, result: str) -> bool:
-    """Complete the action; False if it was no longer pending (already completed or timed out)."""
+    """Complete the action, in one attempt; False if it was no longer pending when the call arrived.
+
+    Raises :class:`CompletionUnconfirmed` when the call got no answer (HTTP 5xx, a timeout, a dropped
+    connection), and the ``ClientError`` of a refusal (throttling, access denied), which certainly changed nothing.
+    """
     try:
-        client("autoscaling").complete_lifecycle_action(LifecycleActionResult=result, **action.lifecycle_params())
+        completion_client().complete_lifecycle_action(LifecycleActionResult=result, **action.lifecycle_params())
     except ClientError as error:
         if _is_no_active_action(error):
             logger.warning("lifecycle action no longer pending", extra={"result": result})
             return False
+        if _http_status(error) >= 500:
+            raise CompletionUnconfirmed(f"{result} got {_error_code(error)} (HTTP {_http_status(error)})") from error
         raise
+    except BotoCoreError as error:
+        raise CompletionUnconfirmed(f"{result} got no answer: {type(error).__name__}: {error}") from error
     return True
 
 
@@ -204,8 +239,23 @@ def notify(settings: Settings, subject: str, message: dict[str, Any]) -> None:
 
 
 def abandon(settings: Settings, action: LaunchAction, reason: str, moved: dict[str, str]) -> dict[str, Any]:
-    """Give the launch up so the group replaces the instance, and tell the operators."""
-    completed = complete(action, "ABANDON")
+    """Give the launch up so the group replaces the instance, and tell the operators.
+
+    An ABANDON that gets no answer is still notified: whether it took effect or not, the instance is abandoned,
+    because ABANDON is also the hook's default result when its heartbeat timeout ends.
+    """
+    completed: bool | None
+    try:
+        completed = complete(action, "ABANDON")
+        outcome = "completed" if completed else "the lifecycle action was no longer pending"
+    except CompletionUnconfirmed as error:
+        logger.warning("ABANDON unconfirmed", extra={"error": str(error)})
+        metrics.add_metric(name="CompletionsUnconfirmed", unit=MetricUnit.Count, value=1)
+        completed = None
+        outcome = (
+            f"unconfirmed ({error}); if it did not take effect, the hook applies its default result, ABANDON, "
+            "when its heartbeat timeout ends"
+        )
     metrics.add_metric(name="LaunchesAbandoned", unit=MetricUnit.Count, value=1)
     notify(
         settings,
@@ -217,10 +267,40 @@ def abandon(settings: Settings, action: LaunchAction, reason: str, moved: dict[s
             "reason": reason,
             "routes_already_moved": moved,
             "lifecycle_action_completed": completed,
+            "abandon": outcome,
             "next": "The group terminates this instance and launches another; its launch moves the route again.",
         },
     )
     return {"status": "abandoned", "instance": action.instance_id, "reason": reason, "routes": moved}
+
+
+def continue_unconfirmed(
+    settings: Settings, action: LaunchAction, error: CompletionUnconfirmed, moved: dict[str, str]
+) -> dict[str, Any]:
+    """CONTINUE got no answer: a heartbeat tells whether the action still waits, rather than a guess."""
+    metrics.add_metric(name="CompletionsUnconfirmed", unit=MetricUnit.Count, value=1)
+    if action_is_pending(action):
+        # It did not take effect, and the heartbeat has just renewed the hook's timeout: fail, so that Lambda
+        # retries the whole run (the moves and the tag repeat as no-ops, then CONTINUE again).
+        raise CompletionUnconfirmed(f"{error}; the lifecycle action is still pending, so the run is retried")
+    logger.warning("CONTINUE unconfirmed; the lifecycle action is no longer pending", extra={"error": str(error)})
+    notify(
+        settings,
+        f"WebLogic admin server launch {action.instance_id}: CONTINUE unconfirmed",
+        {
+            "instance": action.instance_id,
+            "group": action.group_name,
+            "destination": settings.destination_cidr,
+            "reason": f"CompleteLifecycleAction {error}, and then the lifecycle action was no longer pending",
+            "routes_already_moved": moved,
+            "instance_tagged": True,
+            "meaning": "Most likely the CONTINUE took effect and only its answer was lost. If the hook's heartbeat "
+            "timeout ended instead, the group applies its default result (ABANDON) and launches another instance, "
+            "whose launch moves the route again.",
+            "next": "The group's launch or terminate event for this instance, on this topic, tells which.",
+        },
+    )
+    return {"status": "unconfirmed", "instance": action.instance_id, "routes": moved}
 
 
 @metrics.log_metrics
@@ -254,11 +334,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return abandon(settings, action, f"{type(error).__name__}: {error}", moved)
 
     metrics.add_metric(name="RouteTablesUpdated", unit=MetricUnit.Count, value=len(moved))
-    if complete(action, "CONTINUE"):
+    try:
+        continued = complete(action, "CONTINUE")
+    except CompletionUnconfirmed as error:
+        return continue_unconfirmed(settings, action, error, moved)
+    if continued:
         logger.info("route moved; launch continues", extra={"routes": moved})
         return {"status": "continued", "instance": action.instance_id, "routes": moved}
-    # The heartbeat ran out between our heartbeat and now: the group abandons the
-    # instance by default and the next launch moves the route again.
+    # Our one CONTINUE found the action no longer pending: the heartbeat ran out between our heartbeat and
+    # now (the group then abandons the instance by default and the next launch moves the route again), or
+    # another delivery of this event completed it first.
     notify(
         settings,
         f"WebLogic admin server launch {action.instance_id} timed out",
@@ -266,9 +351,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "instance": action.instance_id,
             "group": action.group_name,
             "destination": settings.destination_cidr,
-            "reason": "the lifecycle action was no longer pending when the route had moved and the instance was tagged",
+            "reason": "the lifecycle action was no longer pending when CONTINUE arrived, after the route had moved "
+            "and the instance was tagged: its heartbeat timeout had ended, or another delivery of this event had "
+            "completed it",
             "routes_already_moved": moved,
-            "next": "The group applies the hook's default result (ABANDON) and launches another instance.",
+            "next": "If it timed out, the group applies the hook's default result (ABANDON) and launches another "
+            "instance; the group's launch or terminate event for this instance, on this topic, tells which.",
         },
     )
     return {"status": "timed-out", "instance": action.instance_id, "routes": moved}
