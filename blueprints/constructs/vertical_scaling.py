@@ -39,6 +39,11 @@ from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
 
 _TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 _POLL = Duration.seconds(15)
+#: Most polls for the image's snapshots, which EC2 may call in use for a short while after deregistering it.
+_DISCARD_POLLS = 20
+#: What each instance's iteration leaves in the run's output (``$.results``). The full report goes to
+#: EventBridge; a run's output is capped at 256 KiB, so it keeps these small fields only.
+_RESULT_FIELDS = ("instance_id", "new_instance_id", "outcome", "old_size", "new_size")
 #: Default bound of a whole run: many batches of ``max_concurrency`` resizes, each up to ``lock_timeout``.
 _EXECUTION_TIMEOUT = Duration.hours(24)
 #: The longest a Standard workflow execution may run.
@@ -332,7 +337,7 @@ class VerticalScaling(Construct):
             iam.PolicyStatement(
                 actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"]
                 + (
-                    ["ec2:DescribeImages", "elasticloadbalancing:DescribeTargetHealth"]
+                    ["ec2:DescribeImages", "ec2:DescribeSnapshots", "elasticloadbalancing:DescribeTargetHealth"]
                     if mode is ResizeMode.REPLACE
                     else []
                 ),
@@ -592,6 +597,7 @@ class VerticalScaling(Construct):
         *,
         polls: int = 0,
         result_path: str | None = None,
+        result_selector: dict[str, object] | None = None,
     ) -> tasks.LambdaInvoke:
         payload: dict[str, object] = {"state": sfn.JsonPath.entire_payload}
         if step:
@@ -603,6 +609,7 @@ class VerticalScaling(Construct):
             payload=sfn.TaskInput.from_object(payload),
             payload_response_only=True,
             result_path=result_path,
+            result_selector=result_selector,
             task_timeout=sfn.Timeout.duration(Duration.minutes(2)),
         )
         if polls:
@@ -635,7 +642,17 @@ class VerticalScaling(Construct):
         return acquire.next(plan).next(decide)
 
     def _report(self, name: str) -> sfn.IChainable:
-        report = self._task(name, self.report_handler)
+        """Report the resize; the iteration ends with a few small fields whichever way the report goes.
+
+        The report's detail (errors up to 2,000 characters each) goes to EventBridge and SNS; kept whole in
+        the map's results it would fill the run's 256 KiB output within a few hundred instances, and the run
+        would fail with ``States.DataLimitExceeded`` after every resize was done.
+        """
+        report = self._task(
+            name,
+            self.report_handler,
+            result_selector={field: sfn.JsonPath.string_at(f"$.{field}") for field in _RESULT_FIELDS},
+        )
         report.add_retry(errors=["PublishFailed"], interval=Duration.seconds(10), backoff_rate=2, max_attempts=4)
         lost = tasks.SnsPublish(
             self,
@@ -646,8 +663,15 @@ class VerticalScaling(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         report.add_catch(lost, errors=["States.ALL"], result_path="$.report_error")
+        # Every iteration's input carries instance_id (the map's item selector sets it, every step keeps it).
+        unreported = sfn.Pass(
+            self,
+            f"{name}Unreported",
+            parameters={"instance_id": sfn.JsonPath.string_at("$.instance_id"), "outcome": "unreported"},
+        )
+        lost.next(unreported)
         # Never fail the iteration: a failed iteration would stop the other instances' resizes mid-way.
-        lost.add_catch(sfn.Pass(self, f"{name}Unreported"), errors=["States.ALL"], result_path="$.notify_error")
+        lost.add_catch(unreported, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         return report
 
     def _restart_flow(self, waits: int) -> sfn.IChainable:
@@ -696,7 +720,9 @@ class VerticalScaling(Construct):
     def _replace_flow(self, waits: int, health_waits: int) -> sfn.IChainable:
         h = self.step_handler
         release = self._task("ReleaseLock", self.lock_handler, "release")
-        cleanup = self._task("Cleanup", h, "cleanup")
+        # Bounded by wait_timeout too, so that a replacement with its cleanup or discard still fits lock_timeout.
+        discard_polls = min(waits, _DISCARD_POLLS)
+        cleanup = self._task("Cleanup", h, "cleanup", polls=discard_polls)
         cleanup.add_catch(release, errors=["States.ALL"], result_path="$.cleanup_error")
         cleanup.next(release)
         steps = [
@@ -712,8 +738,9 @@ class VerticalScaling(Construct):
         ]
         for task in steps:
             task.add_catch(cleanup, errors=["States.ALL"], result_path="$.error")
-        discard = self._task("DiscardImage", h, "discard_image")
-        discard.add_catch(release, errors=["States.ALL"], result_path="$.cleanup_error")
+        discard = self._task("DiscardImage", h, "discard_image", polls=discard_polls)
+        # The resize is done when the image is discarded: a failure here leaves it resized, and is notified.
+        discard.add_catch(release, errors=["States.ALL"], result_path="$.discard_error")
         replace = sfn.Chain.start(steps[0])
         for task in steps[1:]:
             replace = replace.next(task)

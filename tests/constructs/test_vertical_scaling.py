@@ -297,6 +297,56 @@ def test_replace_flow_deregisters_the_old_instance_only_after_the_new_is_healthy
     assert states["Report"]["Catch"][0]["Next"] == "ReportLost"
 
 
+def test_each_instance_leaves_only_small_fields_in_the_run_output(template: Template) -> None:
+    # A run's output is capped at 256 KiB: whole reports in $.results would fail a large run after the resizes.
+    for comment in ("back-office", "=web"):
+        each = _definition(template, comment)["States"]["EachInstance"]
+        assert each["ResultPath"] == "$.results"
+        states = each["ItemProcessor"]["States"]
+        ends = sorted(name for name, state in states.items() if state.get("End"))
+        assert ends == ["Report", "ReportUnreported"]
+        fields = ("instance_id", "new_instance_id", "outcome", "old_size", "new_size")
+        assert states["Report"]["ResultSelector"] == {f"{field}.$": f"$.{field}" for field in fields}
+        assert "ResultPath" not in states["Report"]
+        assert states["ReportLost"]["Next"] == "ReportUnreported"
+        assert [c["Next"] for c in states["ReportLost"]["Catch"]] == ["ReportUnreported"]
+        assert states["ReportUnreported"]["Parameters"] == {"instance_id.$": "$.instance_id", "outcome": "unreported"}
+
+
+def test_image_discard_waits_for_snapshots_in_use_and_a_failure_leaves_the_resize_done(template: Template) -> None:
+    states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    for name in ("DiscardImage", "Cleanup"):
+        poll = next(r for r in states[name]["Retry"] if r["ErrorEquals"] == ["NotReady"])
+        assert (poll["IntervalSeconds"], poll["MaxAttempts"], poll["BackoffRate"]) == (15, 20, 1), name
+    (catch,) = states["DiscardImage"]["Catch"]
+    # Not $.cleanup_error, which reports the resize as failed: the new instance serves, only the image is left.
+    assert (catch["ResultPath"], catch["Next"]) == ("$.discard_error", "ReleaseLock")
+    statements = _statements(template, "WebScalingReplaceFunctionRole")
+    reads = next(s for s in statements if "ec2:DescribeImages" in _actions(s))
+    assert "ec2:DescribeSnapshots" in _actions(reads) and reads["Resource"] == "*"
+    # DeregisterImage with DeleteAssociatedSnapshots deletes each snapshot as the caller: ec2:DeleteSnapshot.
+    discard = next(s for s in statements if "ec2:DeregisterImage" in _actions(s))
+    assert sorted(_actions(discard)) == ["ec2:DeleteSnapshot", "ec2:DeregisterImage"]
+    assert "snapshot/*" in json.dumps(discard["Resource"])
+
+
+def test_discard_polls_stay_within_the_wait_timeout() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "ShortWaits")
+    VerticalScaling(
+        stack,
+        "Web",
+        instance_sizes=LADDER,
+        target_tag_value="web",
+        mode=ResizeMode.REPLACE,
+        wait_timeout=cdk.Duration.minutes(1),
+        lock_timeout=cdk.Duration.minutes(15),
+    )
+    states = _definition(Template.from_stack(stack), "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    poll = next(r for r in states["DiscardImage"]["Retry"] if r["ErrorEquals"] == ["NotReady"])
+    assert poll["MaxAttempts"] == 4  # one wait_timeout: the lock_timeout bound of a replacement still holds
+
+
 def test_failures_go_to_a_kms_encrypted_topic(template: Template) -> None:
     template.resource_count_is("AWS::SNS::Topic", 2)
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})

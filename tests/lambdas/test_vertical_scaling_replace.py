@@ -443,3 +443,155 @@ def test_new_instance_is_in_cooldown_after_a_replacement(
     with pytest.raises(handlers["lock"].InCooldown, match="cooldown lasts until"):
         call(handlers["lock"], "acquire", later)
     assert aws.calls["ec2.CreateImage"] == 1  # nothing of the second trigger reached EC2
+
+
+# Discarding the image ------------------------------------------------------------------------------
+# moto ignores DeleteAssociatedSnapshots (it keeps the snapshots and returns no DeleteSnapshotResults), so on
+# moto every snapshot goes through the one-by-one path; the Stubber test checks the request AWS receives.
+
+
+def image_snapshots(aws: Aws, image_id: str) -> list[str]:
+    images = aws.client("ec2").describe_images(ImageIds=[image_id])["Images"]
+    return [m["Ebs"]["SnapshotId"] for m in images[0]["BlockDeviceMappings"] if "Ebs" in m]
+
+
+def snapshot_exists(aws: Aws, snapshot_id: str) -> bool:
+    snapshots = aws.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    return snapshot_id in {s["SnapshotId"] for s in snapshots}
+
+
+def resized(h: dict[str, ModuleType], web: dict[str, Any]) -> dict[str, Any]:
+    """The state of a replacement that is done but for discarding the image."""
+    state = call(h["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS:
+        state = call(h["replace"], step, state, polls=3)
+    return state
+
+
+def test_image_is_deregistered_with_its_snapshots_in_one_call(handlers: dict[str, ModuleType]) -> None:
+    module = handlers["replace"]
+    state = {"image_id": "ami-0123456789abcdef0", "image_snapshot_ids": ["snap-0123456789abcdef0"]}
+    with stubbed(module._client("ec2")) as stub:  # any other call (DescribeImages, DeleteSnapshot) fails the test
+        stub.add_response(
+            "deregister_image",
+            {
+                "Return": True,
+                "DeleteSnapshotResults": [{"SnapshotId": "snap-0123456789abcdef0", "ReturnCode": "success"}],
+            },
+            {"ImageId": "ami-0123456789abcdef0", "DeleteAssociatedSnapshots": True},
+        )
+        assert module.discard_image(state) == state
+
+
+def test_snapshots_ec2_did_not_delete_are_deleted_one_by_one(handlers: dict[str, ModuleType]) -> None:
+    module = handlers["replace"]
+    state = {"image_id": "ami-0123456789abcdef0", "image_snapshot_ids": ["snap-0000000000000000a"]}
+    with stubbed(module._client("ec2")) as stub:
+        stub.add_response(
+            "deregister_image",
+            {
+                "Return": True,
+                "DeleteSnapshotResults": [
+                    {"SnapshotId": "snap-0000000000000000a", "ReturnCode": "internal-error"},
+                    {"SnapshotId": "snap-0000000000000000b", "ReturnCode": "skipped"},  # another image uses it
+                ],
+            },
+            {"ImageId": "ami-0123456789abcdef0", "DeleteAssociatedSnapshots": True},
+        )
+        stub.add_response("delete_snapshot", {}, {"SnapshotId": "snap-0000000000000000a"})
+        module.discard_image(state)
+
+
+def test_await_image_records_the_snapshots_while_the_image_lists_them(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = call(handlers["replace"], "image", state)
+    state = call(handlers["replace"], "await_image", state, polls=3)
+    assert state["image_snapshot_ids"] == image_snapshots(aws, state["image_id"])
+    assert state["image_snapshot_ids"]
+
+
+def test_snapshot_still_in_use_after_deregistration_is_retried_not_left_behind(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = resized(handlers, web)
+    (snapshot,) = state["image_snapshot_ids"]
+    # EC2 may call the snapshot in use for a short while after the image is deregistered (boto/boto#3019).
+    aws.fail("ec2.DeleteSnapshot", "InvalidSnapshot.InUse")
+    module = handlers["replace"]
+    with pytest.raises(module.NotReady, match=snapshot):
+        module.handler({"step": "discard_image", "state": state}, LambdaContext())
+    assert snapshot_exists(aws, snapshot)
+    # The state machine retries with the same input; the image is gone by now (DescribeImages lists nothing).
+    assert aws.client("ec2").describe_images(ImageIds=[state["image_id"]])["Images"] == []
+    assert call(module, "discard_image", state) == state
+    assert not snapshot_exists(aws, snapshot)
+    assert aws.calls["ec2.DeregisterImage"] == 2  # the retry found it deregistered (InvalidAMIID.Unavailable)
+
+
+def test_image_already_gone_is_discarded_without_error(handlers: dict[str, ModuleType], aws: Aws) -> None:
+    module = handlers["replace"]
+    gone = {
+        "instance_id": "i-0123456789abcdef0",
+        "execution": EXECUTION,
+        "image_id": "ami-0123456789abcdef0",
+        "image_snapshot_ids": ["snap-0123456789abcdef0"],
+    }
+    module.discard_image(gone)  # InvalidAMIID.NotFound, then InvalidSnapshot.NotFound: both already done
+    unrecorded = {k: v for k, v in gone.items() if k != "image_snapshot_ids"}
+    module.discard_image(unrecorded)  # DescribeImages answers InvalidAMIID.NotFound: nothing to find
+    assert aws.calls["ec2.DescribeImages"] == 1
+
+
+def test_snapshots_of_an_image_that_never_became_available_are_found_by_their_tag(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = call(handlers["replace"], "image", state)  # AwaitImage never succeeded: no snapshot ids recorded
+    (snapshot,) = image_snapshots(aws, state["image_id"])
+    # What the image step's snapshot TagSpecification does on AWS (moto refuses it in CreateImage).
+    aws.client("ec2").create_tags(
+        Resources=[snapshot],
+        Tags=[{"Key": MARK, "Value": "replace"}, {"Key": "Name", "Value": stub_name(handlers["replace"], web)}],
+    )
+    failed = caught(state, handlers["replace"].ImageFailed("image is pending"))
+    aws.fail("ec2.DeleteSnapshot", "InvalidSnapshot.InUse")
+    with pytest.raises(handlers["replace"].NotReady):
+        handlers["replace"].handler({"step": "cleanup", "state": failed}, LambdaContext())
+    assert aws.client("ec2").describe_images(ImageIds=[state["image_id"]])["Images"] == []
+    cleaned = call(handlers["replace"], "cleanup", failed)  # the retry: the image is gone, its tag is not
+    assert cleaned["outcome"] == "failed"
+    assert not snapshot_exists(aws, snapshot)
+
+
+def test_cleanup_retires_the_old_instance_before_discarding_the_image(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:7]:
+        state = call(handlers["replace"], step, state, polls=3)
+    # The fault hits while the old instance drains: RetireOld, which tags it first, never runs.
+    aws.fail("elastic-load-balancing-v2.DescribeTargetHealth", "AccessDenied")
+    with pytest.raises(Exception, match="AccessDenied") as raised:
+        call(handlers["replace"], "await_drained", state)
+    aws.fail("ec2.DeregisterImage", "UnauthorizedOperation")
+    with pytest.raises(Exception, match="UnauthorizedOperation"):
+        call(handlers["replace"], "cleanup", caught(state, raised.value))
+    # The image could not be discarded, but the old instance, out of its groups, is already retired.
+    tags = {t["Key"]: t["Value"] for t in describe(aws, web["old"])["Tags"]}
+    assert tags[f"{MARK}:replaced-by"] == state["new_instance_id"]
+    assert targets(handlers) == [state["new_instance_id"]]
+
+
+def test_image_left_after_a_resize_is_reported_resized_and_notified(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = resized(handlers, web)
+    aws.fail("ec2.DeregisterImage", "UnauthorizedOperation")
+    with pytest.raises(Exception, match="UnauthorizedOperation") as raised:
+        call(handlers["replace"], "discard_image", state)
+    detail = finish(handlers, caught(state, raised.value, key="discard_error"))
+    assert detail["outcome"] == "resized" and detail["new_size"] == "m5.xlarge"
+    assert "UnauthorizedOperation" in detail["errors"]["discard_error"]["cause"]
+    assert aws.calls["sns.Publish"] == 1

@@ -73,6 +73,8 @@ class Interpreter:
             name: {k: self._value(k, v, topic) for k, v in env.items()} for name, env in machine["environments"].items()
         }
         self.visited: list[str] = []
+        #: Every report the report function returned, whole (the definition keeps a few fields of each).
+        self.reports: list[dict[str, Any]] = []
         self.execution_id = "arn:aws:states:us-east-1:123456789012:execution:machine:run-1"
 
     @staticmethod
@@ -91,12 +93,15 @@ class Interpreter:
             self.visited.append(name)
             kind = state["Type"]
             if kind == "Task":
-                data, name = self._task(state, data, item)
+                data, name, caught = self._task(state, data, item)
+                if caught:  # a catcher's Next wins over the state's End
+                    continue
             elif kind == "Choice":
                 name = next((c["Next"] for c in state["Choices"] if self._rule(c, data)), state.get("Default"))
                 continue
             elif kind == "Pass":
-                data = self._put(data, state.get("ResultPath", "$"), state.get("Result", data))
+                result = self._params(state["Parameters"], data, item) if "Parameters" in state else data
+                data = self._put(data, state.get("ResultPath", "$"), state.get("Result", result))
                 name = state.get("Next")
             elif kind == "Map":
                 results = [
@@ -112,12 +117,16 @@ class Interpreter:
             if state.get("End") or name is None:
                 return data
 
-    def _task(self, state: dict[str, Any], data: Any, item: Any) -> tuple[Any, str | None]:
+    def _task(self, state: dict[str, Any], data: Any, item: Any) -> tuple[Any, str | None, bool]:
         attempts: dict[int, int] = {}
         while True:
             try:
                 result = self._invoke(state, self._params(state.get("Parameters", {}), data, item))
-                return self._put(data, state.get("ResultPath", "$"), result), state.get("Next")
+                if state["Resource"] == "function:report":
+                    self.reports.append(result)
+                if "ResultSelector" in state:
+                    result = self._params(state["ResultSelector"], result, item)
+                return self._put(data, state.get("ResultPath", "$"), result), state.get("Next"), False
             except Exception as error:
                 code = type(error).__name__
                 retry = next(
@@ -138,7 +147,8 @@ class Interpreter:
                 if catcher is None:
                     raise
                 cause = json.dumps({"errorMessage": str(error), "errorType": code})
-                return self._put(data, catcher.get("ResultPath", "$"), {"Error": code, "Cause": cause}), catcher["Next"]
+                caught = {"Error": code, "Cause": cause}
+                return self._put(data, catcher.get("ResultPath", "$"), caught), catcher["Next"], True
 
     def _invoke(self, state: dict[str, Any], payload: Any) -> Any:
         resource = state["Resource"]
@@ -229,7 +239,8 @@ def test_restart_definition_falls_back_then_reverts(aws: Aws, machines: dict[str
     machine = Interpreter(machines["BackOffice"], topic)
     (result,) = machine.run({"direction": "up"})["results"]
     assert result["outcome"] == "reverted"
-    assert [f["type"] for f in result["failures"]] == ["m5.xlarge", "m6i.xlarge"]
+    (report,) = machine.reports
+    assert [f["type"] for f in report["failures"]] == ["m5.xlarge", "m6i.xlarge"]
     assert (describe(aws, instance)["InstanceType"], describe(aws, instance)["State"]["Name"]) == (
         "m5.large",
         "running",
@@ -279,7 +290,8 @@ def test_replace_definition_cleans_up_when_launch_fails(
     aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity", "InsufficientInstanceCapacity")
     machine = Interpreter(machines["Web"], topic)
     (result,) = machine.run({"direction": "up"})["results"]
-    assert result["outcome"] == "failed" and result["errors"]["error"]["error"] == "LaunchFailed"
+    (report,) = machine.reports
+    assert result["outcome"] == "failed" and report["errors"]["error"]["error"] == "LaunchFailed"
     assert "Cleanup" in machine.visited and describe(aws, old)["State"]["Name"] == "running"
 
 
@@ -302,4 +314,80 @@ def test_replace_definition_next_run_skips_the_new_instance_and_leaves_the_old_a
     results = again.run({"direction": "up"})["results"]
     assert [(r["instance_id"], r["outcome"]) for r in results] == [(result["new_instance_id"], "skipped")]
     assert describe(aws, old)["State"]["Name"] == "stopped"
+    assert aws.calls["sns.Publish"] == 0
+
+
+def _image_tags_only(aws: Aws) -> None:
+    aws.session.events.register(
+        "before-parameter-build.ec2.CreateImage",
+        lambda params, **_: params.update(
+            TagSpecifications=[t for t in params["TagSpecifications"] if t["ResourceType"] == "image"]
+        ),
+    )
+
+
+def test_run_output_keeps_a_few_small_fields_per_instance(
+    aws: Aws, machines: dict[str, dict[str, Any]], topic: str
+) -> None:
+    # A run's output is capped at 256 KiB: whole reports (errors up to 2,000 characters each) in $.results
+    # would fail a run of a few hundred instances with States.DataLimitExceeded after every resize was done.
+    instances = sorted(launch(aws) for _ in range(3))
+    # One stop fails (the first try and the three retries) and is reverted: its report carries the error.
+    aws.fail("ec2.StopInstances", *["UnauthorizedOperation"] * 4)
+    machine = Interpreter(machines["BackOffice"], topic)
+    results = machine.run({"direction": "up"})["results"]
+    fields = {"instance_id", "new_instance_id", "outcome", "old_size", "new_size"}
+    assert [set(r) for r in results] == [fields] * 3
+    assert sorted(r["instance_id"] for r in results) == instances
+    assert sorted((r["outcome"], r["old_size"], r["new_size"]) for r in results) == [
+        ("resized", "m5.large", "m5.xlarge"),
+        ("resized", "m5.large", "m5.xlarge"),
+        ("reverted", "m5.large", "m5.large"),
+    ]
+    assert all(len(json.dumps(r)) < 200 for r in results)
+    # The whole report still went out (EventBridge, SNS): it is what the report function returned.
+    (reverted,) = [report for report in machine.reports if report["outcome"] == "reverted"]
+    assert "UnauthorizedOperation" in reverted["errors"]["error"]["cause"]
+
+
+def test_unreported_resize_leaves_its_instance_and_outcome_unreported(
+    aws: Aws, machines: dict[str, dict[str, Any]], topic: str
+) -> None:
+    instance = launch(aws)
+    aws.fail("eventbridge.PutEvents", *["AccessDenied"] * 4)  # the first try and the three retries
+    machine = Interpreter(machines["BackOffice"], topic)
+    (result,) = machine.run({"direction": "up"})["results"]
+    assert result == {"instance_id": instance, "outcome": "unreported"}
+    assert machine.visited[-2:] == ["ReportLost", "ReportUnreported"]
+    assert describe(aws, instance)["InstanceType"] == "m5.xlarge"  # the resize itself went through
+
+
+def test_replace_definition_reports_resized_when_only_the_image_is_left(
+    aws: Aws, machines: dict[str, dict[str, Any]], topic: str
+) -> None:
+    _image_tags_only(aws)
+    old = launch(aws, tag="web")
+    aws.fail("ec2.DeregisterImage", *["UnauthorizedOperation"] * 4)  # the first try and the three retries
+    machine = Interpreter(machines["Web"], topic)
+    (result,) = machine.run({"direction": "up"})["results"]
+    (report,) = machine.reports
+    assert result["outcome"] == "resized" and describe(aws, old)["State"]["Name"] == "stopped"
+    assert "UnauthorizedOperation" in report["errors"]["discard_error"]["cause"]
+    assert aws.calls["sns.Publish"] == 1  # someone has to delete the image
+
+
+def test_replace_definition_waits_for_a_snapshot_still_in_use(
+    aws: Aws, machines: dict[str, dict[str, Any]], topic: str
+) -> None:
+    _image_tags_only(aws)
+    launch(aws, tag="web")
+    snapshots = {s["SnapshotId"] for s in aws.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    aws.fail("ec2.DeleteSnapshot", "InvalidSnapshot.InUse", "InvalidSnapshot.InUse")
+    machine = Interpreter(machines["Web"], topic)
+    (result,) = machine.run({"direction": "up"})["results"]
+    assert result["outcome"] == "resized" and machine.reports[0]["errors"] == {}
+    assert machine.visited.count("DiscardImage") == 1 and aws.calls["ec2.DeregisterImage"] == 3
+    # The image's snapshot is gone again: only those from before the run remain.
+    left = {s["SnapshotId"] for s in aws.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert left == snapshots
     assert aws.calls["sns.Publish"] == 0

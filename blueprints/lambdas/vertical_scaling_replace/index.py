@@ -9,7 +9,11 @@ the old one deregistered (the target groups drain its connections), tagged
 and then stopped or terminated. ``cleanup`` runs on any failure: before the old
 instance is deregistered it removes the new instance, so the old one stays in
 service untouched; after, it keeps the new one and tags the old one as
-replaced. The image and its snapshots are discarded either way.
+replaced. The image and its snapshots are discarded either way: EC2 deletes the
+snapshots with the image (``DeleteAssociatedSnapshots``), and any it did not
+delete are deleted one by one from the ids recorded when the image became
+available; a snapshot EC2 still calls in use just after the deregistration is
+retried (``NotReady``), never given up on.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ CAPACITY_CODES = frozenset(
 )
 #: Phases after which the new instance carries the traffic and must be kept.
 COMMITTED = ("deregistering_old", "retiring_old", "done")
+#: DeregisterImage and DescribeImages on an image that is already deregistered (by an earlier attempt).
+IMAGE_GONE = frozenset({"InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"})
+#: DeleteSnapshotResults codes that leave nothing to do: deleted, or kept because another image uses it.
+SNAPSHOT_SETTLED = frozenset({"success", "skipped"})
 
 
 class NotReady(Exception):
@@ -78,8 +86,17 @@ def _mark() -> dict[str, str]:
     return {"Key": os.environ["MARK_TAG_KEY"], "Value": "replace"}
 
 
+def _image_name(state: dict[str, Any]) -> str:
+    """The name of this execution's image of the instance; its snapshots carry it as their ``Name`` tag."""
+    return f"vertical-scaling-{state['instance_id']}-{_token(state['execution'])[:16]}"
+
+
+def _snapshot_ids(image: dict[str, Any]) -> list[str]:
+    return [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
+
+
 def image(state: dict[str, Any]) -> dict[str, Any]:
-    name = f"vertical-scaling-{state['instance_id']}-{_token(state['execution'])[:16]}"
+    name = _image_name(state)
     tags = [_mark(), {"Key": "Name", "Value": name}]
     ec2 = _client("ec2")
     try:
@@ -104,7 +121,8 @@ def await_image(state: dict[str, Any]) -> dict[str, Any]:
     found = _client("ec2").describe_images(ImageIds=[state["image_id"]])["Images"]
     status = found[0]["State"] if found else "missing"
     if status == "available":
-        return state
+        # Recorded now, while the image lists them: after its deregistration DescribeImages may not.
+        return {**state, "image_snapshot_ids": _snapshot_ids(found[0])}
     if status == "pending":
         raise NotReady(f"image {state['image_id']} is pending")
     raise ImageFailed(f"image {state['image_id']} is {status}")
@@ -248,18 +266,65 @@ def retire_old(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "phase": "done", "outcome": "resized"}
 
 
+def _image_snapshots(state: dict[str, Any]) -> list[str]:
+    """The snapshots of an image that never became available (its ids were not recorded): from the image if
+    DescribeImages still lists it, and by the ``Name`` tag ``image`` gave them, which outlives the image."""
+    ec2 = _client("ec2")
+    try:
+        found = ec2.describe_images(ImageIds=[state["image_id"]])["Images"]
+    except ClientError as error:
+        if _code(error) not in IMAGE_GONE:
+            raise
+        found = []
+    tagged = ec2.describe_snapshots(
+        OwnerIds=["self"],
+        Filters=[
+            {"Name": "tag:Name", "Values": [_image_name(state)]},
+            {"Name": f"tag:{os.environ['MARK_TAG_KEY']}", "Values": ["replace"]},
+        ],
+    )["Snapshots"]
+    return list(dict.fromkeys([*(_snapshot_ids(found[0]) if found else []), *(s["SnapshotId"] for s in tagged)]))
+
+
 def _discard_image(state: dict[str, Any]) -> None:
-    if not state.get("image_id"):
+    """Deregister the image with its snapshots; re-entrant, so a retry finishes what an earlier attempt began.
+
+    ``DeleteAssociatedSnapshots`` deletes the snapshots in the same call, so none is left behind when this
+    step is interrupted. Snapshots it reports as not deleted (or all, if the response has no results) are
+    deleted one by one; one that EC2 still calls in use just after the deregistration (it may, for a short
+    while) makes the step ``NotReady``, and the retry, finding the image gone, deletes what is left.
+    """
+    image_id = state.get("image_id")
+    if not image_id:
         return
     ec2 = _client("ec2")
-    found = ec2.describe_images(ImageIds=[state["image_id"]])["Images"]
-    snapshots = [
-        m["Ebs"]["SnapshotId"] for m in (found[0].get("BlockDeviceMappings", []) if found else []) if "Ebs" in m
-    ]
-    if found:
-        ec2.deregister_image(ImageId=state["image_id"])
-    for snapshot in snapshots:
-        ec2.delete_snapshot(SnapshotId=snapshot)
+    recorded = state.get("image_snapshot_ids")
+    snapshots = list(recorded) if recorded is not None else _image_snapshots(state)
+    results: dict[str, str] = {}
+    try:
+        response = ec2.deregister_image(ImageId=image_id, DeleteAssociatedSnapshots=True)
+        results = {r["SnapshotId"]: r["ReturnCode"] for r in response.get("DeleteSnapshotResults", [])}
+    except ClientError as error:
+        if _code(error) not in IMAGE_GONE:
+            raise
+        logger.info("image already deregistered; deleting what is left of its snapshots", extra={"image": image_id})
+    skipped = sorted(s for s, code in results.items() if code == "skipped")
+    if skipped:
+        logger.warning("snapshots kept: another image uses them", extra={"image": image_id, "snapshots": skipped})
+    in_use = []
+    for snapshot in dict.fromkeys([*snapshots, *results]):
+        if results.get(snapshot) in SNAPSHOT_SETTLED:
+            continue
+        try:
+            ec2.delete_snapshot(SnapshotId=snapshot)
+        except ClientError as error:
+            if _code(error) == "InvalidSnapshot.NotFound":
+                continue  # deleted with the image, by an earlier attempt or just now
+            if _code(error) != "InvalidSnapshot.InUse":
+                raise
+            in_use.append(snapshot)
+    if in_use:
+        raise NotReady(f"snapshots {', '.join(in_use)} of the deregistered image {image_id} are still in use")
 
 
 def discard_image(state: dict[str, Any]) -> dict[str, Any]:
@@ -286,11 +351,12 @@ def cleanup(state: dict[str, Any]) -> dict[str, Any]:
                     raise
         _client("ec2").terminate_instances(InstanceIds=[new_id])
         logger.warning("replacement removed; the old instance stays in service", extra={"new_instance_id": new_id})
-    _discard_image(state)
     kept = bool(new_id) and phase in COMMITTED
     if kept:
-        # The new instance serves and the old one is out of its groups: retired, even if it still runs.
+        # The new instance serves and the old one is out of its groups: retired, even if it still runs. Tagged
+        # before the image is discarded, so that a fault there cannot leave the old instance a target.
         _mark_replaced(state)
+    _discard_image(state)
     return {**state, "outcome": "failed", "kept_new_instance": kept, "phase": f"cleaned_up_after_{phase}"}
 
 

@@ -1,7 +1,9 @@
 """Records the outcome of one resize: an EventBridge event (old size, new size,
 mode, outcome, duration), CloudWatch metrics (embedded metric format), and an
 SNS notification for every outcome that needs a person: failed, reverted or
-refused resizes. It also reports a run that failed before reaching any instance.
+refused resizes, and a resize whose image could not be discarded (it stays
+``resized``: the new instance serves; the image and snapshots are left to
+delete by hand). It also reports a run that failed before reaching any instance.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def _client(name: str) -> Any:
     return _clients[name]
 
 
-ERROR_KEYS = ("error", "revert_error", "cleanup_error", "release_error")
+ERROR_KEYS = ("error", "revert_error", "cleanup_error", "discard_error", "release_error")
+#: Errors that leave the outcome as it is but need a person.
+NOTIFY_ERRORS = ("discard_error",)
 
 
 def _errors(state: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -115,8 +119,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="Resizes", unit=MetricUnit.Count, value=1)
     if detail["duration_seconds"] is not None:
         metrics.add_metric(name="ResizeDuration", unit=MetricUnit.Seconds, value=detail["duration_seconds"])
-    if detail["outcome"] in NOTIFY:
-        subject = f"Vertical scaling {detail['outcome']}: {detail['instance_id'] or 'run'}"[:100]
+    leftover = [key for key in NOTIFY_ERRORS if key in detail["errors"]]
+    if detail["outcome"] in NOTIFY or leftover:
+        note = ", image not discarded" if leftover else ""
+        subject = f"Vertical scaling {detail['outcome']}{note}: {detail['instance_id'] or 'run'}"[:100]
         _client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], Subject=subject, Message=json.dumps(detail, indent=1))
     logger.info("resize reported", extra=detail)
     return detail
