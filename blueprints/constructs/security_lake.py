@@ -1065,6 +1065,18 @@ class SecurityLakeVisualization(Construct):
                 actions=["athena:ListDataCatalogs", "athena:ListWorkGroups"],
                 resources=["*"],
             ),
+            # Athena's documented prerequisite for working with the Glue Data Catalog ("Configure AWS Glue access
+            # to the catalog and database per AWS Region"): GetDatabase and CreateDatabase on the Region's catalog
+            # and its `default` database. CreateDatabase can create no database but `default` (the database ARN
+            # must match too), which Athena creates when it is missing.
+            iam.PolicyStatement(
+                sid="AthenaDefaultDatabase",
+                actions=["glue:GetDatabase", "glue:CreateDatabase"],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name="default"),
+                ],
+            ),
             iam.PolicyStatement(
                 sid="ReadTheLinksAndSharedTables",
                 actions=[
@@ -1073,6 +1085,7 @@ class SecurityLakeVisualization(Construct):
                     "glue:GetTables",
                     "glue:GetPartition",
                     "glue:GetPartitions",
+                    "glue:BatchGetPartition",
                 ],
                 resources=[
                     *glue_arns(Aws.ACCOUNT_ID, self.database_name, tables),

@@ -661,3 +661,47 @@ def test_grants_are_named_by_principal_so_removing_an_analyst_leaves_the_others_
     assert set(after.items()) <= set(before.items())
     assert len(before) - len(after) == len([p for p in before.values() if ANALYST in p]) > 0
     assert any("QuickSight" in logical_id for logical_id in after)
+
+
+def _joined(value: Any) -> str:
+    """An ARN as the template writes it, with ``{"Ref": ...}`` parts shown as ``<...>``."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else f"<{p.get('Ref', p)}>" for p in parts)
+
+
+def _quicksight_statements(viz: Template) -> list[dict[str, Any]]:
+    role_id = _logical_id(
+        viz,
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [Match.object_like({"Principal": {"Service": "quicksight.amazonaws.com"}})],
+                "Version": Match.any_value(),
+            }
+        },
+    )
+    policies = viz.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_quicksight_role_has_athenas_default_database_and_catalog_access(viz: Template) -> None:
+    # Athena: access to the Region's `default` database and catalog for GetDatabase and CreateDatabase must be
+    # present for Athena to work with the Glue Data Catalog (fine-grained-access-to-glue-resources,
+    # #full-access-to-default-db-per-region).
+    statements = {s.get("Sid"): s for s in _quicksight_statements(viz)}
+    default = statements["AthenaDefaultDatabase"]
+    assert sorted(default["Action"]) == ["glue:CreateDatabase", "glue:GetDatabase"]
+    assert [_joined(r) for r in default["Resource"]] == [
+        f"arn:aws:glue:{REGION}:{VIZ}:catalog",
+        f"arn:aws:glue:{REGION}:{VIZ}:database/default",
+    ]
+    # CreateDatabase nowhere else: it can create the `default` database only.
+    others = [s for sid, s in statements.items() if sid != "AthenaDefaultDatabase"]
+    assert not [s for s in others if "glue:CreateDatabase" in s["Action"]]
+    reads = statements["ReadTheLinksAndSharedTables"]
+    assert {"glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"} <= set(reads["Action"])
+    tables = [_joined(r) for r in reads["Resource"] if ":table/" in _joined(r)]
+    assert f"arn:aws:glue:{REGION}:{LAKE}:table/{LAKE_DB}/{SH_LINK}" in tables
+    assert not [r for r in map(_joined, reads["Resource"]) if r.endswith("database/default")]
