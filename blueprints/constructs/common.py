@@ -83,6 +83,10 @@ class SecureBucket(s3.Bucket):
     encryption at rest (KMS by default), versioning, server access logs to a
     sibling log bucket (or one passed in), and retention on stack deletion
     for data buckets.
+
+    A bucket with ``data=False`` is deleted with its stack, but CloudFormation deletes only an empty bucket
+    (all versions included): use it for buckets that are empty when the stack goes (e.g. staging), and keep
+    anything that services write to (access logs) as data.
     """
 
     def __init__(

@@ -373,14 +373,18 @@ class SecurityLakeShareAcceptance(Construct):
         acknowledge(
             provider,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The Provider framework's own functions are built by aws-cdk-lib with this policy, which only lets "
-            "them write their CloudWatch logs.",
+            "The Provider framework's own functions are built by aws-cdk-lib with this policy. It allows "
+            "logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group of the account (Resource *), "
+            "wider than the framework's one ProviderLogs group; aws-cdk-lib offers no way to scope it, and the "
+            "functions run only aws-cdk-lib's framework code.",
         )
         acknowledge(
             provider.node.find_child("waiter-state-machine"),
             "AwsSolutions-IAM5[Resource::*]",
             "Step Functions log delivery (logs:CreateLogDelivery and related actions) supports no resource-level "
-            "permissions; the waiter state machine needs them to log its executions.",
+            "permissions; the waiter state machine needs them to log its executions. aws-cdk-lib's statement also "
+            "grants logs:CreateLogStream and PutLogEvents on *, which vended log delivery does not use; the role "
+            "is assumable only by this state machine, which runs no code of its own.",
         )
         for rule, reason in (
             (
@@ -887,6 +891,9 @@ class SecurityLakeVisualization(Construct):
             self,
             "WorkGroup",
             name=workgroup_name,
+            # Once QuickSight has queried it, the workgroup holds query executions, and Athena refuses to delete
+            # a non-empty workgroup; the results themselves stay in the retained results bucket.
+            recursive_delete_option=True,
             description="Queries over the Security Lake resource links; configuration enforced",
             state="ENABLED",
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(

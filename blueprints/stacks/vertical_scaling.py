@@ -18,6 +18,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
@@ -166,7 +167,16 @@ class VerticalScalingStack(ExampleStack):
         return instance
 
     def _load_balancer(self, web: ec2.Instance) -> tuple[elbv2.IApplicationLoadBalancer, elbv2.ApplicationTargetGroup]:
-        logs = SecureBucket(self, "LoadBalancerLogs", encryption=BucketEncryption.S3_MANAGED, data=False)
+        # Access logs are audit records, and CloudFormation cannot delete a bucket that holds objects: retained
+        # (with its own access-log bucket) rather than left to fail the stack's deletion.
+        logs = SecureBucket(
+            self,
+            "LoadBalancerLogs",
+            encryption=BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30))
+            ],
+        )
         security_group = ec2.SecurityGroup(
             self, "LoadBalancerSg", vpc=self.vpc, description="Internal web load balancer", allow_all_outbound=False
         )

@@ -101,3 +101,14 @@ def test_new_app_runs_the_nag_packs_but_not_the_builtin_validation(tmp_path: Pat
     assert "synthesis failed: ValidationFailed" in out.stdout, out.stdout + out.stderr
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert {r["pluginName"] for r in report["pluginReports"]} == {"AwsSolutions", "Serverless"}
+
+
+def test_no_example_bucket_is_left_to_fail_the_stack_deletion(example_templates: dict[str, Any]) -> None:
+    """CloudFormation deletes only empty buckets: every bucket the examples create is retained on deletion."""
+    deleted = [
+        f"{stack}/{logical_id}"
+        for stack, template in example_templates.items()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::S3::Bucket" and resource.get("DeletionPolicy") != "Retain"
+    ]
+    assert deleted == []
