@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+import botocore.endpoint
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
 
@@ -311,6 +312,62 @@ def test_throttling_until_the_deadline_fails(acceptor: ModuleType, monkeypatch: 
         )
         with pytest.raises(acceptor.AcceptanceError, match="kept failing with ThrottlingException"):
             _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
+def _unreachable(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every RAM call fail as if the endpoint could not be reached; return the operations tried."""
+    client = acceptor._client()
+    tried: list[str] = []
+
+    def refuse(event_name: str, **kwargs: Any) -> None:
+        tried.append(event_name.rsplit(".", 1)[-1])
+        raise EndpointConnectionError(endpoint_url=kwargs["request"].url)
+
+    client.meta.events.register("before-send.ram", refuse, unique_id="test-unreachable")
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)  # botocore's backoff between attempts
+    return tried
+
+
+def test_connection_error_waits_for_the_next_poll(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    tried = _unreachable(acceptor, monkeypatch)
+    try:
+        assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
+    finally:
+        acceptor._client().meta.events.unregister("before-send.ram", unique_id="test-unreachable")
+    assert tried == ["GetResourceShareInvitations"] * 3  # botocore retried it, then the poll gave up
+
+
+def test_connection_error_until_the_deadline_fails(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    _unreachable(acceptor, monkeypatch)
+    try:
+        with pytest.raises(
+            acceptor.AcceptanceError, match="could not be reached until the deadline.*EndpointConnection"
+        ):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+    finally:
+        acceptor._client().meta.events.unregister("before-send.ram", unique_id="test-unreachable")
+
+
+def test_no_call_starts_that_could_outlast_the_invocation(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCEPTOR_PHASE", "is_complete")
+    context = LambdaContext()
+    context.remaining_ms = (acceptor._CALL_WORST_CASE_S + acceptor._MARGIN_S - 1) * 1000
+    with stubbed(acceptor._client()):  # no response queued: any AWS call would fail the test
+        assert acceptor.handler(_poll(), context) == {"IsComplete": False}
+    with stubbed(acceptor._client()), pytest.raises(acceptor.AcceptanceError, match="OutOfTime"):
+        acceptor.handler(_poll(deadline_in=-1), context)
+
+
+def test_client_worst_case_fits_the_function_timeout(acceptor: ModuleType) -> None:
+    config = acceptor._client().meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    attempts = config.retries["total_max_attempts"]
+    backoff = sum(2**i for i in range(attempts - 1))  # standard mode: under 1 s, then under 2 s, ...
+    worst = attempts * (config.connect_timeout + config.read_timeout) + backoff
+    assert worst == acceptor._CALL_WORST_CASE_S
+    assert worst + acceptor._MARGIN_S < acceptor._FUNCTION_TIMEOUT_S
 
 
 def test_permission_errors_fail_at_once(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,9 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import botocore.endpoint
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
@@ -211,8 +213,42 @@ def test_api_fault_after_retries_is_reported_as_failed(
 
 def test_client_retries_throttling_with_standard_mode(index: ModuleType) -> None:
     config = index._client().meta.config
-    assert config.retries == {"total_max_attempts": 6, "mode": "standard"}
+    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
     assert index._client() is index._client()
+
+
+def test_client_worst_case_leaves_time_to_answer_within_the_function_timeout(index: ModuleType) -> None:
+    """A call that times out on every attempt must still leave time to PUT the FAILED response."""
+    config = index._client().meta.config
+    attempts = config.retries["total_max_attempts"]
+    backoff = sum(2**i for i in range(attempts - 1))  # standard mode: under 1 s, then under 2 s, ...
+    worst = attempts * (config.connect_timeout + config.read_timeout) + backoff
+    assert worst == index._AWS_WORST_CASE_S
+    assert worst + index._RESPONSE_TIMEOUT_S <= index._FUNCTION_TIMEOUT_S - 10
+
+
+def test_timeouts_on_every_attempt_are_reported_as_failed(
+    index: ModuleType, responses: Responses, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = index._client()
+    attempts: list[str] = []
+    pauses: list[float] = []
+
+    def time_out(**kwargs: Any) -> None:
+        attempts.append(kwargs["request"].url)
+        raise ReadTimeoutError(endpoint_url=kwargs["request"].url)
+
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", pauses.append)
+    client.meta.events.register("before-send.ec2.DescribeNetworkInterfaces", time_out, unique_id="test-timeout")
+    try:
+        index.handler(load_event("unified_api_endpoint_ips_create"), lambda_context)
+    finally:
+        client.meta.events.unregister("before-send.ec2.DescribeNetworkInterfaces", unique_id="test-timeout")
+
+    assert len(attempts) == 3
+    assert len(pauses) == 2
+    assert responses.last["Status"] == "FAILED"
+    assert "Read timeout on endpoint URL" in responses.last["Reason"]
 
 
 def test_interface_without_private_ip_fails(

@@ -13,8 +13,9 @@ variable ``ACCEPTOR_PHASE``):
     invitations from the expected sender for the expected share, accepts the
     pending ones, and reports success once a matching share is accepted (or
     already active, as when both accounts share within one AWS Organization and
-    RAM needs no invitation). Throttling and service faults wait for the next
-    poll; an invitation from another account for the named share, an expired or
+    RAM needs no invitation). Throttling, service faults, timeouts and
+    connection errors wait for the next poll, as does a call that would not
+    end before the invocation's own timeout; an invitation from another account for the named share, an expired or
     rejected invitation for the named share, or no invitation by the deadline
     fail the deployment with a message that says what to do.
 
@@ -40,7 +41,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 logger = Logger()
 
@@ -62,22 +63,56 @@ TRANSIENT_CODES = frozenset(
         "ResourceShareInvitationArnNotFoundException",
     }
 )
+#: The function's timeout (set by the construct). Past it Lambda kills the invocation and the Provider framework
+#: fails the deployment, so every AWS call is bounded and none starts that could outlast the invocation.
+_FUNCTION_TIMEOUT_S = 60
+_MAX_ATTEMPTS = 3
+_CONNECT_TIMEOUT_S = 3
+_READ_TIMEOUT_S = 8
+#: Upper bound of one AWS call with its retries, standard mode waiting under 1 s, then under 2 s, between attempts:
+#: 3 x (3 + 8) s + 3 s = 36 s.
+_CALL_WORST_CASE_S = _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_S + _READ_TIMEOUT_S) + sum(
+    2**i for i in range(_MAX_ATTEMPTS - 1)
+)
+#: Time left for the cold start's end, the logging and the return after the last call.
+_MARGIN_S = 5
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _SHARE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(?P<owner>\d{12}):resource-share/[A-Za-z0-9-]+$")
 _TOKEN_NAMESPACE = uuid.UUID("9f5c2b1e-6a43-4c55-9b0e-52d1f1b6c0de")
 
 _ram: Any = None
+#: ``time.monotonic()`` at which Lambda ends the current invocation; set by ``handler``.
+_ends_at = float("inf")
 
 
 class AcceptanceError(Exception):
     """The invitation cannot be accepted as asked; the deployment must fail."""
 
 
+class OutOfTime(Exception):
+    """Too little of the invocation is left to make another AWS call; the next poll carries on."""
+
+
 def _client() -> Any:
     global _ram
     if _ram is None:
-        _ram = boto3.client("ram", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        _ram = boto3.client(
+            "ram",
+            config=Config(
+                connect_timeout=_CONNECT_TIMEOUT_S,
+                read_timeout=_READ_TIMEOUT_S,
+                retries={"mode": "standard", "total_max_attempts": _MAX_ATTEMPTS},
+            ),
+        )
     return _ram
+
+
+def _call(operation: str, **kwargs: Any) -> Any:
+    """Make the RAM call ``operation`` if it can end, retries included, before the invocation does."""
+    left = _ends_at - time.monotonic()
+    if left < _CALL_WORST_CASE_S + _MARGIN_S:
+        raise OutOfTime(f"only {left:.0f} s of the invocation left for {operation}")
+    return getattr(_client(), operation)(**kwargs)
 
 
 class Settings:
@@ -133,7 +168,7 @@ def _invitations(settings: Settings) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {"resourceShareArns": [settings.share_arn]} if settings.share_arn else {}
     found: list[dict[str, Any]] = []
     while True:
-        page = _client().get_resource_share_invitations(**kwargs)
+        page = _call("get_resource_share_invitations", **kwargs)
         found.extend(page.get("resourceShareInvitations", []))
         if not page.get("nextToken"):
             return found
@@ -147,7 +182,7 @@ def _active_shares(settings: Settings) -> list[str]:
         kwargs["resourceShareArns"] = [settings.share_arn]
     arns: list[str] = []
     while True:
-        page = _client().get_resource_shares(**kwargs)
+        page = _call("get_resource_shares", **kwargs)
         for share in page.get("resourceShares", []):
             if share.get("owningAccountId") == settings.sender and settings.matches(
                 share["resourceShareArn"], share.get("name", "")
@@ -161,8 +196,10 @@ def _active_shares(settings: Settings) -> list[str]:
 def _accept(invitation: dict[str, Any]) -> None:
     arn = invitation["resourceShareInvitationArn"]
     try:
-        _client().accept_resource_share_invitation(
-            resourceShareInvitationArn=arn, clientToken=str(uuid.uuid5(_TOKEN_NAMESPACE, arn))
+        _call(
+            "accept_resource_share_invitation",
+            resourceShareInvitationArn=arn,
+            clientToken=str(uuid.uuid5(_TOKEN_NAMESPACE, arn)),
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
@@ -253,6 +290,17 @@ def is_complete(event: dict[str, Any]) -> dict[str, Any]:
             ) from error
         logger.warning("AWS RAM fault; trying again at the next poll", extra={"code": code})
         return {"IsComplete": False}
+    except (BotoCoreError, OutOfTime) as error:
+        if time.time() > deadline:
+            raise AcceptanceError(
+                f"AWS RAM could not be reached until the deadline while accepting {settings.describe()}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        logger.warning(
+            "AWS RAM unreachable or out of time; trying again at the next poll",
+            extra={"error": f"{type(error).__name__}: {error}"},
+        )
+        return {"IsComplete": False}
     if accepted:
         return {"IsComplete": True, "Data": {"ResourceShareArns": ",".join(accepted)}}
     if time.time() > deadline:
@@ -269,6 +317,8 @@ def is_complete(event: dict[str, Any]) -> dict[str, Any]:
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    global _ends_at
+    _ends_at = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     phase = os.environ.get("ACCEPTOR_PHASE", "")
     logger.append_keys(request_type=event["RequestType"], phase=phase)
     if phase == "on_event":

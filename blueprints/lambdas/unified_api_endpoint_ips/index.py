@@ -45,8 +45,17 @@ _ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
 _RESPONSE_TIMEOUT_S = 15
 _MAX_REASON = 1000
-#: Throttling and transient faults are retried with backoff by botocore, within the function's timeout.
-_MAX_ATTEMPTS = 6
+#: The function's timeout (set by the construct). A killed invocation answers CloudFormation nothing, so the EC2
+#: call and the response must both end well within it, or the stack only sees a timeout instead of the reason.
+_FUNCTION_TIMEOUT_S = 60
+#: Throttling and transient faults (timeouts included) are retried by botocore in standard mode, which waits
+#: less than 1 s and then less than 2 s between attempts; a call that still fails becomes a FAILED response.
+_MAX_ATTEMPTS = 3
+_CONNECT_TIMEOUT_S = 3
+_READ_TIMEOUT_S = 6
+#: Upper bound of the EC2 call with all its retries: 3 x (3 + 6) s + 3 s backoff = 30 s, which with the
+#: response's 15 s leaves 15 s of the function's 60 s for the cold start and the rest.
+_AWS_WORST_CASE_S = _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_S + _READ_TIMEOUT_S) + sum(2**i for i in range(_MAX_ATTEMPTS - 1))
 
 _ec2: Any = None
 
@@ -61,7 +70,9 @@ def _client() -> Any:
         _ec2 = boto3.client(
             "ec2",
             config=Config(
-                retries={"total_max_attempts": _MAX_ATTEMPTS, "mode": "standard"}, connect_timeout=5, read_timeout=10
+                retries={"total_max_attempts": _MAX_ATTEMPTS, "mode": "standard"},
+                connect_timeout=_CONNECT_TIMEOUT_S,
+                read_timeout=_READ_TIMEOUT_S,
             ),
         )
     return _ec2
