@@ -44,6 +44,15 @@ _DISCARD_POLLS = 20
 #: What each instance's iteration leaves in the run's output (``$.results``). The full report goes to
 #: EventBridge; a run's output is capped at 256 KiB, so it keeps these small fields only.
 _RESULT_FIELDS = ("instance_id", "new_instance_id", "outcome", "old_size", "new_size")
+#: Waits of the restart path's ``Revert`` retrying ``StartFailed``: 30 + 60 + 120 + 240 seconds.
+_START_FAILED_RETRIES = (30, 2, 4)
+#: Added to the sum of a resize's waits for its Lambda invocations and their service-error retries.
+_LOCK_MARGIN = Duration.minutes(10)
+#: Default lifetime of a lock, raised to the longest resize (plus ``_LOCK_MARGIN``) when that is longer.
+_LOCK_TIMEOUT = Duration.hours(2)
+#: How Step Functions reports a Lambda function that ran out of time (``Sandbox.Timedout`` on current runtimes,
+#: ``Lambda.Unknown`` on some); ``States.Timeout`` is the task's own timeout.
+_FUNCTION_TIMEOUT_ERRORS = ("Sandbox.Timedout", "Lambda.Unknown")
 #: Default bound of a whole run: many batches of ``max_concurrency`` resizes, each up to ``lock_timeout``.
 _EXECUTION_TIMEOUT = Duration.hours(24)
 #: The longest a Standard workflow execution may run.
@@ -132,6 +141,42 @@ def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list
     return rungs
 
 
+def _polls(timeout: Duration) -> int:
+    """How many ``NotReady`` retries, one every ``_POLL``, a wait of ``timeout`` makes."""
+    return math.ceil(timeout.to_seconds() / _POLL.to_seconds())
+
+
+def minimum_lock_seconds(
+    mode: ResizeMode, rungs: Sequence[Sequence[str]], wait_timeout: Duration, health_check_timeout: Duration
+) -> tuple[int, str]:
+    """The shortest ``lock_timeout`` that outlasts one resize, and how it is computed.
+
+    The sum of the longest path's waits in the state machine (each wait its polls x 15 seconds, so a timeout
+    rounded up to whole polls) plus ``_LOCK_MARGIN`` for the invocations themselves and their retries.
+
+    Restart: ``AwaitStopped``, then ``AwaitRunning`` once per candidate type of the target size (a type that
+    fails to start falls back to the next one), then ``Revert`` (two waits and its ``StartFailed`` retries) and
+    ``AwaitReverted``: ``(4 + longest size) x wait_timeout + 450 s``.
+    Replace: ``AwaitImage``, ``AwaitRunning``, ``AwaitHealthy``, ``AwaitDrained``, then ``DiscardImage`` or
+    ``Cleanup`` (each at most ``min(wait_timeout, 5 minutes)``): ``3 x wait_timeout + health_check_timeout +
+    min(wait_timeout, 300 s)``.
+    """
+    poll = int(_POLL.to_seconds())
+    wait = _polls(wait_timeout) * poll
+    margin = int(_LOCK_MARGIN.to_seconds())
+    if mode is ResizeMode.RESTART:
+        longest = max(len(rung) for rung in rungs)
+        first, factor, attempts = _START_FAILED_RETRIES
+        start_failed = sum(first * factor**n for n in range(attempts))
+        types = f"{longest} type{'s' if longest > 1 else ''} of the longest size"
+        formula = f"(4 + {types}) x wait_timeout + {start_failed} s + {margin} s margin"
+        return (4 + longest) * wait + start_failed + margin, formula
+    health = _polls(health_check_timeout) * poll
+    discard = min(_polls(wait_timeout), _DISCARD_POLLS) * poll
+    formula = f"3 x wait_timeout + health_check_timeout + {discard} s discard + {margin} s margin"
+    return 3 * wait + health + discard + margin, formula
+
+
 class VerticalScaling(Construct):
     """Resizes EC2 instances that carry a tag, one ladder step at a time.
 
@@ -160,7 +205,7 @@ class VerticalScaling(Construct):
         cooldown: Duration = Duration.minutes(30),
         wait_timeout: Duration = Duration.minutes(15),
         health_check_timeout: Duration = Duration.minutes(10),
-        lock_timeout: Duration = Duration.hours(2),
+        lock_timeout: Duration | None = None,
         execution_timeout: Duration | None = None,
         max_concurrency: int = 5,
         dry_run: bool = False,
@@ -199,12 +244,14 @@ class VerticalScaling(Construct):
                 f"wait_timeout and health_check_timeout must be at least {_POLL.to_seconds()} seconds (one poll); "
                 f"got {wait_timeout.to_seconds()} and {health_check_timeout.to_seconds()}"
             )
-        minimum_lock = 4 * wait_timeout.to_seconds() + health_check_timeout.to_seconds()
+        minimum_lock, formula = minimum_lock_seconds(mode, rungs, wait_timeout, health_check_timeout)
+        if lock_timeout is None:
+            lock_timeout = Duration.seconds(max(_LOCK_TIMEOUT.to_seconds(), minimum_lock))
         if lock_timeout.to_seconds() < minimum_lock:
             raise ValueError(
-                "lock_timeout must outlast the longest resize (4 x wait_timeout + health_check_timeout = "
-                f"{minimum_lock} seconds), or a second resize could start while one runs; "
-                f"got {lock_timeout.to_seconds()} seconds"
+                f"lock_timeout must outlast the longest {mode.value}-mode resize ({formula} = {minimum_lock} "
+                "seconds), or another run could take the lock of an instance still being resized; "
+                f"got lock_timeout={lock_timeout.to_seconds()} seconds"
             )
         if execution_timeout is None:
             longer = lock_timeout.to_seconds() > _EXECUTION_TIMEOUT.to_seconds()
@@ -377,8 +424,8 @@ class VerticalScaling(Construct):
             )
         self._acknowledge_iam(stack, mode, bool(target_groups))
 
-        waits = math.ceil(wait_timeout.to_seconds() / _POLL.to_seconds())
-        health_waits = math.ceil(health_check_timeout.to_seconds() / _POLL.to_seconds())
+        waits = _polls(wait_timeout)
+        health_waits = _polls(health_check_timeout)
         resize = self._restart_flow(waits) if mode is ResizeMode.RESTART else self._replace_flow(waits, health_waits)
         self.state_machine: sfn.IStateMachine = self._state_machine(
             resize, execution_timeout, max_concurrency, log_retention
@@ -598,6 +645,7 @@ class VerticalScaling(Construct):
         polls: int = 0,
         result_path: str | None = None,
         result_selector: dict[str, object] | None = None,
+        retry_function_timeout: bool = False,
     ) -> tasks.LambdaInvoke:
         payload: dict[str, object] = {"state": sfn.JsonPath.entire_payload}
         if step:
@@ -614,13 +662,23 @@ class VerticalScaling(Construct):
         )
         if polls:
             task.add_retry(errors=["NotReady"], interval=_POLL, backoff_rate=1, max_attempts=polls)
+        self._retry_service_errors(task)
+        if retry_function_timeout:
+            # Only for idempotent steps: a retry after the function was cut off mid-call repeats the call.
+            task.add_retry(
+                errors=list(_FUNCTION_TIMEOUT_ERRORS), interval=Duration.seconds(5), backoff_rate=2, max_attempts=2
+            )
+        return task
+
+    @staticmethod
+    def _retry_service_errors(task: tasks.LambdaInvoke) -> None:
+        """Retry throttling, the AWS errors a handler lets through, and a task timed out by Step Functions."""
         task.add_retry(
             errors=["ClientError", "Lambda.TooManyRequestsException", "States.Timeout"],
             interval=Duration.seconds(5),
             backoff_rate=2,
             max_attempts=3,
         )
-        return task
 
     def _lock_and_plan(self, resize: sfn.IChainable, release: tasks.LambdaInvoke) -> sfn.Chain:
         """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report."""
@@ -678,7 +736,10 @@ class VerticalScaling(Construct):
         h = self.step_handler
         release = self._task("ReleaseLock", self.lock_handler, "release")
         revert = self._task("Revert", h, "revert", polls=waits * 2)
-        revert.add_retry(errors=["StartFailed"], interval=Duration.seconds(30), backoff_rate=2, max_attempts=4)
+        first, factor, attempts = _START_FAILED_RETRIES
+        revert.add_retry(
+            errors=["StartFailed"], interval=Duration.seconds(first), backoff_rate=factor, max_attempts=attempts
+        )
         revert.add_catch(release, errors=["States.ALL"], result_path="$.revert_error")
         await_reverted = self._task("AwaitReverted", h, "await_running", polls=waits)
         await_reverted.add_catch(release, errors=["States.ALL"], result_path="$.revert_error")
@@ -726,9 +787,11 @@ class VerticalScaling(Construct):
         cleanup.add_catch(release, errors=["States.ALL"], result_path="$.cleanup_error")
         cleanup.next(release)
         steps = [
-            self._task("Image", h, "image"),
+            # Both idempotent (the image's name, the launch's ClientToken): retried if the function timed out,
+            # which the catch would otherwise record without the image or instance a cut-off call made.
+            self._task("Image", h, "image", retry_function_timeout=True),
             self._task("AwaitImage", h, "await_image", polls=waits),
-            self._task("Launch", h, "launch"),
+            self._task("Launch", h, "launch", retry_function_timeout=True),
             self._task("AwaitRunning", h, "await_running", polls=waits),
             self._task("Register", h, "register"),
             self._task("AwaitHealthy", h, "await_healthy", polls=health_waits),
@@ -760,7 +823,8 @@ class VerticalScaling(Construct):
             payload_response_only=True,
             task_timeout=sfn.Timeout.duration(Duration.minutes(2)),
         )
-        targets.add_retry(errors=["ClientError"], interval=Duration.seconds(5), backoff_rate=2, max_attempts=3)
+        # Throttled or timed out, the run would end in ReportRunFailure and the scheduled resize would be lost.
+        self._retry_service_errors(targets)
         each = sfn.Map(
             self,
             "EachInstance",

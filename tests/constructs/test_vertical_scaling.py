@@ -29,6 +29,7 @@ from blueprints.constructs.vertical_scaling import (
     ResizeMode,
     ScheduleTrigger,
     VerticalScaling,
+    minimum_lock_seconds,
 )
 from blueprints.example_app import add_nag_packs
 from tests.conftest import cdk_context
@@ -340,7 +341,7 @@ def test_discard_polls_stay_within_the_wait_timeout() -> None:
         target_tag_value="web",
         mode=ResizeMode.REPLACE,
         wait_timeout=cdk.Duration.minutes(1),
-        lock_timeout=cdk.Duration.minutes(15),
+        lock_timeout=cdk.Duration.minutes(25),
     )
     states = _definition(Template.from_stack(stack), "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
     poll = next(r for r in states["DiscardImage"]["Retry"] if r["ErrorEquals"] == ["NotReady"])
@@ -423,7 +424,19 @@ def _make(**overrides: Any) -> VerticalScaling:
         ({"image_reboot": True}, "apply to mode=ResizeMode.REPLACE only"),
         ({"mode": ResizeMode.REPLACE, "target_groups": []}, "must list at least one target group"),
         ({"wait_timeout": cdk.Duration.seconds(5)}, "at least 15 seconds"),
-        ({"lock_timeout": cdk.Duration.minutes(30)}, r"lock_timeout must outlast the longest resize .*4200 seconds"),
+        (
+            {"lock_timeout": cdk.Duration.minutes(30)},
+            r"lock_timeout must outlast the longest restart-mode resize \(\(4 \+ 1 type of the longest size\) x "
+            r"wait_timeout .* = 5550 seconds\).*got lock_timeout=1800 seconds",
+        ),
+        (
+            {
+                "instance_sizes": ["m5.large", ("m5.xlarge", "m6i.xlarge", "m7i.xlarge", "c5.xlarge")],
+                "lock_timeout": cdk.Duration.hours(2),
+            },
+            r"lock_timeout must outlast .*\(4 \+ 4 types of the longest size\) .* = 8250 seconds"
+            r".*got lock_timeout=7200 seconds",
+        ),
         ({"max_concurrency": 0}, "max_concurrency must be between 1 and 40"),
         (
             {"execution_timeout": cdk.Duration.hours(1)},
@@ -512,3 +525,60 @@ def test_attributes_expose_what_was_built() -> None:
     assert len(scaling.handlers) == 5
     assert scaling.state_machine.state_machine_arn
     assert scaling.lock_table.table_name and scaling.notification_topic.topic_arn
+
+
+def _wait_seconds(state: dict[str, Any], errors: tuple[str, ...]) -> int:
+    """Seconds a state's retriers for ``errors`` wait in all, as Step Functions schedules them."""
+    total = 0
+    for retrier in state.get("Retry", []):
+        if set(retrier["ErrorEquals"]) & set(errors):
+            interval, rate = retrier["IntervalSeconds"], retrier.get("BackoffRate", 2)
+            total += int(sum(interval * rate**n for n in range(retrier["MaxAttempts"])))
+    return total
+
+
+@pytest.mark.parametrize("rung", [1, 2, 4])
+def test_the_restart_lock_minimum_is_the_sum_of_the_definitions_waits(rung: int) -> None:
+    ladder = [["m5.large"], [f"{family}.xlarge" for family in ("m5", "m6i", "m7i", "c5")[:rung]]]
+    wait = cdk.Duration.minutes(7)
+    scaling = _make(instance_sizes=ladder, wait_timeout=wait, lock_timeout=cdk.Duration.hours(5))
+    states = _definition(Template.from_stack(cdk.Stack.of(scaling)), "=web")["States"]["EachInstance"]
+    states = states["ItemProcessor"]["States"]
+    waits = {name: _wait_seconds(states[name], ("NotReady", "StartFailed")) for name in states}
+    # AwaitRunning runs once per candidate type of the target size; every other wait once on the longest path.
+    longest = waits["AwaitStopped"] + rung * waits["AwaitRunning"] + waits["Revert"] + waits["AwaitReverted"]
+    assert waits["Revert"] == 2 * 28 * 15 + 450
+    minimum, _ = minimum_lock_seconds(ResizeMode.RESTART, ladder, wait, cdk.Duration.minutes(10))
+    assert minimum == longest + 600
+
+
+def test_the_replace_lock_minimum_is_the_sum_of_the_definitions_waits() -> None:
+    wait, health = cdk.Duration.minutes(7), cdk.Duration.minutes(4)
+    scaling = _make(mode=ResizeMode.REPLACE, wait_timeout=wait, health_check_timeout=health)
+    states = _definition(Template.from_stack(cdk.Stack.of(scaling)), "=web")["States"]["EachInstance"]
+    states = states["ItemProcessor"]["States"]
+    waits = {name: _wait_seconds(states[name], ("NotReady",)) for name in states}
+    steps = ("AwaitImage", "AwaitRunning", "AwaitHealthy", "AwaitDrained")
+    longest = sum(waits[name] for name in steps) + max(waits["DiscardImage"], waits["Cleanup"])
+    minimum, _ = minimum_lock_seconds(ResizeMode.REPLACE, [["m5.large"], ["m5.xlarge"]], wait, health)
+    assert minimum == longest + 600
+
+
+def test_the_default_lock_timeout_outlasts_a_long_size() -> None:
+    ladder = [["m5.large"], ["m5.xlarge", "m6i.xlarge", "m7i.xlarge", "c5.xlarge"]]
+    scaling = _make(instance_sizes=ladder)
+    env = Template.from_stack(cdk.Stack.of(scaling)).find_resources("AWS::Lambda::Function")
+    seconds = {f["Properties"]["Environment"]["Variables"].get("LOCK_SECONDS") for f in env.values()} - {None}
+    assert seconds == {"8250"}  # (4 + 4) x 900 + 450 + 600, above the 2-hour default
+
+
+def test_find_targets_and_idempotent_launch_steps_retry_throttling_and_timeouts(template: Template) -> None:
+    restart = _definition(template, "back-office")
+    targets = {e for r in restart["States"]["FindTargets"]["Retry"] for e in r["ErrorEquals"]}
+    assert {"ClientError", "Lambda.TooManyRequestsException", "States.Timeout"} <= targets
+    assert {"Lambda.ServiceException", "Lambda.SdkClientException"} <= targets
+    states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    for name in ("Image", "Launch"):
+        errors = {e for r in states[name]["Retry"] for e in r["ErrorEquals"]}
+        assert {"Sandbox.Timedout", "Lambda.Unknown", "Lambda.TooManyRequestsException"} <= errors, name
+    assert not {"Sandbox.Timedout"} & {e for r in states["RetireOld"]["Retry"] for e in r["ErrorEquals"]}

@@ -18,9 +18,13 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()
+#: Bounded waits per call, so that a hung call fails inside the function's 60 seconds rather than the function
+#: timing out (which a step's catch records without what the call did); throttling is retried by Step Functions.
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 _TTL_MARGIN = 3600
 
@@ -39,7 +43,7 @@ class BadRequest(Exception):
 
 def _ddb() -> Any:
     if "ddb" not in _clients:
-        _clients["ddb"] = boto3.client("dynamodb")
+        _clients["ddb"] = boto3.client("dynamodb", config=_CONFIG)
     return _clients["ddb"]
 
 

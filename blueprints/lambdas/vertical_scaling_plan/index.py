@@ -17,9 +17,13 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()
+#: Bounded waits per call, so that a hung call fails inside the function's 60 seconds rather than the function
+#: timing out (which a step's catch records without what the call did); throttling is retried by Step Functions.
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 ASG_TAG = "aws:autoscaling:groupName"
 
@@ -30,7 +34,7 @@ class BadRequest(Exception):
 
 def _client(name: str) -> Any:
     if name not in _clients:
-        _clients[name] = boto3.client(name)
+        _clients[name] = boto3.client(name, config=_CONFIG)
     return _clients[name]
 
 

@@ -28,6 +28,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()
+#: Bounded waits per call, so that a hung call fails inside the function's 60 seconds rather than the function
+#: timing out (which a step's catch records without what the call did); throttling is retried by Step Functions.
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 
 CAPACITY_CODES = frozenset(
@@ -70,7 +73,7 @@ class BadRequest(Exception):
 
 def _client(name: str) -> Any:
     if name not in _clients:
-        _clients[name] = boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        _clients[name] = boto3.client(name, config=_CONFIG)
     return _clients[name]
 
 

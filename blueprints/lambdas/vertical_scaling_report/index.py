@@ -17,9 +17,13 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
 
 logger = Logger()
 metrics = Metrics()
+#: Bounded waits per call, so that a hung call fails inside the function's 60 seconds rather than the function
+#: timing out (which a step's catch records without what the call did); throttling is retried by Step Functions.
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 SOURCE = "blueprints.vertical-scaling"
 DETAIL_TYPE = "EC2 Instance Resize"
@@ -33,7 +37,7 @@ class PublishFailed(Exception):
 
 def _client(name: str) -> Any:
     if name not in _clients:
-        _clients[name] = boto3.client(name)
+        _clients[name] = boto3.client(name, config=_CONFIG)
     return _clients[name]
 
 

@@ -20,6 +20,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()
+#: Bounded waits per call, so that a hung call fails inside the function's 60 seconds rather than the function
+#: timing out (which a step's catch records without what the call did); throttling is retried by Step Functions.
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 
 #: Start failures that another instance type (or the original one) may not hit.
@@ -61,7 +64,7 @@ class BadRequest(Exception):
 
 def _ec2() -> Any:
     if "ec2" not in _clients:
-        _clients["ec2"] = boto3.client("ec2", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        _clients["ec2"] = boto3.client("ec2", config=_CONFIG)
     return _clients["ec2"]
 
 
