@@ -9,7 +9,9 @@ Airflow errors the way MWAA does (``RestApiClientException`` with the Airflow st
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
@@ -58,11 +60,17 @@ class FakeAirflow:
         self.runs: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[ClientError] = []
+        #: called before each request (a test clock advances here)
+        self.on_call: Callable[[], None] | None = None
+        #: "<collection>:<key>" of every record a request changed, in order
+        self.writes: list[str] = []
         self.exceptions = boto3.client("mwaa", region_name=REGION).exceptions
 
     def invoke_rest_api(self, **kwargs: Any) -> dict[str, Any]:
         report = ParamValidator().validate(kwargs, _MODEL.operation_model("InvokeRestApi").input_shape)
         assert not report.has_errors(), report.generate_report()
+        if self.on_call:
+            self.on_call()
         if self.fail_next:
             raise self.fail_next.pop(0)
         method, path = kwargs["Method"], kwargs["Path"]
@@ -74,6 +82,13 @@ class FakeAirflow:
         status, answer = self._route(method, parts, query, body)
         if status >= 400:
             raise _airflow_error(status, answer)
+        if method in ("POST", "PATCH"):
+            if isinstance(body, dict) and "actions" in body:
+                created: dict[str, list[str]] = answer["create"]
+                self.writes += [f"{parts[0]}:{k}" for k in created["success"]]
+            else:
+                key = parts[1] if len(parts) > 1 else (body or {})[self.KEYS[parts[0]]]
+                self.writes.append(f"{parts[0]}:{key}")
         return {"RestApiStatusCode": status, "RestApiResponse": answer}
 
     def _route(self, method: str, parts: list[str], query: dict[str, Any], body: Any) -> tuple[int, Any]:
@@ -679,3 +694,134 @@ def test_failback_backs_up_the_dr_side_and_restores_the_primary(
     assert {d: v["is_paused"] for d, v in prod.data["dags"].items()} == {"dag_0": True, "dag_1": False}
     # the primary's own backups/ prefix is untouched by a failback
     assert "Contents" not in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="backups/")
+
+
+# -- the time budget inside a chunk ------------------------------------------------------------------
+
+
+@dataclass
+class _Clock(LambdaContext):
+    """A Lambda context whose remaining time drops by ``per_call_ms`` with every InvokeRestApi call."""
+
+    per_call_ms: int = 1_000
+
+    def tick(self) -> None:
+        self.remaining_ms -= self.per_call_ms
+
+
+def _interrupted_restore(
+    major: int, variables: int, remaining_ms: int, per_call_ms: int, bulk_size: int | None = None
+) -> tuple[Any, ...]:
+    version = "2.10.3" if major == 2 else "3.0.6"
+    prod, standby = FakeAirflow(major), FakeAirflow(major)
+    _fill(prod, variables=variables, connections=0, dags=0)
+    # every record exists with a stale value, so Airflow 2 needs POST, 409, then PATCH for each
+    standby.data["variables"] = {k: {**v, "value": "stale"} for k, v in prod.data["variables"].items()}
+    standby.data["pools"]["etl"] = {"name": "etl", "slots": 1, "description": "old"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": version, "standby": version}))
+    if bulk_size:
+        module.AirflowApi.write.__globals__["BULK_SIZE"] = bulk_size  # this module's fresh copy
+    module.handler(load_event("mwaa_dr_backup"), LambdaContext())
+    clock = _Clock(remaining_ms=remaining_ms, per_call_ms=per_call_ms)
+    standby.on_call = clock.tick
+    first = module.handler({**load_event("mwaa_dr_restore"), "cursor": {}}, clock)
+    standby.on_call = None
+    return module, prod, standby, first
+
+
+def _uninterrupted_state(major: int, variables: int) -> str:
+    version = "2.10.3" if major == 2 else "3.0.6"
+    prod, standby = FakeAirflow(major), FakeAirflow(major)
+    _fill(prod, variables=variables, connections=0, dags=0)
+    standby.data["variables"] = {k: {**v, "value": "stale"} for k, v in prod.data["variables"].items()}
+    standby.data["pools"]["etl"] = {"name": "etl", "slots": 1, "description": "old"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": version, "standby": version}))
+    module.handler(load_event("mwaa_dr_backup"), LambdaContext())
+    _restore_all(module, load_event("mwaa_dr_restore"), LambdaContext())
+    return json.dumps(standby.data, sort_keys=True)
+
+
+def test_airflow2_restore_stops_inside_a_chunk_and_resumes_at_the_first_unwritten_record(
+    aws: dict[str, Any],
+) -> None:
+    """A chunk is 20 records of two calls each; the budget runs out after the POST of the 5th."""
+    # 9 calls start with at least 60 s left: 4 records (8 calls) and the 5th record's POST
+    module, _prod, standby, first = _interrupted_restore(2, variables=30, remaining_ms=68_000, per_call_ms=1_000)
+    assert first["done"] is False and first["wait"] is False
+    cursor = first["cursor"]
+    assert (cursor["section"], cursor["offset"]) == (0, 4)
+    assert cursor["written"]["variables"] == 4 and cursor["failed_count"] == 0
+    assert [standby.data["variables"][f"var_{i:04d}"]["value"] for i in range(6)] == [
+        "value 0",
+        "value 1",
+        "value 2",
+        "value 3",
+        "stale",
+        "stale",
+    ]
+    assert standby.calls[-1] == ("POST", "/variables")  # the 5th record's PATCH was never started
+
+    last = module.handler({**load_event("mwaa_dr_restore"), "cursor": cursor}, LambdaContext())
+    assert last["done"] is True
+    assert last["summary"]["written"] == {"variables": 30, "pools": 2, "connections": 0, "dags": 0}
+    # each record written exactly once across both invocations
+    assert Counter(standby.writes) == Counter(
+        [f"variables:var_{i:04d}" for i in range(30)] + ["pools:default_pool", "pools:etl"]
+    )
+    assert json.dumps(standby.data, sort_keys=True) == _uninterrupted_state(2, variables=30)
+
+
+def test_airflow3_restore_stops_between_bulk_calls_of_a_chunk(aws: dict[str, Any]) -> None:
+    """The budget is checked before each bulk call (40 records a call here, so a chunk of 100 takes 3)."""
+    module, _prod, standby, first = _interrupted_restore(
+        3, variables=250, remaining_ms=61_000, per_call_ms=1_000, bulk_size=40
+    )
+    cursor = first["cursor"]
+    assert first["done"] is False and (cursor["section"], cursor["offset"]) == (0, 80)
+    assert cursor["written"]["variables"] == 80
+    assert standby.data["variables"]["var_0079"]["value"] == "value 79"
+    assert standby.data["variables"]["var_0080"]["value"] == "stale"
+    results = _restore_all_from(module, cursor)
+    assert results[-1]["summary"]["written"] == {"variables": 250, "pools": 2, "connections": 0, "dags": 0}
+    assert Counter(standby.writes) == Counter(
+        [f"variables:var_{i:04d}" for i in range(250)] + ["pools:default_pool", "pools:etl"]
+    )
+    assert json.dumps(standby.data, sort_keys=True) == _uninterrupted_state(3, variables=250)
+
+
+def _restore_all_from(module: ModuleType, cursor: dict[str, Any]) -> list[dict[str, Any]]:
+    results = []
+    for _ in range(20):
+        result = module.handler({**load_event("mwaa_dr_restore"), "cursor": cursor}, LambdaContext())
+        results.append(result)
+        if result["done"]:
+            return results
+        cursor = result["cursor"]
+    raise AssertionError("restore did not finish")
+
+
+def test_retries_stop_at_the_time_budget_and_the_record_is_redone(aws: dict[str, Any]) -> None:
+    """A 503 whose retry delay would cross the reserve returns the cursor instead of failing."""
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    _fill(prod, variables=3, connections=0, dags=0)
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.10.3", "standby": "2.10.3"}))
+    module.handler(load_event("mwaa_dr_backup"), LambdaContext())
+    clock = _Clock(remaining_ms=module.SAFETY_MS + 1_300, per_call_ms=500)
+    standby.on_call = clock.tick
+    standby.fail_next = [_airflow_error(503, {"title": "unavailable"})] * 2
+    first = module.handler({**load_event("mwaa_dr_restore"), "cursor": {}}, clock)
+    # var_0000: POST answered 503, retried after 0.4 s, 503 again; a 0.8 s wait would cross the reserve
+    assert first["done"] is False and first["cursor"]["offset"] == 0 and not standby.data["variables"]
+    standby.on_call = None
+    last = module.handler({**load_event("mwaa_dr_restore"), "cursor": first["cursor"]}, LambdaContext())
+    assert last["done"] is True and last["summary"]["written"]["variables"] == 3
+    assert Counter(standby.writes)["variables:var_0000"] == 1
+
+
+def test_the_mwaa_client_has_bounded_timeouts_and_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_handler("mwaa_dr_metadata")
+    config = module._client("mwaa", REGION).meta.config
+    assert (config.connect_timeout, config.read_timeout) == (3, 15)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    # one call's worst case (3 attempts of connect + read, botocore's backoff of 1 + 2 s) fits the reserve
+    assert 3 * (config.connect_timeout + config.read_timeout) + 3 < module.SAFETY_MS / 1000

@@ -6,8 +6,10 @@ Actions (``event["action"]``):
   run) and the environment's configuration, and write them as one timestamped, KMS-encrypted
   backup with a manifest and a ``latest`` pointer written last.
 * ``restore``: write a backup into the target environment, a bounded slice per invocation; the
-  caller (a Step Functions loop) passes the returned ``cursor`` back until ``done``. Records are
-  upserted, so a retried or repeated restore leaves the same state and no duplicates.
+  caller (a Step Functions loop) passes the returned ``cursor`` back until ``done``. No
+  ``InvokeRestApi`` call is started or retried with less than ``SAFETY_MS`` left; the cursor
+  then points at the first record not written. Records are upserted, so a retried or repeated
+  restore leaves the same state and no duplicates.
 * ``pause_all``: pause every unpaused DAG of the target (the DR side after failback).
 
 Configuration: ``BACKUP_BUCKET``, ``KMS_KEY_ARN``, ``ENVIRONMENTS`` (JSON mapping ``primary``
@@ -24,13 +26,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from mwaa_dr_airflow_api import SECTIONS, AirflowApi, major_version
+from mwaa_dr_airflow_api import SECTIONS, AirflowApi, OutOfTime, major_version
 from mwaa_dr_store import BackupStore
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Blueprints"))
 
-#: Stop starting new work when less than this much Lambda time is left.
+#: Stop starting new work when less than this much Lambda time is left. It is more than one
+#: MWAA call can take with the client configuration below (3 attempts of at most 3 s to
+#: connect and 15 s between bytes read, plus botocore's backoff of at most 3 s: 57 s).
 SAFETY_MS = int(os.environ.get("SAFETY_MS", "60000"))
 #: At most this many records per restore invocation (more are done in later iterations).
 MAX_RECORDS_PER_CALL = int(os.environ.get("MAX_RECORDS_PER_CALL", "500"))
@@ -52,9 +56,12 @@ def _client(service: str, region: str) -> Any:
         import boto3
         from botocore.config import Config
 
-        _clients[key] = boto3.client(
-            service, region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 5})
-        )
+        if service == "mwaa":
+            # bounded so one InvokeRestApi call fits in SAFETY_MS (botocore waits 60 s by default)
+            config = Config(connect_timeout=3, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
+        else:
+            config = Config(retries={"mode": "standard", "max_attempts": 5})
+        _clients[key] = boto3.client(service, region_name=region, config=config)
     return _clients[key]
 
 
@@ -81,11 +88,15 @@ def _describe(env: dict[str, str]) -> dict[str, Any]:
     return dict(_client("mwaa", env["region"]).get_environment(Name=env["name"])["Environment"])
 
 
-def _api(env: dict[str, str]) -> AirflowApi:
+def _api(env: dict[str, str], context: Any = None) -> AirflowApi:
+    """The target's API; with a Lambda ``context``, calls stop short of ``SAFETY_MS``."""
     key = (env["name"], env["region"])
     if key not in _versions:
         _versions[key] = _describe(env)["AirflowVersion"]
-    return AirflowApi(_client("mwaa", env["region"]), env["name"], major_version(_versions[key]))
+    budget: dict[str, Any] = {}
+    if context is not None:
+        budget = {"remaining_ms": context.get_remaining_time_in_millis, "reserve_ms": SAFETY_MS}
+    return AirflowApi(_client("mwaa", env["region"]), env["name"], major_version(_versions[key]), **budget)
 
 
 def _prefix(event: dict[str, Any]) -> str:
@@ -212,23 +223,29 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("restore started", extra={"folder": chosen.folder, "target": env["name"]})
     folder = cursor["folder"]
     manifest = store.read_json(f"{folder}/manifest.json")
-    api = _api(env)
+    api = _api(env, context)
     handled = 0
     while cursor["section"] < len(SECTIONS):
+        if context.get_remaining_time_in_millis() < SAFETY_MS:
+            return {"done": False, "wait": False, "cursor": cursor}
         section = SECTIONS[cursor["section"]]
         records = store.read_section(folder, section, manifest)
         if section == "dags":
-            if not _restore_dags(api, records, cursor):
-                return {"done": False, "wait": True, "cursor": cursor}
+            try:
+                if not _restore_dags(api, records, cursor):
+                    return {"done": False, "wait": True, "cursor": cursor}
+            except OutOfTime:
+                # the paused states set so far are counted; the next invocation compares again
+                return {"done": False, "wait": False, "cursor": cursor}
             cursor["section"] += 1
             continue
         while cursor["offset"] < len(records):
             if handled >= MAX_RECORDS_PER_CALL or context.get_remaining_time_in_millis() < SAFETY_MS:
                 return {"done": False, "wait": False, "cursor": cursor}
-            # Airflow 3 writes 100 records in one bulk call; Airflow 2 needs a call per record,
-            # so check the remaining time more often there.
             step = min(100 if api.major == 3 else 20, MAX_RECORDS_PER_CALL - handled)
             chunk = records[cursor["offset"] : cursor["offset"] + step]
+            # checks the time before every call (each record on Airflow 2, each bulk call on
+            # Airflow 3) and stops before the first record it could not finish
             result = api.write(section, chunk)
             cursor["written"][section] += result.written
             cursor["masked"] += len(result.skipped_masked)
@@ -236,8 +253,11 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 :_REPORT_LIMIT
             ]
             _record_failures(cursor, section, result.failed)
-            cursor["offset"] += len(chunk)
-            handled += len(chunk)
+            cursor["offset"] += result.handled
+            handled += result.handled
+            if result.stopped:
+                logger.info("time budget spent", extra={"section": section, "offset": cursor["offset"]})
+                return {"done": False, "wait": False, "cursor": cursor}
         cursor["section"] += 1
         cursor["offset"] = 0
     summary = {

@@ -43,11 +43,24 @@ class PathTooLong(Exception):
     """An id makes the request path longer than InvokeRestApi accepts."""
 
 
+class OutOfTime(Exception):
+    """Starting (or retrying) a call would leave less than the reserved Lambda time."""
+
+
 @dataclass
 class WriteResult:
     written: int = 0
     skipped_masked: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    #: How many of the given records were dealt with, in order (written, failed or skipped);
+    #: the rest were not started because the time budget ran out (``stopped``).
+    handled: int = 0
+    stopped: bool = False
+
+    def add(self, other: WriteResult) -> None:
+        self.written += other.written
+        self.skipped_masked.extend(other.skipped_masked)
+        self.failed.update(other.failed)
 
 
 def major_version(airflow_version: str) -> int:
@@ -72,12 +85,21 @@ class AirflowApi:
         *,
         attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
+        remaining_ms: Callable[[], float] | None = None,
+        reserve_ms: float = 0,
     ) -> None:
         self.client = client
         self.name = environment_name
         self.major = major
         self.attempts = attempts
         self.sleep = sleep
+        #: With ``remaining_ms`` (the Lambda context's), no call is started or retried once
+        #: less than ``reserve_ms`` would be left; ``OutOfTime`` is raised instead.
+        self.remaining_ms = remaining_ms
+        self.reserve_ms = reserve_ms
+
+    def _time_for(self, wait_s: float = 0.0) -> bool:
+        return self.remaining_ms is None or self.remaining_ms() - wait_s * 1000 >= self.reserve_ms
 
     # -- transport -----------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -90,7 +112,8 @@ class AirflowApi:
         """One REST call; retries throttling and 5xx with backoff.
 
         Returns (HTTP status, JSON body); an Airflow 4xx comes back as a status for the
-        caller to judge, an AWS fault that survives the retries is raised.
+        caller to judge, an AWS fault that survives the retries is raised. ``OutOfTime`` is
+        raised instead of starting or retrying a call past the time budget.
         """
         from botocore.exceptions import ClientError
 
@@ -99,6 +122,8 @@ class AirflowApi:
             kwargs["QueryParameters"] = query
         if body is not None:
             kwargs["Body"] = body
+        if not self._time_for():
+            raise OutOfTime(f"{method} {path} not started: Lambda time budget spent")
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.client.invoke_rest_api(**kwargs)
@@ -112,7 +137,10 @@ class AirflowApi:
                     return status or 400, detail
                 if not retryable or attempt == self.attempts:
                     raise
-                self.sleep(min(2.0**attempt * 0.2, 5.0))
+                delay = min(2.0**attempt * 0.2, 5.0)
+                if not self._time_for(delay):
+                    raise OutOfTime(f"{method} {path} not retried: Lambda time budget spent") from err
+                self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def list_all(self, collection: str, *, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -189,8 +217,45 @@ class AirflowApi:
 
     # -- writing, idempotent -------------------------------------------------------------------
     def write(self, section: str, records: list[dict[str, Any]]) -> WriteResult:
-        """Create or overwrite each record; running it twice gives the same state."""
+        """Create or overwrite each record; running it twice gives the same state.
+
+        Records go in order, one at a time on Airflow 2 and one bulk call per ``BULK_SIZE`` on
+        Airflow 3. When the time budget runs out (``OutOfTime``) the write stops before the
+        record or batch it could not finish: ``handled`` counts the records dealt with, the
+        result holds only theirs, and writing from ``records[handled:]`` later is idempotent.
+        """
         result = WriteResult()
+        for group in self._units(section, records):
+            part = WriteResult()
+            try:
+                self._write_group(section, group, part)
+            except OutOfTime:
+                result.stopped = True
+                break
+            result.add(part)
+            result.handled += len(group)
+        return result
+
+    def _units(self, section: str, records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """Consecutive records that one write call (one bulk call, or one record's POST and
+        PATCH) covers; default_pool alone, as it is written with its own call."""
+        size = BULK_SIZE if self.major == 3 else 1
+        group: list[dict[str, Any]] = []
+        for record in records:
+            if section == "pools" and record.get("name") == DEFAULT_POOL:
+                if group:
+                    yield group
+                yield [record]
+                group = []
+                continue
+            group.append(record)
+            if len(group) >= size:
+                yield group
+                group = []
+        if group:
+            yield group
+
+    def _write_group(self, section: str, records: list[dict[str, Any]], result: WriteResult) -> None:
         clean: list[dict[str, Any]] = []
         for record in records:
             key, prepared, masked = _prepare(section, record)
@@ -215,7 +280,6 @@ class AirflowApi:
         else:
             for record in clean:
                 self._upsert_v1(section, record, result)
-        return result
 
     def _bulk_upsert(self, section: str, batch: list[dict[str, Any]], result: WriteResult) -> None:
         body = {"actions": [{"action": "create", "entities": batch, "action_on_existence": "overwrite"}]}
