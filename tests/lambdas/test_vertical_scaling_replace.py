@@ -595,3 +595,75 @@ def test_image_left_after_a_resize_is_reported_resized_and_notified(
     assert detail["outcome"] == "resized" and detail["new_size"] == "m5.xlarge"
     assert "UnauthorizedOperation" in detail["errors"]["discard_error"]["cause"]
     assert aws.calls["sns.Publish"] == 1
+
+
+def _add_tags(aws: Aws, instance_id: str, count: int) -> None:
+    tags = [{"Key": f"Extra{i:02d}", "Value": "x"} for i in range(count)]
+    aws.client("ec2").create_tags(Resources=[instance_id], Tags=tags)
+    aws.reset()
+
+
+def test_instance_whose_replacement_would_exceed_50_tags_is_refused_before_imaging(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    _add_tags(aws, web["old"], 47)  # 49 tags of its own; with the construct's 2, the replacement would carry 51
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "refused"
+    assert "51 tags (49 copied from the instance and 2 the construct adds" in detail["reason"]
+    assert "limit of 50" in detail["reason"]
+    assert aws.calls["ec2.CreateImage"] == 0 and aws.calls["ec2.RunInstances"] == 0
+
+
+def test_constructs_keys_already_on_the_instance_are_counted_once(handlers: dict[str, ModuleType]) -> None:
+    tags = {f"K{i}": "x" for i in range(48)} | {MARK: "replace", f"{MARK}:replaces": "i-1", "aws:x": "y"}
+    assert handlers["plan"].replacement_tag_count(tags) == (50, 2)
+
+
+def test_instance_whose_replacement_carries_exactly_50_tags_is_resized(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    launched: list[int] = []
+    aws.session.events.register(
+        "before-parameter-build.ec2.RunInstances",
+        lambda params, **_: launched.extend(len(s["Tags"]) for s in params["TagSpecifications"]),
+    )
+    _add_tags(aws, web["old"], 46)  # 48 of its own, 50 with the construct's
+    assert replace_run(handlers, web["old"])["outcome"] == "resized"
+    assert launched == [50, 50]
+
+
+def test_cleanup_terminates_a_launch_whose_id_was_lost_and_only_this_executions(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    module = handlers["replace"]
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    for step in ("image", "await_image"):
+        state = call(module, step, state)
+    before_launch = dict(state)
+    launched = call(module, "launch", state)["new_instance_id"]
+    # Another execution's replacement of the same instance: same tag, another client token.
+    other = module.launch({**before_launch, "execution": "another-execution"})["new_instance_id"]
+    tokens = {launched: module._token(EXECUTION, web["old"], before_launch["candidates"][0]), other: "other"}
+
+    def client_tokens(parsed: dict[str, Any], **_: Any) -> None:
+        # moto does not return ClientToken; EC2 does.
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["InstanceId"] in tokens:
+                    instance["ClientToken"] = tokens[instance["InstanceId"]]
+
+    aws.session.events.register("after-call.ec2.DescribeInstances", client_tokens)
+    result = call(module, "cleanup", caught(before_launch, module.LaunchFailed("lost")))
+    assert result["outcome"] == "failed" and not result["kept_new_instance"]
+    assert describe(aws, launched)["State"]["Name"] == "terminated"
+    assert describe(aws, other)["State"]["Name"] == "running"
+    assert describe(aws, web["old"])["State"]["Name"] == "running"
+
+
+def test_cleanup_before_any_image_looks_for_no_launch(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    aws.reset()
+    call(handlers["replace"], "cleanup", caught(state, RuntimeError("image failed")))
+    assert aws.calls["ec2.DescribeInstances"] == 0 and aws.calls["ec2.TerminateInstances"] == 0

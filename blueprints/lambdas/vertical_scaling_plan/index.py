@@ -6,7 +6,9 @@ target tag, sizes not on the ladder), moves one rung up or down the ladder
 (a no-op at either end), and keeps only candidate types that fit the
 instance: same architecture and virtualization, ENA and NVMe where the new
 type requires them, and offered in the instance's Availability Zone. In
-replace mode it also records every target group the instance is registered in.
+replace mode it also refuses an instance whose tags, with the construct's own,
+would exceed EC2's 50 tags per resource, and records every target group the
+instance is registered in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ logger = Logger()
 _CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
 _clients: dict[str, Any] = {}
 ASG_TAG = "aws:autoscaling:groupName"
+#: EC2 allows at most this many tags on a resource; RunInstances refuses more.
+TAG_LIMIT = 50
+#: The construct's tag key (the replace handler's ``MARK_TAG_KEY``); the default is the construct's value.
+DEFAULT_MARK_TAG_KEY = "blueprints:vertical-scaling"
 
 
 class BadRequest(Exception):
@@ -45,6 +51,19 @@ def ladder() -> list[list[str]]:
 def refuse(state: dict[str, Any], reason: str) -> dict[str, Any]:
     logger.warning("resize refused", extra={"instance_id": state["instance_id"], "reason": reason})
     return {**state, "action": "refused", "outcome": "refused", "reason": reason}
+
+
+def replacement_tag_count(tags: dict[str, str]) -> tuple[int, int]:
+    """How many tags the replacement would be launched with, and how many of them the construct adds.
+
+    Counts exactly what the replace handler's ``launch_tags`` sends: the instance's own non-``aws:`` tags
+    (without the construct's keys, which it sets anew, and without ``:replaced-by``), plus the mark and
+    ``:replaces``.
+    """
+    mark = os.environ.get("MARK_TAG_KEY") or DEFAULT_MARK_TAG_KEY
+    own = {mark, f"{mark}:replaces"}
+    kept = [k for k in tags if not k.startswith("aws:") and k not in own and k != f"{mark}:replaced-by"]
+    return len(kept) + len(own), len(own)
 
 
 def incompatibility(instance: dict[str, Any], current: dict[str, Any], target: dict[str, Any] | None) -> str | None:
@@ -116,6 +135,15 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
         return refuse(state, f"the instance is {status}; only running or stopped instances are resized")
     if mode == "replace" and status != "running":
         return refuse(state, "replace mode replaces running instances only; this one is stopped")
+    if mode == "replace":
+        count, added = replacement_tag_count(tags)
+        if count > TAG_LIMIT:
+            return refuse(
+                state,
+                f"the replacement would carry {count} tags ({count - added} copied from the instance and {added} "
+                f"the construct adds to mark it), more than the EC2 limit of {TAG_LIMIT} per resource; "
+                f"remove at least {count - TAG_LIMIT} of the instance's tags",
+            )
     rungs = ladder()
     rung = next((i for i, types in enumerate(rungs) if current_type in types), None)
     if rung is None:

@@ -9,7 +9,9 @@ the old one deregistered (the target groups drain its connections), tagged
 and then stopped or terminated. ``cleanup`` runs on any failure: before the old
 instance is deregistered it removes the new instance, so the old one stays in
 service untouched; after, it keeps the new one and tags the old one as
-replaced. The image and its snapshots are discarded either way: EC2 deletes the
+replaced. When a fault lost the new instance's id, instances this execution
+launched are found by their ``<mark>:replaces`` tag and client token and removed.
+The image and its snapshots are discarded either way: EC2 deletes the
 snapshots with the image (``DeleteAssociatedSnapshots``), and any it did not
 delete are deleted one by one from the ids recorded when the image became
 available; a snapshot EC2 still calls in use just after the deregistration is
@@ -335,10 +337,42 @@ def discard_image(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+def _unrecorded_launches(state: dict[str, Any]) -> list[str]:
+    """Instances this execution launched that the state does not record (a fault after RunInstances lost the
+    id): pending or running, tagged ``<mark>:replaces=<old id>``, and carrying a client token ``launch`` gives
+    one of this execution's candidates, so a replacement made by another execution is never touched."""
+    tokens = {_token(state["execution"], state["instance_id"], c) for c in state.get("candidates", [])}
+    if not tokens:
+        return []
+    pages = (
+        _client("ec2")
+        .get_paginator("describe_instances")
+        .paginate(
+            Filters=[
+                {"Name": f"tag:{os.environ['MARK_TAG_KEY']}:replaces", "Values": [state["instance_id"]]},
+                {"Name": "instance-state-name", "Values": ["pending", "running"]},
+            ]
+        )
+    )
+    return [
+        instance["InstanceId"]
+        for page in pages
+        for reservation in page["Reservations"]
+        for instance in reservation["Instances"]
+        if instance.get("ClientToken") in tokens
+    ]
+
+
 def cleanup(state: dict[str, Any]) -> dict[str, Any]:
     """Undo a failed replacement; re-entrant, so a retry finishes what a fault interrupted."""
     new_id = state.get("new_instance_id")
     phase = state.get("phase", "planned")
+    if not new_id and phase == "imaging":
+        # The image step succeeded, so a launch may have run before the fault lost its result.
+        lost = _unrecorded_launches(state)
+        if lost:
+            _client("ec2").terminate_instances(InstanceIds=lost)
+            logger.warning("unrecorded replacement removed; the old instance stays in service", extra={"ids": lost})
     if new_id and phase not in COMMITTED:
         elbv2 = _client("elbv2")
         for registration in state.get("registrations", []):
