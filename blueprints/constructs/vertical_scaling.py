@@ -336,7 +336,7 @@ class VerticalScaling(Construct):
                 "COOLDOWN_SECONDS": str(int(cooldown.to_seconds())),
             },
         )
-        plan_env = {"LADDER": json.dumps(rungs)}
+        plan_env = {"LADDER": json.dumps(rungs), "MARK_TAG_KEY": MARK_TAG_KEY}
         if target_groups:
             plan_env["TARGET_GROUP_ARNS"] = stack.to_json_string([g.target_group_arn for g in target_groups])
         self.plan_handler = handler("plan", "Plans one resize and checks the new type fits the instance", plan_env)

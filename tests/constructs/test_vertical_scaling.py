@@ -154,10 +154,11 @@ def test_replace_role_may_tag_a_retired_instance_with_its_replacement_only(templ
     assert [s["Condition"] for s in others] == [{"StringEquals": {"ec2:CreateAction": ["RunInstances", "CreateImage"]}}]
 
 
-def test_targets_function_knows_the_mark_of_retired_instances(template: Template) -> None:
+@pytest.mark.parametrize("description", ["^Lists the tagged instances", "^Plans one resize"])
+def test_targets_and_plan_functions_know_the_constructs_tag_key(template: Template, description: str) -> None:
+    """Targets skips retired instances by it; Plan counts it among a replacement's tags."""
     functions = template.find_resources(
-        "AWS::Lambda::Function",
-        {"Properties": {"Description": Match.string_like_regexp("^Lists the tagged instances")}},
+        "AWS::Lambda::Function", {"Properties": {"Description": Match.string_like_regexp(description)}}
     )
     assert len(functions) == 2
     for function in functions.values():

@@ -30,8 +30,6 @@ _clients: dict[str, Any] = {}
 ASG_TAG = "aws:autoscaling:groupName"
 #: EC2 allows at most this many tags on a resource; RunInstances refuses more.
 TAG_LIMIT = 50
-#: The construct's tag key (the replace handler's ``MARK_TAG_KEY``); the default is the construct's value.
-DEFAULT_MARK_TAG_KEY = "blueprints:vertical-scaling"
 
 
 class BadRequest(Exception):
@@ -60,7 +58,7 @@ def replacement_tag_count(tags: dict[str, str]) -> tuple[int, int]:
     (without the construct's keys, which it sets anew, and without ``:replaced-by``), plus the mark and
     ``:replaces``.
     """
-    mark = os.environ.get("MARK_TAG_KEY") or DEFAULT_MARK_TAG_KEY
+    mark = os.environ["MARK_TAG_KEY"]
     own = {mark, f"{mark}:replaces"}
     kept = [k for k in tags if not k.startswith("aws:") and k not in own and k != f"{mark}:replaced-by"]
     return len(kept) + len(own), len(own)
