@@ -86,6 +86,14 @@ def health(aws: Aws, group: str, instance_id: str, port: int) -> str:
     return str(descriptions[0]["TargetHealth"]["State"])
 
 
+def planned_through(h: dict[str, ModuleType], instance_id: str, steps: int) -> dict[str, Any]:
+    """Plan an upsize of ``instance_id`` and run the first ``steps`` replace steps; returns the state."""
+    state = call(h["plan"], None, {"instance_id": instance_id, "direction": "up", "execution": EXECUTION})
+    for step in STEPS[:steps]:
+        state = call(h["replace"], step, state, polls=3)
+    return state
+
+
 def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
     """One instance's path through the replace-mode state machine; returns the reported detail."""
     state: dict[str, Any] = {
@@ -208,9 +216,7 @@ def test_no_capacity_for_any_candidate_leaves_the_old_instance_alone(
 def test_fault_while_deregistering_the_old_instance_puts_it_back(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:6]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 6)
     # The first group lets the old instance go, the second fails: the fault hits half-way.
     real = handlers["replace"]._client("elbv2").deregister_targets
     calls = {"n": 0}
@@ -241,9 +247,7 @@ def test_fault_while_deregistering_the_old_instance_puts_it_back(
 def test_fault_while_registering_removes_the_new_instance_from_the_groups_it_joined(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:4]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 4)
     elbv2 = handlers["replace"]._client("elbv2")
     real = elbv2.register_targets
     done = {"n": 0}
@@ -272,9 +276,7 @@ def test_fault_while_registering_removes_the_new_instance_from_the_groups_it_joi
 def test_fault_after_the_old_instance_left_keeps_the_new_one(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:8]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 8)
     aws.fail("ec2.StopInstances", "UnauthorizedOperation")
     with pytest.raises(Exception, match="UnauthorizedOperation") as raised:
         call(handlers["replace"], "retire_old", state)
@@ -392,9 +394,7 @@ def test_retired_instance_is_tagged_and_no_longer_a_target(
 def test_replaced_by_tag_is_set_before_the_old_instance_stops(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:8]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 8)
     order: list[str] = []
     handlers["replace"]._client("ec2").meta.events.register(  # the client exists already: hook it directly
         "before-call.ec2.*", lambda event_name, **_: order.append(event_name.split(".")[-1])
@@ -411,9 +411,7 @@ def test_replaced_by_tag_is_set_before_the_old_instance_stops(
 def test_fault_while_draining_keeps_the_new_instance_and_retires_the_old_from_the_targets(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:7]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 7)
     aws.fail("elastic-load-balancing-v2.DescribeTargetHealth", "AccessDenied")
     with pytest.raises(Exception, match="AccessDenied") as raised:
         call(handlers["replace"], "await_drained", state)
@@ -568,9 +566,7 @@ def test_snapshots_of_an_image_that_never_became_available_are_found_by_their_ta
 def test_cleanup_retires_the_old_instance_before_discarding_the_image(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
-    for step in STEPS[:7]:
-        state = call(handlers["replace"], step, state, polls=3)
+    state = planned_through(handlers, web["old"], 7)
     # The fault hits while the old instance drains: RetireOld, which tags it first, never runs.
     aws.fail("elastic-load-balancing-v2.DescribeTargetHealth", "AccessDenied")
     with pytest.raises(Exception, match="AccessDenied") as raised:
