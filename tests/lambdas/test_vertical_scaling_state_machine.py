@@ -261,12 +261,7 @@ def test_restart_definition_dry_run_and_bad_direction(
 
 
 def test_replace_definition_swaps_the_instance(aws: Aws, machines: dict[str, dict[str, Any]], topic: str) -> None:
-    aws.session.events.register(
-        "before-parameter-build.ec2.CreateImage",
-        lambda params, **_: params.update(
-            TagSpecifications=[t for t in params["TagSpecifications"] if t["ResourceType"] == "image"]
-        ),
-    )
+    _image_tags_only(aws)
     old = launch(aws, tag="web")
     machine = Interpreter(machines["Web"], topic)
     (result,) = machine.run({"direction": "up"})["results"]
@@ -280,12 +275,7 @@ def test_replace_definition_swaps_the_instance(aws: Aws, machines: dict[str, dic
 def test_replace_definition_cleans_up_when_launch_fails(
     aws: Aws, machines: dict[str, dict[str, Any]], topic: str
 ) -> None:
-    aws.session.events.register(
-        "before-parameter-build.ec2.CreateImage",
-        lambda params, **_: params.update(
-            TagSpecifications=[t for t in params["TagSpecifications"] if t["ResourceType"] == "image"]
-        ),
-    )
+    _image_tags_only(aws)
     old = launch(aws, tag="web")
     aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity", "InsufficientInstanceCapacity")
     machine = Interpreter(machines["Web"], topic)
@@ -298,12 +288,7 @@ def test_replace_definition_cleans_up_when_launch_fails(
 def test_replace_definition_next_run_skips_the_new_instance_and_leaves_the_old_alone(
     aws: Aws, machines: dict[str, dict[str, Any]], topic: str
 ) -> None:
-    aws.session.events.register(
-        "before-parameter-build.ec2.CreateImage",
-        lambda params, **_: params.update(
-            TagSpecifications=[t for t in params["TagSpecifications"] if t["ResourceType"] == "image"]
-        ),
-    )
+    _image_tags_only(aws)
     old = launch(aws, tag="web")
     (result,) = Interpreter(machines["Web"], topic).run({"direction": "up"})["results"]
     assert result["outcome"] == "resized", result
