@@ -271,16 +271,7 @@ def test_named_queries_carry_the_posts_examples(viz: Template) -> None:
 
 
 def test_quicksight_reads_athena_through_its_own_least_privilege_role(viz: Template) -> None:
-    role_id = _logical_id(
-        viz,
-        "AWS::IAM::Role",
-        {
-            "AssumeRolePolicyDocument": {
-                "Statement": [Match.object_like({"Principal": {"Service": "quicksight.amazonaws.com"}})],
-                "Version": Match.any_value(),
-            }
-        },
-    )
+    role_id = _quicksight_role_id(viz)
     viz.has_resource_properties(
         "AWS::QuickSight::DataSource",
         {
@@ -292,9 +283,7 @@ def test_quicksight_reads_athena_through_its_own_least_privilege_role(viz: Templ
             "Permissions": [Match.object_like({"Principal": OWNER})],
         },
     )
-    policies = viz.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
-    statements = next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]
-    wildcard = [s for s in statements if s["Resource"] == "*"]
+    wildcard = [s for s in _quicksight_statements(viz) if s["Resource"] == "*"]
     assert sorted(json.dumps(s["Action"]) for s in wildcard) == sorted(
         [json.dumps(["athena:ListDataCatalogs", "athena:ListWorkGroups"]), json.dumps("lakeformation:GetDataAccess")]
     )
@@ -671,8 +660,9 @@ def _joined(value: Any) -> str:
     return "".join(p if isinstance(p, str) else f"<{p.get('Ref', p)}>" for p in parts)
 
 
-def _quicksight_statements(viz: Template) -> list[dict[str, Any]]:
-    role_id = _logical_id(
+def _quicksight_role_id(viz: Template) -> str:
+    """The logical id of the role the QuickSight data source uses."""
+    return _logical_id(
         viz,
         "AWS::IAM::Role",
         {
@@ -682,7 +672,10 @@ def _quicksight_statements(viz: Template) -> list[dict[str, Any]]:
             }
         },
     )
-    policies = viz.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+
+
+def _quicksight_statements(viz: Template) -> list[dict[str, Any]]:
+    policies = viz.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": _quicksight_role_id(viz)}]}})
     return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
