@@ -7,6 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIRS = ("blueprints/lambdas", "blueprints/jobs", "blueprints/schemas")
 
@@ -24,15 +26,32 @@ def _tracked_runtime_files() -> set[str]:
     return files
 
 
-def test_wheel_carries_every_handler_job_file_and_the_type_marker(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One wheel build for the module's tests (a build takes seconds)."""
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("blueprints-*.whl")
+    (built,) = out.glob("blueprints-*.whl")
+    return built
+
+
+def test_wheel_carries_every_handler_job_file_and_the_type_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = _tracked_runtime_files() | {"blueprints/py.typed", "blueprints/constructs/common.py"}
     missing = sorted(expected - names)
     assert not missing, f"the wheel lacks {missing}"
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
+
+
+def test_wheel_declares_the_spdx_license_and_carries_its_text(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    headers = archive.read(metadata).decode()
+    assert "License-Expression: Apache-2.0" in headers
+    licenses = [n for n in archive.namelist() if n.endswith("licenses/LICENSE")]
+    assert licenses, "the wheel does not carry LICENSE"
+    assert b"Apache License" in archive.read(licenses[0])
