@@ -14,12 +14,14 @@ Two halves of one architecture, each deployed in its own account:
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnOutput, CustomResource, Duration, Stack, Token
+from aws_cdk import Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -37,7 +39,8 @@ from constructs import Construct, IDependable
 
 from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge
 
-#: The AWS log sources Security Lake collects natively (``AwsLogSourceResource.sourceName``).
+#: The AWS log sources Security Lake collects natively: the ``AwsLogSourceName`` enum of botocore's securitylake
+#: model (``AwsLogSourceResource.sourceName``).
 AWS_LOG_SOURCES = (
     "CLOUD_TRAIL_MGMT",
     "VPC_FLOW",
@@ -50,6 +53,7 @@ AWS_LOG_SOURCES = (
 )
 #: Source version 2.0 is OCSF 1.1, the current version for every AWS log source.
 CURRENT_SOURCE_VERSION = "2.0"
+DEFAULT_SUBSCRIBER_NAME = "cross-account-visualization"
 DEFAULT_DATABASE_NAME = "security_lake_visualization"
 DEFAULT_WORKGROUP_NAME = "security-lake-visualization"
 #: Athena refuses a per-query cutoff below 10 MB.
@@ -61,7 +65,11 @@ _SHARE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-sh
 _VERSION_RE = re.compile(r"^\d\.\d$")
 _GLUE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
 _WORKGROUP_RE = re.compile(r"^[a-zA-Z0-9._-]{1,128}$")
-_SUBSCRIBER_NAME_RE = re.compile(r"^[\w\s\-:/,.@=+]{1,64}$")
+#: UpdateSubscriber's ``subscriberName`` in botocore's securitylake model: ``^[\\\w\-_:/.@=+]*$``, at most 64
+#: characters (CreateSubscriber only limits the length; CloudFormation updates a subscriber with UpdateSubscriber, so
+#: a name it cannot take would fail on the first edit). ``\w`` as in Java: ASCII letters, digits and ``_``.
+_SUBSCRIBER_NAME_RE = re.compile(r"^[\\\w\-:/.@=+]{1,64}$", re.ASCII)
+
 _QUICKSIGHT_PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/[\w+=,.@/-]+$")
 _LF_PRINCIPAL_RE = re.compile(
     r"^arn:aws[a-z-]*:(iam::\d{12}:(role|user)/[\w+=,.@/-]+"
@@ -113,6 +121,34 @@ def _check_sources(sources: Sequence[SecurityLakeSource]) -> tuple[SecurityLakeS
     return tuple(sources)
 
 
+def parse_sources(spec: str | Sequence[str]) -> tuple[SecurityLakeSource, ...]:
+    """Sources from ``NAME`` or ``NAME:VERSION`` items, comma-separated or listed: ``"SH_FINDINGS,VPC_FLOW:2.0"``.
+
+    A name without a version gets the current version; the result is checked as the constructs check ``sources``.
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    sources = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        name, _, version = item.partition(":")
+        sources.append(SecurityLakeSource(name.strip(), version.strip() or CURRENT_SOURCE_VERSION))
+    return _check_sources(sources)
+
+
+def _sources_property(sources: Sequence[SecurityLakeSource]) -> str:
+    """The subscribed sources as one stable string (sorted ``NAME:VERSION`` items), for a custom resource property."""
+    return ",".join(sorted(f"{s.name}:{s.version}" for s in sources))
+
+
+def _check_subscriber_name(subscriber_name: str) -> None:
+    if not _SUBSCRIBER_NAME_RE.match(subscriber_name):
+        raise ValueError(
+            "subscriber_name must be 1-64 ASCII letters, digits or _ - : / . @ = + \\ (what Security Lake's "
+            f"UpdateSubscriber accepts; no spaces or commas); got {subscriber_name!r}"
+        )
+
+
 def _check_account(name: str, value: str) -> None:
     if not Token.is_unresolved(value) and not _ACCOUNT_RE.match(value):
         raise ValueError(f"{name} must be a 12-digit AWS account id such as 222222222222; got {value!r}")
@@ -144,7 +180,7 @@ class SecurityLakeSubscriber(Construct):
         *,
         subscriber_account: str,
         sources: Sequence[SecurityLakeSource] | None = None,
-        subscriber_name: str = "cross-account-visualization",
+        subscriber_name: str = DEFAULT_SUBSCRIBER_NAME,
         subscriber_description: str = "Query access for the security visualization account",
         external_id_secret: secretsmanager.ISecret | None = None,
         data_lake_arn: str | None = None,
@@ -152,10 +188,7 @@ class SecurityLakeSubscriber(Construct):
         super().__init__(scope, id)
         _check_account("subscriber_account", subscriber_account)
         checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
-        if not _SUBSCRIBER_NAME_RE.match(subscriber_name):
-            raise ValueError(
-                f"subscriber_name must be 1-64 letters, digits, spaces or - _ : / , . @ = +; got {subscriber_name!r}"
-            )
+        _check_subscriber_name(subscriber_name)
         stack = Stack.of(self)
         if not Token.is_unresolved(stack.account) and stack.account == subscriber_account:
             raise ValueError(
@@ -164,6 +197,7 @@ class SecurityLakeSubscriber(Construct):
             )
         self.sources = checked_sources
         self.subscriber_account = subscriber_account
+        self.subscriber_name = subscriber_name
 
         if external_id_secret is None:
             generated = secretsmanager.Secret(
@@ -231,10 +265,17 @@ class SecurityLakeShareAcceptance(Construct):
 
     A custom resource on the Provider framework: ``onEvent`` fixes a deadline,
     ``isComplete`` polls AWS RAM, accepts the matching pending invitation
-    (only from ``sender_account``; with ``resource_share_arn``, only that
-    share) and succeeds once the share is accepted or already active. No
-    invitation by the deadline fails the deployment with a message that says
-    what to check.
+    and succeeds once the share is accepted or already active. It matches
+    only shares from ``sender_account``, and among those only
+    ``resource_share_arn`` when given, otherwise only the share of the
+    subscriber ``subscriber_name`` (Security Lake names it
+    ``LakeFormation-V<n>-<id>-<subscriber name>``). No invitation by the
+    deadline fails the deployment with a message that says what to check.
+
+    The subscribed ``sources`` are a property of the custom resource, so
+    that a change of sources, the subscriber edit after which Security Lake
+    sends a new share, makes CloudFormation run the acceptance again; so
+    does a new ``resource_share_arn``.
     """
 
     def __init__(
@@ -243,8 +284,9 @@ class SecurityLakeShareAcceptance(Construct):
         id: str,
         *,
         sender_account: str,
+        subscriber_name: str = DEFAULT_SUBSCRIBER_NAME,
+        sources: Sequence[SecurityLakeSource] | None = None,
         resource_share_arn: str | None = None,
-        resource_share_name_prefix: str = "LakeFormation",
         timeout: Duration = Duration.minutes(30),
         query_interval: Duration = Duration.seconds(30),
     ) -> None:
@@ -261,11 +303,8 @@ class SecurityLakeShareAcceptance(Construct):
                 raise ValueError(
                     f"resource_share_arn is owned by account {match.group(1)}, not by sender_account {sender_account}"
                 )
-        if not re.match(r"^[\w.-]{1,255}$", resource_share_name_prefix):
-            raise ValueError(
-                "resource_share_name_prefix must be 1-255 letters, digits, '_', '.' or '-' "
-                f"(Security Lake names its shares LakeFormation-V3-...); got {resource_share_name_prefix!r}"
-            )
+        _check_subscriber_name(subscriber_name)
+        checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
         seconds = timeout.to_seconds()
         if not 60 <= seconds <= 3000:
             raise ValueError(
@@ -340,7 +379,8 @@ class SecurityLakeShareAcceptance(Construct):
         self._acknowledge_provider()
         properties: dict[str, str] = {
             "SenderAccountId": sender_account,
-            "ResourceShareNamePrefix": resource_share_name_prefix,
+            "SubscriberName": subscriber_name,
+            "Sources": _sources_property(checked_sources),
             "TimeoutSeconds": str(int(seconds)),
         }
         if resource_share_arn:
@@ -418,7 +458,12 @@ class SecurityLakeShareAcceptance(Construct):
 
 #: Views and queries from the post, per source version: Security Lake source
 #: version 1.0 is OCSF 1.0.0-rc.2 (``finding``), 2.0 is OCSF 1.1 (``finding_info``).
-_FAILED_FINDINGS_VIEW = "security_hub_new_failed_findings_by_created_time"
+FAILED_FINDINGS_VIEW = "security_hub_new_failed_findings_by_created_time"
+_FAILED_FINDINGS_VIEW = FAILED_FINDINGS_VIEW
+#: The view's columns; every one is an OCSF string (Trino ``varchar``, Glue ``string``).
+FAILED_FINDINGS_VIEW_COLUMNS = ("finding_title", "account_uid", "compliance_status", "product_name")
+#: The database Athena resolves unqualified names in; with Lake Formation, querying needs DESCRIBE on it.
+ATHENA_DEFAULT_DATABASE = "default"
 _FAILED_FINDINGS_COLUMNS = {
     "1.0": (
         "finding.title AS finding_title, cloud.account_uid AS account_uid, compliance.status AS compliance_status, "
@@ -475,6 +520,34 @@ class PersonaDataSet:
     title: str
     sql: str
     columns: tuple[tuple[str, str], ...]
+
+
+def failed_findings_view_sql(database: str, source: SecurityLakeSource, region: str) -> str:
+    """The post's view of failed Security Hub findings (the SELECT of its ``CREATE VIEW``) at ``source``'s version."""
+    columns, created = _FAILED_FINDINGS_COLUMNS[source.version]
+    return (
+        f"SELECT {columns} "  # noqa: S608 - identifiers are checked names, not user text
+        f'FROM "{database}"."{source.table_name(region)}" WHERE compliance.status = \'FAILED\' '
+        f"ORDER BY {created} LIMIT 100"
+    )
+
+
+def presto_view_text(sql: str, database: str, columns: Sequence[tuple[str, str]]) -> str:
+    """A Glue table's ``ViewOriginalText`` for an Athena (Trino) view over ``sql`` in ``database``.
+
+    Athena keeps its views as Glue tables of type ``VIRTUAL_VIEW`` whose original text is the view definition as
+    JSON, base64-encoded between ``/* Presto View: `` and `` */`` (Trino's Hive connector, which Athena engine 3
+    runs: ``ViewReaderUtil.encodeViewData`` and ``HiveMetadata.PRESTO_VIEW_EXPANDED_TEXT_MARKER`` in trinodb/trino).
+    No ``owner`` is written, so the view runs with the rights of whoever queries it.
+    """
+    definition = {
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": database,
+        "columns": [{"name": name, "type": column_type} for name, column_type in columns],
+    }
+    encoded = base64.b64encode(json.dumps(definition, separators=(",", ":")).encode()).decode()
+    return f"/* Presto View: {encoded} */"
 
 
 def persona_data_sets(database: str, region: str, sources: Sequence[SecurityLakeSource]) -> tuple[PersonaDataSet, ...]:
@@ -755,9 +828,11 @@ class SecurityLakeVisualization(Construct):
         *,
         lake_account: str,
         sources: Sequence[SecurityLakeSource] | None = None,
+        subscriber_name: str = DEFAULT_SUBSCRIBER_NAME,
         resource_share_arn: str | None = None,
         invitation_timeout: Duration = Duration.minutes(30),
         database_name: str = DEFAULT_DATABASE_NAME,
+        create_default_database: bool = False,
         analyst_principal_arns: Sequence[str] = (),
         admin_dependencies: Sequence[IDependable] = (),
         workgroup_name: str = DEFAULT_WORKGROUP_NAME,
@@ -779,9 +854,15 @@ class SecurityLakeVisualization(Construct):
                 f"lake_account must be the Security Lake account, not this visualization account {stack.account}"
             )
         checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
+        _check_subscriber_name(subscriber_name)
         if not _GLUE_NAME_RE.match(database_name):
             raise ValueError(
                 f"database_name must be 1-255 lowercase letters, digits or underscores; got {database_name!r}"
+            )
+        if database_name == ATHENA_DEFAULT_DATABASE:
+            raise ValueError(
+                "database_name must not be 'default', Athena's own database: the resource links need a database "
+                "of their own, such as security_lake_visualization"
             )
         if not _WORKGROUP_RE.match(workgroup_name):
             raise ValueError(f"workgroup_name must be 1-128 letters, digits, '.', '_' or '-'; got {workgroup_name!r}")
@@ -833,6 +914,8 @@ class SecurityLakeVisualization(Construct):
             self,
             "ShareAcceptance",
             sender_account=lake_account,
+            subscriber_name=subscriber_name,
+            sources=checked_sources,
             resource_share_arn=resource_share_arn,
             timeout=invitation_timeout,
         )
@@ -849,6 +932,22 @@ class SecurityLakeVisualization(Construct):
             ),
         )
         self.database.node.add_dependency(self.share_acceptance.resource, *admin_dependencies)
+
+        # Athena's `default` database, which must exist for the DESCRIBE grants on it; kept on stack deletion,
+        # since Athena and everybody else in the account use it too.
+        self.default_database: glue.CfnDatabase | None = None
+        if create_default_database:
+            self.default_database = glue.CfnDatabase(
+                self,
+                "DefaultDatabase",
+                catalog_id=Aws.ACCOUNT_ID,
+                database_input=glue.CfnDatabase.DatabaseInputProperty(
+                    name=ATHENA_DEFAULT_DATABASE, description="Athena's default database"
+                ),
+            )
+            self.default_database.apply_removal_policy(RemovalPolicy.RETAIN)
+            for dependency in admin_dependencies:
+                self.default_database.node.add_dependency(dependency)
 
         # 3. One resource link per shared table, named as Security Lake names the table.
         self.resource_links: dict[str, glue.CfnTable] = {}
@@ -868,6 +967,7 @@ class SecurityLakeVisualization(Construct):
             )
             link.node.add_dependency(self.database)
             self.resource_links[source.name] = link
+        self.failed_findings_view = self._failed_findings_view(region)
 
         # 4. Athena: an encrypted results bucket with expiry and an enforcing workgroup.
         self.results_key: kms.IKey = results_key or kms.Key(
@@ -983,24 +1083,52 @@ class SecurityLakeVisualization(Construct):
                 f"got {', '.join(old)}: use version {CURRENT_SOURCE_VERSION} or enable_quicksight=False"
             )
 
-    def _named_queries(self, region: str) -> list[athena.CfnNamedQuery]:
+    def _findings_source(self) -> SecurityLakeSource | None:
         findings = next((s for s in self.sources if s.name == "SH_FINDINGS"), None)
         if findings is None or findings.version not in _FAILED_FINDINGS_COLUMNS:
+            return None
+        return findings
+
+    def _failed_findings_view(self, region: str) -> glue.CfnTable | None:
+        """The post's view, created as Athena creates views, so that it exists without anyone running its SQL."""
+        findings = self._findings_source()
+        if findings is None:
+            return None
+        sql = failed_findings_view_sql(self.database_name, findings, region)
+        view = glue.CfnTable(
+            self,
+            "FailedFindingsView",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=_FAILED_FINDINGS_VIEW,
+                description="The post's view: 100 failed Security Hub findings by creation time",
+                table_type="VIRTUAL_VIEW",
+                parameters={"presto_view": "true", "comment": "Presto View"},
+                view_original_text=presto_view_text(
+                    sql, self.database_name, [(c, "varchar") for c in FAILED_FINDINGS_VIEW_COLUMNS]
+                ),
+                view_expanded_text="/* Presto View */",
+                partition_keys=[],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=[glue.CfnTable.ColumnProperty(name=c, type="string") for c in FAILED_FINDINGS_VIEW_COLUMNS],
+                    serde_info=glue.CfnTable.SerdeInfoProperty(),
+                ),
+            ),
+        )
+        view.node.add_dependency(self.resource_links["SH_FINDINGS"])
+        return view
+
+    def _named_queries(self, region: str) -> list[athena.CfnNamedQuery]:
+        findings = self._findings_source()
+        if findings is None:
             return []
         link = findings.table_name(region)
-        columns, created = _FAILED_FINDINGS_COLUMNS[findings.version]
         queries = (
             (
                 "FirstTenSecurityHubFindings",
                 "First ten Security Hub findings",
                 f'SELECT * FROM "AwsDataCatalog"."{self.database_name}"."{link}" LIMIT 10;',  # noqa: S608 - identifiers are checked names, not user text
-            ),
-            (
-                "CreateFailedFindingsView",
-                "Create the view of failed findings by creation time",
-                f"CREATE OR REPLACE VIEW {_FAILED_FINDINGS_VIEW} AS SELECT {columns} "  # noqa: S608 - identifiers are checked names, not user text
-                f'FROM "{self.database_name}"."{link}" WHERE compliance.status = \'FAILED\' '
-                f"ORDER BY {created} LIMIT 100;",
             ),
             (
                 "FirstTenFailedFindings",
@@ -1019,7 +1147,7 @@ class SecurityLakeVisualization(Construct):
                 work_group=self.workgroup.ref,
                 query_string=sql,
             )
-            query.node.add_dependency(self.resource_links["SH_FINDINGS"])
+            query.node.add_dependency(self.failed_findings_view or self.resource_links["SH_FINDINGS"])
             created_queries.append(query)
         return created_queries
 
@@ -1095,7 +1223,11 @@ class SecurityLakeVisualization(Construct):
                     "glue:BatchGetPartition",
                 ],
                 resources=[
-                    *glue_arns(Aws.ACCOUNT_ID, self.database_name, tables),
+                    *glue_arns(
+                        Aws.ACCOUNT_ID,
+                        self.database_name,
+                        [*tables, *([_FAILED_FINDINGS_VIEW] if self.failed_findings_view is not None else [])],
+                    ),
                     *glue_arns(self.lake_account, self.lake_database_name, tables),
                 ],
             ),
@@ -1167,6 +1299,31 @@ class SecurityLakeVisualization(Construct):
             ["DESCRIBE"],
             [self.database],
         )
+        # Athena: "The DESCRIBE permission is required on the default database" (Considerations and limitations
+        # for querying data registered with Lake Formation); without it every query of a principal fails in an
+        # account where Lake Formation, not IAMAllowedPrincipals, governs the catalog.
+        grant(
+            f"Grant{key}DefaultDatabase",
+            lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                database=lakeformation.CfnPrincipalPermissions.DatabaseResourceProperty(
+                    catalog_id=Aws.ACCOUNT_ID, name=ATHENA_DEFAULT_DATABASE
+                )
+            ),
+            ["DESCRIBE"],
+            [self.database, *([self.default_database] if self.default_database is not None else [])],
+        )
+        if self.failed_findings_view is not None:
+            # A view is a table of this account: readers need SELECT on it, and on what it reads (granted below).
+            grant(
+                f"Grant{key}FailedFindingsView",
+                lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                    table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
+                        catalog_id=Aws.ACCOUNT_ID, database_name=self.database_name, name=_FAILED_FINDINGS_VIEW
+                    )
+                ),
+                ["SELECT", "DESCRIBE"],
+                [self.failed_findings_view],
+            )
         for source in self.sources:
             table = source.table_name(region)
             link = self.resource_links[source.name]

@@ -25,7 +25,15 @@ Context keys (``-c key=value``), with the defaults used when they are absent:
     a principal that does not (``Invalid principal``).
 ``security_lake:resource_share_arn``
     The ``ResourceShareArn`` output of the subscriber stack, to accept only
-    that share (default: any ``LakeFormation*`` share from the lake account).
+    that share (default: the share of the subscriber's name from the lake
+    account).
+``security_lake:sources``
+    The Security Lake sources both stacks subscribe to and build on, as
+    ``NAME`` or ``NAME:VERSION`` items, comma-separated (or a JSON list in
+    cdk.json); names from botocore's ``AwsLogSourceName`` (default:
+    ``CLOUD_TRAIL_MGMT,VPC_FLOW,ROUTE53,SH_FINDINGS``, the four sources the
+    post names, at version 2.0). List only sources the lake collects: the
+    visualization stack links and grants each one's table.
 """
 
 from __future__ import annotations
@@ -35,11 +43,19 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from blueprints.config import ExampleConfig, known_regions
-from blueprints.constructs.security_lake import SecurityLakeSubscriber, SecurityLakeVisualization
+from blueprints.constructs.security_lake import (
+    AWS_LOG_SOURCES,
+    SecurityLakeSource,
+    SecurityLakeSubscriber,
+    SecurityLakeVisualization,
+    parse_sources,
+)
 
 EXAMPLE_STACKS = ("SecurityLakeSubscriber", "SecurityLakeVisualization")
 
 CONTEXT_PREFIX = "security_lake:"
+#: The native sources the post names (CloudTrail, Route 53, VPC Flow Logs, Security Hub findings): the usual lake.
+DEFAULT_SOURCES = "CLOUD_TRAIL_MGMT,VPC_FLOW,ROUTE53,SH_FINDINGS"
 
 
 def _context(scope: Construct, key: str, default: str) -> str:
@@ -49,6 +65,17 @@ def _context(scope: Construct, key: str, default: str) -> str:
 
 def _arn_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _sources(scope: Construct) -> tuple[SecurityLakeSource, ...]:
+    value = scope.node.try_get_context(CONTEXT_PREFIX + "sources")
+    try:
+        return parse_sources(DEFAULT_SOURCES if value is None else value)
+    except ValueError as error:
+        raise ValueError(
+            f"context key '{CONTEXT_PREFIX}sources' must list Security Lake AWS log sources as NAME or NAME:VERSION, "
+            f"comma-separated, from {', '.join(AWS_LOG_SOURCES)}; got {value!r}: {error}"
+        ) from None
 
 
 def _quicksight_identity_region(scope: Construct, default: str) -> str:
@@ -64,9 +91,19 @@ def _quicksight_identity_region(scope: Construct, default: str) -> str:
 class SecurityLakeSubscriberStack(cdk.Stack):
     """The Security Lake account: a Lake Formation subscriber for the visualization account."""
 
-    def __init__(self, scope: Construct, id: str, *, visualization_account: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        visualization_account: str,
+        sources: tuple[SecurityLakeSource, ...],
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
-        self.subscriber = SecurityLakeSubscriber(self, "Subscriber", subscriber_account=visualization_account)
+        self.subscriber = SecurityLakeSubscriber(
+            self, "Subscriber", subscriber_account=visualization_account, sources=sources
+        )
 
 
 class SecurityLakeVisualizationStack(cdk.Stack):
@@ -78,6 +115,7 @@ class SecurityLakeVisualizationStack(cdk.Stack):
         id: str,
         *,
         lake_account: str,
+        sources: tuple[SecurityLakeSource, ...],
         analyst_principal_arns: list[str],
         quicksight_owner_arn: str,
         quicksight_viewer_arns: list[str],
@@ -89,6 +127,7 @@ class SecurityLakeVisualizationStack(cdk.Stack):
             self,
             "Visualization",
             lake_account=lake_account,
+            sources=sources,
             resource_share_arn=resource_share_arn,
             analyst_principal_arns=analyst_principal_arns,
             quicksight_owner_arn=quicksight_owner_arn,
@@ -101,10 +140,12 @@ def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
     viz = config.visualization_account
     identity_region = _quicksight_identity_region(app, config.region)
     partition = RegionInfo.get(identity_region).partition or "aws"
+    sources = _sources(app)
     subscriber = SecurityLakeSubscriberStack(
         app,
         "SecurityLakeSubscriber",
         visualization_account=viz,
+        sources=sources,
         env=cdk.Environment(account=config.account, region=config.region),
         description="Security Lake subscriber with Lake Formation access for the visualization account",
     )
@@ -112,6 +153,7 @@ def add_example(app: cdk.App, config: ExampleConfig) -> list[cdk.Stack]:
         app,
         "SecurityLakeVisualization",
         lake_account=config.account,
+        sources=sources,
         analyst_principal_arns=_arn_list(_context(app, "analyst_principal_arns", "")),
         quicksight_owner_arn=_context(
             app,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,13 +14,17 @@ from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.security_lake import (
     AWS_LOG_SOURCES,
+    FAILED_FINDINGS_VIEW,
+    FAILED_FINDINGS_VIEW_COLUMNS,
     SecurityLakeShareAcceptance,
     SecurityLakeSource,
     SecurityLakeSubscriber,
     SecurityLakeVisualization,
     all_aws_sources,
+    parse_sources,
 )
-from tests.conftest import cdk_context
+from blueprints.stacks.security_lake import DEFAULT_SOURCES
+from tests.conftest import ROOT, cdk_context
 from tests.stack_kit import synth_example
 
 LAKE = "111111111111"
@@ -28,6 +34,8 @@ OWNER = f"arn:aws:quicksight:{REGION}:{VIZ}:group/default/security-admins"
 ANALYST = f"arn:aws:iam::{VIZ}:role/SecurityAnalyst"
 SH_LINK = "amazon_security_lake_table_us_east_1_sh_findings_2_0"
 LAKE_DB = "amazon_security_lake_glue_db_us_east_1"
+#: What the example stacks subscribe to by default (cdk.json's security_lake:sources).
+EXAMPLE_SOURCES = parse_sources(DEFAULT_SOURCES)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +69,7 @@ def test_subscriber_gives_lake_formation_access_to_the_visualization_account(sub
             "AccessTypes": ["LAKEFORMATION"],
             "DataLakeArn": f"arn:aws:securitylake:{REGION}:{LAKE}:data-lake/default",
             "SubscriberIdentity": {"Principal": VIZ, "ExternalId": Match.any_value()},
-            "Sources": [{"AwsLogSource": {"SourceName": name, "SourceVersion": "2.0"}} for name in AWS_LOG_SOURCES],
+            "Sources": [{"AwsLogSource": {"SourceName": s.name, "SourceVersion": s.version}} for s in EXAMPLE_SOURCES],
         },
     )
 
@@ -93,7 +101,12 @@ def test_subscriber_outputs_what_the_visualization_account_needs(subscriber: Tem
 def test_share_acceptance_waits_for_the_invitation_from_the_lake_account(viz: Template) -> None:
     viz.has_resource_properties(
         "Custom::SecurityLakeShareAcceptance",
-        {"SenderAccountId": LAKE, "ResourceShareNamePrefix": "LakeFormation", "TimeoutSeconds": "1800"},
+        {
+            "SenderAccountId": LAKE,
+            "SubscriberName": "cross-account-visualization",
+            "Sources": "CLOUD_TRAIL_MGMT:2.0,ROUTE53:2.0,SH_FINDINGS:2.0,VPC_FLOW:2.0",
+            "TimeoutSeconds": "1800",
+        },
     )
     for phase in ("on_event", "is_complete"):
         viz.has_resource_properties(
@@ -144,8 +157,8 @@ def test_catalog_is_built_in_order_acceptance_database_links(viz: Template) -> N
             )
         },
     )
-    links = viz.find_resources("AWS::Glue::Table")
-    assert len(links) == len(AWS_LOG_SOURCES)
+    links = _links(viz)
+    assert len(links) == len(EXAMPLE_SOURCES)
     for link in links.values():
         assert link["DependsOn"] == [database_id]
         table = link["Properties"]["TableInput"]
@@ -153,12 +166,19 @@ def test_catalog_is_built_in_order_acceptance_database_links(viz: Template) -> N
         assert table["TargetTable"] == {"CatalogId": LAKE, "DatabaseName": LAKE_DB, "Name": table["Name"]}
 
 
+def _links(template: Template) -> dict[str, Any]:
+    """The resource links (Glue tables with a target), by logical id."""
+    tables = template.find_resources("AWS::Glue::Table")
+    return {logical: t for logical, t in tables.items() if "TargetTable" in t["Properties"]["TableInput"]}
+
+
 def test_grants_describe_links_and_select_targets_after_the_links(viz: Template) -> None:
-    links = viz.find_resources("AWS::Glue::Table")
-    link_by_name = {r["Properties"]["TableInput"]["Name"]: logical for logical, r in links.items()}
+    tables = viz.find_resources("AWS::Glue::Table")
+    link_by_name = {r["Properties"]["TableInput"]["Name"]: logical for logical, r in tables.items()}
     grants = viz.find_resources("AWS::LakeFormation::PrincipalPermissions")
-    # one principal (QuickSight's role; the example names no analyst) x (database + link + target per source)
-    assert len(grants) == 1 + 2 * len(AWS_LOG_SOURCES)
+    # one principal (QuickSight's role; the example names no analyst) x (database + `default` + view + link and
+    # target per source)
+    assert len(grants) == 3 + 2 * len(EXAMPLE_SOURCES)
     for grant in grants.values():
         props = grant["Properties"]
         assert props["PermissionsWithGrantOption"] == []
@@ -168,6 +188,9 @@ def test_grants_describe_links_and_select_targets_after_the_links(viz: Template)
             continue
         table = resource["Table"]
         assert grant["DependsOn"] == [link_by_name[table["Name"]]]
+        if table["Name"] == FAILED_FINDINGS_VIEW:
+            assert props["Permissions"] == ["SELECT", "DESCRIBE"]
+            continue
         if table["CatalogId"] == LAKE:
             assert props["Permissions"] == ["SELECT"]
             assert table["DatabaseName"] == LAKE_DB
@@ -262,11 +285,12 @@ def test_workgroup_enforces_encrypted_results_and_a_scan_limit(viz: Template) ->
 
 def test_named_queries_carry_the_posts_examples(viz: Template) -> None:
     queries = [q["Properties"] for q in viz.find_resources("AWS::Athena::NamedQuery").values()]
-    assert len(queries) == 3
+    assert len(queries) == 2
     text = "\n".join(q["QueryString"] for q in queries)
     assert f'"AwsDataCatalog"."security_lake_visualization"."{SH_LINK}" LIMIT 10' in text
-    assert "CREATE OR REPLACE VIEW security_hub_new_failed_findings_by_created_time AS" in text
-    assert "finding_info.title" in text and "compliance.status = 'FAILED'" in text
+    assert f'"security_lake_visualization"."{FAILED_FINDINGS_VIEW}" LIMIT 10' in text
+    # The view exists with the stack (see the view tests): no named query asks anybody to create it.
+    assert "CREATE " not in text.upper()
     assert all(q["Database"] == "security_lake_visualization" for q in queries)
 
 
@@ -301,7 +325,7 @@ def test_three_persona_datasets_query_the_links(viz: Template) -> None:
         sql[key] = table["CustomSql"]["SqlQuery"]
     assert set(sql) == {"executive", "custodian", "operator"}
     assert f'"security_lake_visualization"."{SH_LINK}"' in sql["executive"]
-    assert sql["custodian"].count("UNION ALL") == len(AWS_LOG_SOURCES) - 1
+    assert sql["custodian"].count("UNION ALL") == len(EXAMPLE_SOURCES) - 1
     assert "severity_id >= 3" in sql["operator"]
 
 
@@ -424,7 +448,8 @@ def test_database_waits_for_the_admin_dependencies(analysts_only: Template) -> N
 def test_without_quicksight_only_the_analysts_are_granted(analysts_only: Template) -> None:
     for resource_type in ("AWS::QuickSight::DataSource", "AWS::QuickSight::DataSet", "AWS::QuickSight::Dashboard"):
         analysts_only.resource_count_is(resource_type, 0)
-    analysts_only.resource_count_is("AWS::LakeFormation::PrincipalPermissions", 3)
+    # database, `default`, the view, and the one source's link and target
+    analysts_only.resource_count_is("AWS::LakeFormation::PrincipalPermissions", 5)
     analysts_only.has_resource_properties(
         "AWS::Glue::Table",
         {
@@ -437,10 +462,9 @@ def test_without_quicksight_only_the_analysts_are_granted(analysts_only: Templat
 
 
 def test_version_one_views_use_the_posts_columns(analysts_only: Template) -> None:
-    analysts_only.has_resource_properties(
-        "AWS::Athena::NamedQuery",
-        {"QueryString": Match.string_like_regexp(r"finding\.title AS finding_title, cloud\.account_uid")},
-    )
+    sql = _view_definition(analysts_only)["originalSql"]
+    assert re.search(r"finding\.title AS finding_title, cloud\.account_uid", sql)
+    assert "amazon_security_lake_table_ap_southeast_2_sh_findings_1_0" in sql
 
 
 def test_spice_data_sets_refresh_daily() -> None:
@@ -563,6 +587,8 @@ def test_table_names_follow_security_lake() -> None:
         ({"sources": [SecurityLakeSource("WAF", "latest")]}, "must be a concrete version"),
         ({"sources": [SecurityLakeSource("WAF"), SecurityLakeSource("WAF", "1.0")]}, "WAF more than once"),
         ({"subscriber_name": "no;semicolons"}, "subscriber_name must be 1-64"),
+        ({"subscriber_name": "no spaces"}, "subscriber_name must be 1-64"),
+        ({"subscriber_name": "no,commas"}, "subscriber_name must be 1-64"),
     ],
 )
 def test_subscriber_validation(kwargs: dict[str, Any], message: str) -> None:
@@ -591,7 +617,8 @@ def test_subscriber_uses_a_secret_passed_in() -> None:
         ({"timeout": cdk.Duration.hours(1)}, "timeout must be between 1 minute and 50 minutes"),
         ({"query_interval": cdk.Duration.seconds(1)}, "query_interval must be between 10 seconds and 5 minutes"),
         ({"sender_account": "abc"}, "sender_account must be a 12-digit"),
-        ({"resource_share_name_prefix": ""}, "resource_share_name_prefix must be 1-255"),
+        ({"subscriber_name": "two words"}, "subscriber_name must be 1-64 ASCII"),
+        ({"sources": []}, "sources must list at least one"),
     ],
 )
 def test_share_acceptance_validation(kwargs: dict[str, Any], message: str) -> None:
@@ -607,6 +634,8 @@ def test_share_acceptance_validation(kwargs: dict[str, Any], message: str) -> No
         ({"lake_account": VIZ}, "lake_account must be the Security Lake account, not this visualization account"),
         ({"lake_account": "1"}, "lake_account must be a 12-digit"),
         ({"database_name": "Security-Lake"}, "database_name must be 1-255 lowercase"),
+        ({"database_name": "default"}, "database_name must not be 'default'"),
+        ({"subscriber_name": "viz, the account"}, "subscriber_name must be 1-64 ASCII"),
         ({"workgroup_name": "no spaces"}, "workgroup_name must be 1-128"),
         ({"analyst_principal_arns": ["SecurityAnalyst"]}, "analyst_principal_arns must be IAM role or user ARNs"),
         ({"analyst_principal_arns": [ANALYST, ANALYST]}, "must not repeat a principal"),
@@ -698,3 +727,327 @@ def test_quicksight_role_has_athenas_default_database_and_catalog_access(viz: Te
     tables = [_joined(r) for r in reads["Resource"] if ":table/" in _joined(r)]
     assert f"arn:aws:glue:{REGION}:{LAKE}:table/{LAKE_DB}/{SH_LINK}" in tables
     assert not [r for r in map(_joined, reads["Resource"]) if r.endswith("database/default")]
+
+
+# Subscriber names: what Security Lake's API accepts (finding 8) ------------------------------
+
+
+def _botocore_subscriber_name_rule() -> tuple[re.Pattern[str], int]:
+    """UpdateSubscriber's subscriberName in botocore's securitylake model: pattern and maximum length.
+
+    The service validates as Java does, where ``\\w`` is ASCII only; ``re.ASCII`` gives Python the same.
+    """
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("securitylake")
+    shape = model.operation_model("UpdateSubscriber").input_shape.members["subscriberName"]
+    return re.compile(shape.metadata["pattern"], re.ASCII), shape.metadata["max"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cross-account-visualization",
+        "viz_account:prod/eu@corp=1+2.x",
+        "back\\slash",
+        "x" * 64,
+        "x" * 65,
+        "with space",
+        "comma,separated",
+        "tab\there",
+        "semi;colon",
+        "ümlaut",
+        "",
+    ],
+)
+def test_subscriber_names_are_accepted_exactly_as_update_subscriber_accepts_them(name: str) -> None:
+    pattern, longest = _botocore_subscriber_name_rule()
+    # CloudFormation requires a name (the construct always sends one), so the empty name the pattern allows is refused
+    api_accepts = bool(pattern.fullmatch(name)) and 1 <= len(name) <= longest
+    try:
+        SecurityLakeSubscriber(_stack(account=LAKE), "Sub", subscriber_account=VIZ, subscriber_name=name)
+        construct_accepts = True
+    except ValueError as error:
+        assert "subscriber_name must be" in str(error)
+        construct_accepts = False
+    assert construct_accepts == api_accepts
+
+
+def test_subscriber_name_reaches_the_subscriber_and_the_acceptance() -> None:
+    stack = _stack(account=LAKE)
+    SecurityLakeSubscriber(stack, "Sub", subscriber_account=VIZ, subscriber_name="soc-dashboards")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SecurityLake::Subscriber", {"SubscriberName": "soc-dashboards"}
+    )
+    viz_stack = _stack()
+    SecurityLakeVisualization(
+        viz_stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, subscriber_name="soc-dashboards"
+    )
+    Template.from_stack(viz_stack).has_resource_properties(
+        "Custom::SecurityLakeShareAcceptance", {"SubscriberName": "soc-dashboards"}
+    )
+
+
+# Sources: botocore's list, one context key for both stacks (finding 5) -----------------------
+
+
+def test_aws_log_sources_are_botocores_aws_log_source_names() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("securitylake")
+    assert sorted(AWS_LOG_SOURCES) == sorted(model.shape_for("AwsLogSourceName").enum)
+
+
+def test_cdk_json_sets_the_example_sources_the_code_defaults_to() -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert parse_sources(context["security_lake:sources"]) == EXAMPLE_SOURCES
+    assert {s.name for s in EXAMPLE_SOURCES} == {"CLOUD_TRAIL_MGMT", "VPC_FLOW", "ROUTE53", "SH_FINDINGS"}
+
+
+@pytest.fixture(scope="module")
+def two_sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Template]:
+    return synth_example(
+        "blueprints.stacks.security_lake",
+        outdir=tmp_path_factory.mktemp("security_lake_two_sources"),
+        **{"security_lake:sources": "WAF, SH_FINDINGS:2.0"},
+    )
+
+
+def test_both_stacks_follow_the_sources_context_key(two_sources: dict[str, Template]) -> None:
+    subscriber = two_sources["SecurityLakeSubscriber"]
+    subscriber.has_resource_properties(
+        "AWS::SecurityLake::Subscriber",
+        {
+            "Sources": [
+                {"AwsLogSource": {"SourceName": "WAF", "SourceVersion": "2.0"}},
+                {"AwsLogSource": {"SourceName": "SH_FINDINGS", "SourceVersion": "2.0"}},
+            ]
+        },
+    )
+    viz = two_sources["SecurityLakeVisualization"]
+    names = sorted(link["Properties"]["TableInput"]["Name"] for link in _links(viz).values())
+    assert names == [SH_LINK, "amazon_security_lake_table_us_east_1_waf_2_0"]
+    viz.has_resource_properties("Custom::SecurityLakeShareAcceptance", {"Sources": "SH_FINDINGS:2.0,WAF:2.0"})
+    granted = {
+        g["Properties"]["Resource"]["Table"]["Name"]
+        for g in viz.find_resources("AWS::LakeFormation::PrincipalPermissions").values()
+        if "Table" in g["Properties"]["Resource"]
+    }
+    assert granted == {SH_LINK, "amazon_security_lake_table_us_east_1_waf_2_0", FAILED_FINDINGS_VIEW}
+
+
+def test_custodian_union_follows_the_sources(two_sources: dict[str, Template]) -> None:
+    viz = two_sources["SecurityLakeVisualization"]
+    custodian = _logical_id(viz, "AWS::QuickSight::DataSet", {"DataSetId": "security-lake-custodian"})
+    table = viz.to_json()["Resources"][custodian]["Properties"]["PhysicalTableMap"]["custodian"]
+    sql = table["CustomSql"]["SqlQuery"]
+    branches = sql.split(" UNION ALL ")
+    assert len(branches) == 2
+    assert "amazon_security_lake_table_us_east_1_waf_2_0" in branches[0] and SH_LINK in branches[1]
+    assert not re.search(r"vpc_flow|route53|cloud_trail", sql)
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("SH_FINDINGS,GUARDDUTY", "source name must be one of"),
+        ("SH_FINDINGS:latest", "must be a concrete version"),
+        ("", "sources must list at least one"),
+        ("SH_FINDINGS,SH_FINDINGS:1.0", "more than once"),
+    ],
+)
+def test_example_refuses_unknown_sources(value: str, detail: str) -> None:
+    from blueprints.config import load_config
+    from blueprints.stacks.security_lake import add_example
+
+    app = cdk.App(context=cdk_context(**{"security_lake:sources": value}))
+    with pytest.raises(ValueError, match=f"context key 'security_lake:sources' must list .*{detail}"):
+        add_example(app, load_config(app))
+
+
+def test_example_takes_the_sources_as_a_json_list() -> None:
+    from blueprints.config import load_config
+    from blueprints.stacks.security_lake import SecurityLakeSubscriberStack, add_example
+
+    app = cdk.App(context=cdk_context(**{"security_lake:sources": ["SH_FINDINGS", "VPC_FLOW:2.0"]}))
+    subscriber = next(s for s in add_example(app, load_config(app)) if isinstance(s, SecurityLakeSubscriberStack))
+    assert subscriber.subscriber.sources == (SecurityLakeSource("SH_FINDINGS"), SecurityLakeSource("VPC_FLOW"))
+
+
+# A subscriber edit runs the acceptance again (finding 3) -------------------------------------
+
+
+def _acceptance_properties(sources: list[SecurityLakeSource], **kwargs: Any) -> dict[str, Any]:
+    stack = _stack()
+    SecurityLakeVisualization(
+        stack,
+        "Viz",
+        lake_account=LAKE,
+        enable_quicksight=False,
+        analyst_principal_arns=[ANALYST],
+        sources=sources,
+        **kwargs,
+    )
+    found = Template.from_stack(stack).find_resources("Custom::SecurityLakeShareAcceptance")
+    ((_, resource),) = found.items()
+    properties = dict(resource["Properties"])
+    del properties["ServiceToken"]
+    return properties
+
+
+def test_acceptance_properties_change_with_the_subscribed_sources() -> None:
+    """CloudFormation runs a custom resource again only when its properties change.
+
+    Security Lake may answer a subscriber edit with a new RAM share; a change of sources, the edit this app makes,
+    must therefore reach the acceptance, while a mere reordering must not run it for nothing.
+    """
+    findings, waf, vpc = SecurityLakeSource("SH_FINDINGS"), SecurityLakeSource("WAF"), SecurityLakeSource("VPC_FLOW")
+    before = _acceptance_properties([findings, waf])
+    assert _acceptance_properties([waf, findings]) == before
+    assert _acceptance_properties([findings, waf, vpc]) != before
+    assert _acceptance_properties([findings, SecurityLakeSource("WAF", "1.0")]) != before
+    share = f"arn:aws:ram:{REGION}:{LAKE}:resource-share/0a1b2c3d-4e5f"
+    assert _acceptance_properties([findings, waf], resource_share_arn=share) != before
+
+
+# Athena's `default` database under Lake Formation (finding 4) --------------------------------
+
+
+def _default_grants(template: Template) -> dict[str, Any]:
+    return {
+        logical: g
+        for logical, g in template.find_resources("AWS::LakeFormation::PrincipalPermissions").items()
+        if g["Properties"]["Resource"].get("Database", {}).get("Name") == "default"
+    }
+
+
+def test_every_principal_may_describe_the_default_database() -> None:
+    """Athena: "The DESCRIBE permission is required on the default database" (Considerations and limitations for
+    querying data registered with Lake Formation)."""
+    stack = _stack()
+    SecurityLakeVisualization(
+        stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, analyst_principal_arns=[ANALYST]
+    )
+    template = Template.from_stack(stack)
+    grants = _default_grants(template)
+    principals = sorted(
+        json.dumps(g["Properties"]["Principal"]["DataLakePrincipalIdentifier"]) for g in grants.values()
+    )
+    assert principals == sorted(
+        [json.dumps(ANALYST), json.dumps({"Fn::GetAtt": [_quicksight_role_id(template), "Arn"]})]
+    )
+    for grant in grants.values():
+        assert grant["Properties"]["Resource"]["Database"] == {
+            "CatalogId": {"Ref": "AWS::AccountId"},
+            "Name": "default",
+        }
+        assert grant["Properties"]["Permissions"] == ["DESCRIBE"]
+    # Nothing creates `default` unless asked: Athena or an earlier user usually has.
+    template.resource_count_is("AWS::Glue::Database", 1)
+
+
+def test_default_database_can_be_created_and_outlives_the_stack() -> None:
+    stack = _stack()
+    SecurityLakeVisualization(stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, create_default_database=True)
+    template = Template.from_stack(stack)
+    default_id = _logical_id(template, "AWS::Glue::Database", {"DatabaseInput": Match.object_like({"Name": "default"})})
+    resource = template.to_json()["Resources"][default_id]
+    assert resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+    (grant,) = _default_grants(template).values()
+    assert default_id in grant["DependsOn"]
+
+
+# The post's view, created with the stack and readable (finding 6) ----------------------------
+
+
+def _view(template: Template) -> dict[str, Any]:
+    views = [
+        t
+        for t in template.find_resources("AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"].get("TableType") == "VIRTUAL_VIEW"
+    ]
+    assert len(views) == 1
+    return views[0]
+
+
+def _view_definition(template: Template) -> dict[str, Any]:
+    text = _view(template)["Properties"]["TableInput"]["ViewOriginalText"]
+    match = re.fullmatch(r"/\* Presto View: ([A-Za-z0-9+/=]+) \*/", text)
+    assert match, text
+    return dict(json.loads(base64.b64decode(match.group(1))))
+
+
+def test_failed_findings_view_is_an_athena_view_over_the_findings_link(viz: Template) -> None:
+    """Athena keeps a view as a Glue VIRTUAL_VIEW table whose original text is the base64 JSON definition between
+    ``/* Presto View: `` and `` */``, expanded text ``/* Presto View */``, parameter ``presto_view=true`` (Trino's
+    Hive connector: ViewReaderUtil and HiveMetadata in trinodb/trino, the engine of Athena engine version 3)."""
+    view = _view(viz)
+    table = view["Properties"]["TableInput"]
+    assert table["Name"] == FAILED_FINDINGS_VIEW
+    assert table["ViewExpandedText"] == "/* Presto View */"
+    assert table["Parameters"] == {"presto_view": "true", "comment": "Presto View"}
+    assert view["Properties"]["DatabaseName"] == "security_lake_visualization"
+    definition = _view_definition(viz)
+    assert definition["catalog"] == "awsdatacatalog" and definition["schema"] == "security_lake_visualization"
+    assert "owner" not in definition  # runs with the querying principal's rights, which the grants give
+    sql = definition["originalSql"]
+    assert sql.startswith("SELECT finding_info.title AS finding_title, cloud.account.uid AS account_uid")
+    assert f'FROM "security_lake_visualization"."{SH_LINK}" WHERE compliance.status = \'FAILED\'' in sql
+    assert sql.endswith("ORDER BY finding_info.created_time LIMIT 100")
+    # The declared columns are the SELECT's aliases, in order, in both the definition and the Glue schema.
+    aliases = re.findall(r" AS (\w+)", sql)
+    assert [c["name"] for c in definition["columns"]] == aliases == list(FAILED_FINDINGS_VIEW_COLUMNS)
+    assert {c["type"] for c in definition["columns"]} == {"varchar"}
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == aliases
+    sh_link = next(logical for logical, t in _links(viz).items() if t["Properties"]["TableInput"]["Name"] == SH_LINK)
+    assert view["DependsOn"] == [sh_link]
+
+
+def test_every_principal_may_read_the_view() -> None:
+    stack = _stack()
+    SecurityLakeVisualization(
+        stack, "Viz", lake_account=LAKE, quicksight_owner_arn=OWNER, analyst_principal_arns=[ANALYST]
+    )
+    template = Template.from_stack(stack)
+    view_grants = [
+        g["Properties"]
+        for g in template.find_resources("AWS::LakeFormation::PrincipalPermissions").values()
+        if g["Properties"]["Resource"].get("Table", {}).get("Name") == FAILED_FINDINGS_VIEW
+    ]
+    principals = sorted(json.dumps(g["Principal"]["DataLakePrincipalIdentifier"]) for g in view_grants)
+    assert principals == sorted(
+        [json.dumps(ANALYST), json.dumps({"Fn::GetAtt": [_quicksight_role_id(template), "Arn"]})]
+    )
+    for grant in view_grants:
+        assert grant["Permissions"] == ["SELECT", "DESCRIBE"]
+        assert grant["Resource"]["Table"]["DatabaseName"] == "security_lake_visualization"
+        # ...and what the view reads: SELECT on the shared findings table, DESCRIBE on its link.
+        principal = grant["Principal"]
+        reads = {
+            (g["Properties"]["Resource"]["Table"]["Name"], g["Properties"]["Resource"]["Table"]["DatabaseName"]): g[
+                "Properties"
+            ]["Permissions"]
+            for g in template.find_resources("AWS::LakeFormation::PrincipalPermissions").values()
+            if g["Properties"]["Principal"] == principal and "Table" in g["Properties"]["Resource"]
+        }
+        assert reads[(SH_LINK, LAKE_DB)] == ["SELECT"]
+        assert reads[(SH_LINK, "security_lake_visualization")] == ["DESCRIBE"]
+
+
+def test_without_security_hub_findings_there_is_no_view() -> None:
+    stack = _stack()
+    SecurityLakeVisualization(
+        stack,
+        "Viz",
+        lake_account=LAKE,
+        sources=[SecurityLakeSource("VPC_FLOW")],
+        enable_quicksight=False,
+        analyst_principal_arns=[ANALYST],
+    )
+    template = Template.from_stack(stack)
+    assert not [
+        t
+        for t in template.find_resources("AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"].get("TableType") == "VIRTUAL_VIEW"
+    ]
+    template.resource_count_is("AWS::Athena::NamedQuery", 0)

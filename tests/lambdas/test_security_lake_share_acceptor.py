@@ -1,4 +1,9 @@
-"""The Security Lake RAM share acceptor, against botocore's Stubber (moto has no RAM invitations)."""
+r"""The Security Lake RAM share acceptor, against botocore's Stubber (moto has no RAM invitations).
+
+Share names follow ``SubscriberResource.resourceShareName`` in botocore's securitylake model
+(``^LakeFormation(?:-V[0-9]+)-([a-zA-Z0-9]+)-([\\\w\-_:/.@=+]*)$``, the subscriber's name last); the Stubber checks
+every RAM request and response against botocore's RAM model.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ OTHER = "333333333333"
 VIZ = "222222222222"
 SHARE_ARN = f"arn:aws:ram:us-east-1:{LAKE}:resource-share/7d0c1b2a-3e4f-4a5b-8c9d-0e1f2a3b4c5d"
 INVITATION_ARN = f"arn:aws:ram:us-east-1:{LAKE}:resource-share-invitation/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+SUBSCRIBER = "cross-account-visualization"
+SHARE_NAME = f"LakeFormation-V3-a1B2c3D4-{SUBSCRIBER}"
 
 
 @pytest.fixture
@@ -28,7 +35,7 @@ def acceptor() -> ModuleType:
 
 
 def _invitation(
-    status: str = "PENDING", sender: str = LAKE, name: str = "LakeFormation-V3-abc", share_arn: str = SHARE_ARN
+    status: str = "PENDING", sender: str = LAKE, name: str = SHARE_NAME, share_arn: str = SHARE_ARN
 ) -> dict[str, Any]:
     return {
         "resourceShareInvitationArn": INVITATION_ARN.replace(LAKE, sender),
@@ -64,7 +71,7 @@ def test_create_fixes_the_deadline_without_calling_aws(acceptor: ModuleType, mon
     client = acceptor._client()
     with stubbed(client):  # no queued responses: any RAM call would fail
         result = _run(acceptor, "on_event", load_event("security_lake_share_create"), monkeypatch)
-    assert result["PhysicalResourceId"] == f"ram-share-acceptance:{LAKE}:LakeFormation*"
+    assert result["PhysicalResourceId"] == f"ram-share-acceptance:{LAKE}:{SUBSCRIBER}"
     assert abs(int(result["Data"]["AcceptBefore"]) - (time.time() + 1800)) < 5
 
 
@@ -92,6 +99,9 @@ def test_physical_id_names_the_pinned_share(acceptor: ModuleType, monkeypatch: p
         ({"ResourceShareArn": SHARE_ARN.replace(LAKE, OTHER)}, "refusing a share from another account"),
         ({"TimeoutSeconds": "soon"}, "TimeoutSeconds must be a whole number"),
         ({"TimeoutSeconds": "5"}, "TimeoutSeconds must be between 60 and 3000"),
+        ({"SubscriberName": ""}, "SubscriberName must be the Security Lake subscriber's name"),
+        ({"SubscriberName": "with space"}, "SubscriberName must be the Security Lake subscriber's name"),
+        ({"Sources": "SH_FINDINGS"}, "Sources must be NAME:VERSION items"),
     ],
 )
 def test_bad_properties_fail_the_create(
@@ -192,7 +202,10 @@ def test_missing_invitation_past_the_deadline_fails_with_a_clear_message(
     with stubbed(acceptor._client()) as stub:
         stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
         stub.add_response("get_resource_shares", {"resourceShares": []}, None)
-        with pytest.raises(acceptor.AcceptanceError, match=r"no invitation for a resource share named LakeFormation\*"):
+        with pytest.raises(
+            acceptor.AcceptanceError,
+            match=f"no invitation for the resource share of the Security Lake subscriber {SUBSCRIBER}",
+        ):
             _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
 
 
@@ -204,10 +217,10 @@ def test_share_active_without_invitation_is_success(acceptor: ModuleType, monkey
             "get_resource_shares",
             {
                 "resourceShares": [
-                    {"resourceShareArn": SHARE_ARN, "name": "LakeFormation-V3-abc", "owningAccountId": LAKE},
+                    {"resourceShareArn": SHARE_ARN, "name": SHARE_NAME, "owningAccountId": LAKE},
                     {
                         "resourceShareArn": SHARE_ARN.replace(LAKE, OTHER),
-                        "name": "LakeFormation-V3-x",
+                        "name": SHARE_NAME,
                         "owningAccountId": OTHER,
                     },
                 ]
@@ -228,7 +241,7 @@ def test_invitation_from_another_account_is_never_accepted(
             {},
         )
         stub.add_response("get_resource_shares", {"resourceShares": []}, None)
-        with pytest.raises(acceptor.AcceptanceError, match=f"passed over: LakeFormation-V3-abc from {OTHER}"):
+        with pytest.raises(acceptor.AcceptanceError, match=f"passed over: {SHARE_NAME} from {OTHER}"):
             _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
 
 
@@ -392,3 +405,83 @@ def test_missing_deadline_is_refused(acceptor: ModuleType, monkeypatch: pytest.M
 def test_client_is_created_once_per_container(acceptor: ModuleType) -> None:
     assert acceptor._client() is acceptor._client()
     assert acceptor._client().meta.config.retries["mode"] == "standard"
+
+
+# Only this subscriber's share ------------------------------------------------------
+
+
+FOREIGN_SHARE_ARN = SHARE_ARN.replace("7d0c1b2a", "99999999")
+FOREIGN_INVITATION_ARN = INVITATION_ARN.replace("1a2b3c4d", "99999999")
+
+
+def _foreign(name: str, status: str = "PENDING") -> dict[str, Any]:
+    """An invitation from the lake account itself, for a share that is not this subscriber's."""
+    invitation = _invitation(status, name=name, share_arn=FOREIGN_SHARE_ARN)
+    invitation["resourceShareInvitationArn"] = FOREIGN_INVITATION_ARN
+    return invitation
+
+
+FOREIGN_NAMES = [
+    "LakeFormation-V3-e5F6g7H8-other-subscriber",  # another Security Lake subscriber for this account
+    f"LakeFormation-V3-e5F6g7H8-evil-{SUBSCRIBER}",  # a subscriber whose name ends with ours
+    f"LakeFormation-V3-e5F6g7H8-{SUBSCRIBER}-2",  # one whose name starts with ours
+    "LakeFormation-V3-e5F6g7H8",  # a plain Lake Formation cross-account grant
+    f"MyShare-{SUBSCRIBER}",  # not a Lake Formation share
+]
+
+
+@pytest.mark.parametrize("foreign_name", FOREIGN_NAMES)
+def test_only_this_subscribers_share_is_accepted(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch, foreign_name: str
+) -> None:
+    """Both invitations come from the lake account; the Stubber fails on any accept but the one queued."""
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations", {"resourceShareInvitations": [_foreign(foreign_name), _invitation()]}, {}
+        )
+        stub.add_response(
+            "accept_resource_share_invitation",
+            {"resourceShareInvitation": _invitation("ACCEPTED")},
+            {"resourceShareInvitationArn": INVITATION_ARN, "clientToken": _token(INVITATION_ARN, acceptor)},
+        )
+        result = _run(acceptor, "is_complete", _poll(), monkeypatch)
+    assert result == {"IsComplete": True, "Data": {"ResourceShareArns": SHARE_ARN}}
+
+
+@pytest.mark.parametrize("foreign_name", FOREIGN_NAMES)
+def test_a_foreign_share_alone_is_never_accepted(
+    acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch, foreign_name: str
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_foreign(foreign_name)]}, {})
+        stub.add_response(
+            "get_resource_shares",
+            {
+                "resourceShares": [
+                    {"resourceShareArn": FOREIGN_SHARE_ARN, "name": foreign_name, "owningAccountId": LAKE}
+                ]
+            },
+            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
+        )
+        assert _run(acceptor, "is_complete", _poll(), monkeypatch) == {"IsComplete": False}
+
+
+def test_an_accepted_foreign_share_is_not_taken_for_ours(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An earlier share of another subscriber, accepted long ago, must not end the wait for ours."""
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response(
+            "get_resource_share_invitations", {"resourceShareInvitations": [_foreign(FOREIGN_NAMES[0], "ACCEPTED")]}, {}
+        )
+        stub.add_response("get_resource_shares", {"resourceShares": []}, None)
+        with pytest.raises(
+            acceptor.AcceptanceError, match=f"passed over: {FOREIGN_NAMES[0]} from {LAKE} \\(ACCEPTED\\)"
+        ):
+            _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
+
+
+def test_subscriber_names_match_only_themselves(acceptor: ModuleType) -> None:
+    """Characters a subscriber name may hold that mean something in a regular expression are matched literally."""
+    settings = acceptor.Settings({"SenderAccountId": LAKE, "SubscriberName": "a.b+c"})
+    assert settings.matches("", "LakeFormation-V3-x1-a.b+c")
+    assert not settings.matches("", "LakeFormation-V3-x1-aXbbc")
+    assert not settings.matches("", "LakeFormation-V3-x1-abbbc")

@@ -10,8 +10,13 @@ variable ``ACCEPTOR_PHASE``):
     invitation must have arrived. Makes no AWS call.
 ``is_complete``
     Polled by the Provider framework until it reports completion. Finds the
-    invitations from the expected sender for the expected share, accepts the
-    pending ones, and reports success once a matching share is accepted (or
+    invitations from the expected sender for the expected share (the pinned
+    ``ResourceShareArn``, otherwise the share of the subscriber
+    ``SubscriberName``, which Security Lake names
+    ``LakeFormation-V<n>-<id>-<subscriber name>``: the ``resourceShareName``
+    pattern of ``SubscriberResource`` in botocore's securitylake model),
+    accepts the pending ones, and reports success once a matching share is
+    accepted (or
     already active, as when both accounts share within one AWS Organization and
     RAM needs no invitation). Throttling, service faults, timeouts and
     connection errors wait for the next poll, as does a call that would not
@@ -45,7 +50,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 logger = Logger()
 
-DEFAULT_NAME_PREFIX = "LakeFormation"
+#: UpdateSubscriber's ``subscriberName`` (botocore's securitylake model): ``^[\\\w\-_:/.@=+]*$``, 64 at most.
+_SUBSCRIBER_NAME_RE = re.compile(r"^[\\\w\-:/.@=+]{1,64}$", re.ASCII)
+#: ``SubscriberResource.resourceShareName`` (botocore's securitylake model), the subscriber's name at the end.
+_SHARE_NAME_TEMPLATE = r"^LakeFormation-V[0-9]+-[a-zA-Z0-9]+-{name}$"
+_SOURCES_RE = re.compile(r"^[A-Z0-9_]+:[0-9]\.[0-9](,[A-Z0-9_]+:[0-9]\.[0-9])*$")
 MIN_TIMEOUT_SECONDS = 60
 MAX_TIMEOUT_SECONDS = 3000
 #: Invitations from other senders or for other shares named in the timeout message, at most.
@@ -145,23 +154,34 @@ class Settings:
             raise AcceptanceError(
                 f"TimeoutSeconds must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}; got {timeout}"
             )
+        subscriber = str(properties.get("SubscriberName") or "")
+        if not _SUBSCRIBER_NAME_RE.match(subscriber):
+            raise AcceptanceError(
+                "SubscriberName must be the Security Lake subscriber's name (1-64 ASCII letters, digits or "
+                f"_ - : / . @ = + \\), whose share alone is accepted; got {subscriber!r}"
+            )
+        sources = str(properties.get("Sources") or "")
+        if sources and not _SOURCES_RE.match(sources):
+            raise AcceptanceError(f"Sources must be NAME:VERSION items, comma-separated; got {sources!r}")
         self.sender = sender
         self.share_arn = share_arn
-        self.name_prefix = str(properties.get("ResourceShareNamePrefix") or DEFAULT_NAME_PREFIX)
+        self.subscriber = subscriber
+        self.sources = sources
+        self.share_name = re.compile(_SHARE_NAME_TEMPLATE.format(name=re.escape(subscriber)))
         self.timeout = timeout
 
     @property
     def physical_id(self) -> str:
-        return f"ram-share-acceptance:{self.sender}:{self.share_arn or self.name_prefix + '*'}"
+        return f"ram-share-acceptance:{self.sender}:{self.share_arn or self.subscriber}"
 
     def describe(self) -> str:
-        share = self.share_arn or f"a resource share named {self.name_prefix}*"
+        share = self.share_arn or f"the resource share of the Security Lake subscriber {self.subscriber}"
         return f"{share} from account {self.sender}"
 
     def matches(self, share_arn: str, share_name: str) -> bool:
         if self.share_arn:
             return share_arn == self.share_arn
-        return share_name.startswith(self.name_prefix)
+        return bool(self.share_name.match(share_name))
 
 
 def _invitations(settings: Settings) -> list[dict[str, Any]]:
@@ -302,6 +322,7 @@ def is_complete(event: dict[str, Any]) -> dict[str, Any]:
         )
         return {"IsComplete": False}
     if accepted:
+        logger.info("Share accepted", extra={"shares": accepted, "sources": settings.sources})
         return {"IsComplete": True, "Data": {"ResourceShareArns": ",".join(accepted)}}
     if time.time() > deadline:
         shown = ", ".join(notes[:MAX_NOTES]) + (f" and {len(notes) - MAX_NOTES} more" if len(notes) > MAX_NOTES else "")
