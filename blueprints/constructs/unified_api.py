@@ -298,7 +298,9 @@ class UnifiedApi(Construct):
             open=False,
             # Only requests for the API host name reach the endpoint: API Gateway would route any other Host
             # (<api-id>.execute-api.<region>.amazonaws.com) straight to that private API, past the custom domain.
-            default_action=elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="Not Found"),
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="text/plain", message_body="Not Found"
+            ),
         )
         if not cloudfront:
             listener = self.https_listener
@@ -625,7 +627,7 @@ class UnifiedApi(Construct):
                 action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                 statement=wafv2.CfnWebACL.StatementProperty(rate_based_statement=rate_statement),
                 visibility_config=visibility("RateLimitPerClient"),
-            )
+            ),
         ]
         for priority, group in enumerate(MANAGED_RULE_GROUPS, start=2):
             overrides = (
@@ -786,7 +788,7 @@ class UnifiedApi(Construct):
         # In the API's own stack when that is another stack: the dependency then points from the domain
         # stack to the platform stack, which deploys first.
         same_stack = owner.node.addr == here.node.addr
-        scope: Construct = self if same_stack else rest_api
+        scope: Construct = self if same_stack else rest_api if isinstance(rest_api, Construct) else owner
         mapping = apigw.CfnBasePathMappingV2(
             scope,
             f"Mapping-{base_path}" if same_stack else f"UnifiedApiMapping-{base_path}",

@@ -186,7 +186,7 @@ class Stack:
         ((component, options),) = body["FieldToMatch"].items()
         if component == "Headers":
             assert options["MatchPattern"] == {"All": {}} and options["MatchScope"] == "KEY", options
-            candidates = list(request.headers) + ["host"]
+            candidates = [*list(request.headers), "host"]
         elif component == "SingleHeader":
             wanted = options["Name"].lower()
             candidates = [v for k, v in request.headers.items() if k.lower() == wanted]
@@ -324,7 +324,7 @@ class Stack:
             refused.add("listener")
         per_reading: list[set[str]] = []
         landed: list[Route] = []
-        for route, nowhere in self.readings(request):
+        for route, _nowhere in self.readings(request):
             if route is None:
                 per_reading.append({"routing"})
                 continue
