@@ -40,9 +40,12 @@ BASE_PATH_RE = re.compile(r"^[A-Za-z0-9$_.+!*'()-]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _STATUS_CODES_RE = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_STAGE_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PARAMETER_RE = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 #: CloudFront's origin-facing addresses, as an AWS-managed prefix list (its id differs per Region).
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+#: The header that makes API Gateway route a request to a private API by id, past any custom domain name.
+API_ID_HEADER = "x-apigw-api-id"
 #: The WAF managed rule groups every unified API gets, in evaluation order after the rate rule.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -293,12 +296,21 @@ class UnifiedApi(Construct):
             certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
             ssl_policy=ssl_policy,
             open=False,
-            default_action=(
-                elbv2.ListenerAction.fixed_response(403, content_type="text/plain", message_body="Forbidden")
-                if cloudfront
-                else elbv2.ListenerAction.forward([self.target_group])
+            # Only requests for the API host name reach the endpoint: API Gateway would route any other Host
+            # (<api-id>.execute-api.<region>.amazonaws.com) straight to that private API, past the custom domain.
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="text/plain", message_body="Not Found"
             ),
         )
+        if not cloudfront:
+            listener = self.https_listener
+            assert isinstance(listener, elbv2.ApplicationListener)
+            listener.add_action(
+                "ToApiDomain",
+                priority=10,
+                conditions=[elbv2.ListenerCondition.host_headers([domain_name])],
+                action=elbv2.ListenerAction.forward([self.target_group]),
+            )
 
         # Edge: either the ALB itself, open to the internet, or CloudFront in front of it.
         self.distribution: cf.IDistribution | None = None
@@ -341,6 +353,22 @@ class UnifiedApi(Construct):
             endpoint_configuration=apigw.CfnDomainNameV2.EndpointConfigurationProperty(types=["PRIVATE"]),
             security_policy="TLS_1_2",
             policy=self.private_api_policy().to_json(),
+        )
+        # The endpoint itself carries only calls through a private custom domain name for this host name in this
+        # account ("Control access to private APIs with VPC endpoint policies", Example 4). The exact domain name
+        # ARN would make a cycle (the domain name's policy names this endpoint), so the ARN's generated suffix
+        # after '+' is a wildcard.
+        self.endpoint_domain_arn_pattern = (
+            f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}:/domainnames/{domain_name}+*"
+        )
+        endpoint.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.ALLOW,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["*"],
+                conditions={"ArnLike": {"execute-api:viaDomainArn": self.endpoint_domain_arn_pattern}},
+            )
         )
         self.access_association = apigw.CfnDomainNameAccessAssociation(
             self,
@@ -502,7 +530,10 @@ class UnifiedApi(Construct):
         listener.add_action(
             "FromCloudFront",
             priority=10,
-            conditions=[elbv2.ListenerCondition.http_header(header_name, [header_value])],
+            conditions=[
+                elbv2.ListenerCondition.host_headers([domain_name]),
+                elbv2.ListenerCondition.http_header(header_name, [header_value]),
+            ],
             action=elbv2.ListenerAction.forward([self.target_group]),
         )
         distribution = cf.Distribution(
@@ -566,16 +597,39 @@ class UnifiedApi(Construct):
                 else None
             ),
         )
+        # API Gateway routes a request carrying x-apigw-api-id to that private API whatever its Host
+        # ("Invoke a private API", API Gateway developer guide); no client of the unified API needs it.
+        api_id_header = wafv2.CfnWebACL.StatementProperty(
+            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                    headers=wafv2.CfnWebACL.HeadersProperty(
+                        match_pattern=wafv2.CfnWebACL.HeaderMatchPatternProperty(all={}),
+                        match_scope="KEY",
+                        oversize_handling="MATCH",
+                    )
+                ),
+                positional_constraint="EXACTLY",
+                search_string=API_ID_HEADER,
+                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")],
+            )
+        )
         rules = [
             wafv2.CfnWebACL.RuleProperty(
-                name="RateLimitPerClient",
+                name="BlockApiIdHeader",
                 priority=0,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=api_id_header,
+                visibility_config=visibility("BlockApiIdHeader"),
+            ),
+            wafv2.CfnWebACL.RuleProperty(
+                name="RateLimitPerClient",
+                priority=1,
                 action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                 statement=wafv2.CfnWebACL.StatementProperty(rate_based_statement=rate_statement),
                 visibility_config=visibility("RateLimitPerClient"),
-            )
+            ),
         ]
-        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=2):
             overrides = (
                 [
                     wafv2.CfnWebACL.RuleActionOverrideProperty(
@@ -635,31 +689,43 @@ class UnifiedApi(Construct):
         config.node.add_dependency(log_group)
         return log_group
 
-    def private_api_policy(self) -> iam.PolicyDocument:
+    def private_api_policy(self, *, stages: Sequence[str] | None = None) -> iam.PolicyDocument:
         """A resource policy that lets only calls through this construct's VPC endpoint invoke.
 
-        Used for the private custom domain name; give it (or an equivalent) to every
-        domain team's private REST API in the same stack (``policy=`` of
-        ``apigw.RestApi``). A domain API in another stack uses :meth:`endpoint_policy`
-        with the endpoint id from ``endpoint_id_parameter``, so that the two stacks
-        do not reference each other both ways.
+        Used for the private custom domain name; give it to every domain team's
+        private REST API in the same app (``policy=`` of ``apigw.RestApi``), with
+        ``stages`` set to the stage(s) that :meth:`add_domain` maps, so that no
+        other stage of the API can be invoked even from inside the VPC. A domain
+        API in another app uses :meth:`endpoint_policy` with the endpoint id from
+        ``endpoint_id_parameter``.
         """
-        return self.endpoint_policy(self.vpc_endpoint.vpc_endpoint_id)
+        return self.endpoint_policy(self.vpc_endpoint.vpc_endpoint_id, stages=stages)
 
     @staticmethod
-    def endpoint_policy(endpoint_id: str) -> iam.PolicyDocument:
-        """A resource policy that lets only calls through the VPC endpoint ``endpoint_id`` invoke."""
+    def endpoint_policy(endpoint_id: str, *, stages: Sequence[str] | None = None) -> iam.PolicyDocument:
+        """A resource policy that lets only calls through the VPC endpoint ``endpoint_id`` invoke.
+
+        With ``stages``, only those stages of the API may be invoked (``execute-api:/<stage>/*``);
+        without, any stage.
+        """
         if not Token.is_unresolved(endpoint_id) and not re.match(r"^vpce-[0-9a-f]{8,17}$", endpoint_id):
             raise ValueError(
                 f"endpoint_id must be a VPC endpoint id such as vpce-0123456789abcdef0; got {endpoint_id!r}"
             )
+        if stages is not None:
+            stages = list(stages)
+            if not stages or any(not isinstance(s, str) or not _STAGE_RE.match(s) for s in stages):
+                raise ValueError(
+                    f"stages must list at least one stage name of letters, digits, '-' and '_'; got {stages!r}"
+                )
+        allowed = [f"execute-api:/{stage}/*" for stage in stages] if stages else ["execute-api:/*"]
         return iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
                     effect=iam.Effect.ALLOW,
                     principals=[iam.AnyPrincipal()],
                     actions=["execute-api:Invoke"],
-                    resources=["execute-api:/*"],
+                    resources=allowed,
                 ),
                 iam.PolicyStatement(
                     effect=iam.Effect.DENY,
@@ -684,6 +750,14 @@ class UnifiedApi(Construct):
         ``rest_api`` may come from another stack; ``stage`` defaults to its
         deployment stage. Its resource policy must admit this VPC endpoint (see
         :meth:`private_api_policy`).
+
+        The mapping (``AWS::ApiGateway::BasePathMappingV2``) is created in the
+        stack that holds ``rest_api``: for an API in a domain team's stack of the
+        same app, that stack then references the platform's domain name (an
+        export), so CloudFormation deploys the platform first and one
+        ``cdk deploy --all`` works on a fresh account; the platform stack never
+        depends on a domain stack. An imported API (``RestApi.from_rest_api_id``)
+        is mapped in the stack that imports it.
         """
         if not isinstance(base_path, str) or not BASE_PATH_RE.match(base_path):
             raise ValueError(
@@ -700,11 +774,24 @@ class UnifiedApi(Construct):
                     f"pass stage= for the REST API mapped at {base_path!r}: it has no deployment stage known to "
                     f"this app (an imported API); {error}"
                 ) from None
-        elif not re.match(r"^[A-Za-z0-9_-]{1,128}$", stage) and not Token.is_unresolved(stage):
+        elif not _STAGE_RE.match(stage) and not Token.is_unresolved(stage):
             raise ValueError(f"stage must be a stage name of letters, digits, '-' and '_'; got {stage!r}")
+        owner = Stack.of(rest_api)
+        here = Stack.of(self)
+        for attribute in ("account", "region"):
+            theirs, ours = getattr(owner, attribute), getattr(here, attribute)
+            if not Token.is_unresolved(theirs) and not Token.is_unresolved(ours) and theirs != ours:
+                raise ValueError(
+                    f"rest_api mapped at {base_path!r} must be in the unified API's {attribute} ({ours}): a base path "
+                    f"mapping joins a domain name and an API of one account and Region; got {attribute} {theirs}"
+                )
+        # In the API's own stack when that is another stack: the dependency then points from the domain
+        # stack to the platform stack, which deploys first.
+        same_stack = owner.node.addr == here.node.addr
+        scope: Construct = self if same_stack else rest_api if isinstance(rest_api, Construct) else owner
         mapping = apigw.CfnBasePathMappingV2(
-            self,
-            f"Mapping-{base_path}",
+            scope,
+            f"Mapping-{base_path}" if same_stack else f"UnifiedApiMapping-{base_path}",
             domain_name_arn=self.private_domain.attr_domain_name_arn,
             rest_api_id=rest_api.rest_api_id,
             stage=stage,

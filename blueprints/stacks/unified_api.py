@@ -52,6 +52,8 @@ CONTEXT_DEFAULTS = {
 ENDPOINT_ID_PARAMETER = "/blueprints/unified-api/vpc-endpoint-id"
 #: The example business domains: base path -> what its mock API answers.
 EXAMPLE_DOMAINS = {"orders": "Orders domain", "catalog": "Catalog domain"}
+#: The one stage of each example domain API, the one mapped; its resource policy admits no other.
+STAGE = "v1"
 
 
 def _context(scope: Construct, key: str) -> str:
@@ -108,9 +110,9 @@ class DomainApi(Construct):
 
     ``GET /`` and ``GET /items`` answer from a mock integration; the stage has
     throttling, access logs, and X-Ray tracing. The resource policy admits only
-    the unified API's VPC endpoint. Access logging needs the Region's API
-    Gateway CloudWatch Logs role: pass what sets it as ``logging_role_setting``
-    so that the stage waits for it.
+    the unified API's VPC endpoint, and only for the mapped stage. Access
+    logging needs the Region's API Gateway CloudWatch Logs role: pass what sets
+    it as ``logging_role_setting`` so that the stage waits for it.
     """
 
     def __init__(
@@ -130,10 +132,10 @@ class DomainApi(Construct):
             rest_api_name=f"{title} API",
             description=f"{title}: a private API behind the unified API",
             endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE]),
-            policy=unified.private_api_policy(),
+            policy=unified.private_api_policy(stages=[STAGE]),
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
-                stage_name="v1",
+                stage_name=STAGE,
                 throttling_rate_limit=100,
                 throttling_burst_limit=200,
                 tracing_enabled=True,

@@ -11,6 +11,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import cx_api
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.unified_api import UnifiedApi
@@ -207,7 +208,17 @@ def test_load_balancer_is_internet_facing_with_access_logs_and_strict_headers(te
     )
 
 
-def test_https_listener_forwards_with_a_modern_tls_policy_and_http_redirects(template: Template) -> None:
+NOT_FOUND = [
+    {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not Found"},
+    }
+]
+
+
+def test_https_listener_forwards_only_the_api_host_with_a_modern_tls_policy_and_http_redirects(
+    template: Template,
+) -> None:
     target_group = _logical_id(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener",
@@ -216,9 +227,17 @@ def test_https_listener_forwards_with_a_modern_tls_policy_and_http_redirects(tem
             "Protocol": "HTTPS",
             "SslPolicy": TLS_POLICY,
             "Certificates": [{"CertificateArn": {"Ref": Match.string_like_regexp("Certificate")}}],
-            "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": target_group}}],
+            "DefaultActions": NOT_FOUND,
         },
     )
+    https = _logical_id(template, "AWS::ElasticLoadBalancingV2::Listener", {"Port": 443})
+    (rule,) = _props(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    assert rule == {
+        "ListenerArn": {"Ref": https},
+        "Priority": 10,
+        "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}}],
+        "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": target_group}}],
+    }
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener",
         {
@@ -246,6 +265,37 @@ def test_certificate_is_dns_validated_in_the_zone(template: Template) -> None:
     )
 
 
+API_ID_HEADER_RULE = {
+    "Name": "BlockApiIdHeader",
+    "Priority": 0,
+    "Action": {"Block": {}},
+    "Statement": {
+        "ByteMatchStatement": {
+            "FieldToMatch": {
+                "Headers": {"MatchPattern": {"All": {}}, "MatchScope": "KEY", "OversizeHandling": "MATCH"}
+            },
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": "x-apigw-api-id",
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+        }
+    },
+    "VisibilityConfig": {
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": "BlockApiIdHeader",
+        "SampledRequestsEnabled": True,
+    },
+}
+
+
+@pytest.mark.parametrize("mode", ["alb", "cloudfront"])
+def test_web_acl_first_blocks_any_request_naming_a_private_api_by_id(
+    mode: str, template: Template, cf_template: Template
+) -> None:
+    """API Gateway routes x-apigw-api-id to that private API whatever the Host; CloudFront forwards viewer headers."""
+    (acl,) = _props(cf_template if mode == "cloudfront" else template, "AWS::WAFv2::WebACL")
+    assert min(acl["Rules"], key=lambda r: r["Priority"]) == API_ID_HEADER_RULE
+
+
 def test_web_acl_has_managed_groups_and_a_rate_rule_on_the_alb(template: Template) -> None:
     (acl,) = _props(template, "AWS::WAFv2::WebACL")
     assert acl["Scope"] == "REGIONAL"
@@ -265,7 +315,7 @@ def test_web_acl_has_managed_groups_and_a_rate_rule_on_the_alb(template: Templat
         statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
         assert statement == {"VendorName": "AWS", "Name": group}
         assert rules[group]["OverrideAction"] == {"None": {}}
-    assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"]) == 4
+    assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"]) == 5
     template.has_resource_properties(
         "AWS::WAFv2::WebACLAssociation",
         {
@@ -347,6 +397,28 @@ def test_private_domain_name_admits_only_the_endpoint(template: Template) -> Non
     )
 
 
+def test_endpoint_policy_admits_only_calls_through_a_private_domain_name_for_the_api_host(template: Template) -> None:
+    """Example 4 of "Control access to private APIs with VPC endpoint policies"; the suffix after '+' is generated."""
+    (endpoint,) = _props(template, "AWS::EC2::VPCEndpoint")
+    assert endpoint["PolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "execute-api:Invoke",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "execute-api:viaDomainArn": "arn:aws:execute-api:us-east-1:111111111111:"
+                        "/domainnames/api.example.com+*"
+                    }
+                },
+            }
+        ],
+    }
+
+
 def test_each_domain_api_is_private_mapped_and_admits_only_the_endpoint(template: Template) -> None:
     endpoint = _logical_id(template, "AWS::EC2::VPCEndpoint")
     domain = _logical_id(template, "AWS::ApiGateway::DomainNameV2")
@@ -357,6 +429,8 @@ def test_each_domain_api_is_private_mapped_and_admits_only_the_endpoint(template
         assert {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}} in [
             s.get("Condition") for s in props["Policy"]["Statement"]
         ]
+        # Only the mapped stage may be invoked, even from inside the VPC.
+        assert [s["Resource"] for s in props["Policy"]["Statement"] if s["Effect"] == "Allow"] == ["execute-api:/v1/*"]
         template.has_resource_properties(
             "AWS::ApiGateway::Stage",
             {
@@ -472,21 +546,23 @@ def test_cloudfront_forwards_host_and_the_secret_header_over_tls(cf_template: Te
         "AWS::ElasticLoadBalancingV2::Listener",
         {
             "Port": 443,
-            "DefaultActions": [Match.object_like({"Type": "fixed-response", "FixedResponseConfig": Match.any_value()})],
+            "DefaultActions": NOT_FOUND,
         },
     )
     cf_template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::ListenerRule",
         {
             "Conditions": [
+                {"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}},
                 {
                     "Field": "http-header",
                     "HttpHeaderConfig": {"HttpHeaderName": "X-Origin-Verify", "Values": [secret_ref]},
-                }
+                },
             ],
             "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": target_group}}],
         },
     )
+    cf_template.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerRule", 1)
     cf_template.resource_properties_count_is("AWS::ElasticLoadBalancingV2::Listener", {"Port": 80}, 0)
 
 
@@ -733,8 +809,62 @@ def test_endpoint_policy_takes_a_literal_endpoint_id() -> None:
         UnifiedApi.endpoint_policy("vpc-0123456789abcdef0")
 
 
-def test_a_domain_api_in_its_own_stack_creates_no_dependency_cycle() -> None:
-    """The domain stack reads the endpoint id from SSM; only the platform stack depends on the domain stack."""
+def _walk(value: Any) -> Any:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+
+
+def _deploy_all_on_a_fresh_account(assembly: cx_api.CloudAssembly) -> list[str]:
+    """The order ``cdk deploy --all`` deploys in (dependencies first), checked as a fresh account would.
+
+    Each stack may read only SSM parameters that AWS publishes (``/aws/service/``), that ``cdk bootstrap``
+    wrote (``/cdk-bootstrap/``) or that an earlier stack creates, and only outputs of earlier stacks.
+    """
+    stacks = {s.stack_name: s for s in assembly.stacks}
+    order: list[str] = []
+
+    def visit(name: str, seen: tuple[str, ...] = ()) -> None:
+        assert name not in seen, f"dependency cycle: {(*seen, name)}"
+        if name in order:
+            return
+        for dependency in stacks[name].dependencies:
+            if dependency.id in stacks:
+                visit(dependency.id, (*seen, name))
+        order.append(name)
+
+    for name in sorted(stacks):
+        visit(name)
+    created: set[str] = set()
+    outputs: set[tuple[str, str]] = set()
+    for name in order:
+        template = stacks[name].template
+        for parameter in template.get("Parameters", {}).values():
+            if parameter["Type"].startswith("AWS::SSM::Parameter::Value"):
+                path = parameter["Default"]
+                assert path.startswith(("/aws/service/", "/cdk-bootstrap/")) or path in created, (
+                    f"{name} reads SSM parameter {path} before any stack creates it (deploy order {order})"
+                )
+        for node in _walk(template["Resources"]):
+            if "Fn::GetStackOutput" in node:
+                wanted = node["Fn::GetStackOutput"]
+                assert (wanted["StackName"], wanted["OutputName"]) in outputs, f"{name} reads {wanted} too early"
+            assert "Fn::ImportValue" not in node or node["Fn::ImportValue"] in {o for _, o in outputs}, node
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::SSM::Parameter":
+                created.add(resource["Properties"]["Name"])
+        for output_name, output in template.get("Outputs", {}).items():
+            outputs.add((name, output_name))
+            if "Export" in output:
+                outputs.add((name, output["Export"]["Name"]))
+    return order
+
+
+def _platform_and_domain_stacks() -> tuple[cdk.App, cdk.Stack, UnifiedApi, cdk.Stack, apigw.RestApi]:
     app = cdk.App(context=cdk_context())
     platform = cdk.Stack(app, "Platform", env=ENV)
     zone = route53.HostedZone.from_hosted_zone_attributes(
@@ -754,14 +884,36 @@ def test_a_domain_api_in_its_own_stack_creates_no_dependency_cycle() -> None:
         domain,
         "Api",
         endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE]),
-        policy=UnifiedApi.endpoint_policy(endpoint_id),
+        policy=UnifiedApi.endpoint_policy(endpoint_id, stages=["prod"]),
     )
     api.root.add_method("GET", apigw.MockIntegration())
-    unified.add_domain("payments", api)
-    app.synth()
+    return app, platform, unified, domain, api
 
-    assert domain in platform.dependencies
-    assert platform not in domain.dependencies
+
+def test_a_domain_api_in_its_own_stack_deploys_after_the_platform_in_one_deploy_all() -> None:
+    """The documented same-app path: the domain stack owns its mapping, so the platform deploys first.
+
+    Before, the platform stack held the mapping and so depended on the domain stack, which CDK then deployed
+    first: its read of the platform's SSM parameter failed on a fresh account.
+    """
+    app, platform, unified, domain, api = _platform_and_domain_stacks()
+    # A second team's API that takes the policy straight from the construct (cross-stack references).
+    billing = cdk.Stack(app, "Billing", env=ENV)
+    billing_api = apigw.RestApi(
+        billing,
+        "Api",
+        endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE]),
+        policy=unified.private_api_policy(stages=["prod"]),
+    )
+    billing_api.root.add_method("GET", apigw.MockIntegration())
+    unified.add_domain("payments", api)
+    unified.add_domain("billing", billing_api)
+    assembly = app.synth()
+
+    assert _deploy_all_on_a_fresh_account(assembly)[0] == "Platform"
+    assert platform in domain.dependencies and platform in billing.dependencies
+    assert platform.dependencies == []
+    Template.from_stack(platform).resource_count_is("AWS::ApiGateway::BasePathMappingV2", 0)
     Template.from_stack(platform).has_resource_properties(
         "AWS::SSM::Parameter",
         {
@@ -770,7 +922,44 @@ def test_a_domain_api_in_its_own_stack_creates_no_dependency_cycle() -> None:
             "Value": {"Ref": Match.string_like_regexp("Endpoint")},
         },
     )
+    for stack, base_path in ((domain, "payments"), (billing, "billing")):
+        Template.from_stack(stack).has_resource_properties(
+            "AWS::ApiGateway::BasePathMappingV2",
+            {
+                "BasePath": base_path,
+                "DomainNameArn": {"Fn::GetStackOutput": Match.object_like({"StackName": "Platform"})},
+                "RestApiId": {"Ref": Match.string_like_regexp("^Api")},
+                "Stage": {"Ref": Match.string_like_regexp("^ApiDeploymentStageprod")},
+            },
+        )
+    assert unified.base_paths == ["payments", "billing"]
+
+
+def test_an_imported_api_is_mapped_in_the_stack_that_imports_it() -> None:
+    app, platform, unified, _, _ = _platform_and_domain_stacks()
+    unified.add_domain("legacy", apigw.RestApi.from_rest_api_id(platform, "Legacy", "abcde12345"), stage="live")
+    app.synth()
     Template.from_stack(platform).has_resource_properties(
-        "AWS::ApiGateway::BasePathMappingV2",
-        {"BasePath": "payments", "RestApiId": {"Fn::GetStackOutput": Match.object_like({"StackName": "Payments"})}},
+        "AWS::ApiGateway::BasePathMappingV2", {"BasePath": "legacy", "RestApiId": "abcde12345", "Stage": "live"}
     )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "env"), [("region", ("111111111111", "eu-west-1")), ("account", ("222222222222", "us-east-1"))]
+)
+def test_add_domain_refuses_an_api_of_another_account_or_region(attribute: str, env: tuple[str, str]) -> None:
+    app, _, unified, _, _ = _platform_and_domain_stacks()
+    elsewhere = cdk.Stack(app, "Elsewhere", env=cdk.Environment(account=env[0], region=env[1]))
+    api = apigw.RestApi(
+        elsewhere, "Api", endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE])
+    )
+    api.root.add_method("GET", apigw.MockIntegration())
+    with pytest.raises(ValueError, match=f"must be in the unified API's {attribute}"):
+        unified.add_domain("elsewhere", api)
+    assert unified.base_paths == []
+
+
+@pytest.mark.parametrize("stages", [[], ["v1/x"], [""]])
+def test_endpoint_policy_refuses_bad_stage_names(stages: list[str]) -> None:
+    with pytest.raises(ValueError, match="stages must list at least one stage name"):
+        UnifiedApi.endpoint_policy("vpce-0123456789abcdef0", stages=stages)
