@@ -4,10 +4,12 @@ every validation branch."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.weblogic_floating_ip import (
+    _START_SCRIPT_END,
+    BOOT_SCRIPT_TEMPLATE,
     LIFECYCLE_HOOK_NAME,
     ROUTE_TAG_KEY,
     ROUTE_TAG_VALUE,
     FloatingIpAdminServer,
     imds_tag_key_problem,
+    render_boot_template,
     render_user_data,
     validate_floating_address,
 )
@@ -395,6 +400,49 @@ def test_rendered_user_data_passes_shellcheck(tmp_path: Path) -> None:
     )
     result = _shellcheck(script, tmp_path)
     assert result.returncode == 0, result.stdout
+
+
+def test_boot_script_is_a_real_bash_file_that_passes_shellcheck_unrendered(tmp_path: Path) -> None:
+    # The template is what editors and shellcheck see; its placeholders sit inside words and quotes.
+    assert BOOT_SCRIPT_TEMPLATE.name.endswith(".sh") and BOOT_SCRIPT_TEMPLATE.parent.name == "constructs"
+    text = BOOT_SCRIPT_TEMPLATE.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/bash\n")
+    result = _shellcheck(text, tmp_path)
+    assert result.returncode == 0, result.stdout
+    # The heredoc that carries start_command ends at the line the construct refuses in it.
+    assert f"<<'{_START_SCRIPT_END}'\n#!/bin/bash\nset -euo pipefail\n@@START_COMMAND@@\n{_START_SCRIPT_END}\n" in text
+
+
+def test_boot_script_template_ships_in_the_wheel() -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["*"]
+    assert any(fnmatch.fnmatch(BOOT_SCRIPT_TEMPLATE.name, pattern) for pattern in patterns)
+
+
+def test_rendered_user_data_leaves_no_placeholder_and_inserts_values_verbatim() -> None:
+    script = render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="echo '@@FLOATING_IP@@ stays literal' && exec /opt/start.sh",
+        run_as_user="oracle",
+        max_wait_seconds=420,
+    )
+    assert "\necho '@@FLOATING_IP@@ stays literal' && exec /opt/start.sh\n" in script  # one pass, no re-expansion
+    assert script.count("@@") == 2
+    assert 'readonly FLOATING_IP="10.0.11.8"' in script and "User=oracle\n" in script
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"A": "1"}, r"placeholders \['A', 'B'\] do not match the values given \['A'\]"),
+        ({"A": "1", "B": "2", "C": "3"}, r"do not match the values given \['A', 'B', 'C'\]"),
+    ],
+)
+def test_boot_template_refuses_a_missing_or_unused_value(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        render_boot_template("@@A@@ and @@B@@", values)
 
 
 def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
