@@ -185,8 +185,10 @@ def render_user_data(
 ) -> str:
     """The admin instance's boot script.
 
-    1. Adds the floating IP to the primary interface, through a systemd unit so
-       that it comes back on every boot.
+    1. Declares the floating IP to systemd-networkd with a drop-in for the primary
+       interface's network file (``/etc/systemd/network/70-<iface>.network.d/``), so
+       that networkd keeps it when it reconfigures the link, and checks from a
+       systemd unit at every boot that it is on the interface.
     2. Mounts the EFS file system over TLS with IAM authorization (fstab, so it
        is mounted on every boot), retrying while the mount target's DNS name
        propagates.

@@ -21,12 +21,47 @@ imds_get() {
   curl -sSf --retry 5 --retry-connrefused -H "X-aws-ec2-metadata-token: $token" "$IMDS/meta-data/$1"
 }
 
-# 1. The floating IP on the primary interface, now and after every reboot.
+# 1. The floating IP on the primary interface, declared to systemd-networkd, which manages that
+# interface on Amazon Linux 2023 and removes addresses it did not configure whenever it
+# reconfigures the link (amazon-ec2-net-utils' refresh timers reload it). A unit re-checks it at
+# every boot, before the admin server starts.
 cat > /usr/local/sbin/weblogic-floating-ip <<'FLOATING_IP_SCRIPT'
 #!/bin/bash
+# Usage: weblogic-floating-ip IPV4. Declares IPV4/32 on the primary interface to systemd-networkd
+# and waits until networkd has put it there.
 set -euo pipefail
+readonly network_dir=/etc/systemd/network
+readonly address="$1/32"
 iface="$(ip -o -4 route show default | awk '{print $5; exit}')"
-exec ip addr replace "$1/32" dev "$iface"
+if [[ -z "$iface" ]]; then
+  echo "weblogic-floating-ip: no IPv4 default route, so no primary interface to put $address on" >&2
+  exit 1
+fi
+# amazon-ec2-net-utils configures the interface with /run/systemd/network/70-<iface>.network, which it
+# regenerates at every boot; a drop-in for that name in /etc is merged into it and outlives both.
+dropin_dir="$network_dir/70-$iface.network.d"
+dropin="$dropin_dir/60-weblogic-floating-ip.conf"
+mkdir -p "$dropin_dir"
+cat > "$dropin.new" <<DROPIN
+# The WebLogic admin server's floating IP (written by weblogic-floating-ip.service).
+[Address]
+Address=$address
+AddPrefixRoute=false
+DROPIN
+if cmp -s "$dropin.new" "$dropin"; then
+  rm -f "$dropin.new"
+else
+  mv -f "$dropin.new" "$dropin"
+  networkctl reload
+fi
+for _ in $(seq 1 60); do
+  if ip -o -4 addr show dev "$iface" | grep -qF " inet $address "; then
+    exit 0
+  fi
+  sleep 1
+done
+echo "weblogic-floating-ip: systemd-networkd has not put $address on $iface after 60 s" >&2
+exit 1
 FLOATING_IP_SCRIPT
 chmod 0755 /usr/local/sbin/weblogic-floating-ip
 cat > /etc/systemd/system/weblogic-floating-ip.service <<FLOATING_IP_UNIT
@@ -45,7 +80,7 @@ WantedBy=multi-user.target
 FLOATING_IP_UNIT
 systemctl daemon-reload
 systemctl enable --now weblogic-floating-ip.service
-log "floating IP $FLOATING_IP added"
+log "floating IP $FLOATING_IP declared to systemd-networkd and present"
 
 # 2. The domain home on EFS: TLS in transit, IAM authorization, mounted at every boot.
 for attempt in 1 2 3 4 5; do

@@ -4,6 +4,7 @@ every validation branch."""
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
 import json
 import shutil
@@ -473,6 +474,103 @@ def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
     start = script.index("systemctl enable --now weblogic-admin.service")
     assert script.index("tags/instance/$ROUTE_TAG_KEY") < start
     assert script.index('"$state" == "Terminated"') < start
+
+
+# Step 1's helper run in bash with ``ip`` and ``networkctl`` faked on PATH. The fake ``ip`` answers as
+# iproute2 does on an AL2023 instance (``-o`` one line per address); the floating IP shows only once
+# ``networkctl reload`` has run with a drop-in declaring it, as networkd configures only what its
+# .network file and drop-ins declare (systemd.network(5), [Address] Address=).
+_FAKE_IP = r"""#!/bin/bash
+case "$*" in
+  "-o -4 route show default")
+    echo "default via 10.0.1.1 dev ens5 proto dhcp src 10.0.1.23 metric 512 " ;;
+  "-o -4 addr show dev ens5")
+    echo "2: ens5    inet 10.0.1.23/24 metric 512 brd 10.0.1.255 scope global dynamic ens5\       valid_lft 3559sec"
+    if [[ -f "$FAKE/reloaded" ]] && grep -qx "Address=$FAKE_EXPECT" "$FAKE"/network/70-ens5.network.d/*.conf; then
+      echo "2: ens5    inet $FAKE_EXPECT scope global ens5\       valid_lft forever preferred_lft forever"
+    fi ;;
+  *) echo "unexpected: ip $*" >&2; exit 2 ;;
+esac
+"""
+_FAKE_NETWORKCTL = r"""#!/bin/bash
+echo "$*" >> "$FAKE/networkctl.calls"
+[[ "$*" == "reload" ]] && [[ -z "${FAKE_NETWORKD_IGNORES:-}" ]] && touch "$FAKE/reloaded"
+exit 0
+"""
+
+
+def _floating_ip_helper(script: str) -> str:
+    start = script.index("<<'FLOATING_IP_SCRIPT'\n") + len("<<'FLOATING_IP_SCRIPT'\n")
+    return script[start : script.index("\nFLOATING_IP_SCRIPT\n", start) + 1]
+
+
+def _run_floating_ip_helper(tmp_path: Path, *, networkd_ignores: bool = False) -> subprocess.CompletedProcess[str]:
+    helper = _floating_ip_helper(_example_user_data())
+    assert "readonly network_dir=/etc/systemd/network\n" in helper
+    (tmp_path / "network").mkdir(exist_ok=True)
+    helper = helper.replace("readonly network_dir=/etc/systemd/network", f"readonly network_dir={tmp_path}/network")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in {"ip": _FAKE_IP, "networkctl": _FAKE_NETWORKCTL, "sleep": "#!/bin/bash\n"}.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "helper.sh").write_text(helper)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE": str(tmp_path), "FAKE_EXPECT": "10.0.11.8/32"}
+    if networkd_ignores:
+        env["FAKE_NETWORKD_IGNORES"] = "1"
+    return subprocess.run(
+        ["bash", str(tmp_path / "helper.sh"), "10.0.11.8"], capture_output=True, text=True, check=False, env=env
+    )
+
+
+def _example_user_data() -> str:
+    return render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="/opt/start.sh",
+        run_as_user="oracle",
+        max_wait_seconds=420,
+    )
+
+
+def test_floating_ip_helper_passes_shellcheck(tmp_path: Path) -> None:
+    helper = _floating_ip_helper(_example_user_data())
+    assert helper.startswith("#!/bin/bash\n")
+    result = _shellcheck(helper, tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_floating_ip_is_declared_to_networkd_in_a_drop_in_for_the_primary_interface(tmp_path: Path) -> None:
+    result = _run_floating_ip_helper(tmp_path)
+    assert result.returncode == 0, result.stderr
+    # amazon-ec2-net-utils (bin/setup-policy-routes.sh, lib/lib.sh) writes the primary ENI's network
+    # file as /run/systemd/network/70-<iface>.network with drop-ins in 70-<iface>.network.d/*.conf;
+    # systemd.network(5) merges drop-ins of that name from /etc, which take precedence over /run's.
+    (dropin,) = (tmp_path / "network").glob("*/*")
+    assert dropin.relative_to(tmp_path / "network").as_posix() == "70-ens5.network.d/60-weblogic-floating-ip.conf"
+    parser = configparser.ConfigParser(strict=True, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # networkd keys are case-sensitive
+    parser.read_string(dropin.read_text())
+    assert {section: dict(parser[section]) for section in parser.sections()} == {
+        "Address": {"Address": "10.0.11.8/32", "AddPrefixRoute": "false"}
+    }
+    assert (tmp_path / "networkctl.calls").read_text() == "reload\n"
+    # No address is added behind networkd's back: what it did not configure it drops on a reconfigure.
+    assert "ip addr" not in _example_user_data() and "ip address" not in _example_user_data()
+
+
+def test_floating_ip_helper_reloads_networkd_only_when_the_drop_in_changes(tmp_path: Path) -> None:
+    assert _run_floating_ip_helper(tmp_path).returncode == 0
+    assert _run_floating_ip_helper(tmp_path).returncode == 0  # the next boot: same drop-in, no reload
+    assert (tmp_path / "networkctl.calls").read_text() == "reload\n"
+    assert not list((tmp_path / "network").glob("*/*.new"))
+
+
+def test_floating_ip_helper_fails_when_networkd_does_not_configure_the_address(tmp_path: Path) -> None:
+    result = _run_floating_ip_helper(tmp_path, networkd_ignores=True)
+    assert result.returncode == 1
+    assert "systemd-networkd has not put 10.0.11.8/32 on ens5 after 60 s" in result.stderr
 
 
 # The wait of step 3 run in bash, with instance metadata faked: ``imds_get`` answers from files.
