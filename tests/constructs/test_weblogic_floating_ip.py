@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import configparser
 import fnmatch
+import ipaddress
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -810,6 +812,34 @@ def test_console_in_an_environment_agnostic_stack_is_refused() -> None:
     certificate = acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN)
     with pytest.raises(ValueError, match="needs the stack's Region"):
         FloatingIpAdminServer(stack, "Admin", console_certificate=certificate, console_ingress_cidrs=["203.0.113.0/24"])
+
+
+# --- the docs page ------------------------------------------------------------------------------
+
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "weblogic-floating-ip.md"
+
+
+def _python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", markdown, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_every_python_block_of_the_docs_page_runs_and_the_usage_example_synthesizes() -> None:
+    page = DOCS_PAGE.read_text(encoding="utf-8")
+    blocks = _python_blocks(page)
+    assert blocks, "the page has its usage example"
+    namespaces = []
+    for block in blocks:
+        namespace: dict[str, Any] = {"__name__": "docs_example"}
+        exec(compile(block, f"{DOCS_PAGE.name} block", "exec"), namespace)  # the docs' own code
+        namespaces.append(namespace)
+    (usage,) = [ns for ns in namespaces if isinstance(ns.get("admin"), FloatingIpAdminServer)]
+    admin: FloatingIpAdminServer = usage["admin"]
+    assert ipaddress.IPv4Address(admin.floating_ip) in ipaddress.IPv4Network(admin.floating_subnet_cidr)
+    template = Template.from_stack(cdk.Stack.of(admin))
+    template.has_resource_properties("AWS::EC2::Subnet", {"CidrBlock": admin.floating_subnet_cidr})
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    # The prose after the example names the same admin URL.
+    assert f"t3://{admin.floating_ip}:{admin.admin_port}" in page
 
 
 # --- validation ---------------------------------------------------------------------------------
