@@ -804,12 +804,21 @@ class FloatingIpAdminServer(Construct):
             )
         )
         instances = stack.format_arn(service="ec2", resource="instance", resource_name="*")
+        # ModifyInstanceAttribute changes one attribute per request (user data, instance type, security
+        # groups, ...). ec2:Attribute/<name> is in the request context only for the attribute the request
+        # sets (Service Authorization Reference for EC2), and StringEquals on a missing key does not
+        # match: only SourceDestCheck=false passes, never another attribute.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="DisableSourceDestCheckOnGroupInstances",
                 actions=["ec2:ModifyInstanceAttribute"],
                 resources=[instances],
-                conditions={"StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}},
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+                        "ec2:Attribute/SourceDestCheck": "false",
+                    }
+                },
             )
         )
         role.add_to_principal_policy(
@@ -844,8 +853,9 @@ class FloatingIpAdminServer(Construct):
             role,
             f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
             "ModifyInstanceAttribute and CreateTags are limited by the aws:autoscaling:groupName tag condition "
-            "to instances of this construct's group, whose IDs are only known at launch; CreateTags is further "
-            f"limited to the one tag {ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
+            "to instances of this construct's group, whose IDs are only known at launch; ModifyInstanceAttribute "
+            "further to SourceDestCheck=false (ec2:Attribute/SourceDestCheck), CreateTags to the one tag "
+            f"{ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
         )
         acknowledge(
             role,

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.serialize
+import botocore.session
 import pytest
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -240,7 +242,10 @@ def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template
     assert "ec2:DeleteRoute" not in json.dumps(policy)
     assert len(statements["MoveFloatingRoute"]["Resource"]) == 4
     assert statements["DisableSourceDestCheckOnGroupInstances"]["Condition"] == {
-        "StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}
+        "StringEquals": {
+            "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+            "ec2:Attribute/SourceDestCheck": "false",
+        }
     }
     # The one tag the boot script waits for, on the group's instances only, and no other key.
     tagging = statements["MarkRouteMovedOnGroupInstances"]
@@ -259,6 +264,85 @@ def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(a != "*" and not a.endswith(":*") for a in actions)
+
+
+def _string_equals_allows(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's StringEquals (the only operator the statement uses): every key present and equal to a value.
+
+    Condition key names are case-insensitive, values case-sensitive; a key missing from the request
+    context does not match (IAM User Guide, "IAM JSON policy elements: Condition operators").
+    """
+    assert set(condition) == {"StringEquals"}, f"evaluator handles StringEquals only, got {sorted(condition)}"
+    lowered = {key.lower(): value for key, value in context.items()}
+    for key, expected in condition["StringEquals"].items():
+        values = expected if isinstance(expected, list) else [expected]
+        if lowered.get(key.lower()) not in values:
+            return False
+    return True
+
+
+def _modify_instance_attribute_requests() -> list[tuple[str, str]]:
+    """(attribute, value) for every attribute ModifyInstanceAttribute can set, from the botocore model."""
+    shape = botocore.session.get_session().get_service_model("ec2").operation_model("ModifyInstanceAttribute")
+    requests: list[tuple[str, str]] = []
+    for name, member in shape.input_shape.members.items():
+        if name in {"InstanceId", "DryRun", "Attribute", "Value"}:
+            continue  # the target, the dry-run flag, and the legacy Attribute/Value pair (below)
+        booleans = member.type_name == "structure" and any(m.type_name == "boolean" for m in member.members.values())
+        requests += [(name, "true"), (name, "false")] if booleans else [(name, "attacker-chosen")]
+    return requests
+
+
+def test_route_mover_may_modify_no_instance_attribute_but_turning_the_source_dest_check_off(
+    template: Template,
+) -> None:
+    # cloudsplaining's ModifyEC2InstanceUserDataThenRestart, and every other attribute: refused. The
+    # Service Authorization Reference for EC2 lists ec2:Attribute/${AttributeName} for the action,
+    # "an attribute being set on a resource": the key exists only for the attribute the request sets,
+    # and EC2 takes one attribute per request.
+    group_name = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]["AutoScalingGroupName"]
+    policy = _route_mover_policy(template)[1]
+    granting = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ec2:ModifyInstanceAttribute" in json.dumps(s["Action"])
+    ]
+    assert [s["Sid"] for s in granting] == ["DisableSourceDestCheckOnGroupInstances"]
+    condition = granting[0]["Condition"]
+    requests = _modify_instance_attribute_requests()
+    assert {"UserData", "InstanceType", "Groups", "DisableApiTermination", "SourceDestCheck"} <= {
+        a for a, _ in requests
+    }
+    allowed = [
+        (attribute, value)
+        for attribute, value in requests
+        if _string_equals_allows(
+            condition,
+            {"aws:ResourceTag/aws:autoscaling:groupName": group_name, f"ec2:Attribute/{attribute}": value},
+        )
+    ]
+    assert allowed == [("SourceDestCheck", "false")]
+    refused_contexts = [
+        {"ec2:Attribute/SourceDestCheck": "false"},  # an instance outside the group (no group tag)
+        {"aws:ResourceTag/aws:autoscaling:groupName": "other-group", "ec2:Attribute/SourceDestCheck": "false"},
+        {"aws:ResourceTag/aws:autoscaling:groupName": group_name, "ec2:Attribute": "userData"},  # Attribute/Value
+        {"aws:ResourceTag/aws:autoscaling:groupName": group_name, "ec2:Attribute/SourceDestCheck": "False"},
+    ]
+    assert not any(_string_equals_allows(condition, context) for context in refused_contexts)
+
+
+def test_the_route_movers_request_carries_the_value_the_condition_admits() -> None:
+    # What the handler sends (SourceDestCheck={"Value": False}), serialized as botocore does for EC2's
+    # query protocol: the attribute value on the wire is the lowercase "false" the condition names.
+    model = botocore.session.get_session().get_service_model("ec2")
+    serializer = botocore.serialize.create_serializer(model.metadata["protocol"])
+    request = serializer.serialize_to_request(
+        {"InstanceId": "i-0123456789abcdef0", "SourceDestCheck": {"Value": False}},
+        model.operation_model("ModifyInstanceAttribute"),
+    )
+    assert request["body"]["SourceDestCheck.Value"] == "false"
+    handler = (Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_route_mover/index.py").read_text()
+    assert 'modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})' in handler
 
 
 def test_domain_home_is_encrypted_backed_up_retained_and_tls_only(template: Template) -> None:
