@@ -394,9 +394,23 @@ class VerticalScaling(Construct):
         if mode is ResizeMode.RESTART:
             step_role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"],
+                    actions=["ec2:StopInstances", "ec2:StartInstances"], resources=[instance_arn], conditions=tagged
+                )
+            )
+            # The instance type only, and only to a type on the ladder: ModifyInstanceAttribute also sets user
+            # data, which with a restart would run as root on the instance. ec2:Attribute/InstanceType is the
+            # requested type (Service Authorization Reference, EC2: ec2:Attribute/${AttributeName}); a request
+            # setting any other attribute lacks the key, and StringEquals then fails.
+            step_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ec2:ModifyInstanceAttribute"],
                     resources=[instance_arn],
-                    conditions=tagged,
+                    conditions={
+                        "StringEquals": {
+                            **tagged["StringEquals"],
+                            "ec2:Attribute/InstanceType": sorted({t for rung in rungs for t in rung}),
+                        }
+                    },
                 )
             )
         else:
@@ -593,7 +607,8 @@ class VerticalScaling(Construct):
                 self.step_handler.role,
                 f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
                 "Stop, start and modify are allowed only on instances that carry the target tag "
-                "(aws:ResourceTag condition), which is how the construct selects its instances; their ids are "
+                "(aws:ResourceTag condition), which is how the construct selects its instances, and modify only "
+                "sets the instance type to one on the ladder (ec2:Attribute/InstanceType); their ids are "
                 "not known at deploy time.",
             )
             return

@@ -4,6 +4,7 @@ per validation branch."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from blueprints.constructs.vertical_scaling import (
 )
 from blueprints.example_app import add_nag_packs
 from tests.conftest import cdk_context
+from blueprints.stacks.vertical_scaling import LADDER as LADDER_OF_EXAMPLE
 from tests.stack_kit import synth_example
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
@@ -98,13 +100,84 @@ def _definition(template: Template, comment: str) -> dict[str, Any]:
     raise AssertionError(f"no state machine with comment {comment!r}")
 
 
+def _allows(statements: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether Allow statements grant ``action`` on ``resource`` with request ``context``.
+
+    IAM's evaluation for the operators these policies use (IAM User Guide, "Condition operators"): a
+    ``StringEquals``/``StringLike`` key absent from the request context does not match, so the condition fails;
+    ``Resource`` and ``StringLike`` patterns match ``*`` and ``?``.
+    """
+
+    def matches(pattern: str, value: str) -> bool:
+        return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+    def holds(operator: str, block: dict[str, Any]) -> bool:
+        for key, wanted in block.items():
+            values = [wanted] if isinstance(wanted, str) else list(wanted)
+            if key not in context:
+                return False
+            if operator == "StringEquals" and context[key] not in values:
+                return False
+            if operator == "StringLike" and not any(matches(v, context[key]) for v in values):
+                return False
+        return True
+
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] != "Allow" or action not in _actions(statement):
+            continue
+        if not any(isinstance(r, str) and matches(r, resource) for r in resources):
+            continue
+        conditions = statement.get("Condition", {})
+        assert set(conditions) <= {"StringEquals", "StringLike"}, conditions
+        if all(holds(op, block) for op, block in conditions.items()):
+            return True
+    return False
+
+
+_INSTANCE = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0"
+_TAGGED = {"aws:ResourceTag/VerticalScaling": "back-office"}
+
+
+@pytest.mark.parametrize(
+    ("action", "context", "allowed"),
+    [
+        ("ec2:StopInstances", _TAGGED, True),
+        ("ec2:StartInstances", _TAGGED, True),
+        ("ec2:StopInstances", {"aws:ResourceTag/VerticalScaling": "web"}, False),
+        # The handler's own requests: a type on the ladder, each way.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "m7i.xlarge"}, True),
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "m6i.large"}, True),
+        # cloudsplaining's ModifyEC2InstanceUserDataThenRestart: a user-data request carries no type key.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute": "userData"}, False),
+        ("ec2:ModifyInstanceAttribute", _TAGGED, False),
+        # A type off the ladder, or the right type on an instance without the target tag.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "p5.48xlarge"}, False),
+        ("ec2:ModifyInstanceAttribute", {"ec2:Attribute/InstanceType": "m7i.xlarge"}, False),
+    ],
+)
+def test_restart_role_may_only_stop_start_and_change_the_type_of_tagged_instances(
+    template: Template, action: str, context: dict[str, str], allowed: bool
+) -> None:
+    statements = _statements(template, "BackOfficeScalingRestartFunctionRole")
+    assert _allows(statements, action, _INSTANCE, context) is allowed
+
+
 def test_restart_role_may_stop_start_and_modify_only_tagged_instances(template: Template) -> None:
     statements = _statements(template, "BackOfficeScalingRestartFunctionRole")
     mutating = [s for s in statements if {"ec2:StopInstances", "ec2:StartInstances"} & set(_actions(s))]
     assert len(mutating) == 1
-    assert set(_actions(mutating[0])) == {"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"}
+    assert set(_actions(mutating[0])) == {"ec2:StopInstances", "ec2:StartInstances"}
     assert mutating[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "back-office"}}
     assert mutating[0]["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    modify = [s for s in statements if "ec2:ModifyInstanceAttribute" in _actions(s)]
+    assert [_actions(s) for s in modify] == [["ec2:ModifyInstanceAttribute"]]
+    assert modify[0]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/VerticalScaling": "back-office",
+            "ec2:Attribute/InstanceType": sorted(t for rung in LADDER_OF_EXAMPLE for t in rung),
+        }
+    }
     unconditioned = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in unconditioned for a in _actions(s)} == {
         "ec2:DescribeInstances",
