@@ -37,7 +37,15 @@ from constructs import Construct
 
 from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
 
-_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+#: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
+#: letters, generation digit, option letters, and an optional ``-suffix`` such as ``-flex`` or ``u-6tb1``), a dot,
+#: and a size.
+_TYPE_RE = re.compile(r"^[a-z]+(?:[0-9][a-z0-9]*(?:-[a-z0-9]+)?|-[0-9][a-z0-9]*)\.(?P<size>[a-z0-9-]+)$")
+#: Relative capacity of each size within one family (vCPUs, and memory with them, double from each size to the
+#: next from ``large`` up; ``<n>xlarge`` is n times ``xlarge``; ``metal-<n>xl`` as ``<n>xlarge``). Plain
+#: ``metal`` differs by family, so it is not ordered.
+_SIZES = {"nano": 0.125, "micro": 0.25, "small": 0.5, "medium": 1, "large": 2, "xlarge": 4}
+_SIZE_RE = re.compile(r"^(?:(?P<n>[1-9][0-9]*)xlarge|metal(?:-(?P<metal>[1-9][0-9]*)xl)?)$")
 _POLL = Duration.seconds(15)
 #: Most polls for the image's snapshots, which EC2 may call in use for a short while after deregistering it.
 _DISCARD_POLLS = 20
@@ -117,6 +125,49 @@ def _nag_id(stack: Stack, value: str) -> str:
     return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
+def _size_scale(instance_type: str) -> float | None:
+    """The size's capacity relative to its family's ``medium`` (None: not a known size name, or plain ``metal``)."""
+    size = instance_type.split(".", 1)[1]
+    if size in _SIZES:
+        return _SIZES[size]
+    match = _SIZE_RE.match(size)
+    if match is None:
+        return None
+    multiple = match.group("n") or match.group("metal")
+    return 4 * int(multiple) if multiple else None
+
+
+def _is_instance_type(instance_type: object) -> bool:
+    if not isinstance(instance_type, str) or not _TYPE_RE.match(instance_type):
+        return False
+    return _size_scale(instance_type) is not None or instance_type.endswith(".metal")
+
+
+def _check_order(rungs: list[list[str]]) -> None:
+    """Sizes of one family must grow from each rung to the next; one rung holds one size of a family."""
+    for index, rung in enumerate(rungs):
+        families = [t.split(".", 1)[0] for t in rung]
+        for family in set(families):
+            if families.count(family) > 1:
+                same = [t for t in rung if t.startswith(f"{family}.")]
+                raise ValueError(
+                    f"the types of one size in instance_sizes are interchangeable candidates, so one family may "
+                    f"appear once per size; got {same} in size {index + 1}"
+                )
+        if index == 0:
+            continue
+        for smaller in rungs[index - 1]:
+            for larger in rung:
+                if smaller.split(".", 1)[0] != larger.split(".", 1)[0]:
+                    continue
+                low, high = _size_scale(smaller), _size_scale(larger)
+                if low is not None and high is not None and low >= high:
+                    raise ValueError(
+                        f"instance_sizes must go from the smallest size to the largest; size {index + 1} "
+                        f"({larger}) is not larger than size {index} ({smaller}) of the same family"
+                    )
+
+
 def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list[str]]:
     if isinstance(instance_sizes, str) or len(instance_sizes) < 2:
         raise ValueError(
@@ -130,14 +181,17 @@ def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list
         if not rung:
             raise ValueError(f"each size in instance_sizes needs at least one instance type; got {instance_sizes!r}")
         for instance_type in rung:
-            if not isinstance(instance_type, str) or not _TYPE_RE.match(instance_type):
+            if not _is_instance_type(instance_type):
                 raise ValueError(
-                    f"instance_sizes entries must be EC2 instance types such as 'm7i.large'; got {instance_type!r}"
+                    "instance_sizes entries must be EC2 instance types such as 'm7i.large' (family.size, size one "
+                    "of nano, micro, small, medium, large, xlarge, <n>xlarge, metal, metal-<n>xl); "
+                    f"got {instance_type!r}"
                 )
             if instance_type in seen:
                 raise ValueError(f"instance type {instance_type} appears twice in instance_sizes; each may appear once")
             seen.add(instance_type)
         rungs.append(rung)
+    _check_order(rungs)
     return rungs
 
 

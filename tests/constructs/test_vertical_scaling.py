@@ -33,8 +33,8 @@ from blueprints.constructs.vertical_scaling import (
     minimum_lock_seconds,
 )
 from blueprints.example_app import add_nag_packs
-from tests.conftest import cdk_context
 from blueprints.stacks.vertical_scaling import LADDER as LADDER_OF_EXAMPLE
+from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
@@ -490,7 +490,26 @@ def _make(**overrides: Any) -> VerticalScaling:
         ({"instance_sizes": ["m5.large"]}, r"at least two sizes, smallest first .*got \['m5.large'\]"),
         ({"instance_sizes": "m5.large"}, "at least two sizes"),
         ({"instance_sizes": ["m5.large", []]}, "each size in instance_sizes needs at least one instance type"),
-        ({"instance_sizes": ["m5.large", "M5 XL"]}, "must be EC2 instance types such as 'm7i.large'; got 'M5 XL'"),
+        ({"instance_sizes": ["m5.large", "M5 XL"]}, r"must be EC2 instance types such as 'm7i.large' .*got 'M5 XL'"),
+        # A typo of a size, and names no EC2 type has: refused at synthesis, not by EC2 mid-resize.
+        ({"instance_sizes": ["m7i.larg", "m7i.xlarge"]}, r"size one of nano, micro, .*got 'm7i.larg'"),
+        ({"instance_sizes": ["m7i.large", "m7i.xl"]}, r"must be EC2 instance types .*got 'm7i.xl'"),
+        ({"instance_sizes": ["m7i.large", "m7i.0xlarge"]}, r"must be EC2 instance types .*got 'm7i.0xlarge'"),
+        ({"instance_sizes": ["7i.large", "m7i.xlarge"]}, r"must be EC2 instance types .*got '7i.large'"),
+        # Largest first would swap up and down; the order is checked within each family.
+        (
+            {"instance_sizes": ["m7i.2xlarge", "m7i.xlarge", "m7i.large"]},
+            r"smallest size to the largest; size 2 \(m7i.xlarge\) is not larger than size 1 \(m7i.2xlarge\)",
+        ),
+        (
+            {"instance_sizes": [("m7i.large", "m6i.large"), ("m7i.xlarge", "m6i.medium")]},
+            r"size 2 \(m6i.medium\) is not larger than size 1 \(m6i.large\)",
+        ),
+        (
+            {"instance_sizes": ["m7i.metal-24xl", "m7i.16xlarge"]},
+            r"size 2 \(m7i.16xlarge\) is not larger than size 1 \(m7i.metal-24xl\)",
+        ),
+        ({"instance_sizes": ["t3.micro", ("t3.small", "t3.medium")]}, r"one family may appear once per size"),
         ({"instance_sizes": ["m5.large", ("m5.xlarge", "m5.large")]}, "m5.large appears twice"),
         ({"target_tag_key": "aws:cloudformation:stack-name"}, "not starting with 'aws:'"),
         ({"target_tag_value": ""}, "target_tag_value must be a tag value of 1-256 characters"),
@@ -523,6 +542,19 @@ def _make(**overrides: Any) -> VerticalScaling:
 def test_bad_arguments_are_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _make(**overrides)
+
+
+@pytest.mark.parametrize(
+    "ladder",
+    [
+        ["t3.nano", "t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge", "t3.2xlarge"],
+        [("c7i-flex.large", "c7i.large"), "c7i.xlarge", ("c7i.48xlarge", "c6i.metal")],
+        [("r7i.16xlarge", "x2iedn.8xlarge"), ("r7i.24xlarge", "u-6tb1.metal")],
+        ["m7i.24xlarge", "m7i.metal"],  # plain metal varies by family: not ordered
+    ],
+)
+def test_real_ladders_are_accepted(ladder: list[Any]) -> None:
+    assert _make(instance_sizes=ladder).instance_sizes == [[t] if isinstance(t, str) else list(t) for t in ladder]
 
 
 def test_trigger_without_a_direction_is_refused() -> None:
