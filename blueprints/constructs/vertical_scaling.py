@@ -428,7 +428,12 @@ class VerticalScaling(Construct):
         self.targets_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=describe, resources=["*"]))
         plan_actions = [*describe, "ec2:DescribeInstanceTypes", "ec2:DescribeInstanceTypeOfferings"]
         if mode is ResizeMode.REPLACE:
-            plan_actions += ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"]
+            # DescribeLoadBalancers: the Classic Load Balancers the instance is in (the same action as ELBv2's).
+            plan_actions += [
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeLoadBalancers",
+            ]
         self.plan_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=plan_actions, resources=["*"]))
         self.lock_table.grant(self.lock_handler.role, "dynamodb:UpdateItem")
         self.event_bus.grant_put_events_to(self.report_handler.role)
@@ -749,8 +754,15 @@ class VerticalScaling(Construct):
             max_attempts=3,
         )
 
-    def _lock_and_plan(self, resize: sfn.IChainable, release: tasks.LambdaInvoke) -> sfn.Chain:
-        """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report."""
+    def _lock_and_plan(
+        self, resize: sfn.IChainable, release: tasks.LambdaInvoke, find_registrations: bool = False
+    ) -> sfn.Chain:
+        """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report.
+
+        With ``find_registrations``, Plan is followed by ``FindRegistrations``, invoked again while it reports
+        ``scanning`` (it stops inside the function's time and continues where it stopped), which refuses the
+        resize when the instance is registered where a replacement would not be: before anything is imaged.
+        """
         report = self._report("Report")
         acquire = self._task("AcquireLock", self.lock_handler, "acquire")
         acquire.add_catch(report, errors=["States.ALL"], result_path="$.error")
@@ -766,7 +778,16 @@ class VerticalScaling(Construct):
         )
         release.add_catch(report, errors=["States.ALL"], result_path="$.release_error")
         release.next(report)
-        return acquire.next(plan).next(decide)
+        if not find_registrations:
+            return acquire.next(plan).next(decide)
+        # Reads only, so a function timeout is retried; the search resumes from the state it was given.
+        scan = self._task("FindRegistrations", self.plan_handler, "registrations", retry_function_timeout=True)
+        scan.add_catch(release, errors=["States.ALL"], result_path="$.error")
+        scanning = (
+            sfn.Choice(self, "Scanning").when(sfn.Condition.boolean_equals("$.scanning", True), scan).otherwise(decide)
+        )
+        scan.next(scanning)
+        return acquire.next(plan).next(scanning)
 
     def _report(self, name: str) -> sfn.IChainable:
         """Report the resize; the iteration ends with a few small fields whichever way the report goes.
@@ -877,7 +898,7 @@ class VerticalScaling(Construct):
         for task in steps[1:]:
             replace = replace.next(task)
         replace.next(discard).next(release)
-        return self._lock_and_plan(replace, release)
+        return self._lock_and_plan(replace, release, find_registrations=True)
 
     def _state_machine(
         self, resize: sfn.IChainable, timeout: Duration, max_concurrency: int, retention: logs.RetentionDays

@@ -347,6 +347,28 @@ def test_state_machines_log_trace_and_time_out_per_run_not_per_instance(template
     assert states["ReleaseLock"]["Next"] == "Report"
 
 
+def test_replace_flow_finds_every_registration_before_imaging_and_the_restart_flow_does_not(
+    template: Template,
+) -> None:
+    states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    assert states["Plan"]["Next"] == "Scanning"
+    choice = states["Scanning"]
+    assert choice["Choices"] == [{"Variable": "$.scanning", "BooleanEquals": True, "Next": "FindRegistrations"}]
+    assert choice["Default"] == "ResizeNeeded"
+    scan = states["FindRegistrations"]
+    assert scan["Next"] == "Scanning" and scan["Parameters"]["step"] == "registrations"
+    assert scan["Catch"][0]["Next"] == "ReleaseLock"
+    restart = _definition(template, "back-office")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    assert restart["Plan"]["Next"] == "ResizeNeeded" and "FindRegistrations" not in restart
+    plan = _statements(template, "WebScalingPlanFunctionRole")
+    reads = {a for s in plan if s["Resource"] == "*" for a in _actions(s)}
+    assert {
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    } <= reads
+
+
 def test_replace_flow_deregisters_the_old_instance_only_after_the_new_is_healthy(template: Template) -> None:
     states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
     order = ["Image"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from types import ModuleType
 from typing import Any
 
@@ -86,9 +87,17 @@ def health(aws: Aws, group: str, instance_id: str, port: int) -> str:
     return str(descriptions[0]["TargetHealth"]["State"])
 
 
+def planned(h: dict[str, ModuleType], state: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Plan, then find the registrations as the state machine does: invoked again while ``scanning``."""
+    state = call(h["plan"], None, state)
+    while state["scanning"]:
+        state = h["plan"].handler({"step": "registrations", "state": state}, context or LambdaContext())
+    return state
+
+
 def planned_through(h: dict[str, ModuleType], instance_id: str, steps: int) -> dict[str, Any]:
     """Plan an upsize of ``instance_id`` and run the first ``steps`` replace steps; returns the state."""
-    state = call(h["plan"], None, {"instance_id": instance_id, "direction": "up", "execution": EXECUTION})
+    state = planned(h, {"instance_id": instance_id, "direction": "up", "execution": EXECUTION})
     for step in STEPS[:steps]:
         state = call(h["replace"], step, state, polls=3)
     return state
@@ -104,7 +113,7 @@ def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
         "execution": EXECUTION,
     }
     state = call(h["lock"], "acquire", state)
-    state = call(h["plan"], None, state)
+    state = planned(h, state)
     if state["action"] != "resize":
         return finish(h, state)
     try:
@@ -120,7 +129,7 @@ def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
 def test_plan_records_launch_settings_and_every_target_group(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     assert state["launch"]["subnet_id"] == web["subnet"]
     assert state["launch"]["security_group_ids"] == [web["sg"]]
     assert state["launch"]["key_name"] == "ops"
@@ -460,7 +469,7 @@ def snapshot_exists(aws: Aws, snapshot_id: str) -> bool:
 
 def resized(h: dict[str, ModuleType], web: dict[str, Any]) -> dict[str, Any]:
     """The state of a replacement that is done but for discarding the image."""
-    state = call(h["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(h, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     for step in STEPS:
         state = call(h["replace"], step, state, polls=3)
     return state
@@ -503,7 +512,7 @@ def test_snapshots_ec2_did_not_delete_are_deleted_one_by_one(handlers: dict[str,
 def test_await_image_records_the_snapshots_while_the_image_lists_them(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     state = call(handlers["replace"], "image", state)
     state = call(handlers["replace"], "await_image", state, polls=3)
     assert state["image_snapshot_ids"] == image_snapshots(aws, state["image_id"])
@@ -545,7 +554,7 @@ def test_image_already_gone_is_discarded_without_error(handlers: dict[str, Modul
 def test_snapshots_of_an_image_that_never_became_available_are_found_by_their_tag(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     state = call(handlers["replace"], "image", state)  # AwaitImage never succeeded: no snapshot ids recorded
     (snapshot,) = image_snapshots(aws, state["image_id"])
     # What the image step's snapshot TagSpecification does on AWS (moto refuses it in CreateImage).
@@ -632,7 +641,7 @@ def test_cleanup_terminates_a_launch_whose_id_was_lost_and_only_this_executions(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
     module = handlers["replace"]
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     for step in ("image", "await_image"):
         state = call(module, step, state)
     before_launch = dict(state)
@@ -659,7 +668,155 @@ def test_cleanup_terminates_a_launch_whose_id_was_lost_and_only_this_executions(
 def test_cleanup_before_any_image_looks_for_no_launch(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     aws.reset()
     call(handlers["replace"], "cleanup", caught(state, RuntimeError("image failed")))
     assert aws.calls["ec2.DescribeInstances"] == 0 and aws.calls["ec2.TerminateInstances"] == 0
+
+
+# --- every registration is found, and one a replacement would not carry over refuses the resize -----------
+
+
+def _vpc(aws: Aws) -> str:
+    return str(aws.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"])
+
+
+def _refused_before_imaging(aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], *needles: str) -> None:
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "refused", detail
+    for needle in needles:
+        assert needle in detail["reason"]
+    assert aws.calls["ec2.CreateImage"] == 0 and aws.calls["ec2.RunInstances"] == 0
+    old = describe(aws, web["old"])
+    assert (old["State"]["Name"], old["InstanceType"]) == ("running", "m5.large")
+    for group, port in web["groups"]:
+        assert health(aws, group, web["old"], port) == "healthy"
+
+
+def test_group_outside_target_groups_refuses_the_resize_before_any_image(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: target_groups lists one of the instance's two groups. Before, Plan looked in the listed
+    group only, the run reported resized, and the other group's only target was the stopped old instance."""
+    (listed, _), (other, _) = web["groups"]
+    monkeypatch.setenv("TARGET_GROUP_ARNS", json.dumps([listed]))
+    _refused_before_imaging(aws, handlers, web, other, "not in target_groups")
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    assert [r["target_group_arn"] for r in state["registrations"]] == [listed]
+    assert len(state["unmigratable"]) == 1 and other in state["unmigratable"][0]
+
+
+def test_ip_target_group_holding_the_instances_address_refuses_the_resize(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    address = describe(aws, web["old"])["PrivateIpAddress"]
+    group = elbv2.create_target_group(Name="by-ip", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": address, "Port": 80}])
+    aws.reset()
+    _refused_before_imaging(aws, handlers, web, f"IP target {address}", group)
+
+
+def test_ip_target_of_another_address_does_not_refuse(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    group = elbv2.create_target_group(Name="by-ip", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.99.0.7", "Port": 80}])
+    assert replace_run(handlers, web["old"])["outcome"] == "resized"
+
+
+def test_classic_load_balancer_refuses_the_resize(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="legacy",
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+        Subnets=[web["subnet"]],
+    )
+    elb.register_instances_with_load_balancer(LoadBalancerName="legacy", Instances=[{"InstanceId": web["old"]}])
+    aws.reset()
+    _refused_before_imaging(aws, handlers, web, "Classic Load Balancer legacy")
+
+
+def test_unused_registration_is_carried_over_without_waiting_for_its_health(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """A group no listener uses reports its targets ``unused`` (ELB API Reference, TargetHealth.State): the old
+    instance is still registered there, so the new one joins it, but there is no health to wait for."""
+    (_, _), (idle, port) = web["groups"]
+
+    def unused(parsed: dict[str, Any], **_: Any) -> None:
+        if parsed.get("TargetHealthDescriptions") and idle in unused.groups:  # type: ignore[attr-defined]
+            for description in parsed["TargetHealthDescriptions"]:
+                description["TargetHealth"] = {"State": "unused", "Reason": "Target.NotInUse"}
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        unused.groups = [params["TargetGroupArn"]]  # type: ignore[attr-defined]
+
+    unused.groups = []  # type: ignore[attr-defined]
+    aws.session.events.register("before-parameter-build.elastic-load-balancing-v2.DescribeTargetHealth", remember)
+    aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unused)
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    idle_registration = next(r for r in state["registrations"] if r["target_group_arn"] == idle)
+    assert idle_registration == {"target_group_arn": idle, "port": port, "health_checked": False}
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "resized"
+    aws.session.events.unregister("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unused)
+    assert health(aws, idle, detail["new_instance_id"], port) == "healthy"
+
+
+class _Clock(LambdaContext):
+    """A Lambda context whose remaining time falls by ``cost_ms`` per DescribeTargetHealth call, as if the
+    calls ran one after another (the pessimistic case for the handler's concurrent calls)."""
+
+    def __init__(self, aws: Aws, cost_ms: int, budget_ms: int = 60_000) -> None:
+        super().__init__()
+        self.budget_ms, self.cost_ms, self.spent_ms, self.lowest_ms = budget_ms, cost_ms, 0, budget_ms
+        aws.session.events.register("before-call.elastic-load-balancing-v2.DescribeTargetHealth", self._tick)
+
+    def _tick(self, **_: Any) -> None:
+        self.spent_ms += self.cost_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        remaining = self.budget_ms - self.spent_ms
+        self.lowest_ms = min(self.lowest_ms, remaining)
+        return remaining
+
+
+def test_several_hundred_target_groups_are_searched_across_invocations_inside_the_function_time(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    vpc = _vpc(aws)
+    for index in range(300):
+        elbv2.create_target_group(Name=f"fleet-{index}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance")
+    last = elbv2.create_target_group(Name="fleet-last", Protocol="HTTP", Port=9090, VpcId=vpc, TargetType="instance")
+    last_arn = last["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=last_arn, Targets=[{"Id": web["old"], "Port": 9090}])
+    groups = len(elbv2.describe_target_groups()["TargetGroups"])
+    aws.reset()
+    plan = handlers["plan"]
+    state = call(plan, None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    invocations, slowest = 0, 0
+    while state["scanning"]:
+        # A fresh 60-second function per invocation; each health call costs 1 s of it.
+        clock = _Clock(aws, cost_ms=1_000)
+        state = plan.handler({"step": "registrations", "state": state}, clock)
+        aws.session.events.unregister("before-call.elastic-load-balancing-v2.DescribeTargetHealth", clock._tick)
+        invocations += 1
+        slowest = max(slowest, clock.spent_ms)
+        # No round of calls starts with less than the reserve left, so the last one ends inside the function.
+        assert clock.spent_ms <= 60_000 - plan.SCAN_RESERVE_MS + plan.SCAN_WORKERS * 1_000
+    assert invocations > 1
+    # Every group in the instance's VPC is asked once, none twice across the invocations.
+    assert aws.calls["elastic-load-balancing-v2.DescribeTargetHealth"] == groups == state["scan"]["checked"]
+    assert sorted((r["target_group_arn"], r["port"]) for r in state["registrations"]) == sorted(
+        [*web["groups"], (last_arn, 9090)]
+    )
+    assert state["action"] == "resize"

@@ -230,6 +230,8 @@ def _health(instance_id: str, registration: dict[str, Any]) -> dict[str, Any]:
 def await_healthy(state: dict[str, Any]) -> dict[str, Any]:
     waiting = []
     for registration in state["registrations"]:
+        if not registration.get("health_checked", True):
+            continue  # an unused registration (no listener uses the group) reports no health
         health = _health(state["new_instance_id"], registration)
         if health["State"] != "healthy":
             waiting.append(f"{registration['target_group_arn']}: {health['State']} {health.get('Reason', '')}".strip())
