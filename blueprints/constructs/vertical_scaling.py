@@ -391,6 +391,8 @@ class VerticalScaling(Construct):
             },
         )
         plan_env = {"LADDER": json.dumps(rungs), "MARK_TAG_KEY": MARK_TAG_KEY}
+        if mode is ResizeMode.REPLACE:
+            plan_env["OLD_INSTANCE_ACTION"] = action.value
         if target_groups:
             plan_env["TARGET_GROUP_ARNS"] = stack.to_json_string([g.target_group_arn for g in target_groups])
         self.plan_handler = handler("plan", "Plans one resize and checks the new type fits the instance", plan_env)
@@ -434,7 +436,18 @@ class VerticalScaling(Construct):
                 "elasticloadbalancing:DescribeTargetHealth",
                 "elasticloadbalancing:DescribeLoadBalancers",
             ]
+        if mode is ResizeMode.REPLACE:
+            plan_actions.append("ec2:DescribeInstanceCreditSpecifications")
         self.plan_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=plan_actions, resources=["*"]))
+        if mode is ResizeMode.REPLACE:
+            # Stop and termination protection, shutdown behaviour (Plan) and user data (the launch step), of
+            # target instances only: user data may hold secrets.
+            for role in (self.plan_handler.role, self.step_handler.role):
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["ec2:DescribeInstanceAttribute"], resources=[instance_arn], conditions=tagged
+                    )
+                )
         self.lock_table.grant(self.lock_handler.role, "dynamodb:UpdateItem")
         self.event_bus.grant_put_events_to(self.report_handler.role)
         self.notification_topic.grant_publish(self.report_handler.role)
@@ -671,8 +684,15 @@ class VerticalScaling(Construct):
                 "not known at deploy time.",
             )
             return
+        acknowledge(
+            self.plan_handler.role,
+            f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
+            "DescribeInstanceAttribute (stop and termination protection, shutdown behaviour) is allowed only on "
+            "instances that carry the target tag (aws:ResourceTag condition); their ids are not known at deploy time.",
+        )
         reasons = {
-            "instance": "Imaging, stopping, terminating and tagging the old instance as replaced (that one tag key "
+            "instance": "Reading the old instance's user data for the launch, imaging, stopping, terminating and "
+            "tagging the old instance as replaced (that one tag key "
             "only) are conditioned on the target tag, and launching on the new instance carrying it; instance "
             "ids are not known at deploy time.",
             "volume": "RunInstances creates the new instance's volumes, whose ids do not exist before the launch; "

@@ -710,3 +710,16 @@ def test_find_targets_and_idempotent_launch_steps_retry_throttling_and_timeouts(
         errors = {e for r in states[name]["Retry"] for e in r["ErrorEquals"]}
         assert {"Sandbox.Timedout", "Lambda.Unknown", "Lambda.TooManyRequestsException"} <= errors, name
     assert not {"Sandbox.Timedout"} & {e for r in states["RetireOld"]["Retry"] for e in r["ErrorEquals"]}
+
+
+@pytest.mark.parametrize("policy", ["WebScalingPlanFunctionRole", "WebScalingReplaceFunctionRole"])
+def test_instance_attributes_such_as_user_data_are_read_from_tagged_instances_only(
+    template: Template, policy: str
+) -> None:
+    statements = _statements(template, policy)
+    reads = [s for s in statements if "ec2:DescribeInstanceAttribute" in _actions(s)]
+    assert len(reads) == 1  # CDK may merge it with the other actions on tagged instances
+    assert reads[0]["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    assert reads[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "web"}}
+    instance = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0"
+    assert not _allows(statements, "ec2:DescribeInstanceAttribute", instance, {"aws:ResourceTag/VerticalScaling": "x"})

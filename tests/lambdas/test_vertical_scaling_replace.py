@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from types import ModuleType
 from typing import Any
@@ -751,15 +752,15 @@ def test_unused_registration_is_carried_over_without_waiting_for_its_health(
     instance is still registered there, so the new one joins it, but there is no health to wait for."""
     (_, _), (idle, port) = web["groups"]
 
-    def unused(parsed: dict[str, Any], **_: Any) -> None:
-        if parsed.get("TargetHealthDescriptions") and idle in unused.groups:  # type: ignore[attr-defined]
-            for description in parsed["TargetHealthDescriptions"]:
+    # The health calls run concurrently: each call's own request context carries its group to the response.
+    def unused(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("group") == idle:
+            for description in parsed.get("TargetHealthDescriptions", []):
                 description["TargetHealth"] = {"State": "unused", "Reason": "Target.NotInUse"}
 
-    def remember(params: dict[str, Any], **_: Any) -> None:
-        unused.groups = [params["TargetGroupArn"]]  # type: ignore[attr-defined]
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["group"] = params["TargetGroupArn"]
 
-    unused.groups = []  # type: ignore[attr-defined]
     aws.session.events.register("before-parameter-build.elastic-load-balancing-v2.DescribeTargetHealth", remember)
     aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unused)
     state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
@@ -820,3 +821,134 @@ def test_several_hundred_target_groups_are_searched_across_invocations_inside_th
         [*web["groups"], (last_arn, 9090)]
     )
     assert state["action"] == "resize"
+
+
+# --- the replacement keeps what the instance was launched with ------------------------------------------
+
+
+def _like_web(aws: Aws, web: dict[str, Any], instance_type: str = "m5.large", **params: Any) -> str:
+    """Another target instance in the web instance's subnet, launched with ``params`` (in no target group)."""
+    instance = aws.client("ec2").run_instances(
+        ImageId=aws.ami,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType=instance_type,
+        SubnetId=web["subnet"],
+        SecurityGroupIds=[web["sg"]],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": TAG_KEY, "Value": "web"}]}],
+        **params,
+    )["Instances"][0]
+    aws.reset()
+    return str(instance["InstanceId"])
+
+
+def _run_instances_requests(aws: Aws) -> list[dict[str, Any]]:
+    """Every RunInstances request the handlers make, as the handler passed it (before serialization)."""
+    requests: list[dict[str, Any]] = []
+    aws.session.events.register(
+        "provide-client-params.ec2.RunInstances", lambda params, **_: requests.append(dict(params))
+    )
+    return requests
+
+
+def test_replacement_keeps_metadata_options_user_data_shutdown_behaviour_and_hostname_options(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    script = "#!/bin/bash\necho configured > /etc/app.conf\n"
+    old = _like_web(
+        aws,
+        web,
+        MetadataOptions={
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 2,  # containers reach IMDS through a bridge: one hop more
+            "HttpEndpoint": "enabled",
+            "InstanceMetadataTags": "enabled",
+        },
+        UserData=script,
+        InstanceInitiatedShutdownBehavior="terminate",
+    )
+    dns = {"HostnameType": "resource-name", "EnableResourceNameDnsARecord": True}
+
+    def hostname_options(parsed: dict[str, Any], **_: Any) -> None:
+        # DescribeInstances reports PrivateDnsNameOptions (EC2 API Reference, Instance); moto leaves it out.
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["InstanceId"] == old:
+                    instance["PrivateDnsNameOptions"] = {**dns, "EnableResourceNameDnsAAAARecord": False}
+
+    aws.session.events.register("after-call.ec2.DescribeInstances", hostname_options)
+    requests = _run_instances_requests(aws)
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "resized"
+    new = describe(aws, detail["new_instance_id"])
+    options = {k: v for k, v in new["MetadataOptions"].items() if k != "State"}
+    assert options == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 2,
+        "HttpEndpoint": "enabled",
+        "HttpProtocolIpv6": "disabled",
+        "InstanceMetadataTags": "enabled",
+    }
+    ec2 = aws.client("ec2")
+    data = ec2.describe_instance_attribute(InstanceId=new["InstanceId"], Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(data).decode() == script
+    behaviour = ec2.describe_instance_attribute(
+        InstanceId=new["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
+    )["InstanceInitiatedShutdownBehavior"]["Value"]
+    assert behaviour == "terminate"
+    assert requests[0]["PrivateDnsNameOptions"] == {**dns, "EnableResourceNameDnsAAAARecord": False}
+    # User data may hold secrets: it never enters the state, which the state machine logs.
+    assert "configured" not in json.dumps(detail) and "userData" not in json.dumps(detail)
+
+
+def test_burstable_instance_keeps_its_credit_option_on_burstable_candidates_only(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LADDER", json.dumps([["t3.large"], ["t3.xlarge", "m5.xlarge"]]))
+    old = _like_web(aws, web, "t3.large", CreditSpecification={"CpuCredits": "unlimited"})
+
+    def unlimited(parsed: dict[str, Any], **_: Any) -> None:
+        # moto reports every instance "standard"; EC2 reports the instance's own option (EC2 API Reference,
+        # DescribeInstanceCreditSpecifications).
+        for specification in parsed.get("InstanceCreditSpecifications", []):
+            specification["CpuCredits"] = "unlimited"
+
+    aws.session.events.register("after-call.ec2.DescribeInstanceCreditSpecifications", unlimited)
+    requests = _run_instances_requests(aws)
+    aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity")
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "resized" and detail["new_size"] == "m5.xlarge"
+    assert [(r["InstanceType"], r.get("CreditSpecification")) for r in requests] == [
+        ("t3.xlarge", {"CpuCredits": "unlimited"}),
+        # RunInstances accepts CreditSpecification for T types only.
+        ("m5.xlarge", None),
+    ]
+
+
+def test_stop_protected_instance_is_refused_before_imaging(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """Stop protection also blocks termination (EC2 User Guide, "Enable stop protection"): the old instance
+    could not be retired, and a copied protection would keep cleanup from removing a failed replacement."""
+    old = _like_web(aws, web, DisableApiStop=True)
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "refused" and "stop protection" in detail["reason"]
+    assert aws.calls["ec2.CreateImage"] == 0
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("terminate", "refused"), ("stop", "resized")])
+def test_termination_protection_refuses_only_a_terminating_replacement(
+    aws: Aws,
+    handlers: dict[str, ModuleType],
+    web: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    outcome: str,
+) -> None:
+    monkeypatch.setenv("OLD_INSTANCE_ACTION", action)
+    old = _like_web(aws, web)
+    # moto ignores RunInstances' DisableApiTermination; ModifyInstanceAttribute sets it.
+    aws.client("ec2").modify_instance_attribute(InstanceId=old, DisableApiTermination={"Value": True})
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == outcome
+    assert aws.calls["ec2.CreateImage"] == (0 if outcome == "refused" else 1)

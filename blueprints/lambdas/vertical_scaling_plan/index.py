@@ -221,6 +221,64 @@ def registrations(state: dict[str, Any], context: Any) -> dict[str, Any]:
     return done
 
 
+#: The instance metadata options RunInstances accepts (EC2 API Reference, InstanceMetadataOptionsRequest), as
+#: DescribeInstances reports them (InstanceMetadataOptionsResponse, which adds ``State``).
+METADATA_OPTIONS = ("HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "HttpProtocolIpv6", "InstanceMetadataTags")
+#: The hostname options RunInstances accepts (PrivateDnsNameOptionsRequest); DescribeInstances reports them.
+DNS_NAME_OPTIONS = ("HostnameType", "EnableResourceNameDnsARecord", "EnableResourceNameDnsAAAARecord")
+
+
+def _attribute(instance_id: str, name: str) -> Any:
+    """One DescribeInstanceAttribute value (``disableApiStop`` answers ``{"DisableApiStop": {"Value": ...}}``)."""
+    response = _client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute=name)
+    return response.get(name[0].upper() + name[1:], {}).get("Value")
+
+
+def launch_settings(instance: dict[str, Any], tags: dict[str, str], burstable: bool) -> dict[str, Any]:
+    """What the replacement is launched with, besides its image, type and tags' construct keys.
+
+    User data is not read here: it may hold secrets, and the state is logged; the launch step reads it.
+    """
+    instance_id = instance["InstanceId"]
+    metadata = instance.get("MetadataOptions", {})
+    settings: dict[str, Any] = {
+        "subnet_id": instance["SubnetId"],
+        "security_group_ids": [g["GroupId"] for g in instance.get("SecurityGroups", [])],
+        "instance_profile_arn": instance.get("IamInstanceProfile", {}).get("Arn"),
+        "key_name": instance.get("KeyName"),
+        "metadata_options": {k: metadata[k] for k in METADATA_OPTIONS if k in metadata} or {"HttpTokens": "required"},
+        "private_dns_name_options": {
+            k: v for k, v in instance.get("PrivateDnsNameOptions", {}).items() if k in DNS_NAME_OPTIONS
+        },
+        "shutdown_behavior": _attribute(instance_id, "instanceInitiatedShutdownBehavior"),
+        "ebs_optimized": bool(instance.get("EbsOptimized")),
+        "monitoring": instance.get("Monitoring", {}).get("State") == "enabled",
+        "tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items()) if not k.startswith("aws:")],
+    }
+    if burstable:
+        credits = _client("ec2").describe_instance_credit_specifications(InstanceIds=[instance_id])
+        specifications = credits.get("InstanceCreditSpecifications", [])
+        if specifications and specifications[0].get("CpuCredits"):
+            settings["cpu_credits"] = specifications[0]["CpuCredits"]
+    return settings
+
+
+def protection(instance_id: str) -> str | None:
+    """Why the old instance could not be retired once replaced, or None."""
+    # Stop protection blocks TerminateInstances too (EC2 User Guide, "Enable stop protection").
+    if _attribute(instance_id, "disableApiStop"):
+        return (
+            "the instance has stop protection (DisableApiStop), which keeps a replacement from stopping or "
+            "terminating it once replaced; turn it off or resize it in restart mode"
+        )
+    if os.environ.get("OLD_INSTANCE_ACTION") == "terminate" and _attribute(instance_id, "disableApiTermination"):
+        return (
+            "the instance has termination protection and replaced_instance_action is TERMINATE: it could not be "
+            "retired once replaced; turn the protection off, or use ReplacedInstanceAction.STOP"
+        )
+    return None
+
+
 def plan(state: dict[str, Any]) -> dict[str, Any]:
     ec2 = _client("ec2")
     try:
@@ -308,16 +366,13 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
         "az": az,
     }
     if mode == "replace":
-        state["launch"] = {
-            "subnet_id": instance["SubnetId"],
-            "security_group_ids": [g["GroupId"] for g in instance.get("SecurityGroups", [])],
-            "instance_profile_arn": instance.get("IamInstanceProfile", {}).get("Arn"),
-            "key_name": instance.get("KeyName"),
-            "http_tokens": instance.get("MetadataOptions", {}).get("HttpTokens", "required"),
-            "ebs_optimized": bool(instance.get("EbsOptimized")),
-            "monitoring": instance.get("Monitoring", {}).get("State") == "enabled",
-            "tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items()) if not k.startswith("aws:")],
-        }
+        protected = protection(state["instance_id"])
+        if protected:
+            return refuse(state, protected)
+        burstable = bool(by_type.get(current_type, {}).get("BurstablePerformanceSupported"))
+        state["launch"] = launch_settings(instance, tags, burstable)
+        # CreditSpecification is valid for burstable (T) types only (EC2 API Reference, RunInstances).
+        state["burstable_candidates"] = [c for c in candidates if by_type[c].get("BurstablePerformanceSupported")]
         state.update(
             scanning=True,
             scan={"marker": None, "offset": 0, "checked": 0},
