@@ -723,3 +723,16 @@ def test_instance_attributes_such_as_user_data_are_read_from_tagged_instances_on
     assert reads[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "web"}}
     instance = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0"
     assert not _allows(statements, "ec2:DescribeInstanceAttribute", instance, {"aws:ResourceTag/VerticalScaling": "x"})
+
+
+def test_example_instances_use_the_image_cached_in_cdk_context_json(template: Template) -> None:
+    """An SSM image parameter is resolved again on every deploy: a newly published image would replace both
+    instances at their template size (undoing any resize), and CloudFormation could not delete the old ones,
+    which have termination protection. The image is looked up once and cached in cdk.context.json."""
+    cached = json.loads((Path(__file__).resolve().parents[2] / "cdk.context.json").read_text())
+    key = next(k for k in cached if "parameterName=/aws/service/ami-amazon-linux-latest/al2023" in k)
+    instances = template.find_resources("AWS::EC2::Instance")
+    assert len(instances) == 2
+    assert {i["Properties"]["ImageId"] for i in instances.values()} == {cached[key]}
+    parameters = template.to_json().get("Parameters", {})
+    assert not [name for name in parameters if "amilinuxlatest" in name.lower()]
