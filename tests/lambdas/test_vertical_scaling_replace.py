@@ -952,3 +952,22 @@ def test_termination_protection_refuses_only_a_terminating_replacement(
     detail = replace_run(handlers, old)
     assert detail["outcome"] == outcome
     assert aws.calls["ec2.CreateImage"] == (0 if outcome == "refused" else 1)
+
+
+def test_group_deleted_during_the_search_is_skipped_not_a_failed_plan(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """DescribeTargetHealth answers TargetGroupNotFound for a group deleted after DescribeTargetGroups listed it
+    (ELB API Reference, DescribeTargetHealth errors); retried, it would fail the same way and lose the run."""
+    elbv2 = aws.client("elbv2")
+    gone = elbv2.create_target_group(Name="gone", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="instance")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+
+    def delete_after_listing(**_: Any) -> None:
+        elbv2.delete_target_group(TargetGroupArn=gone)
+
+    aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetGroups", delete_after_listing)
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    assert state["action"] == "resize" and state["scan"]["checked"] == 4
+    assert sorted((r["target_group_arn"], r["port"]) for r in state["registrations"]) == sorted(web["groups"])

@@ -180,7 +180,13 @@ def registrations(state: dict[str, Any], context: Any) -> dict[str, Any]:
     rounds = 0
 
     def health(group: dict[str, Any]) -> list[dict[str, Any]]:
-        return list(elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"])
+        try:
+            response = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+                raise
+            return []  # deleted since it was listed: nothing is registered there any more
+        return list(response["TargetHealthDescriptions"])
 
     with ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
         while scan.get("marker") is not False:
