@@ -26,6 +26,10 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     A ``cdk.App()`` in pytest does not read cdk.json, so tests pass it explicitly.
     """
     context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    # Cached lookups, which the CLI reads from cdk.context.json too (e.g. the VerticalScaling example's AMI).
+    cached = ROOT / "cdk.context.json"
+    if cached.exists():
+        context.update(json.loads(cached.read_text()))
     # What `cdk synth --version-reporting false --path-metadata false --asset-metadata false` sets.
     context.update(
         {

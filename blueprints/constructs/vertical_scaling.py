@@ -37,7 +37,15 @@ from constructs import Construct
 
 from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
 
-_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+#: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
+#: letters, generation digit, option letters, and an optional ``-suffix`` such as ``-flex`` or ``u-6tb1``), a dot,
+#: and a size.
+_TYPE_RE = re.compile(r"^[a-z]+(?:[0-9][a-z0-9]*(?:-[a-z0-9]+)?|-[0-9][a-z0-9]*)\.(?P<size>[a-z0-9-]+)$")
+#: Relative capacity of each size within one family (vCPUs, and memory with them, double from each size to the
+#: next from ``large`` up; ``<n>xlarge`` is n times ``xlarge``; ``metal-<n>xl`` as ``<n>xlarge``). Plain
+#: ``metal`` differs by family, so it is not ordered.
+_SIZES = {"nano": 0.125, "micro": 0.25, "small": 0.5, "medium": 1, "large": 2, "xlarge": 4}
+_SIZE_RE = re.compile(r"^(?:(?P<n>[1-9][0-9]*)xlarge|metal(?:-(?P<metal>[1-9][0-9]*)xl)?)$")
 _POLL = Duration.seconds(15)
 #: Most polls for the image's snapshots, which EC2 may call in use for a short while after deregistering it.
 _DISCARD_POLLS = 20
@@ -117,6 +125,49 @@ def _nag_id(stack: Stack, value: str) -> str:
     return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
+def _size_scale(instance_type: str) -> float | None:
+    """The size's capacity relative to its family's ``medium`` (None: not a known size name, or plain ``metal``)."""
+    size = instance_type.split(".", 1)[1]
+    if size in _SIZES:
+        return _SIZES[size]
+    match = _SIZE_RE.match(size)
+    if match is None:
+        return None
+    multiple = match.group("n") or match.group("metal")
+    return 4 * int(multiple) if multiple else None
+
+
+def _is_instance_type(instance_type: object) -> bool:
+    if not isinstance(instance_type, str) or not _TYPE_RE.match(instance_type):
+        return False
+    return _size_scale(instance_type) is not None or instance_type.endswith(".metal")
+
+
+def _check_order(rungs: list[list[str]]) -> None:
+    """Sizes of one family must grow from each rung to the next; one rung holds one size of a family."""
+    for index, rung in enumerate(rungs):
+        families = [t.split(".", 1)[0] for t in rung]
+        for family in set(families):
+            if families.count(family) > 1:
+                same = [t for t in rung if t.startswith(f"{family}.")]
+                raise ValueError(
+                    f"the types of one size in instance_sizes are interchangeable candidates, so one family may "
+                    f"appear once per size; got {same} in size {index + 1}"
+                )
+        if index == 0:
+            continue
+        for smaller in rungs[index - 1]:
+            for larger in rung:
+                if smaller.split(".", 1)[0] != larger.split(".", 1)[0]:
+                    continue
+                low, high = _size_scale(smaller), _size_scale(larger)
+                if low is not None and high is not None and low >= high:
+                    raise ValueError(
+                        f"instance_sizes must go from the smallest size to the largest; size {index + 1} "
+                        f"({larger}) is not larger than size {index} ({smaller}) of the same family"
+                    )
+
+
 def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list[str]]:
     if isinstance(instance_sizes, str) or len(instance_sizes) < 2:
         raise ValueError(
@@ -130,14 +181,17 @@ def _validate_ladder(instance_sizes: Sequence[str | Sequence[str]]) -> list[list
         if not rung:
             raise ValueError(f"each size in instance_sizes needs at least one instance type; got {instance_sizes!r}")
         for instance_type in rung:
-            if not isinstance(instance_type, str) or not _TYPE_RE.match(instance_type):
+            if not _is_instance_type(instance_type):
                 raise ValueError(
-                    f"instance_sizes entries must be EC2 instance types such as 'm7i.large'; got {instance_type!r}"
+                    "instance_sizes entries must be EC2 instance types such as 'm7i.large' (family.size, size one "
+                    "of nano, micro, small, medium, large, xlarge, <n>xlarge, metal, metal-<n>xl); "
+                    f"got {instance_type!r}"
                 )
             if instance_type in seen:
                 raise ValueError(f"instance type {instance_type} appears twice in instance_sizes; each may appear once")
             seen.add(instance_type)
         rungs.append(rung)
+    _check_order(rungs)
     return rungs
 
 
@@ -337,6 +391,8 @@ class VerticalScaling(Construct):
             },
         )
         plan_env = {"LADDER": json.dumps(rungs), "MARK_TAG_KEY": MARK_TAG_KEY}
+        if mode is ResizeMode.REPLACE:
+            plan_env["OLD_INSTANCE_ACTION"] = action.value
         if target_groups:
             plan_env["TARGET_GROUP_ARNS"] = stack.to_json_string([g.target_group_arn for g in target_groups])
         self.plan_handler = handler("plan", "Plans one resize and checks the new type fits the instance", plan_env)
@@ -374,8 +430,24 @@ class VerticalScaling(Construct):
         self.targets_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=describe, resources=["*"]))
         plan_actions = [*describe, "ec2:DescribeInstanceTypes", "ec2:DescribeInstanceTypeOfferings"]
         if mode is ResizeMode.REPLACE:
-            plan_actions += ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"]
+            # DescribeLoadBalancers: the Classic Load Balancers the instance is in (the same action as ELBv2's).
+            plan_actions += [
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeLoadBalancers",
+            ]
+        if mode is ResizeMode.REPLACE:
+            plan_actions.append("ec2:DescribeInstanceCreditSpecifications")
         self.plan_handler.role.add_to_principal_policy(iam.PolicyStatement(actions=plan_actions, resources=["*"]))
+        if mode is ResizeMode.REPLACE:
+            # Stop and termination protection, shutdown behaviour (Plan) and user data (the launch step), of
+            # target instances only: user data may hold secrets.
+            for role in (self.plan_handler.role, self.step_handler.role):
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["ec2:DescribeInstanceAttribute"], resources=[instance_arn], conditions=tagged
+                    )
+                )
         self.lock_table.grant(self.lock_handler.role, "dynamodb:UpdateItem")
         self.event_bus.grant_put_events_to(self.report_handler.role)
         self.notification_topic.grant_publish(self.report_handler.role)
@@ -394,9 +466,23 @@ class VerticalScaling(Construct):
         if mode is ResizeMode.RESTART:
             step_role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"],
+                    actions=["ec2:StopInstances", "ec2:StartInstances"], resources=[instance_arn], conditions=tagged
+                )
+            )
+            # The instance type only, and only to a type on the ladder: ModifyInstanceAttribute also sets user
+            # data, which with a restart would run as root on the instance. ec2:Attribute/InstanceType is the
+            # requested type (Service Authorization Reference, EC2: ec2:Attribute/${AttributeName}); a request
+            # setting any other attribute lacks the key, and StringEquals then fails.
+            step_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ec2:ModifyInstanceAttribute"],
                     resources=[instance_arn],
-                    conditions=tagged,
+                    conditions={
+                        "StringEquals": {
+                            **tagged["StringEquals"],
+                            "ec2:Attribute/InstanceType": sorted({t for rung in rungs for t in rung}),
+                        }
+                    },
                 )
             )
         else:
@@ -593,12 +679,20 @@ class VerticalScaling(Construct):
                 self.step_handler.role,
                 f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
                 "Stop, start and modify are allowed only on instances that carry the target tag "
-                "(aws:ResourceTag condition), which is how the construct selects its instances; their ids are "
+                "(aws:ResourceTag condition), which is how the construct selects its instances, and modify only "
+                "sets the instance type to one on the ladder (ec2:Attribute/InstanceType); their ids are "
                 "not known at deploy time.",
             )
             return
+        acknowledge(
+            self.plan_handler.role,
+            f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
+            "DescribeInstanceAttribute (stop and termination protection, shutdown behaviour) is allowed only on "
+            "instances that carry the target tag (aws:ResourceTag condition); their ids are not known at deploy time.",
+        )
         reasons = {
-            "instance": "Imaging, stopping, terminating and tagging the old instance as replaced (that one tag key "
+            "instance": "Reading the old instance's user data for the launch, imaging, stopping, terminating and "
+            "tagging the old instance as replaced (that one tag key "
             "only) are conditioned on the target tag, and launching on the new instance carrying it; instance "
             "ids are not known at deploy time.",
             "volume": "RunInstances creates the new instance's volumes, whose ids do not exist before the launch; "
@@ -680,8 +774,15 @@ class VerticalScaling(Construct):
             max_attempts=3,
         )
 
-    def _lock_and_plan(self, resize: sfn.IChainable, release: tasks.LambdaInvoke) -> sfn.Chain:
-        """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report."""
+    def _lock_and_plan(
+        self, resize: sfn.IChainable, release: tasks.LambdaInvoke, find_registrations: bool = False
+    ) -> sfn.Chain:
+        """Acquire the lock, plan, and run ``resize`` unless there is nothing to do; always release and report.
+
+        With ``find_registrations``, Plan is followed by ``FindRegistrations``, invoked again while it reports
+        ``scanning`` (it stops inside the function's time and continues where it stopped), which refuses the
+        resize when the instance is registered where a replacement would not be: before anything is imaged.
+        """
         report = self._report("Report")
         acquire = self._task("AcquireLock", self.lock_handler, "acquire")
         acquire.add_catch(report, errors=["States.ALL"], result_path="$.error")
@@ -697,7 +798,16 @@ class VerticalScaling(Construct):
         )
         release.add_catch(report, errors=["States.ALL"], result_path="$.release_error")
         release.next(report)
-        return acquire.next(plan).next(decide)
+        if not find_registrations:
+            return acquire.next(plan).next(decide)
+        # Reads only, so a function timeout is retried; the search resumes from the state it was given.
+        scan = self._task("FindRegistrations", self.plan_handler, "registrations", retry_function_timeout=True)
+        scan.add_catch(release, errors=["States.ALL"], result_path="$.error")
+        scanning = (
+            sfn.Choice(self, "Scanning").when(sfn.Condition.boolean_equals("$.scanning", True), scan).otherwise(decide)
+        )
+        scan.next(scanning)
+        return acquire.next(plan).next(scanning)
 
     def _report(self, name: str) -> sfn.IChainable:
         """Report the resize; the iteration ends with a few small fields whichever way the report goes.
@@ -808,7 +918,7 @@ class VerticalScaling(Construct):
         for task in steps[1:]:
             replace = replace.next(task)
         replace.next(discard).next(release)
-        return self._lock_and_plan(replace, release)
+        return self._lock_and_plan(replace, release, find_registrations=True)
 
     def _state_machine(
         self, resize: sfn.IChainable, timeout: Duration, max_concurrency: int, retention: logs.RetentionDays

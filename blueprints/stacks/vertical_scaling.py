@@ -150,7 +150,7 @@ class VerticalScalingStack(ExampleStack):
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             instance_type=ec2.InstanceType(LADDER[0][0]),
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+            machine_image=ec2.MachineImage.latest_amazon_linux2023(cached_in_context=True),
             security_group=security_group,
             require_imdsv2=True,
             detailed_monitoring=True,

@@ -4,6 +4,7 @@ per validation branch."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from blueprints.constructs.vertical_scaling import (
     minimum_lock_seconds,
 )
 from blueprints.example_app import add_nag_packs
+from blueprints.stacks.vertical_scaling import LADDER as LADDER_OF_EXAMPLE
 from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
 
@@ -98,13 +100,84 @@ def _definition(template: Template, comment: str) -> dict[str, Any]:
     raise AssertionError(f"no state machine with comment {comment!r}")
 
 
+def _allows(statements: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether Allow statements grant ``action`` on ``resource`` with request ``context``.
+
+    IAM's evaluation for the operators these policies use (IAM User Guide, "Condition operators"): a
+    ``StringEquals``/``StringLike`` key absent from the request context does not match, so the condition fails;
+    ``Resource`` and ``StringLike`` patterns match ``*`` and ``?``.
+    """
+
+    def matches(pattern: str, value: str) -> bool:
+        return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+    def holds(operator: str, block: dict[str, Any]) -> bool:
+        for key, wanted in block.items():
+            values = [wanted] if isinstance(wanted, str) else list(wanted)
+            if key not in context:
+                return False
+            if operator == "StringEquals" and context[key] not in values:
+                return False
+            if operator == "StringLike" and not any(matches(v, context[key]) for v in values):
+                return False
+        return True
+
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] != "Allow" or action not in _actions(statement):
+            continue
+        if not any(isinstance(r, str) and matches(r, resource) for r in resources):
+            continue
+        conditions = statement.get("Condition", {})
+        assert set(conditions) <= {"StringEquals", "StringLike"}, conditions
+        if all(holds(op, block) for op, block in conditions.items()):
+            return True
+    return False
+
+
+_INSTANCE = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0"
+_TAGGED = {"aws:ResourceTag/VerticalScaling": "back-office"}
+
+
+@pytest.mark.parametrize(
+    ("action", "context", "allowed"),
+    [
+        ("ec2:StopInstances", _TAGGED, True),
+        ("ec2:StartInstances", _TAGGED, True),
+        ("ec2:StopInstances", {"aws:ResourceTag/VerticalScaling": "web"}, False),
+        # The handler's own requests: a type on the ladder, each way.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "m7i.xlarge"}, True),
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "m6i.large"}, True),
+        # cloudsplaining's ModifyEC2InstanceUserDataThenRestart: a user-data request carries no type key.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute": "userData"}, False),
+        ("ec2:ModifyInstanceAttribute", _TAGGED, False),
+        # A type off the ladder, or the right type on an instance without the target tag.
+        ("ec2:ModifyInstanceAttribute", {**_TAGGED, "ec2:Attribute/InstanceType": "p5.48xlarge"}, False),
+        ("ec2:ModifyInstanceAttribute", {"ec2:Attribute/InstanceType": "m7i.xlarge"}, False),
+    ],
+)
+def test_restart_role_may_only_stop_start_and_change_the_type_of_tagged_instances(
+    template: Template, action: str, context: dict[str, str], allowed: bool
+) -> None:
+    statements = _statements(template, "BackOfficeScalingRestartFunctionRole")
+    assert _allows(statements, action, _INSTANCE, context) is allowed
+
+
 def test_restart_role_may_stop_start_and_modify_only_tagged_instances(template: Template) -> None:
     statements = _statements(template, "BackOfficeScalingRestartFunctionRole")
     mutating = [s for s in statements if {"ec2:StopInstances", "ec2:StartInstances"} & set(_actions(s))]
     assert len(mutating) == 1
-    assert set(_actions(mutating[0])) == {"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"}
+    assert set(_actions(mutating[0])) == {"ec2:StopInstances", "ec2:StartInstances"}
     assert mutating[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "back-office"}}
     assert mutating[0]["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    modify = [s for s in statements if "ec2:ModifyInstanceAttribute" in _actions(s)]
+    assert [_actions(s) for s in modify] == [["ec2:ModifyInstanceAttribute"]]
+    assert modify[0]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/VerticalScaling": "back-office",
+            "ec2:Attribute/InstanceType": sorted(t for rung in LADDER_OF_EXAMPLE for t in rung),
+        }
+    }
     unconditioned = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in unconditioned for a in _actions(s)} == {
         "ec2:DescribeInstances",
@@ -274,6 +347,28 @@ def test_state_machines_log_trace_and_time_out_per_run_not_per_instance(template
     assert states["ReleaseLock"]["Next"] == "Report"
 
 
+def test_replace_flow_finds_every_registration_before_imaging_and_the_restart_flow_does_not(
+    template: Template,
+) -> None:
+    states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    assert states["Plan"]["Next"] == "Scanning"
+    choice = states["Scanning"]
+    assert choice["Choices"] == [{"Variable": "$.scanning", "BooleanEquals": True, "Next": "FindRegistrations"}]
+    assert choice["Default"] == "ResizeNeeded"
+    scan = states["FindRegistrations"]
+    assert scan["Next"] == "Scanning" and scan["Parameters"]["step"] == "registrations"
+    assert scan["Catch"][0]["Next"] == "ReleaseLock"
+    restart = _definition(template, "back-office")["States"]["EachInstance"]["ItemProcessor"]["States"]
+    assert restart["Plan"]["Next"] == "ResizeNeeded" and "FindRegistrations" not in restart
+    plan = _statements(template, "WebScalingPlanFunctionRole")
+    reads = {a for s in plan if s["Resource"] == "*" for a in _actions(s)}
+    assert {
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    } <= reads
+
+
 def test_replace_flow_deregisters_the_old_instance_only_after_the_new_is_healthy(template: Template) -> None:
     states = _definition(template, "=web")["States"]["EachInstance"]["ItemProcessor"]["States"]
     order = ["Image"]
@@ -417,7 +512,26 @@ def _make(**overrides: Any) -> VerticalScaling:
         ({"instance_sizes": ["m5.large"]}, r"at least two sizes, smallest first .*got \['m5.large'\]"),
         ({"instance_sizes": "m5.large"}, "at least two sizes"),
         ({"instance_sizes": ["m5.large", []]}, "each size in instance_sizes needs at least one instance type"),
-        ({"instance_sizes": ["m5.large", "M5 XL"]}, "must be EC2 instance types such as 'm7i.large'; got 'M5 XL'"),
+        ({"instance_sizes": ["m5.large", "M5 XL"]}, r"must be EC2 instance types such as 'm7i.large' .*got 'M5 XL'"),
+        # A typo of a size, and names no EC2 type has: refused at synthesis, not by EC2 mid-resize.
+        ({"instance_sizes": ["m7i.larg", "m7i.xlarge"]}, r"size one of nano, micro, .*got 'm7i.larg'"),
+        ({"instance_sizes": ["m7i.large", "m7i.xl"]}, r"must be EC2 instance types .*got 'm7i.xl'"),
+        ({"instance_sizes": ["m7i.large", "m7i.0xlarge"]}, r"must be EC2 instance types .*got 'm7i.0xlarge'"),
+        ({"instance_sizes": ["7i.large", "m7i.xlarge"]}, r"must be EC2 instance types .*got '7i.large'"),
+        # Largest first would swap up and down; the order is checked within each family.
+        (
+            {"instance_sizes": ["m7i.2xlarge", "m7i.xlarge", "m7i.large"]},
+            r"smallest size to the largest; size 2 \(m7i.xlarge\) is not larger than size 1 \(m7i.2xlarge\)",
+        ),
+        (
+            {"instance_sizes": [("m7i.large", "m6i.large"), ("m7i.xlarge", "m6i.medium")]},
+            r"size 2 \(m6i.medium\) is not larger than size 1 \(m6i.large\)",
+        ),
+        (
+            {"instance_sizes": ["m7i.metal-24xl", "m7i.16xlarge"]},
+            r"size 2 \(m7i.16xlarge\) is not larger than size 1 \(m7i.metal-24xl\)",
+        ),
+        ({"instance_sizes": ["t3.micro", ("t3.small", "t3.medium")]}, r"one family may appear once per size"),
         ({"instance_sizes": ["m5.large", ("m5.xlarge", "m5.large")]}, "m5.large appears twice"),
         ({"target_tag_key": "aws:cloudformation:stack-name"}, "not starting with 'aws:'"),
         ({"target_tag_value": ""}, "target_tag_value must be a tag value of 1-256 characters"),
@@ -450,6 +564,19 @@ def _make(**overrides: Any) -> VerticalScaling:
 def test_bad_arguments_are_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _make(**overrides)
+
+
+@pytest.mark.parametrize(
+    "ladder",
+    [
+        ["t3.nano", "t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge", "t3.2xlarge"],
+        [("c7i-flex.large", "c7i.large"), "c7i.xlarge", ("c7i.48xlarge", "c6i.metal")],
+        [("r7i.16xlarge", "x2iedn.8xlarge"), ("r7i.24xlarge", "u-6tb1.metal")],
+        ["m7i.24xlarge", "m7i.metal"],  # plain metal varies by family: not ordered
+    ],
+)
+def test_real_ladders_are_accepted(ladder: list[Any]) -> None:
+    assert _make(instance_sizes=ladder).instance_sizes == [[t] if isinstance(t, str) else list(t) for t in ladder]
 
 
 def test_trigger_without_a_direction_is_refused() -> None:
@@ -583,3 +710,29 @@ def test_find_targets_and_idempotent_launch_steps_retry_throttling_and_timeouts(
         errors = {e for r in states[name]["Retry"] for e in r["ErrorEquals"]}
         assert {"Sandbox.Timedout", "Lambda.Unknown", "Lambda.TooManyRequestsException"} <= errors, name
     assert not {"Sandbox.Timedout"} & {e for r in states["RetireOld"]["Retry"] for e in r["ErrorEquals"]}
+
+
+@pytest.mark.parametrize("policy", ["WebScalingPlanFunctionRole", "WebScalingReplaceFunctionRole"])
+def test_instance_attributes_such_as_user_data_are_read_from_tagged_instances_only(
+    template: Template, policy: str
+) -> None:
+    statements = _statements(template, policy)
+    reads = [s for s in statements if "ec2:DescribeInstanceAttribute" in _actions(s)]
+    assert len(reads) == 1  # CDK may merge it with the other actions on tagged instances
+    assert reads[0]["Resource"] == "arn:aws:ec2:us-east-1:111111111111:instance/*"
+    assert reads[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/VerticalScaling": "web"}}
+    instance = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0"
+    assert not _allows(statements, "ec2:DescribeInstanceAttribute", instance, {"aws:ResourceTag/VerticalScaling": "x"})
+
+
+def test_example_instances_use_the_image_cached_in_cdk_context_json(template: Template) -> None:
+    """An SSM image parameter is resolved again on every deploy: a newly published image would replace both
+    instances at their template size (undoing any resize), and CloudFormation could not delete the old ones,
+    which have termination protection. The image is looked up once and cached in cdk.context.json."""
+    cached = json.loads((Path(__file__).resolve().parents[2] / "cdk.context.json").read_text())
+    key = next(k for k in cached if "parameterName=/aws/service/ami-amazon-linux-latest/al2023" in k)
+    instances = template.find_resources("AWS::EC2::Instance")
+    assert len(instances) == 2
+    assert {i["Properties"]["ImageId"] for i in instances.values()} == {cached[key]}
+    parameters = template.to_json().get("Parameters", {})
+    assert not [name for name in parameters if "amilinuxlatest" in name.lower()]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from types import ModuleType
 from typing import Any
 
@@ -86,9 +88,17 @@ def health(aws: Aws, group: str, instance_id: str, port: int) -> str:
     return str(descriptions[0]["TargetHealth"]["State"])
 
 
+def planned(h: dict[str, ModuleType], state: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Plan, then find the registrations as the state machine does: invoked again while ``scanning``."""
+    state = call(h["plan"], None, state)
+    while state["scanning"]:
+        state = h["plan"].handler({"step": "registrations", "state": state}, context or LambdaContext())
+    return state
+
+
 def planned_through(h: dict[str, ModuleType], instance_id: str, steps: int) -> dict[str, Any]:
     """Plan an upsize of ``instance_id`` and run the first ``steps`` replace steps; returns the state."""
-    state = call(h["plan"], None, {"instance_id": instance_id, "direction": "up", "execution": EXECUTION})
+    state = planned(h, {"instance_id": instance_id, "direction": "up", "execution": EXECUTION})
     for step in STEPS[:steps]:
         state = call(h["replace"], step, state, polls=3)
     return state
@@ -104,7 +114,7 @@ def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
         "execution": EXECUTION,
     }
     state = call(h["lock"], "acquire", state)
-    state = call(h["plan"], None, state)
+    state = planned(h, state)
     if state["action"] != "resize":
         return finish(h, state)
     try:
@@ -120,7 +130,7 @@ def replace_run(h: dict[str, ModuleType], instance_id: str) -> dict[str, Any]:
 def test_plan_records_launch_settings_and_every_target_group(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     assert state["launch"]["subnet_id"] == web["subnet"]
     assert state["launch"]["security_group_ids"] == [web["sg"]]
     assert state["launch"]["key_name"] == "ops"
@@ -460,7 +470,7 @@ def snapshot_exists(aws: Aws, snapshot_id: str) -> bool:
 
 def resized(h: dict[str, ModuleType], web: dict[str, Any]) -> dict[str, Any]:
     """The state of a replacement that is done but for discarding the image."""
-    state = call(h["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(h, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     for step in STEPS:
         state = call(h["replace"], step, state, polls=3)
     return state
@@ -503,7 +513,7 @@ def test_snapshots_ec2_did_not_delete_are_deleted_one_by_one(handlers: dict[str,
 def test_await_image_records_the_snapshots_while_the_image_lists_them(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     state = call(handlers["replace"], "image", state)
     state = call(handlers["replace"], "await_image", state, polls=3)
     assert state["image_snapshot_ids"] == image_snapshots(aws, state["image_id"])
@@ -545,7 +555,7 @@ def test_image_already_gone_is_discarded_without_error(handlers: dict[str, Modul
 def test_snapshots_of_an_image_that_never_became_available_are_found_by_their_tag(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     state = call(handlers["replace"], "image", state)  # AwaitImage never succeeded: no snapshot ids recorded
     (snapshot,) = image_snapshots(aws, state["image_id"])
     # What the image step's snapshot TagSpecification does on AWS (moto refuses it in CreateImage).
@@ -632,7 +642,7 @@ def test_cleanup_terminates_a_launch_whose_id_was_lost_and_only_this_executions(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
     module = handlers["replace"]
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     for step in ("image", "await_image"):
         state = call(module, step, state)
     before_launch = dict(state)
@@ -659,7 +669,305 @@ def test_cleanup_terminates_a_launch_whose_id_was_lost_and_only_this_executions(
 def test_cleanup_before_any_image_looks_for_no_launch(
     aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
 ) -> None:
-    state = call(handlers["plan"], None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
     aws.reset()
     call(handlers["replace"], "cleanup", caught(state, RuntimeError("image failed")))
     assert aws.calls["ec2.DescribeInstances"] == 0 and aws.calls["ec2.TerminateInstances"] == 0
+
+
+# --- every registration is found, and one a replacement would not carry over refuses the resize -----------
+
+
+def _vpc(aws: Aws) -> str:
+    return str(aws.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"])
+
+
+def _refused_before_imaging(aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], *needles: str) -> None:
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "refused", detail
+    for needle in needles:
+        assert needle in detail["reason"]
+    assert aws.calls["ec2.CreateImage"] == 0 and aws.calls["ec2.RunInstances"] == 0
+    old = describe(aws, web["old"])
+    assert (old["State"]["Name"], old["InstanceType"]) == ("running", "m5.large")
+    for group, port in web["groups"]:
+        assert health(aws, group, web["old"], port) == "healthy"
+
+
+def test_group_outside_target_groups_refuses_the_resize_before_any_image(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: target_groups lists one of the instance's two groups. Before, Plan looked in the listed
+    group only, the run reported resized, and the other group's only target was the stopped old instance."""
+    (listed, _), (other, _) = web["groups"]
+    monkeypatch.setenv("TARGET_GROUP_ARNS", json.dumps([listed]))
+    _refused_before_imaging(aws, handlers, web, other, "not in target_groups")
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    assert [r["target_group_arn"] for r in state["registrations"]] == [listed]
+    assert len(state["unmigratable"]) == 1 and other in state["unmigratable"][0]
+
+
+def test_ip_target_group_holding_the_instances_address_refuses_the_resize(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    address = describe(aws, web["old"])["PrivateIpAddress"]
+    group = elbv2.create_target_group(Name="by-ip", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": address, "Port": 80}])
+    aws.reset()
+    _refused_before_imaging(aws, handlers, web, f"IP target {address}", group)
+
+
+def test_ip_target_of_another_address_does_not_refuse(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    group = elbv2.create_target_group(Name="by-ip", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.99.0.7", "Port": 80}])
+    assert replace_run(handlers, web["old"])["outcome"] == "resized"
+
+
+def test_classic_load_balancer_refuses_the_resize(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="legacy",
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+        Subnets=[web["subnet"]],
+    )
+    elb.register_instances_with_load_balancer(LoadBalancerName="legacy", Instances=[{"InstanceId": web["old"]}])
+    aws.reset()
+    _refused_before_imaging(aws, handlers, web, "Classic Load Balancer legacy")
+
+
+def test_unused_registration_is_carried_over_without_waiting_for_its_health(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """A group no listener uses reports its targets ``unused`` (ELB API Reference, TargetHealth.State): the old
+    instance is still registered there, so the new one joins it, but there is no health to wait for."""
+    (_, _), (idle, port) = web["groups"]
+
+    # The health calls run concurrently: each call's own request context carries its group to the response.
+    def unused(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("group") == idle:
+            for description in parsed.get("TargetHealthDescriptions", []):
+                description["TargetHealth"] = {"State": "unused", "Reason": "Target.NotInUse"}
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["group"] = params["TargetGroupArn"]
+
+    aws.session.events.register("before-parameter-build.elastic-load-balancing-v2.DescribeTargetHealth", remember)
+    aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unused)
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    idle_registration = next(r for r in state["registrations"] if r["target_group_arn"] == idle)
+    assert idle_registration == {"target_group_arn": idle, "port": port, "health_checked": False}
+    detail = replace_run(handlers, web["old"])
+    assert detail["outcome"] == "resized"
+    aws.session.events.unregister("after-call.elastic-load-balancing-v2.DescribeTargetHealth", unused)
+    assert health(aws, idle, detail["new_instance_id"], port) == "healthy"
+
+
+class _Clock(LambdaContext):
+    """A Lambda context whose remaining time falls by ``cost_ms`` per DescribeTargetHealth call, as if the
+    calls ran one after another (the pessimistic case for the handler's concurrent calls)."""
+
+    def __init__(self, aws: Aws, cost_ms: int, budget_ms: int = 60_000) -> None:
+        super().__init__()
+        self.budget_ms, self.cost_ms, self.spent_ms, self.lowest_ms = budget_ms, cost_ms, 0, budget_ms
+        aws.session.events.register("before-call.elastic-load-balancing-v2.DescribeTargetHealth", self._tick)
+
+    def _tick(self, **_: Any) -> None:
+        self.spent_ms += self.cost_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        remaining = self.budget_ms - self.spent_ms
+        self.lowest_ms = min(self.lowest_ms, remaining)
+        return remaining
+
+
+def test_several_hundred_target_groups_are_searched_across_invocations_inside_the_function_time(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    elbv2 = aws.client("elbv2")
+    vpc = _vpc(aws)
+    for index in range(300):
+        elbv2.create_target_group(Name=f"fleet-{index}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance")
+    last = elbv2.create_target_group(Name="fleet-last", Protocol="HTTP", Port=9090, VpcId=vpc, TargetType="instance")
+    last_arn = last["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=last_arn, Targets=[{"Id": web["old"], "Port": 9090}])
+    groups = len(elbv2.describe_target_groups()["TargetGroups"])
+    aws.reset()
+    plan = handlers["plan"]
+    state = call(plan, None, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    invocations, slowest = 0, 0
+    while state["scanning"]:
+        # A fresh 60-second function per invocation; each health call costs 1 s of it.
+        clock = _Clock(aws, cost_ms=1_000)
+        state = plan.handler({"step": "registrations", "state": state}, clock)
+        aws.session.events.unregister("before-call.elastic-load-balancing-v2.DescribeTargetHealth", clock._tick)
+        invocations += 1
+        slowest = max(slowest, clock.spent_ms)
+        # No round of calls starts with less than the reserve left, so the last one ends inside the function.
+        assert clock.spent_ms <= 60_000 - plan.SCAN_RESERVE_MS + plan.SCAN_WORKERS * 1_000
+    assert invocations > 1
+    # Every group in the instance's VPC is asked once, none twice across the invocations.
+    assert aws.calls["elastic-load-balancing-v2.DescribeTargetHealth"] == groups == state["scan"]["checked"]
+    assert sorted((r["target_group_arn"], r["port"]) for r in state["registrations"]) == sorted(
+        [*web["groups"], (last_arn, 9090)]
+    )
+    assert state["action"] == "resize"
+
+
+# --- the replacement keeps what the instance was launched with ------------------------------------------
+
+
+def _like_web(aws: Aws, web: dict[str, Any], instance_type: str = "m5.large", **params: Any) -> str:
+    """Another target instance in the web instance's subnet, launched with ``params`` (in no target group)."""
+    instance = aws.client("ec2").run_instances(
+        ImageId=aws.ami,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType=instance_type,
+        SubnetId=web["subnet"],
+        SecurityGroupIds=[web["sg"]],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": TAG_KEY, "Value": "web"}]}],
+        **params,
+    )["Instances"][0]
+    aws.reset()
+    return str(instance["InstanceId"])
+
+
+def _run_instances_requests(aws: Aws) -> list[dict[str, Any]]:
+    """Every RunInstances request the handlers make, as the handler passed it (before serialization)."""
+    requests: list[dict[str, Any]] = []
+    aws.session.events.register(
+        "provide-client-params.ec2.RunInstances", lambda params, **_: requests.append(dict(params))
+    )
+    return requests
+
+
+def test_replacement_keeps_metadata_options_user_data_shutdown_behaviour_and_hostname_options(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    script = "#!/bin/bash\necho configured > /etc/app.conf\n"
+    old = _like_web(
+        aws,
+        web,
+        MetadataOptions={
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 2,  # containers reach IMDS through a bridge: one hop more
+            "HttpEndpoint": "enabled",
+            "InstanceMetadataTags": "enabled",
+        },
+        UserData=script,
+        InstanceInitiatedShutdownBehavior="terminate",
+    )
+    dns = {"HostnameType": "resource-name", "EnableResourceNameDnsARecord": True}
+
+    def hostname_options(parsed: dict[str, Any], **_: Any) -> None:
+        # DescribeInstances reports PrivateDnsNameOptions (EC2 API Reference, Instance); moto leaves it out.
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["InstanceId"] == old:
+                    instance["PrivateDnsNameOptions"] = {**dns, "EnableResourceNameDnsAAAARecord": False}
+
+    aws.session.events.register("after-call.ec2.DescribeInstances", hostname_options)
+    requests = _run_instances_requests(aws)
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "resized"
+    new = describe(aws, detail["new_instance_id"])
+    options = {k: v for k, v in new["MetadataOptions"].items() if k != "State"}
+    assert options == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 2,
+        "HttpEndpoint": "enabled",
+        "HttpProtocolIpv6": "disabled",
+        "InstanceMetadataTags": "enabled",
+    }
+    ec2 = aws.client("ec2")
+    data = ec2.describe_instance_attribute(InstanceId=new["InstanceId"], Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(data).decode() == script
+    behaviour = ec2.describe_instance_attribute(
+        InstanceId=new["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
+    )["InstanceInitiatedShutdownBehavior"]["Value"]
+    assert behaviour == "terminate"
+    assert requests[0]["PrivateDnsNameOptions"] == {**dns, "EnableResourceNameDnsAAAARecord": False}
+    # User data may hold secrets: it never enters the state, which the state machine logs.
+    assert "configured" not in json.dumps(detail) and "userData" not in json.dumps(detail)
+
+
+def test_burstable_instance_keeps_its_credit_option_on_burstable_candidates_only(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LADDER", json.dumps([["t3.large"], ["t3.xlarge", "m5.xlarge"]]))
+    old = _like_web(aws, web, "t3.large", CreditSpecification={"CpuCredits": "unlimited"})
+
+    def unlimited(parsed: dict[str, Any], **_: Any) -> None:
+        # moto reports every instance "standard"; EC2 reports the instance's own option (EC2 API Reference,
+        # DescribeInstanceCreditSpecifications).
+        for specification in parsed.get("InstanceCreditSpecifications", []):
+            specification["CpuCredits"] = "unlimited"
+
+    aws.session.events.register("after-call.ec2.DescribeInstanceCreditSpecifications", unlimited)
+    requests = _run_instances_requests(aws)
+    aws.fail("ec2.RunInstances", "InsufficientInstanceCapacity")
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "resized" and detail["new_size"] == "m5.xlarge"
+    assert [(r["InstanceType"], r.get("CreditSpecification")) for r in requests] == [
+        ("t3.xlarge", {"CpuCredits": "unlimited"}),
+        # RunInstances accepts CreditSpecification for T types only.
+        ("m5.xlarge", None),
+    ]
+
+
+def test_stop_protected_instance_is_refused_before_imaging(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """Stop protection also blocks termination (EC2 User Guide, "Enable stop protection"): the old instance
+    could not be retired, and a copied protection would keep cleanup from removing a failed replacement."""
+    old = _like_web(aws, web, DisableApiStop=True)
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == "refused" and "stop protection" in detail["reason"]
+    assert aws.calls["ec2.CreateImage"] == 0
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("terminate", "refused"), ("stop", "resized")])
+def test_termination_protection_refuses_only_a_terminating_replacement(
+    aws: Aws,
+    handlers: dict[str, ModuleType],
+    web: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    outcome: str,
+) -> None:
+    monkeypatch.setenv("OLD_INSTANCE_ACTION", action)
+    old = _like_web(aws, web)
+    # moto ignores RunInstances' DisableApiTermination; ModifyInstanceAttribute sets it.
+    aws.client("ec2").modify_instance_attribute(InstanceId=old, DisableApiTermination={"Value": True})
+    detail = replace_run(handlers, old)
+    assert detail["outcome"] == outcome
+    assert aws.calls["ec2.CreateImage"] == (0 if outcome == "refused" else 1)
+
+
+def test_group_deleted_during_the_search_is_skipped_not_a_failed_plan(
+    aws: Aws, handlers: dict[str, ModuleType], web: dict[str, Any]
+) -> None:
+    """DescribeTargetHealth answers TargetGroupNotFound for a group deleted after DescribeTargetGroups listed it
+    (ELB API Reference, DescribeTargetHealth errors); retried, it would fail the same way and lose the run."""
+    elbv2 = aws.client("elbv2")
+    gone = elbv2.create_target_group(Name="gone", Protocol="HTTP", Port=80, VpcId=_vpc(aws), TargetType="instance")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+
+    def delete_after_listing(**_: Any) -> None:
+        elbv2.delete_target_group(TargetGroupArn=gone)
+
+    aws.session.events.register("after-call.elastic-load-balancing-v2.DescribeTargetGroups", delete_after_listing)
+    state = planned(handlers, {"instance_id": web["old"], "direction": "up", "execution": EXECUTION})
+    assert state["action"] == "resize" and state["scan"]["checked"] == 4
+    assert sorted((r["target_group_arn"], r["port"]) for r in state["registrations"]) == sorted(web["groups"])

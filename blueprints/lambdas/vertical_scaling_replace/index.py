@@ -2,7 +2,8 @@
 
 The new instance is launched from an image of the running one (its volumes'
 data), in the same subnet with the same security groups, instance profile,
-key pair, metadata options and tags, on the new type. It joins every target
+key pair, metadata and hostname options, shutdown behaviour, CPU credits (T
+types), user data and tags, on the new type. It joins every target
 group the old instance is in, and only once it is healthy in all of them is
 the old one deregistered (the target groups drain its connections), tagged
 ``<mark>:replaced-by=<new id>`` (so later runs no longer take it for a target)
@@ -20,6 +21,7 @@ retried (``NotReady``), never given up on.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from typing import Any
@@ -149,7 +151,21 @@ def launch_tags(state: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()] + own
 
 
-def launch(state: dict[str, Any]) -> dict[str, Any]:
+def user_data(instance_id: str) -> bytes | None:
+    """The old instance's user data, as bytes: DescribeInstanceAttribute returns it base64-encoded, and botocore
+    base64-encodes RunInstances' ``UserData`` itself. Read here, not in Plan: it may hold secrets, and the
+    state machine logs every state."""
+    value = (
+        _client("ec2")
+        .describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+        .get("UserData", {})
+        .get("Value")
+    )
+    return base64.b64decode(value) if value else None
+
+
+def launch_request(state: dict[str, Any]) -> dict[str, Any]:
+    """The RunInstances request of the replacement, except its type and client token."""
     spec = state["launch"]
     tags = launch_tags(state)
     request: dict[str, Any] = {
@@ -158,7 +174,7 @@ def launch(state: dict[str, Any]) -> dict[str, Any]:
         "MaxCount": 1,
         "SubnetId": spec["subnet_id"],
         "SecurityGroupIds": spec["security_group_ids"],
-        "MetadataOptions": {"HttpTokens": spec["http_tokens"]},
+        "MetadataOptions": spec["metadata_options"],
         "EbsOptimized": spec["ebs_optimized"],
         "Monitoring": {"Enabled": spec["monitoring"]},
         "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}, {"ResourceType": "volume", "Tags": tags}],
@@ -167,12 +183,29 @@ def launch(state: dict[str, Any]) -> dict[str, Any]:
         request["IamInstanceProfile"] = {"Arn": spec["instance_profile_arn"]}
     if spec.get("key_name"):
         request["KeyName"] = spec["key_name"]
+    if spec.get("private_dns_name_options"):
+        request["PrivateDnsNameOptions"] = spec["private_dns_name_options"]
+    if spec.get("shutdown_behavior"):
+        request["InstanceInitiatedShutdownBehavior"] = spec["shutdown_behavior"]
+    data = user_data(state["instance_id"])
+    if data:
+        request["UserData"] = data
+    return request
+
+
+def launch(state: dict[str, Any]) -> dict[str, Any]:
+    request = launch_request(state)
+    credits = state["launch"].get("cpu_credits")
     failures = list(state.get("failures", []))
     for index in range(state["candidate_index"], len(state["candidates"])):
         candidate = state["candidates"][index]
+        extra: dict[str, Any] = {}
+        if credits and candidate in state.get("burstable_candidates", []):
+            extra["CreditSpecification"] = {"CpuCredits": credits}
         try:
             instance = _client("ec2").run_instances(
                 **request,
+                **extra,
                 InstanceType=candidate,
                 ClientToken=_token(state["execution"], state["instance_id"], candidate),
             )["Instances"][0]
@@ -230,6 +263,8 @@ def _health(instance_id: str, registration: dict[str, Any]) -> dict[str, Any]:
 def await_healthy(state: dict[str, Any]) -> dict[str, Any]:
     waiting = []
     for registration in state["registrations"]:
+        if not registration.get("health_checked", True):
+            continue  # an unused registration (no listener uses the group) reports no health
         health = _health(state["new_instance_id"], registration)
         if health["State"] != "healthy":
             waiting.append(f"{registration['target_group_arn']}: {health['State']} {health.get('Reason', '')}".strip())
