@@ -4,16 +4,16 @@ A page's blocks run in order in one namespace, as a reader copies them one
 after the other. The harness adds only this, and nothing else:
 
 * Every ``cdk.App()`` a block makes (``aws_cdk.App`` is swapped for
-  :class:`DocsApp` while the page runs) gets the context of the ``cdk.json``
+  ``DocsApp`` while the page runs) gets the context of the ``cdk.json``
   the README tells users to write (the feature flags), an output directory of
   its own, CDK's built-in template validation off (as
   ``blueprints.example_app.new_app`` does; cfn-lint checks the templates), and
   the AwsSolutions and Serverless nag packs.
 * A block written for the inside of the reader's own stack uses ``self``:
   the marker ``<!-- docs-test: needs self -->`` before it. ``self`` is then an
-  environment-specific ``cdk.Stack`` (account 111111111111, us-east-1) in a
-  :class:`DocsApp`, the strictest kind: anything that would need an AWS lookup
-  shows up as missing context.
+  environment-specific ``blueprints.ExampleStack`` (account 111111111111,
+  us-east-1), the stack the README recommends for synthesizing offline; any
+  other AWS lookup still shows up as missing context.
 * The other names the prose says the reader already has are listed in the same
   marker (``<!-- docs-test: needs self, cpu_high_alarm -->``) and built in
   ``self`` by :data:`READER_HAS`, each nag-clean, so they cannot hide findings.
@@ -46,6 +46,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 
+from blueprints import ExampleStack
 from blueprints.example_app import add_nag_packs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +237,7 @@ def run_page(page: Path, outdir_root: Path) -> list[str]:
     with docs_apps(run):
         for block in runnable:
             if block.needs and reader_stack is None:
-                reader_stack = cdk.Stack(cdk.App(), "Reader", env=READER_ENV)
+                reader_stack = ExampleStack(cdk.App(), "Reader", env=READER_ENV)
             for name in block.needs:
                 if name not in namespace:
                     namespace[name] = READER_HAS[name](reader_stack)
