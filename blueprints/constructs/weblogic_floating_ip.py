@@ -16,6 +16,7 @@ import ipaddress
 import re
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 
 import jsii
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
@@ -62,6 +63,10 @@ _USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 _HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/%?=&-]*$")
 _START_SCRIPT_END = "WEBLOGIC_START_COMMAND"
+#: The admin instance's boot script, with ``@@NAME@@`` placeholders (a real bash file, so
+#: shellcheck and editors see it as it runs); shipped in the wheel as package data.
+BOOT_SCRIPT_TEMPLATE = Path(__file__).with_name("weblogic_floating_ip_boot.sh")
+_PLACEHOLDER_RE = re.compile(r"@@([A-Z][A-Z0-9_]*)@@")
 #: Tag keys that instance metadata can serve (EC2 refuses a launch with any other key once tags
 #: are allowed in instance metadata): letters, digits and + - = . , _ : @; not '.', '..' or '_index'.
 _IMDS_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9+\-=.,_:@]{1,128}$")
@@ -180,8 +185,10 @@ def render_user_data(
 ) -> str:
     """The admin instance's boot script.
 
-    1. Adds the floating IP to the primary interface, through a systemd unit so
-       that it comes back on every boot.
+    1. Declares the floating IP to systemd-networkd with a drop-in for the primary
+       interface's network file (``/etc/systemd/network/70-<iface>.network.d/``), so
+       that networkd keeps it when it reconfigures the link, and checks from a
+       systemd unit at every boot that it is on the interface.
     2. Mounts the EFS file system over TLS with IAM authorization (fstab, so it
        is mounted on every boot), retrying while the mount target's DNS name
        propagates.
@@ -195,131 +202,34 @@ def render_user_data(
     4. Enables and starts the admin server unit, which runs ``start_command``
        as ``run_as_user`` and restarts it on failure and after a reboot.
     """
-    mount = shlex.quote(mount_point)
-    return f"""#!/bin/bash
-# WebLogic admin server boot: floating IP, shared domain home, start once the route moved here.
-set -euo pipefail
+    return render_boot_template(
+        BOOT_SCRIPT_TEMPLATE.read_text(encoding="utf-8"),
+        {
+            "FLOATING_IP": floating_ip,
+            "FILE_SYSTEM_ID": file_system_id,
+            "MOUNT_POINT": shlex.quote(mount_point),
+            "MAX_WAIT_SECONDS": str(max_wait_seconds),
+            "ROUTE_TAG_KEY": route_tag_key,
+            "ROUTE_TAG_VALUE": route_tag_value,
+            "START_COMMAND": start_command,
+            "RUN_AS_USER": run_as_user,
+        },
+    )
 
-readonly FLOATING_IP="{floating_ip}"
-readonly FILE_SYSTEM_ID="{file_system_id}"
-readonly MOUNT_POINT={mount}
-readonly MAX_WAIT_SECONDS={max_wait_seconds}
-readonly ROUTE_TAG_KEY="{route_tag_key}"
-readonly ROUTE_TAG_VALUE="{route_tag_value}"
-readonly IMDS="http://169.254.169.254/latest"
 
-log() {{
-  echo "weblogic-admin-boot: $*"
-}}
+def render_boot_template(template: str, values: dict[str, str]) -> str:
+    """``template`` with every ``@@NAME@@`` replaced by ``values[NAME]``.
 
-imds_get() {{
-  local token
-  token="$(curl -sSf --retry 5 --retry-connrefused -X PUT "$IMDS/api/token" \\
-    -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
-  curl -sSf --retry 5 --retry-connrefused -H "X-aws-ec2-metadata-token: $token" "$IMDS/meta-data/$1"
-}}
-
-# 1. The floating IP on the primary interface, now and after every reboot.
-cat > /usr/local/sbin/weblogic-floating-ip <<'FLOATING_IP_SCRIPT'
-#!/bin/bash
-set -euo pipefail
-iface="$(ip -o -4 route show default | awk '{{print $5; exit}}')"
-exec ip addr replace "$1/32" dev "$iface"
-FLOATING_IP_SCRIPT
-chmod 0755 /usr/local/sbin/weblogic-floating-ip
-cat > /etc/systemd/system/weblogic-floating-ip.service <<FLOATING_IP_UNIT
-[Unit]
-Description=Floating IP of the WebLogic admin server
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/local/sbin/weblogic-floating-ip $FLOATING_IP
-
-[Install]
-WantedBy=multi-user.target
-FLOATING_IP_UNIT
-systemctl daemon-reload
-systemctl enable --now weblogic-floating-ip.service
-log "floating IP $FLOATING_IP added"
-
-# 2. The domain home on EFS: TLS in transit, IAM authorization, mounted at every boot.
-for attempt in 1 2 3 4 5; do
-  if dnf install -y amazon-efs-utils; then
-    break
-  fi
-  log "installing amazon-efs-utils failed (attempt $attempt); retrying"
-  sleep 15
-done
-mkdir -p "$MOUNT_POINT"
-if ! grep -q "^$FILE_SYSTEM_ID:/ " /etc/fstab; then
-  echo "$FILE_SYSTEM_ID:/ $MOUNT_POINT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
-fi
-for attempt in $(seq 1 30); do
-  if mountpoint -q "$MOUNT_POINT" || mount "$MOUNT_POINT"; then
-    break
-  fi
-  log "EFS mount attempt $attempt failed; retrying"
-  sleep 10
-done
-if ! mountpoint -q "$MOUNT_POINT"; then
-  log "EFS file system $FILE_SYSTEM_ID is not mounted at $MOUNT_POINT; not starting the admin server"
-  exit 1
-fi
-
-# 3. Wait until the route mover has moved the floating route here: it then tags this instance.
-# (autoscaling/target-lifecycle-state is the state the instance is heading for: InService from
-# the start of a launch, so it cannot tell that the route moved; it does tell an abandoned launch.)
-state=""
-route=""
-deadline=$((SECONDS + MAX_WAIT_SECONDS))
-while (( SECONDS < deadline )); do
-  state="$(imds_get autoscaling/target-lifecycle-state || true)"
-  if [[ "$state" == "Terminated" ]]; then
-    log "the launch was abandoned; not starting the admin server"
-    exit 1
-  fi
-  route="$(imds_get "tags/instance/$ROUTE_TAG_KEY" || true)"
-  if [[ "$route" == "$ROUTE_TAG_VALUE" ]]; then
-    break
-  fi
-  sleep 5
-done
-if [[ "$route" != "$ROUTE_TAG_VALUE" ]]; then
-  log "no $ROUTE_TAG_KEY=$ROUTE_TAG_VALUE tag after $MAX_WAIT_SECONDS s (state: ${{state:-unknown}}); not starting"
-  exit 1
-fi
-log "the floating route points here; starting the admin server"
-
-# 4. The admin server, as a unit that restarts on failure and after a reboot.
-cat > /usr/local/sbin/weblogic-admin-start <<'{_START_SCRIPT_END}'
-#!/bin/bash
-set -euo pipefail
-{start_command}
-{_START_SCRIPT_END}
-chmod 0755 /usr/local/sbin/weblogic-admin-start
-cat > /etc/systemd/system/weblogic-admin.service <<ADMIN_UNIT
-[Unit]
-Description=WebLogic admin server on $FLOATING_IP
-Requires=weblogic-floating-ip.service
-After=weblogic-floating-ip.service network-online.target
-RequiresMountsFor=$MOUNT_POINT
-
-[Service]
-User={run_as_user}
-ExecStart=/usr/local/sbin/weblogic-admin-start
-Restart=on-failure
-RestartSec=30
-
-[Install]
-WantedBy=multi-user.target
-ADMIN_UNIT
-systemctl daemon-reload
-systemctl enable --now weblogic-admin.service
-log "admin server started"
-"""
+    Every placeholder must have a value and every value a placeholder, so a renamed one
+    fails here rather than shipping a literal ``@@NAME@@`` to the instance. Values are
+    inserted as they are, in one pass (a value that itself holds ``@@...@@`` is not expanded).
+    """
+    names = set(_PLACEHOLDER_RE.findall(template))
+    if names != set(values):
+        raise ValueError(
+            f"the boot script template's placeholders {sorted(names)} do not match the values given {sorted(values)}"
+        )
+    return _PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], template)
 
 
 class FloatingIpAdminServer(Construct):
@@ -894,12 +804,21 @@ class FloatingIpAdminServer(Construct):
             )
         )
         instances = stack.format_arn(service="ec2", resource="instance", resource_name="*")
+        # ModifyInstanceAttribute changes one attribute per request (user data, instance type, security
+        # groups, ...). ec2:Attribute/<name> is in the request context only for the attribute the request
+        # sets (Service Authorization Reference for EC2), and StringEquals on a missing key does not
+        # match: only SourceDestCheck=false passes, never another attribute.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="DisableSourceDestCheckOnGroupInstances",
                 actions=["ec2:ModifyInstanceAttribute"],
                 resources=[instances],
-                conditions={"StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}},
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+                        "ec2:Attribute/SourceDestCheck": "false",
+                    }
+                },
             )
         )
         role.add_to_principal_policy(
@@ -934,8 +853,9 @@ class FloatingIpAdminServer(Construct):
             role,
             f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
             "ModifyInstanceAttribute and CreateTags are limited by the aws:autoscaling:groupName tag condition "
-            "to instances of this construct's group, whose IDs are only known at launch; CreateTags is further "
-            f"limited to the one tag {ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
+            "to instances of this construct's group, whose IDs are only known at launch; ModifyInstanceAttribute "
+            "further to SourceDestCheck=false (ec2:Attribute/SourceDestCheck), CreateTags to the one tag "
+            f"{ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
         )
         acknowledge(
             role,

@@ -4,14 +4,21 @@ every validation branch."""
 
 from __future__ import annotations
 
+import configparser
+import fnmatch
+import ipaddress
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.serialize
+import botocore.session
 import pytest
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -21,11 +28,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.weblogic_floating_ip import (
+    _START_SCRIPT_END,
+    BOOT_SCRIPT_TEMPLATE,
     LIFECYCLE_HOOK_NAME,
     ROUTE_TAG_KEY,
     ROUTE_TAG_VALUE,
     FloatingIpAdminServer,
     imds_tag_key_problem,
+    render_boot_template,
     render_user_data,
     validate_floating_address,
 )
@@ -232,7 +242,10 @@ def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template
     assert "ec2:DeleteRoute" not in json.dumps(policy)
     assert len(statements["MoveFloatingRoute"]["Resource"]) == 4
     assert statements["DisableSourceDestCheckOnGroupInstances"]["Condition"] == {
-        "StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}
+        "StringEquals": {
+            "aws:ResourceTag/aws:autoscaling:groupName": group_name,
+            "ec2:Attribute/SourceDestCheck": "false",
+        }
     }
     # The one tag the boot script waits for, on the group's instances only, and no other key.
     tagging = statements["MarkRouteMovedOnGroupInstances"]
@@ -251,6 +264,85 @@ def test_route_mover_policy_is_scoped_to_its_tables_group_and_instances(template
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(a != "*" and not a.endswith(":*") for a in actions)
+
+
+def _string_equals_allows(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's StringEquals (the only operator the statement uses): every key present and equal to a value.
+
+    Condition key names are case-insensitive, values case-sensitive; a key missing from the request
+    context does not match (IAM User Guide, "IAM JSON policy elements: Condition operators").
+    """
+    assert set(condition) == {"StringEquals"}, f"evaluator handles StringEquals only, got {sorted(condition)}"
+    lowered = {key.lower(): value for key, value in context.items()}
+    for key, expected in condition["StringEquals"].items():
+        values = expected if isinstance(expected, list) else [expected]
+        if lowered.get(key.lower()) not in values:
+            return False
+    return True
+
+
+def _modify_instance_attribute_requests() -> list[tuple[str, str]]:
+    """(attribute, value) for every attribute ModifyInstanceAttribute can set, from the botocore model."""
+    shape = botocore.session.get_session().get_service_model("ec2").operation_model("ModifyInstanceAttribute")
+    requests: list[tuple[str, str]] = []
+    for name, member in shape.input_shape.members.items():
+        if name in {"InstanceId", "DryRun", "Attribute", "Value"}:
+            continue  # the target, the dry-run flag, and the legacy Attribute/Value pair (below)
+        booleans = member.type_name == "structure" and any(m.type_name == "boolean" for m in member.members.values())
+        requests += [(name, "true"), (name, "false")] if booleans else [(name, "attacker-chosen")]
+    return requests
+
+
+def test_route_mover_may_modify_no_instance_attribute_but_turning_the_source_dest_check_off(
+    template: Template,
+) -> None:
+    # cloudsplaining's ModifyEC2InstanceUserDataThenRestart, and every other attribute: refused. The
+    # Service Authorization Reference for EC2 lists ec2:Attribute/${AttributeName} for the action,
+    # "an attribute being set on a resource": the key exists only for the attribute the request sets,
+    # and EC2 takes one attribute per request.
+    group_name = _only(template, "AWS::AutoScaling::AutoScalingGroup")["Properties"]["AutoScalingGroupName"]
+    policy = _route_mover_policy(template)[1]
+    granting = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ec2:ModifyInstanceAttribute" in json.dumps(s["Action"])
+    ]
+    assert [s["Sid"] for s in granting] == ["DisableSourceDestCheckOnGroupInstances"]
+    condition = granting[0]["Condition"]
+    requests = _modify_instance_attribute_requests()
+    assert {"UserData", "InstanceType", "Groups", "DisableApiTermination", "SourceDestCheck"} <= {
+        a for a, _ in requests
+    }
+    allowed = [
+        (attribute, value)
+        for attribute, value in requests
+        if _string_equals_allows(
+            condition,
+            {"aws:ResourceTag/aws:autoscaling:groupName": group_name, f"ec2:Attribute/{attribute}": value},
+        )
+    ]
+    assert allowed == [("SourceDestCheck", "false")]
+    refused_contexts = [
+        {"ec2:Attribute/SourceDestCheck": "false"},  # an instance outside the group (no group tag)
+        {"aws:ResourceTag/aws:autoscaling:groupName": "other-group", "ec2:Attribute/SourceDestCheck": "false"},
+        {"aws:ResourceTag/aws:autoscaling:groupName": group_name, "ec2:Attribute": "userData"},  # Attribute/Value
+        {"aws:ResourceTag/aws:autoscaling:groupName": group_name, "ec2:Attribute/SourceDestCheck": "False"},
+    ]
+    assert not any(_string_equals_allows(condition, context) for context in refused_contexts)
+
+
+def test_the_route_movers_request_carries_the_value_the_condition_admits() -> None:
+    # What the handler sends (SourceDestCheck={"Value": False}), serialized as botocore does for EC2's
+    # query protocol: the attribute value on the wire is the lowercase "false" the condition names.
+    model = botocore.session.get_session().get_service_model("ec2")
+    serializer = botocore.serialize.create_serializer(model.metadata["protocol"])
+    request = serializer.serialize_to_request(
+        {"InstanceId": "i-0123456789abcdef0", "SourceDestCheck": {"Value": False}},
+        model.operation_model("ModifyInstanceAttribute"),
+    )
+    assert request["body"]["SourceDestCheck.Value"] == "false"
+    handler = (Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_route_mover/index.py").read_text()
+    assert 'modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})' in handler
 
 
 def test_domain_home_is_encrypted_backed_up_retained_and_tls_only(template: Template) -> None:
@@ -397,6 +489,49 @@ def test_rendered_user_data_passes_shellcheck(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
+def test_boot_script_is_a_real_bash_file_that_passes_shellcheck_unrendered(tmp_path: Path) -> None:
+    # The template is what editors and shellcheck see; its placeholders sit inside words and quotes.
+    assert BOOT_SCRIPT_TEMPLATE.name.endswith(".sh") and BOOT_SCRIPT_TEMPLATE.parent.name == "constructs"
+    text = BOOT_SCRIPT_TEMPLATE.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/bash\n")
+    result = _shellcheck(text, tmp_path)
+    assert result.returncode == 0, result.stdout
+    # The heredoc that carries start_command ends at the line the construct refuses in it.
+    assert f"<<'{_START_SCRIPT_END}'\n#!/bin/bash\nset -euo pipefail\n@@START_COMMAND@@\n{_START_SCRIPT_END}\n" in text
+
+
+def test_boot_script_template_ships_in_the_wheel() -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["*"]
+    assert any(fnmatch.fnmatch(BOOT_SCRIPT_TEMPLATE.name, pattern) for pattern in patterns)
+
+
+def test_rendered_user_data_leaves_no_placeholder_and_inserts_values_verbatim() -> None:
+    script = render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="echo '@@FLOATING_IP@@ stays literal' && exec /opt/start.sh",
+        run_as_user="oracle",
+        max_wait_seconds=420,
+    )
+    assert "\necho '@@FLOATING_IP@@ stays literal' && exec /opt/start.sh\n" in script  # one pass, no re-expansion
+    assert script.count("@@") == 2
+    assert 'readonly FLOATING_IP="10.0.11.8"' in script and "User=oracle\n" in script
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"A": "1"}, r"placeholders \['A', 'B'\] do not match the values given \['A'\]"),
+        ({"A": "1", "B": "2", "C": "3"}, r"do not match the values given \['A', 'B', 'C'\]"),
+    ],
+)
+def test_boot_template_refuses_a_missing_or_unused_value(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        render_boot_template("@@A@@ and @@B@@", values)
+
+
 def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
     template: Template, tmp_path: Path
 ) -> None:
@@ -425,6 +560,103 @@ def test_synthesized_user_data_passes_shellcheck_and_does_what_the_post_needs(
     start = script.index("systemctl enable --now weblogic-admin.service")
     assert script.index("tags/instance/$ROUTE_TAG_KEY") < start
     assert script.index('"$state" == "Terminated"') < start
+
+
+# Step 1's helper run in bash with ``ip`` and ``networkctl`` faked on PATH. The fake ``ip`` answers as
+# iproute2 does on an AL2023 instance (``-o`` one line per address); the floating IP shows only once
+# ``networkctl reload`` has run with a drop-in declaring it, as networkd configures only what its
+# .network file and drop-ins declare (systemd.network(5), [Address] Address=).
+_FAKE_IP = r"""#!/bin/bash
+case "$*" in
+  "-o -4 route show default")
+    echo "default via 10.0.1.1 dev ens5 proto dhcp src 10.0.1.23 metric 512 " ;;
+  "-o -4 addr show dev ens5")
+    echo "2: ens5    inet 10.0.1.23/24 metric 512 brd 10.0.1.255 scope global dynamic ens5\       valid_lft 3559sec"
+    if [[ -f "$FAKE/reloaded" ]] && grep -qx "Address=$FAKE_EXPECT" "$FAKE"/network/70-ens5.network.d/*.conf; then
+      echo "2: ens5    inet $FAKE_EXPECT scope global ens5\       valid_lft forever preferred_lft forever"
+    fi ;;
+  *) echo "unexpected: ip $*" >&2; exit 2 ;;
+esac
+"""
+_FAKE_NETWORKCTL = r"""#!/bin/bash
+echo "$*" >> "$FAKE/networkctl.calls"
+[[ "$*" == "reload" ]] && [[ -z "${FAKE_NETWORKD_IGNORES:-}" ]] && touch "$FAKE/reloaded"
+exit 0
+"""
+
+
+def _floating_ip_helper(script: str) -> str:
+    start = script.index("<<'FLOATING_IP_SCRIPT'\n") + len("<<'FLOATING_IP_SCRIPT'\n")
+    return script[start : script.index("\nFLOATING_IP_SCRIPT\n", start) + 1]
+
+
+def _run_floating_ip_helper(tmp_path: Path, *, networkd_ignores: bool = False) -> subprocess.CompletedProcess[str]:
+    helper = _floating_ip_helper(_example_user_data())
+    assert "readonly network_dir=/etc/systemd/network\n" in helper
+    (tmp_path / "network").mkdir(exist_ok=True)
+    helper = helper.replace("readonly network_dir=/etc/systemd/network", f"readonly network_dir={tmp_path}/network")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in {"ip": _FAKE_IP, "networkctl": _FAKE_NETWORKCTL, "sleep": "#!/bin/bash\n"}.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "helper.sh").write_text(helper)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE": str(tmp_path), "FAKE_EXPECT": "10.0.11.8/32"}
+    if networkd_ignores:
+        env["FAKE_NETWORKD_IGNORES"] = "1"
+    return subprocess.run(
+        ["bash", str(tmp_path / "helper.sh"), "10.0.11.8"], capture_output=True, text=True, check=False, env=env
+    )
+
+
+def _example_user_data() -> str:
+    return render_user_data(
+        floating_ip="10.0.11.8",
+        file_system_id="fs-0123456789abcdef0",
+        mount_point="/mnt/efs",
+        start_command="/opt/start.sh",
+        run_as_user="oracle",
+        max_wait_seconds=420,
+    )
+
+
+def test_floating_ip_helper_passes_shellcheck(tmp_path: Path) -> None:
+    helper = _floating_ip_helper(_example_user_data())
+    assert helper.startswith("#!/bin/bash\n")
+    result = _shellcheck(helper, tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_floating_ip_is_declared_to_networkd_in_a_drop_in_for_the_primary_interface(tmp_path: Path) -> None:
+    result = _run_floating_ip_helper(tmp_path)
+    assert result.returncode == 0, result.stderr
+    # amazon-ec2-net-utils (bin/setup-policy-routes.sh, lib/lib.sh) writes the primary ENI's network
+    # file as /run/systemd/network/70-<iface>.network with drop-ins in 70-<iface>.network.d/*.conf;
+    # systemd.network(5) merges drop-ins of that name from /etc, which take precedence over /run's.
+    (dropin,) = (tmp_path / "network").glob("*/*")
+    assert dropin.relative_to(tmp_path / "network").as_posix() == "70-ens5.network.d/60-weblogic-floating-ip.conf"
+    parser = configparser.ConfigParser(strict=True, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # networkd keys are case-sensitive
+    parser.read_string(dropin.read_text())
+    assert {section: dict(parser[section]) for section in parser.sections()} == {
+        "Address": {"Address": "10.0.11.8/32", "AddPrefixRoute": "false"}
+    }
+    assert (tmp_path / "networkctl.calls").read_text() == "reload\n"
+    # No address is added behind networkd's back: what it did not configure it drops on a reconfigure.
+    assert "ip addr" not in _example_user_data() and "ip address" not in _example_user_data()
+
+
+def test_floating_ip_helper_reloads_networkd_only_when_the_drop_in_changes(tmp_path: Path) -> None:
+    assert _run_floating_ip_helper(tmp_path).returncode == 0
+    assert _run_floating_ip_helper(tmp_path).returncode == 0  # the next boot: same drop-in, no reload
+    assert (tmp_path / "networkctl.calls").read_text() == "reload\n"
+    assert not list((tmp_path / "network").glob("*/*.new"))
+
+
+def test_floating_ip_helper_fails_when_networkd_does_not_configure_the_address(tmp_path: Path) -> None:
+    result = _run_floating_ip_helper(tmp_path, networkd_ignores=True)
+    assert result.returncode == 1
+    assert "systemd-networkd has not put 10.0.11.8/32 on ens5 after 60 s" in result.stderr
 
 
 # The wait of step 3 run in bash, with instance metadata faked: ``imds_get`` answers from files.
@@ -664,6 +896,34 @@ def test_console_in_an_environment_agnostic_stack_is_refused() -> None:
     certificate = acm.Certificate.from_certificate_arn(stack, "Cert", CERT_ARN)
     with pytest.raises(ValueError, match="needs the stack's Region"):
         FloatingIpAdminServer(stack, "Admin", console_certificate=certificate, console_ingress_cidrs=["203.0.113.0/24"])
+
+
+# --- the docs page ------------------------------------------------------------------------------
+
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "weblogic-floating-ip.md"
+
+
+def _python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", markdown, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_every_python_block_of_the_docs_page_runs_and_the_usage_example_synthesizes() -> None:
+    page = DOCS_PAGE.read_text(encoding="utf-8")
+    blocks = _python_blocks(page)
+    assert blocks, "the page has its usage example"
+    namespaces = []
+    for block in blocks:
+        namespace: dict[str, Any] = {"__name__": "docs_example"}
+        exec(compile(block, f"{DOCS_PAGE.name} block", "exec"), namespace)  # the docs' own code
+        namespaces.append(namespace)
+    (usage,) = [ns for ns in namespaces if isinstance(ns.get("admin"), FloatingIpAdminServer)]
+    admin: FloatingIpAdminServer = usage["admin"]
+    assert ipaddress.IPv4Address(admin.floating_ip) in ipaddress.IPv4Network(admin.floating_subnet_cidr)
+    template = Template.from_stack(cdk.Stack.of(admin))
+    template.has_resource_properties("AWS::EC2::Subnet", {"CidrBlock": admin.floating_subnet_cidr})
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    # The prose after the example names the same admin URL.
+    assert f"t3://{admin.floating_ip}:{admin.admin_port}" in page
 
 
 # --- validation ---------------------------------------------------------------------------------
