@@ -10,12 +10,19 @@ would need AWS credentials for.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import re
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
+from blueprints.example_app import new_app
 from tests import docs_kit
+from tests.conftest import cdk_context
 from tests.docs_kit import PAGES, ROOT
 
 
@@ -105,3 +112,79 @@ def test_every_python_block_parses() -> None:
     for page in PAGES:
         for block in docs_kit.blocks(page):
             ast.parse(block.source, filename=block.where)
+
+
+# --- what the README says about the toolchain, checked ----------------------------------------------------
+
+
+def _synth_report() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("synth_report", ROOT / "tools" / "synth_report.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def readme_stack_table() -> list[tuple[str, str]]:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(
+        r"<!-- docs-test: synth-stacks -->\n\| stack \| region \|\n\| --- \| --- \|\n((?:\|.*\|\n)+)", text
+    )
+    assert match, "README.md lists the example stacks after <!-- docs-test: synth-stacks -->"
+    return [
+        (cells[0].strip("` "), cells[1].strip("` "))
+        for cells in (line.strip("|").split("|") for line in match[1].splitlines())
+    ]
+
+
+def test_readme_lists_the_stacks_and_regions_that_make_synth_reports(example_assembly: Path) -> None:
+    """The README's list of example stacks is what tools/synth_report.py prints after a real synthesis."""
+    reported = [(name, region) for name, region, _resources, _acknowledged in _synth_report().rows(example_assembly)]
+    assert readme_stack_table() == sorted(reported)
+
+
+def test_the_cdk_nag_2_call_fails_as_the_readme_says() -> None:
+    """README: with cdk-nag 3, `Aspects.of(app).add(AwsSolutionsChecks())` fails with this message."""
+    from aws_cdk import aws_sqs as sqs
+    from cdk_nag import AwsSolutionsChecks
+
+    app = new_app(context=cdk_context())
+    sqs.Queue(cdk.Stack(app, "Old"), "Queue")
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=r"aspectApplication\.aspect\.visit is not a function"):
+        app.synth()
+    assert "aspectApplication.aspect.visit is not a function" in (ROOT / "README.md").read_text()
+
+
+def test_without_the_flags_secure_bucket_logs_through_an_acl_as_the_readme_says() -> None:
+    """README: without @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy the log bucket takes an ACL."""
+    from aws_cdk.assertions import Template
+
+    from blueprints import SecureBucket
+
+    def log_bucket_acls(context: dict[str, Any]) -> list[Any]:
+        stack = cdk.Stack(new_app(context=context), "Buckets")
+        SecureBucket(stack, "Data")
+        resources = Template.from_stack(stack).to_json()["Resources"].values()
+        return [r["Properties"].get("AccessControl") for r in resources if r["Type"] == "AWS::S3::Bucket"]
+
+    assert "LogDeliveryWrite" in log_bucket_acls({})
+    assert set(log_bucket_acls(docs_kit.readme_cdk_json()["context"])) == {None}
+
+
+def test_named_zones_still_need_a_lookup_in_a_plain_stack_but_not_in_example_stack(tmp_path: Path) -> None:
+    """README: an ec2.Vpc given zone names in an env-specific cdk.Stack still makes CDK look the Region's
+    zones up (it checks the names against them); in blueprints.ExampleStack it does not."""
+    from aws_cdk import aws_ec2 as ec2
+
+    from blueprints import ExampleStack
+
+    def missing(stack_class: type[cdk.Stack], outdir: Path) -> list[str]:
+        app = new_app(context=cdk_context(), outdir=str(outdir))
+        stack = stack_class(app, "Zones", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+        ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b"])
+        app.synth()
+        return [m["key"] for m in json.loads((outdir / "manifest.json").read_text()).get("missing", [])]
+
+    assert missing(cdk.Stack, tmp_path / "plain") == ["availability-zones:account=111111111111:region=eu-west-1"]
+    assert missing(ExampleStack, tmp_path / "example") == []
