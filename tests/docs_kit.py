@@ -154,7 +154,8 @@ def _role(service: str) -> Callable[[cdk.Stack], iam.IRole]:
 
 
 def _target_group(stack: cdk.Stack) -> elbv2.IApplicationTargetGroup:
-    vpc = stack.node.try_find_child("ReaderVpc") or _vpc(stack)
+    existing = stack.node.try_find_child("ReaderVpc")
+    vpc = existing if isinstance(existing, ec2.Vpc) else _vpc(stack)
     return elbv2.ApplicationTargetGroup(
         stack,
         "ReaderTargets",
@@ -240,6 +241,7 @@ def run_page(page: Path, outdir_root: Path) -> list[str]:
                 reader_stack = ExampleStack(cdk.App(), "Reader", env=READER_ENV)
             for name in block.needs:
                 if name not in namespace:
+                    assert reader_stack is not None
                     namespace[name] = READER_HAS[name](reader_stack)
             code = compile("\n" * (block.line - 1) + block.source, str(block.page), "exec")
             exec(code, namespace)
