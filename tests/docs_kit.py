@@ -4,11 +4,11 @@ A page's blocks run in order in one namespace, as a reader copies them one
 after the other. The harness adds only this, and nothing else:
 
 * Every ``cdk.App()`` a block makes (``aws_cdk.App`` is swapped for
-  ``DocsApp`` while the page runs) gets the context of the ``cdk.json``
-  the README tells users to write (the feature flags), an output directory of
-  its own, CDK's built-in template validation off (as
-  ``blueprints.example_app.new_app`` does; cfn-lint checks the templates), and
-  the AwsSolutions and Serverless nag packs.
+  :meth:`PageRun.new_app` while the page runs) gets the context of the
+  ``cdk.json`` the README tells users to write (the feature flags), which is
+  what the ``cdk`` CLI hands a user's App, an output directory of its own,
+  CDK's built-in template validation off (as ``blueprints.example_app.new_app``
+  does for the example app), and the AwsSolutions and Serverless nag packs.
 * A block written for the inside of the reader's own stack uses ``self``:
   the marker ``<!-- docs-test: needs self -->`` before it. ``self`` is then an
   environment-specific ``blueprints.ExampleStack`` (account 111111111111,
