@@ -133,7 +133,7 @@ def readme_cdk_json() -> dict[str, Any]:
 
 
 def _vpc(stack: cdk.Stack) -> ec2.IVpc:
-    vpc = ec2.Vpc(stack, "ReaderVpc", availability_zones=["us-east-1a", "us-east-1b"], nat_gateways=1)
+    vpc = ec2.Vpc(stack, "ReaderVpc", max_azs=2, nat_gateways=1)
     vpc.add_flow_log("FlowLog")
     return vpc
 

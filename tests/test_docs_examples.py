@@ -13,6 +13,9 @@ import ast
 import importlib.util
 import json
 import re
+import subprocess
+import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,10 +29,35 @@ from tests.conftest import cdk_context
 from tests.docs_kit import PAGES, ROOT
 
 
+@pytest.fixture(scope="module")
+def docs_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, tuple[list[str], Path]]:
+    """Every page run once (a few seconds in all): its problems, and the directory of its Apps' output."""
+    runs = {}
+    for page in PAGES:
+        outdir = tmp_path_factory.mktemp(page.stem)
+        try:
+            problems = docs_kit.run_page(page, outdir)
+        except Exception as error:  # reported by the page's own test, with the page's line in the message
+            problems = [f"{type(error).__name__}: {error}\n{''.join(traceback.format_tb(error.__traceback__)[-3:])}"]
+        runs[page] = (problems, outdir)
+    return runs
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_examples_synthesize_nag_clean_offline(page: Path, tmp_path: Path) -> None:
-    problems = docs_kit.run_page(page, tmp_path)
+def test_page_examples_synthesize_nag_clean_offline(page: Path, docs_runs: dict[Path, tuple[list[str], Path]]) -> None:
+    problems, _ = docs_runs[page]
     assert problems == [], "\n".join(problems)
+
+
+def test_the_examples_templates_pass_cfn_lint(docs_runs: dict[Path, tuple[list[str], Path]]) -> None:
+    """What the docs' examples synthesize passes cfn-lint (W3005 ignored, as for the example app)."""
+    templates = sorted(str(t) for _, outdir in docs_runs.values() for t in outdir.glob("*/*.template.json"))
+    assert len(templates) >= len([p for p in PAGES if any(not b.partial for b in docs_kit.blocks(p))])
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", *templates], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_page_with_python_has_a_block_that_runs() -> None:
