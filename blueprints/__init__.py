@@ -43,6 +43,7 @@ from blueprints.stacks import (
     VerticalScalingStack,
     WebLogicAdminHaStack,
 )
+from blueprints.stacks.base import ExampleStack
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ __all__ = [
     "DomainApi",
     "EmrReconciliationCluster",
     "EmrReconciliationStack",
+    "ExampleStack",
     "FleetInstanceType",
     "FloatingIpAdminServer",
     "MwaaDrPrimary",
