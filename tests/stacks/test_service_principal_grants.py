@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,3 +187,17 @@ def test_the_forged_request_would_pass_an_unbound_grant() -> None:
         {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:*"}}, request
     )
     assert _condition_allows({"ArnLike": {"aws:SourceArn": f"arn:aws:events:us-east-1:{ATTACKER}:rule/*"}}, request)
+
+
+def test_service_principal_statements_are_written_by_the_one_helper() -> None:
+    """Resource-policy statements for a service principal come from ``service_grant`` (a role's
+    ``assumed_by=iam.ServicePrincipal(...)`` is a trust policy, not a grant on a resource)."""
+    package = Path(__file__).resolve().parents[2] / "blueprints"
+    direct = [
+        f"{path.relative_to(package.parent)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "common.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"principals=\[[^\]]*ServicePrincipal", line)
+    ]
+    assert direct == []
