@@ -394,10 +394,10 @@ class PythonHandler(Construct):
 #: without a source condition (``service_grant`` refuses it).
 UNSOURCED_SERVICE_GRANTS: Mapping[tuple[str, str], str] = {
     ("events.amazonaws.com", "kms"): (
-        "EventBridge's KMS requests for an encrypted SNS or SQS target carry no aws:SourceArn, aws:SourceAccount "
-        "or aws:SourceOrgID (EventBridge User Guide, 'Amazon SNS permissions' for encrypted topics). The key is "
-        "the construct's own, and only encrypts and decrypts for topics whose own policy admits this account's "
-        "rules alone, so the grant cannot carry another account's events anywhere."
+        "EventBridge's KMS requests for an encrypted SNS topic target carry no aws:SourceArn, aws:SourceAccount "
+        "or aws:SourceOrgID (EventBridge User Guide, 'Amazon SNS permissions' for encrypted topics). SNS makes "
+        "that request only for a publish the topic policy admitted, and the topic policy admits the construct's "
+        "own rule alone (TopicRuleTarget), so another account's rule never gets as far as the key."
     ),
     ("logdelivery.elasticloadbalancing.amazonaws.com", "s3"): (
         "The ALB user guide ('Enable access logs for your Application Load Balancer', Step 2) gives this "
