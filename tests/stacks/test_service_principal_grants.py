@@ -128,14 +128,16 @@ def _service_allows(template: dict[str, Any], account: str, region: str) -> Iter
                     yield logical_id, service, action, _render(statement.get("Condition", {}), account, region)
 
 
-def _stack_env(template: dict[str, Any]) -> tuple[str, str]:
-    """The example stacks' account and Region, read from any ARN that names them."""
-    text = json.dumps(template)
-    for region in ("us-east-1", "us-west-2", "eu-west-1"):
-        for account in ("111111111111", "222222222222"):
-            if f"{region}:{account}" in text:
-                return account, region
-    raise AssertionError("no account and Region found in the template")
+@pytest.fixture(scope="module")
+def stack_envs(example_assembly: Path) -> dict[str, tuple[str, str]]:
+    """Each example stack's (account, Region), from the cloud assembly's manifest."""
+    manifest = json.loads((example_assembly / "manifest.json").read_text())
+    envs = {}
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "aws:cloudformation:stack":
+            account, region = artifact["environment"].removeprefix("aws://").split("/")
+            envs[artifact["displayName"]] = (account, region)
+    return envs
 
 
 def _forged_request(service: str, region: str) -> dict[str, str]:
@@ -154,19 +156,21 @@ def test_the_exceptions_are_the_ones_the_library_documents() -> None:
     assert set(UNSOURCED_SERVICE_GRANTS) == DOCUMENTED_EXCEPTIONS
 
 
-def test_every_example_stack_grants_a_service_principal_somewhere(example_templates: dict[str, Any]) -> None:
+def test_every_example_stack_grants_a_service_principal_somewhere(
+    example_templates: dict[str, Any], stack_envs: dict[str, tuple[str, str]]
+) -> None:
     """The walk below finds what it looks for (a walk that finds nothing would pass vacuously)."""
-    found = {name for name, t in example_templates.items() if any(_service_allows(t, *_stack_env(t)))}
+    found = {name for name, t in example_templates.items() if any(_service_allows(t, *stack_envs[name]))}
     # The Security Lake subscriber stack grants no service principal anything (its roles trust accounts).
     assert found == set(example_templates) - {"SecurityLakeSubscriber"}
 
 
 @pytest.mark.parametrize("stack_name", landed_stack_names())
 def test_no_service_principal_acts_for_another_accounts_resource(
-    stack_name: str, example_templates: dict[str, Any]
+    stack_name: str, example_templates: dict[str, Any], stack_envs: dict[str, tuple[str, str]]
 ) -> None:
     template = example_templates[stack_name]
-    account, region = _stack_env(template)
+    account, region = stack_envs[stack_name]
     open_grants = []
     for logical_id, service, action, condition in _service_allows(template, account, region):
         if (service, action.split(":")[0]) in DOCUMENTED_EXCEPTIONS:
@@ -201,3 +205,26 @@ def test_service_principal_statements_are_written_by_the_one_helper() -> None:
         if re.search(r"principals=\[[^\]]*ServicePrincipal", line)
     ]
     assert direct == []
+
+
+@pytest.mark.parametrize("stack_name", landed_stack_names())
+def test_the_real_source_is_still_allowed(
+    stack_name: str, example_templates: dict[str, Any], stack_envs: dict[str, tuple[str, str]]
+) -> None:
+    """The other side: the resource a grant names (this account, the rule, alarm or log delivery its
+    aws:SourceArn gives) passes the condition, so binding the source did not also lock the service out."""
+    template = example_templates[stack_name]
+    account, region = stack_envs[stack_name]
+    refused = []
+    for logical_id, service, action, condition in _service_allows(template, account, region):
+        arns = [
+            str(a) for op in ("ArnLike", "ArnEquals") for a in _listed(condition.get(op, {}).get("aws:SourceArn", []))
+        ]
+        request = {
+            "aws:SourceAccount": account,
+            "aws:SourceArn": arns[0].replace("*", "x") if arns else f"arn:aws:any:{region}:{account}:x",
+            "s3:x-amz-acl": "bucket-owner-full-control",
+        }
+        if not _condition_allows(condition, request):
+            refused.append(f"{logical_id}: {service} {action} {json.dumps(condition)}")
+    assert refused == []
