@@ -25,12 +25,15 @@ from blueprints.constructs import (
     SecurityLakeSource,
     SecurityLakeSubscriber,
     SecurityLakeVisualization,
+    TopicRuleTarget,
     UnifiedApi,
     VerticalScaling,
     acknowledge,
     all_aws_sources,
     dr_bucket_names,
+    log_alb_access_logs,
     replica_key_alias,
+    service_grant,
 )
 from blueprints.stacks import (
     DomainApi,
@@ -74,6 +77,7 @@ __all__ = [
     "SecurityLakeSubscriberStack",
     "SecurityLakeVisualization",
     "SecurityLakeVisualizationStack",
+    "TopicRuleTarget",
     "UnifiedApi",
     "UnifiedApiStack",
     "VerticalScaling",
@@ -82,5 +86,7 @@ __all__ = [
     "acknowledge",
     "all_aws_sources",
     "dr_bucket_names",
+    "log_alb_access_logs",
     "replica_key_alias",
+    "service_grant",
 ]

@@ -5,7 +5,10 @@ from blueprints.constructs.common import (
     PythonHandler,
     SecureBucket,
     SecureQueue,
+    TopicRuleTarget,
     acknowledge,
+    log_alb_access_logs,
+    service_grant,
 )
 from blueprints.constructs.emr_reconciliation import EmrReconciliationCluster, FleetInstanceType
 from blueprints.constructs.mwaa_dr import (
@@ -53,10 +56,13 @@ __all__ = [
     "SecurityLakeSource",
     "SecurityLakeSubscriber",
     "SecurityLakeVisualization",
+    "TopicRuleTarget",
     "UnifiedApi",
     "VerticalScaling",
     "acknowledge",
     "all_aws_sources",
     "dr_bucket_names",
+    "log_alb_access_logs",
     "replica_key_alias",
+    "service_grant",
 ]

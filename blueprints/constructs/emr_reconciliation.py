@@ -24,7 +24,6 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -35,7 +34,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import LAMBDAS_DIR, PythonHandler, SecureBucket, SecureQueue, acknowledge
+from blueprints.constructs.common import (
+    LAMBDAS_DIR,
+    PythonHandler,
+    SecureBucket,
+    SecureQueue,
+    TopicRuleTarget,
+    acknowledge,
+    service_grant,
+)
 
 JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 #: The Spark job and the request contract it shares with the submitter.
@@ -593,12 +600,16 @@ class EmrReconciliationCluster(Construct):
 
     def _publish_step_events(self) -> None:
         """EMR step state changes of this cluster go to the results topic, with the step name as the request id."""
+        # SNS encrypts with the publisher's identity; EventBridge's KMS request carries no source keys
+        # (UNSOURCED_SERVICE_GRANTS). The topic's own policy admits only the step-events rule (TopicRuleTarget).
         self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
+            service_grant(
+                self,
                 sid="EventBridgePublishesResults",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                service="events.amazonaws.com",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
+                source_account=False,
             )
         )
         self.results_dead_letter_queue: sqs.IQueue = SecureQueue.dead_letter(self, "UndeliveredResults")
@@ -618,7 +629,7 @@ class EmrReconciliationCluster(Construct):
                 detail={"clusterId": [self.cluster.ref]},
             ),
             targets=[
-                targets.SnsTopic(
+                TopicRuleTarget(
                     self.results_topic,
                     message=events.RuleTargetInput.from_object(
                         {

@@ -36,7 +36,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge
+from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, alarm_arn_pattern, service_grant
 
 
 class MwaaDrStrategy(Enum):
@@ -151,12 +151,12 @@ def _notification_key(scope: Construct, key: kms.IKey) -> None:
     """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
     if isinstance(key, kms.Key):
         key.add_to_resource_policy(
-            iam.PolicyStatement(
+            service_grant(
+                scope,
                 sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                service="cloudwatch.amazonaws.com",
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
             )
         )
 
@@ -167,27 +167,17 @@ def _topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITo
     if topic is not None:
         return topic
     _notification_key(scope, key)
-    stack = Stack.of(scope)
     created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
     # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
     # account's alarms publish); without this statement CloudWatch's publish is denied.
     created.add_to_resource_policy(
-        iam.PolicyStatement(
+        service_grant(
+            scope,
             sid="CloudWatchAlarmsPublish",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            service="cloudwatch.amazonaws.com",
             actions=["sns:Publish"],
             resources=[created.topic_arn],
-            conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {
-                    "aws:SourceArn": stack.format_arn(
-                        service="cloudwatch",
-                        resource="alarm",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                },
-            },
+            source_arn=alarm_arn_pattern(scope),
         )
     )
     return created

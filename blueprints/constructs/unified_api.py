@@ -31,7 +31,13 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from blueprints.constructs.common import BucketEncryption, PythonHandler, SecureBucket, acknowledge
+from blueprints.constructs.common import (
+    BucketEncryption,
+    PythonHandler,
+    SecureBucket,
+    acknowledge,
+    log_alb_access_logs,
+)
 
 #: Base paths API Gateway accepts in a base path mapping of a private custom
 #: domain name: one path segment (the V1 API, the only one that manages private
@@ -287,7 +293,7 @@ class UnifiedApi(Construct):
             drop_invalid_header_fields=True,
             preserve_host_header=True,
         )
-        alb.log_access_logs(self.access_logs_bucket, "alb")
+        log_alb_access_logs(alb, self.access_logs_bucket, "alb")
         self.load_balancer: elbv2.IApplicationLoadBalancer = alb
         self.https_listener: elbv2.IApplicationListener = alb.add_listener(
             "Https",

@@ -38,7 +38,16 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
-from blueprints.constructs.common import BucketEncryption, PythonHandler, SecureBucket, acknowledge
+from blueprints.constructs.common import (
+    BucketEncryption,
+    PythonHandler,
+    SecureBucket,
+    TopicRuleTarget,
+    acknowledge,
+    alarm_arn_pattern,
+    log_alb_access_logs,
+    service_grant,
+)
 
 #: Where the post keeps the domain, relative to the EFS mount point.
 DEFAULT_DOMAIN_START_SCRIPT = (
@@ -349,22 +358,24 @@ class FloatingIpAdminServer(Construct):
         )
         # SNS encrypts with the publisher's identity: EventBridge (scaling events) and
         # CloudWatch (the dead-letter alarm) need the key. EventBridge's KMS request
-        # carries no aws:SourceAccount, so only CloudWatch's grant is conditioned on it.
+        # carries no source keys (UNSOURCED_SERVICE_GRANTS), so only CloudWatch's grant names its source.
         self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
+            service_grant(
+                self,
                 sid="EventBridgePublishesToTopic",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                service="events.amazonaws.com",
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],
+                source_account=False,
             )
         )
         self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
+            service_grant(
+                self,
                 sid="CloudWatchAlarmsPublishToTopic",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                service="cloudwatch.amazonaws.com",
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
         self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
@@ -511,7 +522,7 @@ class FloatingIpAdminServer(Construct):
                 detail_type=list(SCALING_EVENT_DETAIL_TYPES),
                 detail={"AutoScalingGroupName": [group_name]},
             ),
-            targets=[events_targets.SnsTopic(self.alarm_topic, dead_letter_queue=self.dead_letter_queue)],
+            targets=[TopicRuleTarget(self.alarm_topic, dead_letter_queue=self.dead_letter_queue)],
         )
         self.dead_letter_alarm: cloudwatch.IAlarm = cloudwatch.Alarm(
             self,
@@ -526,31 +537,17 @@ class FloatingIpAdminServer(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
-        # EventBridge's publish grant (added by the rule target) names no source:
-        # only rules of this account and Region may use it.
+        # The rule target's publish grant is bound to the scaling-events rule (TopicRuleTarget). The topic
+        # policy CDK writes (TLS-only, EventBridge) replaces SNS's default one, so the alarms' publisher is
+        # allowed explicitly, for this account's alarms only.
         self.alarm_topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="OnlyThisAccountsEventRules",
-                effect=iam.Effect.DENY,
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.alarm_topic.topic_arn],
-                conditions={
-                    "ArnNotLike": {
-                        "aws:SourceArn": stack.format_arn(service="events", resource="rule", resource_name="*")
-                    }
-                },
-            )
-        )
-        # The topic policy CDK writes (TLS-only, EventBridge) replaces SNS's default
-        # one, so the alarm's publisher is allowed explicitly.
-        self.alarm_topic.add_to_resource_policy(
-            iam.PolicyStatement(
+            service_grant(
+                self,
                 sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                service="cloudwatch.amazonaws.com",
                 actions=["sns:Publish"],
                 resources=[self.alarm_topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                source_arn=alarm_arn_pattern(self),
             )
         )
 
@@ -904,7 +901,7 @@ class FloatingIpAdminServer(Construct):
             security_group=alb_security_group,
             drop_invalid_header_fields=True,
         )
-        load_balancer.log_access_logs(self.access_logs_bucket, "console")
+        log_alb_access_logs(load_balancer, self.access_logs_bucket, "console")
         target_group = elbv2.ApplicationTargetGroup(
             self,
             "ConsoleTargets",

@@ -23,7 +23,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from blueprints.config import ExampleConfig
-from blueprints.constructs.common import BucketEncryption, SecureBucket
+from blueprints.constructs.common import BucketEncryption, SecureBucket, log_alb_access_logs
 from blueprints.constructs.vertical_scaling import (
     AlarmTrigger,
     Direction,
@@ -189,7 +189,7 @@ class VerticalScalingStack(ExampleStack):
             security_group=security_group,
             drop_invalid_header_fields=True,
         )
-        balancer.log_access_logs(logs, "web")
+        log_alb_access_logs(balancer, logs, "web")
         target_group = elbv2.ApplicationTargetGroup(
             self,
             "WebTargets",

@@ -170,9 +170,21 @@ def test_scaling_events_and_the_dlq_alarm_reach_the_encrypted_topic(template: Te
         },
     )
     topic_policy = _only(template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    deny = next(s for s in topic_policy if s.get("Sid") == "OnlyThisAccountsEventRules")
-    assert deny["Effect"] == "Deny" and deny["Principal"] == {"Service": "events.amazonaws.com"}
-    assert deny["Condition"]["ArnNotLike"]["aws:SourceArn"] == "arn:aws:events:us-east-1:111111111111:rule/*"
+    # Each publisher is bound to its source (issue #18): the scaling-events rule, this account's alarms.
+    (rule_id,) = [
+        k
+        for k, v in template.find_resources("AWS::Events::Rule").items()
+        if "EC2 Instance Launch Unsuccessful" in v["Properties"]["EventPattern"]["detail-type"]
+    ]
+    publishers = {s["Principal"]["Service"]: s for s in topic_policy if s["Effect"] == "Allow"}
+    assert publishers["events.amazonaws.com"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111111111111"},
+        "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}},
+    }
+    assert publishers["cloudwatch.amazonaws.com"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111111111111"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:*"},
+    }
     key_policy = _only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
     services = {s["Principal"].get("Service") for s in key_policy if "Service" in s.get("Principal", {})}
     assert services == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
