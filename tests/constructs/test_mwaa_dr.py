@@ -12,6 +12,7 @@ import botocore.session
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
@@ -147,6 +148,16 @@ def _set(data: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
 def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
     if "Or" in rule:
         return any(_matches(r, data) for r in rule["Or"])
+    # And stops at its first false rule, as in the Step Functions guide's IsPresent-then-compare
+    # example ("Choice Rules": a comparison of a missing path would fail the execution).
+    if "And" in rule:
+        return all(_matches(r, data) for r in rule["And"])
+    if "IsPresent" in rule:
+        try:
+            _get(data, rule["Variable"])
+        except StatesRuntime:
+            return rule["IsPresent"] is False
+        return rule["IsPresent"] is True
     value = _get(data, rule["Variable"])
     if "BooleanEquals" in rule:
         return value is rule["BooleanEquals"]
@@ -299,6 +310,7 @@ def test_replication_time_control_is_an_option() -> None:
         environment_name="existing-env",
         dr_region="eu-central-1",
         create_environment=False,
+        dags_bucket=s3.Bucket(stack, "ExistingDags", versioned=True),
         replication_time_control=True,
     )
     template = Template.from_stack(stack)
@@ -874,18 +886,50 @@ def test_failover_tasks_retry_before_failing(backup_restore: dict[str, Template]
     assert states["DisableHealthCheck"]["Parameters"] == {"action": "disable_schedule"}
 
 
+#: The failback's pause of every DAG in DR (one slice: the answer has no ``done: false``).
+PAUSE_DR = ["FailbackPauseInit", "FailbackPauseDags", "FailbackPauseDone"]
+
+
+def test_failback_pauses_dr_before_anything_is_restored_into_the_primary(
+    active_passive: dict[str, Template],
+) -> None:
+    """Finding 4: the restore unpauses the primary's DAGs, so DR must be paused before it starts;
+    the backup that the restore uses is taken before the pause (it records which DAGs ran)."""
+    machine = _failback(active_passive["MwaaDrSecondary"])
+    inputs: dict[str, list[Any]] = {}
+    path = walk(machine, {"FailbackRestore": [DONE]}, inputs=inputs)
+    assert path.index("BackupDrEnvironment") < path.index("FailbackPauseDags") < path.index("FailbackRestore")
+    assert inputs["FailbackPauseDags"] == [{"action": "pause_all", "target": "dr", "cursor": {}}]
+    # a pause that fails stops the failback before the primary is touched
+    failed = walk(machine, {"FailbackPauseDags": [TaskFailed()]})
+    assert "FailbackRestore" not in failed and failed[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
+def test_failback_pause_passes_its_cursor_back_until_done(active_passive: dict[str, Template]) -> None:
+    """pause_all may stop at its time budget with ``done: false`` and a cursor; the loop calls it
+    again with that cursor, and only a finished pause lets the restore start."""
+    machine = _failback(active_passive["MwaaDrSecondary"])
+    inputs: dict[str, list[Any]] = {}
+    slices = [{"done": False, "cursor": {"offset": 100}}, {"done": False, "cursor": {"offset": 200}}, {"done": True}]
+    path = walk(machine, {"FailbackPauseDags": slices, "FailbackRestore": [DONE]}, inputs=inputs)
+    assert [call["cursor"] for call in inputs["FailbackPauseDags"]] == [{}, {"offset": 100}, {"offset": 200}]
+    assert path.count("FailbackPauseDags") == 3
+    assert path.index("FailbackRestore") > max(i for i, n in enumerate(path) if n == "FailbackPauseDags")
+    assert path[-1] == "FailbackSucceeded"
+
+
 def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
     machine = _failback(active_passive["MwaaDrSecondary"])
     path = walk(machine, {"FailbackRestore": [PARTIAL, DONE]})
     assert path == [
         "NotifyFailbackStarted",
         "BackupDrEnvironment",
+        *PAUSE_DR,
         "FailbackInit",
         "FailbackRestore",
         "FailbackRestoreDone",
         "FailbackRestore",
         "FailbackRestoreDone",
-        "PauseDrDags",
         "RearmHealthCheck",
         "NotifyFailbackSucceeded",
         "FailbackSucceeded",
@@ -998,10 +1042,10 @@ def test_failed_failback_notifications_never_fail_the_failback(
     assert path == [
         "NotifyFailbackStarted",
         "BackupDrEnvironment",
+        *PAUSE_DR,
         "FailbackInit",
         "FailbackRestore",
         "FailbackRestoreDone",
-        "PauseDrDags",
         "RearmHealthCheck",
         "NotifyFailbackSucceeded",
         "FailbackSucceeded",

@@ -8,6 +8,13 @@ evaluations is kept in a DynamoDB item; a disaster is declared only at ``UNHEALT
 a row, and only by the one evaluation that wins a conditional write of the failover lock, so two
 overlapping executions can never both fail over.
 
+An evaluation without a heartbeat also reads the primary's MWAA status (``GetEnvironment`` in the
+primary Region). While MWAA reports a status it leaves on its own (``HOLD_STATUSES``: creating,
+updating, rolling back, taking a snapshot, in maintenance, or waiting for its VPC endpoints) the
+scheduler is expected to be quiet: the evaluation is *held*, counts as not unhealthy (the count
+restarts at 0) and never declares a disaster. A status that cannot be read (the primary Region
+unreachable, the environment gone) holds nothing.
+
 The lock names the execution that holds it and stays until the failback clears it. A lock whose
 execution has ended without completing the failover (``DescribeExecution`` answers ``FAILED``,
 ``TIMED_OUT`` or ``ABORTED``; or the execution belongs to another state machine; or Step
@@ -44,6 +51,10 @@ HOLDING_STATUSES = ("RUNNING", "PENDING_REDRIVE", "SUCCEEDED")
 #: DescribeExecution is eventually consistent: a holder it does not know yet is only dead once its
 #: lock is older than this (Step Functions forgets closed executions after 90 days, or 30).
 NOT_FOUND_GRACE = timedelta(minutes=15)
+#: MWAA statuses (botocore ``EnvironmentStatus``) during which a missing heartbeat is expected and
+#: no failover starts: the primary is being created, updated, rolled back, snapshotted or
+#: maintained, or waits for its VPC endpoints, and leaves the status by itself or by its owner.
+HOLD_STATUSES = ("CREATING", "UPDATING", "ROLLING_BACK", "CREATING_SNAPSHOT", "MAINTENANCE", "PENDING")
 _clients: dict[tuple[str, str], Any] = {}
 
 
@@ -94,6 +105,23 @@ def heartbeats(environment: str, region: str, window_minutes: int, now: datetime
         return None
     values = [v for r in answer.get("MetricDataResults", []) for v in r.get("Values", [])]
     return float(sum(values))
+
+
+def primary_status(environment: str, region: str) -> str | None:
+    """The primary's MWAA status; ``NOT_FOUND`` when it does not exist, None when MWAA cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        answer = _client("mwaa", region).get_environment(Name=environment)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return "NOT_FOUND"
+        logger.warning("primary MWAA status unreadable; holding nothing", extra={"error": str(err)})
+        return None
+    except BotoCoreError as err:
+        logger.warning("primary MWAA unreachable; holding nothing", extra={"error": str(err)})
+        return None
+    return str(answer["Environment"].get("Status") or "") or None
 
 
 def _table() -> Any:
@@ -262,7 +290,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         now,
     )
     healthy = total is not None and total > 0
-    count = _count_unhealthy(healthy, now)
+    status = None if healthy else primary_status(os.environ["PRIMARY_ENVIRONMENT_NAME"], os.environ["PRIMARY_REGION"])
+    held = status in HOLD_STATUSES
+    if held:
+        logger.info(
+            "no heartbeat while the primary reports a transitional status; failover held", extra={"status": status}
+        )
+    count = _count_unhealthy(healthy or held, now)
     # The backup age is a side metric: a fault here must never cost the health verdict (or a
     # failover). A missing datapoint breaches the backup-age alarm, so the fault is still seen.
     backup_age_error = None
@@ -287,6 +321,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = {
         "healthy": healthy,
         "heartbeats": total,
+        "primary_status": status,
+        "held": held,
         "consecutive_unhealthy": count,
         "threshold": threshold,
         "disaster": disaster,
