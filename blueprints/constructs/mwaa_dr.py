@@ -531,15 +531,6 @@ class _AirflowEnvironment(Construct):
         self.configuration_options: dict[str, str] = options
         self.environment: mwaa.CfnEnvironment | None = None
         if create:
-            s3_objects: dict[str, str] = {}
-            for prefix, obj in (
-                ("requirements", requirements),
-                ("plugins", plugins),
-                ("startup_script", startup_script),
-            ):
-                if obj is not None:
-                    s3_objects[f"{prefix}_s3_path"] = obj.path
-                    s3_objects[f"{prefix}_s3_object_version"] = obj.version
             self.environment = mwaa.CfnEnvironment(
                 self,
                 "Environment",
@@ -566,7 +557,12 @@ class _AirflowEnvironment(Construct):
                     worker_logs=_log("INFO"),
                 ),
                 airflow_configuration_options=options or None,
-                **s3_objects,
+                requirements_s3_path=requirements.path if requirements else None,
+                requirements_s3_object_version=requirements.version if requirements else None,
+                plugins_s3_path=plugins.path if plugins else None,
+                plugins_s3_object_version=plugins.version if plugins else None,
+                startup_script_s3_path=startup_script.path if startup_script else None,
+                startup_script_s3_object_version=startup_script.version if startup_script else None,
             )
             self.environment.node.add_dependency(policy)
             if retain:
@@ -810,11 +806,14 @@ def _replicate(
 class MwaaDrPrimary(Construct):
     """The primary Region's side of an MWAA DR pair.
 
-    Wraps an existing environment by name, or creates one in private network mode with logging on.
-    Creates the DAGs and backup buckets (KMS-encrypted, versioned, retained) and replicates both to
-    the DR Region's buckets, whose names :func:`dr_bucket_names` derives; backs up the Airflow
-    metadata at the RPO interval through ``InvokeRestApi``; and alarms on the scheduler heartbeat
-    and on backups that stop.
+    Wraps an existing environment by name (with its own DAGs bucket, ``dags_bucket``), or creates
+    one in private network mode with logging on, encrypted with its DAGs bucket's key and retained
+    on deletion and replacement. Creates the DAGs bucket (unless given) and the backup bucket
+    (KMS-encrypted, versioned, retained) and replicates both to the DR Region's buckets, whose
+    names :func:`dr_bucket_names` derives; backs up the Airflow metadata at the RPO interval
+    through ``InvokeRestApi``; and alarms on the scheduler heartbeat and on backups that stop.
+    ``requirements``, ``plugins``, ``startup_script``, ``airflow_configuration_options`` and
+    ``secrets_backend`` configure a created environment; pass the same to :class:`MwaaDrSecondary`.
     """
 
     def __init__(
@@ -848,12 +847,12 @@ class MwaaDrPrimary(Construct):
         super().__init__(scope, id)
         _check_environment_name("environment_name", environment_name)
         _check_prefix(name_prefix)
-        for argument, value in (
+        for argument, s3_object in (
             ("requirements", requirements),
             ("plugins", plugins),
             ("startup_script", startup_script),
         ):
-            _check_s3_object(argument, value)
+            _check_s3_object(argument, s3_object)
         options = _check_configuration("airflow_configuration_options", airflow_configuration_options)
         _check_secrets(secrets_backend, secrets_key, options)
         _check_common(
@@ -1098,7 +1097,10 @@ class MwaaDrSecondary(Construct):
     health-check schedule (EventBridge Scheduler) that runs the failover state machine every
     ``check_interval``, and a failback state machine. ``strategy`` selects what a failover does:
     restore into the passive environment created here (active-passive), or create the
-    environment from the primary's stored configuration first (backup and restore).
+    environment from the primary's stored configuration first (backup and restore). The passive
+    environment takes the primary's ``requirements``, ``plugins``, ``startup_script``,
+    ``airflow_configuration_options`` and ``secrets_backend``, plus
+    :data:`DR_CONFIGURATION_OPTIONS`, and is encrypted with the replica key.
     """
 
     def __init__(
@@ -1131,20 +1133,20 @@ class MwaaDrSecondary(Construct):
         secrets_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
-        for argument, value in (
+        for argument, s3_object in (
             ("requirements", requirements),
             ("plugins", plugins),
             ("startup_script", startup_script),
         ):
-            _check_s3_object(argument, value)
+            _check_s3_object(argument, s3_object)
         options = _check_configuration("airflow_configuration_options", airflow_configuration_options)
         _check_secrets(secrets_backend, secrets_key, options)
-        for key, value in DR_CONFIGURATION_OPTIONS.items():
-            if key in options and options[key].lower() != value.lower():
+        for option, wanted in DR_CONFIGURATION_OPTIONS.items():
+            if option in options and options[option].lower() != wanted.lower():
                 raise ValueError(
-                    f"airflow_configuration_options[{key!r}] must stay {value!r} on the DR side (it keeps the "
+                    f"airflow_configuration_options[{option!r}] must stay {wanted!r} on the DR side (it keeps the "
                     "passive environment from scheduling, and from backfilling every interval since start_date "
-                    f"when a DAG is unpaused); leave it out, the construct sets it; got {options[key]!r}"
+                    f"when a DAG is unpaused); leave it out, the construct sets it; got {options[option]!r}"
                 )
         options.update(DR_CONFIGURATION_OPTIONS)
         try:
