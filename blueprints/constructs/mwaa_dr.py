@@ -1841,7 +1841,7 @@ class MwaaDrSecondary(Construct):
             "$.backup",
         )
         restore = self._restore_loop(FAILBACK_PREFIX, "primary", rearm, "Failback")
-        pause = self._pause_loop("dr", restore, "FailbackPause")
+        pause = self._pause_loop("dr", restore, failed, "FailbackPause")
         for task in (backup, self.node.find_child("FailbackPauseDags"), self.node.find_child("FailbackRestore"), rearm):
             assert isinstance(task, tasks.LambdaInvoke)
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
@@ -1849,10 +1849,11 @@ class MwaaDrSecondary(Construct):
         start = self._notified("failback_started", backup).next(pause)
         return self._machine("FailbackStateMachine", start, EXECUTION_TIMEOUT)
 
-    def _pause_loop(self, target: str, after: sfn.IChainable, label: str) -> sfn.Chain:
+    def _pause_loop(self, target: str, after: sfn.IChainable, failed: sfn.IChainable, label: str) -> sfn.Chain:
         """Pause every DAG of ``target``, one bounded slice per invocation: the task is called
         again with the cursor it returned while it answers ``done: false``; an answer without
-        ``done`` is a complete pause."""
+        ``done`` is a complete pause, and ``done: false`` without a cursor goes to ``failed``
+        (it cannot go on, and must not pass for done)."""
         init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": {}}), result_path="$.paused")
         pause = self._invoke(
             f"{label}Dags",
@@ -1865,5 +1866,8 @@ class MwaaDrSecondary(Construct):
             sfn.Condition.boolean_equals("$.paused.done", False),
             sfn.Condition.is_present("$.paused.cursor"),
         )
-        decide = sfn.Choice(self, f"{label}Done").when(more, pause).otherwise(after)
+        stuck = sfn.Condition.and_(
+            sfn.Condition.is_present("$.paused.done"), sfn.Condition.boolean_equals("$.paused.done", False)
+        )
+        decide = sfn.Choice(self, f"{label}Done").when(more, pause).when(stuck, failed).otherwise(after)
         return init.next(pause).next(decide)

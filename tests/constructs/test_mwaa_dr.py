@@ -922,6 +922,9 @@ def test_failback_pause_passes_its_cursor_back_until_done(active_passive: dict[s
     assert path.count("FailbackPauseDags") == 3
     assert path.index("FailbackRestore") > max(i for i, n in enumerate(path) if n == "FailbackPauseDags")
     assert path[-1] == "FailbackSucceeded"
+    # an unfinished pause that cannot say where to go on fails the failback, never passes for done
+    stuck = walk(machine, {"FailbackPauseDags": [{"done": False}]})
+    assert "FailbackRestore" not in stuck and stuck[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
 
 
 def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
