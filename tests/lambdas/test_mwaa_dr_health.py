@@ -484,6 +484,47 @@ def test_an_unreadable_primary_status_holds_nothing(
     assert results[-1]["primary_status"] == ("NOT_FOUND" if fault == "not_found" else None)
 
 
+def test_an_unreachable_cloudwatch_skips_the_status_call(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """Both primary-Region calls timing out would not fit the function's 30 s: with CloudWatch
+    unreachable, MWAA is not asked and nothing is held."""
+    module = load_handler("mwaa_dr_health")
+
+    class Down:
+        def get_metric_data(self, **_: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://monitoring.us-east-1.amazonaws.com")
+
+    module._clients[("cloudwatch", PRIMARY)] = Down()
+    with stubbed(_stubbed_mwaa(module)):  # no response queued: a call would fail the test
+        result = _run(module, lambda_context)
+    assert result["primary_status"] is None and result["held"] is False and result["consecutive_unhealthy"] == 1
+
+
+def _worst_seconds(client: Any) -> float:
+    """The longest a call of ``client`` can take when every attempt times out (botocore's
+    resolved config: ``total_max_attempts`` counts every attempt)."""
+    config = client.meta.config
+    return float(config.retries["total_max_attempts"] * (config.connect_timeout + config.read_timeout))
+
+
+def test_primary_region_calls_fit_the_functions_timeout(aws: dict[str, Any]) -> None:
+    """CloudWatch and MWAA in the primary Region, both timing out, end well within the function's
+    30 s (PythonHandler's default), leaving time for the state table and the backup pointer."""
+    module = load_handler("mwaa_dr_health")
+    cloudwatch, mwaa = (_worst_seconds(module._client(s, PRIMARY)) for s in ("cloudwatch", "mwaa"))
+    assert cloudwatch == 22 and mwaa == 6
+    # CloudWatch leaves at least 8 s; the status call starts only with MIN_STATUS_MS left, so it
+    # always ends with 4 s to spare, and after a CloudWatch timeout it is not made at all.
+    assert cloudwatch < 30 and module.MIN_STATUS_MS / 1000 - mwaa >= 4 and 30 - cloudwatch < module.MIN_STATUS_MS / 1000
+
+
+def test_no_status_call_without_the_time_for_it(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    lambda_context.remaining_ms = module.MIN_STATUS_MS - 1
+    with stubbed(_stubbed_mwaa(module)):  # no response queued: a call would fail the test
+        result = _run(module, lambda_context)
+    assert result["primary_status"] is None and result["held"] is False and result["consecutive_unhealthy"] == 1
+
+
 def test_a_healthy_primary_is_not_asked_for_its_status(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
     module = load_handler("mwaa_dr_health")
     _beat(aws["cw_primary"])

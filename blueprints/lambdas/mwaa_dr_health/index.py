@@ -13,7 +13,8 @@ primary Region). While MWAA reports a status it leaves on its own (``HOLD_STATUS
 updating, rolling back, taking a snapshot, in maintenance, or waiting for its VPC endpoints) the
 scheduler is expected to be quiet: the evaluation is *held*, counts as not unhealthy (the count
 restarts at 0) and never declares a disaster. A status that cannot be read (the primary Region
-unreachable, the environment gone) holds nothing.
+unreachable, the environment gone) holds nothing, and MWAA is not asked at all when CloudWatch
+could not be reached.
 
 The lock names the execution that holds it and stays until the failback clears it. A lock whose
 execution has ended without completing the failover (``DescribeExecution`` answers ``FAILED``,
@@ -55,6 +56,8 @@ NOT_FOUND_GRACE = timedelta(minutes=15)
 #: no failover starts: the primary is being created, updated, rolled back, snapshotted or
 #: maintained, or waits for its VPC endpoints, and leaves the status by itself or by its owner.
 HOLD_STATUSES = ("CREATING", "UPDATING", "ROLLING_BACK", "CREATING_SNAPSHOT", "MAINTENANCE", "PENDING")
+#: The primary's status is asked for only with this much of the function's time left.
+MIN_STATUS_MS = 10_000
 _clients: dict[tuple[str, str], Any] = {}
 
 
@@ -65,12 +68,17 @@ def _client(service: str, region: str | None = None) -> Any:
         from botocore.config import Config
 
         # Short timeouts: an unreachable primary Region must count as an unhealthy evaluation
-        # well within the function's timeout, not hang until it.
-        _clients[key] = boto3.client(
-            service,
-            region_name=key[1],
-            config=Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "max_attempts": 2}),
-        )
+        # well within the function's 30 s timeout, not hang until it. In the primary Region,
+        # CloudWatch takes at most 2 attempts x (3 + 8) s and MWAA, asked only once CloudWatch
+        # has answered and only with time left (MIN_STATUS_MS), one attempt of (2 + 4) s.
+        # (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
+        if key[1] == os.environ["AWS_REGION"]:
+            config = Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "max_attempts": 2})
+        elif service == "mwaa":
+            config = Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 1})
+        else:
+            config = Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "total_max_attempts": 2})
+        _clients[key] = boto3.client(service, region_name=key[1], config=config)
     return _clients[key]
 
 
@@ -276,6 +284,13 @@ def publish_backup_age(now: datetime) -> float | None:
     return age
 
 
+def _time_left(context: Any) -> int:
+    left = int(context.get_remaining_time_in_millis())
+    if left < MIN_STATUS_MS:
+        logger.warning("too little time left to read the primary's MWAA status; holding nothing", extra={"ms": left})
+    return left
+
+
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     execution = str((event or {}).get("execution") or "")
@@ -290,7 +305,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         now,
     )
     healthy = total is not None and total > 0
-    status = None if healthy else primary_status(os.environ["PRIMARY_ENVIRONMENT_NAME"], os.environ["PRIMARY_REGION"])
+    # Asked only when CloudWatch answered without a heartbeat: an unreachable primary Region holds
+    # nothing, and a second unreachable call would only spend the function's time.
+    status = (
+        primary_status(os.environ["PRIMARY_ENVIRONMENT_NAME"], os.environ["PRIMARY_REGION"])
+        if total is not None and not healthy and _time_left(context) >= MIN_STATUS_MS
+        else None
+    )
     held = status in HOLD_STATUSES
     if held:
         logger.info(
