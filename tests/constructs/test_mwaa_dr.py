@@ -1697,3 +1697,17 @@ def test_backup_restore_takes_a_secrets_backend_for_its_role() -> None:
     secrets.backend); the role the failover passes to it still needs the secrets."""
     secondary = _secondary(strategy="backup_restore", secrets_backend=SECRETS)
     assert secondary.airflow.secret_arns and secondary.environment is None
+
+
+def test_health_check_may_read_only_the_primarys_mwaa_status(active_passive: dict[str, Template]) -> None:
+    """Finding 12: GetEnvironment on the primary environment in the primary Region, nothing else."""
+    template = active_passive["MwaaDrSecondary"]
+    statements = _role_statements(template, _function_role(template, "UNHEALTHY_THRESHOLD"))
+    airflow = [st for st in statements if any(a.startswith("airflow:") for a in _actions(st))]
+    assert airflow == [
+        {
+            "Action": "airflow:GetEnvironment",
+            "Effect": "Allow",
+            "Resource": "arn:aws:airflow:us-east-1:111111111111:environment/blueprints-airflow",
+        }
+    ]
