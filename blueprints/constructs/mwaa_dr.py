@@ -12,8 +12,10 @@ targets exist.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -79,6 +81,124 @@ _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,22}[a-z0-9]$")
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 #: Longest Region code in use (e.g. ap-southeast-5), to size bucket names made from tokens.
 _MAX_REGION_LEN = 14
+
+
+#: Airflow configuration options that keep the DR environment passive, set on it by
+#: :class:`MwaaDrSecondary`: DAGs parse paused, and an unpaused DAG without an explicit
+#: ``catchup`` schedules only its latest interval instead of every interval since ``start_date``.
+DR_CONFIGURATION_OPTIONS = {"core.dags_are_paused_at_creation": "True", "scheduler.catchup_by_default": "False"}
+#: Airflow's secrets backend for AWS Secrets Manager (Amazon provider), which MWAA ships.
+SECRETS_MANAGER_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+#: AWS::MWAA::Environment properties whose change replaces the environment: the resource schema's
+#: ``createOnlyProperties`` (cfn-lint's copy of the CloudFormation registry schema).
+REPLACING_PROPERTIES = ("Name", "KmsKey", "NetworkConfiguration.SubnetIds", "EndpointManagement")
+# botocore's MWAA model: ConfigKey (1-64 characters) and ConfigValue (1-65536 printable ASCII).
+_CONFIG_KEY_RE = re.compile(r"^[a-z]+([a-z0-9._]*[a-z0-9_]+)?$")
+_CONFIG_VALUE_RE = re.compile(r"^[ -~]{1,65536}$")
+# Secrets Manager names: letters, digits and /_+=.@- (a prefix neither starts nor ends with '/').
+_SECRET_PREFIX_RE = re.compile(r"^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$")
+
+
+@dataclass(frozen=True)
+class AirflowS3Object:
+    """One object of the DAGs bucket at one version: MWAA's ``<X>S3Path`` and
+    ``<X>S3ObjectVersion`` (requirements.txt, plugins.zip, the startup script).
+
+    S3 replication keeps an object's version id, so the same ``version`` names the same bytes in
+    the DR Region's replica bucket: pass the same object to both constructs, once it has
+    replicated.
+    """
+
+    path: str
+    version: str
+
+
+@dataclass(frozen=True)
+class SecretsManagerBackend:
+    """Airflow's Secrets Manager backend on both environments: connections are read from secrets
+    named ``<connections_prefix>/<conn_id>``, variables from ``<variables_prefix>/<key>`` (and
+    Airflow configuration from ``<config_prefix>/<key>``); ``None`` turns a lookup off. Each
+    environment reads the secrets of its own Region, so create every secret with a replica in the
+    DR Region (Secrets Manager ``ReplicaRegions``): a replica keeps the secret's name.
+    """
+
+    connections_prefix: str | None = "airflow/connections"
+    variables_prefix: str | None = "airflow/variables"
+    config_prefix: str | None = None
+
+    def prefixes(self) -> list[str]:
+        return [p for p in (self.connections_prefix, self.variables_prefix, self.config_prefix) if p is not None]
+
+    def options(self) -> dict[str, str]:
+        """The ``secrets.backend`` and ``secrets.backend_kwargs`` configuration options."""
+        kwargs = {
+            "connections_prefix": self.connections_prefix,
+            "variables_prefix": self.variables_prefix,
+            "config_prefix": self.config_prefix,
+        }
+        return {"secrets.backend": SECRETS_MANAGER_BACKEND, "secrets.backend_kwargs": json.dumps(kwargs)}
+
+
+def _check_s3_object(argument: str, value: AirflowS3Object | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, AirflowS3Object):
+        raise ValueError(f"{argument} must be an AirflowS3Object(path=..., version=...); got {value!r}")
+    path, version = value.path, value.version
+    if not Token.is_unresolved(path) and (
+        not path or path.startswith(("/", "s3://")) or len(path) > 1024 or path.endswith("/")
+    ):
+        raise ValueError(
+            f"{argument}.path must be an object key relative to the DAGs bucket, such as 'requirements.txt' "
+            f"(no leading '/', no s3:// URL, at most 1024 characters); got {path!r}"
+        )
+    if not Token.is_unresolved(version) and (not version or len(version) > 1024 or version == "null"):
+        raise ValueError(
+            f"{argument}.version must be the object's S3 version id (1-1024 characters; not 'null', which an "
+            "object written before versioning has, and replication never copies): both environments load "
+            f"that exact version; got {version!r}"
+        )
+
+
+def _check_configuration(argument: str, options: Mapping[str, str] | None) -> dict[str, str]:
+    options = dict(options or {})
+    for key, value in options.items():
+        if not isinstance(key, str) or len(key) > 64 or "." not in key or not _CONFIG_KEY_RE.match(key):
+            raise ValueError(
+                f"{argument} keys must be '<section>.<option>' in lowercase letters, digits, '.' and '_' (at most "
+                f"64 characters, MWAA's ConfigKey), such as 'core.default_task_retries'; got {key!r}"
+            )
+        if not isinstance(value, str) or not (Token.is_unresolved(value) or _CONFIG_VALUE_RE.match(value)):
+            raise ValueError(
+                f"{argument}[{key!r}] must be a string of 1-65536 printable ASCII characters (MWAA's "
+                f"ConfigValue); got {value!r}"
+            )
+    return options
+
+
+def _check_secrets(
+    secrets_backend: SecretsManagerBackend | None, secrets_key: kms.IKey | None, options: Mapping[str, str]
+) -> None:
+    if secrets_backend is None:
+        if secrets_key is not None:
+            raise ValueError("secrets_key is the key of the secrets_backend's secrets; pass a secrets_backend too")
+        return
+    if not isinstance(secrets_backend, SecretsManagerBackend):
+        raise ValueError(f"secrets_backend must be a SecretsManagerBackend(...); got {secrets_backend!r}")
+    clash = sorted(k for k in options if k.startswith("secrets."))
+    if clash:
+        raise ValueError(
+            "secrets_backend sets secrets.backend and secrets.backend_kwargs; pass either secrets_backend or "
+            f"those options in airflow_configuration_options, not both; got {', '.join(clash)}"
+        )
+    if not secrets_backend.prefixes():
+        raise ValueError("secrets_backend needs at least one of connections_prefix, variables_prefix, config_prefix")
+    for prefix in secrets_backend.prefixes():
+        if not isinstance(prefix, str) or len(prefix) > 256 or not _SECRET_PREFIX_RE.match(prefix):
+            raise ValueError(
+                "secrets_backend prefixes must be Secrets Manager name prefixes: letters, digits and /_+=.@-, "
+                f"not starting or ending with '/', such as 'airflow/connections'; got {prefix!r}"
+            )
 
 
 def _check_prefix(name_prefix: str) -> None:
@@ -202,7 +322,14 @@ def _backup_lifecycle(retention: Duration) -> list[s3.LifecycleRule]:
 
 
 class _AirflowEnvironment(Construct):
-    """An MWAA environment in private network mode, with its execution role and security group."""
+    """An MWAA environment in private network mode, with its execution role and security group.
+
+    ``environment_key`` is the customer managed key the environment encrypts its data with
+    (``KmsKey``); MWAA's guide requires the DAGs bucket's SSE-KMS key there ("If you specified an
+    Amazon S3 key for server-side encryption on your Amazon S3 bucket, you must specify the same key
+    for your Amazon MWAA environment", Create an environment). Without one the environment uses an
+    AWS owned key, and the execution role gets MWAA's policy for that case.
+    """
 
     def __init__(
         self,
@@ -213,11 +340,18 @@ class _AirflowEnvironment(Construct):
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         dags_bucket: s3.IBucket,
-        dags_key: kms.IKey,
+        dags_key: kms.IKey | None,
+        environment_key: kms.IKey | None,
         airflow_version: str,
         environment_class: str,
         max_workers: int,
-        airflow_configuration_options: dict[str, str] | None,
+        airflow_configuration_options: Mapping[str, str],
+        requirements: AirflowS3Object | None,
+        plugins: AirflowS3Object | None,
+        startup_script: AirflowS3Object | None,
+        secrets_backend: SecretsManagerBackend | None,
+        secrets_key: kms.IKey | None,
+        retain: bool,
         create: bool,
     ) -> None:
         super().__init__(scope, id)
@@ -279,17 +413,62 @@ class _AirflowEnvironment(Construct):
                 ],
                 resources=[stack.format_arn(service="sqs", account="*", resource="airflow-celery-*")],
             ),
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
-                not_resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
-                conditions={"StringLike": {"kms:ViaService": [f"sqs.{stack.region}.amazonaws.com"]}},
-            ),
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:DescribeKey"],
-                resources=[dags_key.key_arn],
-                conditions={"StringLike": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}},
-            ),
         ]
+        if environment_key is not None:
+            # MWAA's execution-role policy for a customer managed key: the key, through SQS and S3.
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
+                    resources=[environment_key.key_arn],
+                    conditions={
+                        "StringLike": {
+                            "kms:ViaService": [f"sqs.{stack.region}.amazonaws.com", f"s3.{stack.region}.amazonaws.com"]
+                        }
+                    },
+                )
+            )
+            _allow_mwaa_logs(environment_key, name)
+        else:
+            # MWAA's policy for an AWS owned key: keys of other accounts, only through SQS.
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
+                    not_resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
+                    conditions={"StringLike": {"kms:ViaService": [f"sqs.{stack.region}.amazonaws.com"]}},
+                )
+            )
+        if dags_key is not None and dags_key is not environment_key:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:DescribeKey"],
+                    resources=[dags_key.key_arn],
+                    conditions={"StringLike": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}},
+                )
+            )
+        #: The secrets the environment's secrets backend may read: exactly the backend's prefixes.
+        self.secret_arns: list[str] = []
+        if secrets_backend is not None:
+            self.secret_arns = [
+                stack.format_arn(
+                    service="secretsmanager",
+                    resource="secret",
+                    resource_name=f"{prefix}/*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for prefix in secrets_backend.prefixes()
+            ]
+            # The backend reads one secret per lookup (GetSecretValue of <prefix>/<id>); nothing lists.
+            statements.append(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=self.secret_arns)
+            )
+            if secrets_key is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["kms:Decrypt"],
+                        resources=[secrets_key.key_arn],
+                        conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
+                    )
+                )
         policy = iam.Policy(self, "ExecutionPolicy", statements=statements)
         policy.attach_to_role(self.role)
         acknowledge(
@@ -325,9 +504,21 @@ class _AirflowEnvironment(Construct):
                 "MWAA's documented execution-role policy: the service creates its log groups "
                 f"(airflow-{name}-*) and Celery queues (airflow-celery-*) in a service account with names "
                 "unknown in advance; DescribeLogGroups, GetAccountPublicAccessBlock and PutMetricData have no "
-                "resource-level permissions; the KMS statement applies only via SQS and never to this "
-                "account's keys.",
+                "resource-level permissions; the KMS statement applies only via SQS (and S3) and, with a "
+                "customer managed key, names that key.",
             )
+        for arn in self.secret_arns:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{_nag(self, arn)}]",
+                "Airflow's Secrets Manager backend reads the secret named <prefix>/<id> for each connection or "
+                "variable it looks up; the statement allows GetSecretValue only, on the configured prefixes only "
+                "(secret ARNs end in a random suffix, hence the wildcard).",
+            )
+        options = dict(airflow_configuration_options)
+        if secrets_backend is not None:
+            options.update(secrets_backend.options())
+        self.configuration_options: dict[str, str] = options
         self.environment: mwaa.CfnEnvironment | None = None
         if create:
             self.environment = mwaa.CfnEnvironment(
@@ -342,6 +533,7 @@ class _AirflowEnvironment(Construct):
                 execution_role_arn=self.role.role_arn,
                 source_bucket_arn=dags_bucket.bucket_arn,
                 dag_s3_path="dags",
+                kms_key=environment_key.key_arn if environment_key is not None else None,
                 webserver_access_mode="PRIVATE_ONLY",
                 network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                     security_group_ids=[self.security_group.security_group_id],
@@ -354,9 +546,46 @@ class _AirflowEnvironment(Construct):
                     webserver_logs=_log("WARNING"),
                     worker_logs=_log("INFO"),
                 ),
-                airflow_configuration_options=airflow_configuration_options or None,
+                airflow_configuration_options=options or None,
+                requirements_s3_path=requirements.path if requirements else None,
+                requirements_s3_object_version=requirements.version if requirements else None,
+                plugins_s3_path=plugins.path if plugins else None,
+                plugins_s3_object_version=plugins.version if plugins else None,
+                startup_script_s3_path=startup_script.path if startup_script else None,
+                startup_script_s3_object_version=startup_script.version if startup_script else None,
             )
             self.environment.node.add_dependency(policy)
+            if retain:
+                # The environment holds the metadata database: never delete it with the stack, and
+                # keep the old one if a change ever replaces it (see REPLACING_PROPERTIES).
+                self.environment.apply_removal_policy(RemovalPolicy.RETAIN)
+
+
+def _allow_mwaa_logs(key: kms.IKey, name: str) -> None:
+    """The key-policy statement MWAA's guide asks for with a customer managed key: CloudWatch Logs
+    may use the key for the environment's log groups (``airflow-<name>-*``), which MWAA encrypts
+    with it. A key passed in (not created in this app) needs the same statement from its owner."""
+    if not isinstance(key, kms.Key):
+        return
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"MwaaLogs{re.sub('[^0-9A-Za-z]', '', name)}"[:128],
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"airflow-{name}-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
 
 
 def _log(level: str) -> mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty:
@@ -465,11 +694,39 @@ def _private_subnets(vpc: ec2.IVpc, subnets: Sequence[ec2.ISubnet] | None) -> li
     return chosen[:2]
 
 
+def _check_dags_bucket(scope: Construct, bucket: s3.IBucket) -> None:
+    """A DAGs bucket passed in must be one this stack can give a replication configuration."""
+    cfn = bucket.node.default_child if isinstance(bucket, s3.Bucket) else None
+    if not isinstance(cfn, s3.CfnBucket) or Stack.of(bucket) is not Stack.of(scope):
+        raise ValueError(
+            "dags_bucket must be an s3.Bucket defined in the same stack (the construct adds its replication "
+            "configuration); an imported bucket (Bucket.from_bucket_name/arn) cannot be changed from here: bring it "
+            f"into the stack with 'cdk import' first; got {bucket}"
+        )
+    versioning = Stack.of(scope).resolve(cfn.versioning_configuration)
+    if not isinstance(versioning, dict) or versioning.get("status", versioning.get("Status")) != "Enabled":
+        raise ValueError(
+            "dags_bucket must be versioned (versioned=True): S3 replication needs versioning, and MWAA's "
+            "requirements, plugins and startup script are referenced by object version"
+        )
+    if cfn.replication_configuration is not None:
+        raise ValueError(
+            "dags_bucket already has a replication configuration; the construct sets one (to the DR Region's "
+            "DAGs bucket) and would replace it"
+        )
+    encryption = json.dumps(Stack.of(scope).resolve(cfn.bucket_encryption) or {})
+    if bucket.encryption_key is None and "aws:kms" in encryption:
+        raise ValueError(
+            "dags_bucket is SSE-KMS with a key the construct cannot see; create it with encryption_key=<kms.Key> "
+            "so that replication and the environment may use that key"
+        )
+
+
 def _replicate(
     scope: Construct,
     *,
     role: iam.Role,
-    bucket: SecureBucket,
+    bucket: s3.Bucket,
     destination_bucket: str,
     dr_region: str,
     name_prefix: str,
@@ -539,11 +796,14 @@ def _replicate(
 class MwaaDrPrimary(Construct):
     """The primary Region's side of an MWAA DR pair.
 
-    Wraps an existing environment by name, or creates one in private network mode with logging on.
-    Creates the DAGs and backup buckets (KMS-encrypted, versioned, retained) and replicates both to
-    the DR Region's buckets, whose names :func:`dr_bucket_names` derives; backs up the Airflow
-    metadata at the RPO interval through ``InvokeRestApi``; and alarms on the scheduler heartbeat
-    and on backups that stop.
+    Wraps an existing environment by name (with its own DAGs bucket, ``dags_bucket``), or creates
+    one in private network mode with logging on, encrypted with its DAGs bucket's key and retained
+    on deletion and replacement. Creates the DAGs bucket (unless given) and the backup bucket
+    (KMS-encrypted, versioned, retained) and replicates both to the DR Region's buckets, whose
+    names :func:`dr_bucket_names` derives; backs up the Airflow metadata at the RPO interval
+    through ``InvokeRestApi``; and alarms on the scheduler heartbeat and on backups that stop.
+    ``requirements``, ``plugins``, ``startup_script``, ``airflow_configuration_options`` and
+    ``secrets_backend`` configure a created environment; pass the same to :class:`MwaaDrSecondary`.
     """
 
     def __init__(
@@ -566,10 +826,25 @@ class MwaaDrPrimary(Construct):
         airflow_rbac_role: str = "Op",
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
+        dags_bucket: s3.IBucket | None = None,
+        requirements: AirflowS3Object | None = None,
+        plugins: AirflowS3Object | None = None,
+        startup_script: AirflowS3Object | None = None,
+        airflow_configuration_options: Mapping[str, str] | None = None,
+        secrets_backend: SecretsManagerBackend | None = None,
+        secrets_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         _check_environment_name("environment_name", environment_name)
         _check_prefix(name_prefix)
+        for argument, s3_object in (
+            ("requirements", requirements),
+            ("plugins", plugins),
+            ("startup_script", startup_script),
+        ):
+            _check_s3_object(argument, s3_object)
+        options = _check_configuration("airflow_configuration_options", airflow_configuration_options)
+        _check_secrets(secrets_backend, secrets_key, options)
         _check_common(
             airflow_version=airflow_version,
             environment_class=environment_class,
@@ -593,13 +868,40 @@ class MwaaDrPrimary(Construct):
         if not 5 <= rpo_minutes <= 1440 or rpo.to_seconds() % 60:
             raise ValueError(f"rpo must be whole minutes between 5 and 1440; got {rpo.to_seconds()} seconds")
         subnet_list = _private_subnets(vpc, subnets) if vpc is not None else []
+        if not create_environment:
+            given = [
+                n
+                for n, v in (
+                    ("requirements", requirements),
+                    ("plugins", plugins),
+                    ("startup_script", startup_script),
+                    ("airflow_configuration_options", airflow_configuration_options),
+                    ("secrets_backend", secrets_backend),
+                )
+                if v
+            ]
+            if given:
+                raise ValueError(
+                    "with create_environment=False the wrapped environment keeps its own configuration; set "
+                    f"{', '.join(given)} on it directly (and pass the same to MwaaDrSecondary), not here"
+                )
+            if dags_bucket is None:
+                raise ValueError(
+                    "create_environment=False needs dags_bucket: the existing environment's DAGs bucket (an "
+                    "s3.Bucket of this stack, versioned), which is what must replicate to the DR Region; a new, "
+                    "empty bucket would replicate nothing the environment reads"
+                )
+        if dags_bucket is not None:
+            _check_dags_bucket(self, dags_bucket)
 
         self.environment_name = environment_name
         self.dr_region = dr_region
         self.key: kms.IKey = encryption_key or kms.Key(
             self, "Key", enable_key_rotation=True, description=f"MWAA DR data of {environment_name} (primary)"
         )
-        self.dags_bucket: s3.IBucket = SecureBucket(self, "DagsBucket", encryption_key=self.key)
+        self.dags_bucket: s3.IBucket = dags_bucket or SecureBucket(self, "DagsBucket", encryption_key=self.key)
+        #: The DAGs bucket's SSE-KMS key (None for an SSE-S3 bucket passed in).
+        self.dags_key: kms.IKey | None = self.key if dags_bucket is None else dags_bucket.encryption_key
         self.backup_bucket: s3.IBucket = SecureBucket(
             self, "BackupBucket", encryption_key=self.key, lifecycle_rules=_backup_lifecycle(backup_retention)
         )
@@ -612,7 +914,7 @@ class MwaaDrPrimary(Construct):
         )
         assert isinstance(self.replication_role, iam.Role)
         for bucket, target in ((self.dags_bucket, dr_names["dags"]), (self.backup_bucket, dr_names["backup"])):
-            assert isinstance(bucket, SecureBucket)
+            assert isinstance(bucket, s3.Bucket)
             _replicate(
                 self,
                 role=self.replication_role,
@@ -623,10 +925,13 @@ class MwaaDrPrimary(Construct):
                 replication_time_control=replication_time_control,
             )
         stack = Stack.of(self)
+        source_keys = [self.key.key_arn]
+        if self.dags_key is not None and self.dags_key is not self.key:
+            source_keys.append(self.dags_key.key_arn)
         self.replication_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kms:Decrypt"],
-                resources=[self.key.key_arn],
+                resources=source_keys,
                 conditions={"StringLike": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             )
         )
@@ -660,11 +965,18 @@ class MwaaDrPrimary(Construct):
                 vpc=vpc,
                 subnets=subnet_list,
                 dags_bucket=self.dags_bucket,
-                dags_key=self.key,
+                dags_key=self.dags_key,
+                environment_key=self.dags_key,
                 airflow_version=airflow_version,
                 environment_class=environment_class,
                 max_workers=max_workers,
-                airflow_configuration_options=None,
+                airflow_configuration_options=options,
+                requirements=requirements,
+                plugins=plugins,
+                startup_script=startup_script,
+                secrets_backend=secrets_backend,
+                secrets_key=secrets_key,
+                retain=True,
                 create=True,
             )
             self.environment = self.airflow.environment
@@ -775,7 +1087,10 @@ class MwaaDrSecondary(Construct):
     health-check schedule (EventBridge Scheduler) that runs the failover state machine every
     ``check_interval``, and a failback state machine. ``strategy`` selects what a failover does:
     restore into the passive environment created here (active-passive), or create the
-    environment from the primary's stored configuration first (backup and restore).
+    environment from the primary's stored configuration first (backup and restore). The passive
+    environment takes the primary's ``requirements``, ``plugins``, ``startup_script``,
+    ``airflow_configuration_options`` and ``secrets_backend``, plus
+    :data:`DR_CONFIGURATION_OPTIONS`, and is encrypted with the replica key.
     """
 
     def __init__(
@@ -800,14 +1115,54 @@ class MwaaDrSecondary(Construct):
         backup_retention: Duration = Duration.days(30),
         airflow_rbac_role: str = "Op",
         alarm_topic: sns.ITopic | None = None,
+        requirements: AirflowS3Object | None = None,
+        plugins: AirflowS3Object | None = None,
+        startup_script: AirflowS3Object | None = None,
+        airflow_configuration_options: Mapping[str, str] | None = None,
+        secrets_backend: SecretsManagerBackend | None = None,
+        secrets_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
+        for argument, s3_object in (
+            ("requirements", requirements),
+            ("plugins", plugins),
+            ("startup_script", startup_script),
+        ):
+            _check_s3_object(argument, s3_object)
+        options = _check_configuration("airflow_configuration_options", airflow_configuration_options)
+        _check_secrets(secrets_backend, secrets_key, options)
+        for option, wanted in DR_CONFIGURATION_OPTIONS.items():
+            if option in options and options[option].lower() != wanted.lower():
+                raise ValueError(
+                    f"airflow_configuration_options[{option!r}] must stay {wanted!r} on the DR side (it keeps the "
+                    "passive environment from scheduling, and from backfilling every interval since start_date "
+                    f"when a DAG is unpaused); leave it out, the construct sets it; got {options[option]!r}"
+                )
+        options.update(DR_CONFIGURATION_OPTIONS)
         try:
             self.strategy = strategy if isinstance(strategy, MwaaDrStrategy) else MwaaDrStrategy(strategy)
         except ValueError as err:
             raise ValueError(
                 f"strategy must be one of {', '.join(s.value for s in MwaaDrStrategy)}; got {strategy!r}"
             ) from err
+        if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
+            given = [
+                n
+                for n, v in (
+                    ("requirements", requirements),
+                    ("plugins", plugins),
+                    ("startup_script", startup_script),
+                    ("airflow_configuration_options", airflow_configuration_options),
+                )
+                if v
+            ]
+            if given:
+                raise ValueError(
+                    "backup_restore creates the DR environment from the primary's configuration stored with each "
+                    "backup (requirements, plugins and startup script at the same object versions, which "
+                    f"replication keeps, and the configuration options); pass {', '.join(given)} to MwaaDrPrimary "
+                    "only"
+                )
         _check_environment_name("primary_environment_name", primary_environment_name)
         dr_name = environment_name or primary_environment_name
         _check_environment_name("environment_name", dr_name)
@@ -884,10 +1239,19 @@ class MwaaDrSecondary(Construct):
             subnets=subnet_list,
             dags_bucket=self.dags_bucket,
             dags_key=self.key,
+            # backup_restore: the failover creates the environment from the primary's stored
+            # configuration, which carries no key (see docs/mwaa-dr.md, "Keys").
+            environment_key=self.key if self.strategy is MwaaDrStrategy.ACTIVE_PASSIVE else None,
             airflow_version=airflow_version,
             environment_class=environment_class,
             max_workers=max_workers,
-            airflow_configuration_options={"core.dags_are_paused_at_creation": "True"},
+            airflow_configuration_options=options,
+            requirements=requirements,
+            plugins=plugins,
+            startup_script=startup_script,
+            secrets_backend=secrets_backend,
+            secrets_key=secrets_key,
+            retain=False,
             create=self.strategy is MwaaDrStrategy.ACTIVE_PASSIVE,
         )
         self.environment: mwaa.CfnEnvironment | None = self.airflow.environment
@@ -918,6 +1282,13 @@ class MwaaDrSecondary(Construct):
         )
         health = self.health_function.function
         health.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
+        # The primary's MWAA status: a primary that is updating or in maintenance holds the failover.
+        health.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["airflow:GetEnvironment"],
+                resources=[_environment_arn(self, primary_environment_name, primary_region)],
+            )
+        )
         health.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
@@ -1442,24 +1813,51 @@ class MwaaDrSecondary(Construct):
         return self._machine("FailoverStateMachine", check.next(decide), EXECUTION_TIMEOUT)
 
     def _failback_machine(self) -> sfn.StateMachine:
+        """Back up DR, pause every DAG in DR, restore that backup into the primary, re-arm the
+        health check. DR is paused before the restore unpauses anything in the primary, so the two
+        never schedule the same DAGs at once (the backup, taken first, still holds which DAGs were
+        active). A failure after the pause leaves both sides paused, which the notification says."""
         failed_end = sfn.Fail(
             self, "FailbackFailed", error="FailbackFailed", cause="See the notification and the execution history"
         )
         failed = self._notified("failback_failed", failed_end)
         rearm = self._invoke("RearmHealthCheck", self.failover_function, {"action": "rearm"}, "$.schedule")
-        pause = self._invoke("PauseDrDags", self.metadata_function, {"action": "pause_all", "target": "dr"}, "$.paused")
         done = self._notified("failback_succeeded", sfn.Succeed(self, "FailbackSucceeded"))
-        pause.next(rearm).next(done)
+        rearm.next(done)
         backup = self._invoke(
             "BackupDrEnvironment",
             self.metadata_function,
             {"action": "backup", "source": "dr", "prefix": FAILBACK_PREFIX},
             "$.backup",
         )
-        restore = self._restore_loop(FAILBACK_PREFIX, "primary", pause, "Failback")
-        for task in (backup, self.node.find_child("FailbackRestore"), pause, rearm):
+        restore = self._restore_loop(FAILBACK_PREFIX, "primary", rearm, "Failback")
+        pause = self._pause_loop("dr", restore, failed, "FailbackPause")
+        for task in (backup, self.node.find_child("FailbackPauseDags"), self.node.find_child("FailbackRestore"), rearm):
             assert isinstance(task, tasks.LambdaInvoke)
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
             task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
-        start = self._notified("failback_started", backup).next(restore)
+        start = self._notified("failback_started", backup).next(pause)
         return self._machine("FailbackStateMachine", start, EXECUTION_TIMEOUT)
+
+    def _pause_loop(self, target: str, after: sfn.IChainable, failed: sfn.IChainable, label: str) -> sfn.Chain:
+        """Pause every DAG of ``target``, one bounded slice per invocation: the task is called
+        again with the cursor it returned while it answers ``done: false``; an answer without
+        ``done`` is a complete pause, and ``done: false`` without a cursor goes to ``failed``
+        (it cannot go on, and must not pass for done)."""
+        init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": {}}), result_path="$.paused")
+        pause = self._invoke(
+            f"{label}Dags",
+            self.metadata_function,
+            {"action": "pause_all", "target": target, "cursor": sfn.JsonPath.object_at("$.paused.cursor")},
+            "$.paused",
+        )
+        more = sfn.Condition.and_(
+            sfn.Condition.is_present("$.paused.done"),
+            sfn.Condition.boolean_equals("$.paused.done", False),
+            sfn.Condition.is_present("$.paused.cursor"),
+        )
+        stuck = sfn.Condition.and_(
+            sfn.Condition.is_present("$.paused.done"), sfn.Condition.boolean_equals("$.paused.done", False)
+        )
+        decide = sfn.Choice(self, f"{label}Done").when(more, pause).when(stuck, failed).otherwise(after)
+        return init.next(pause).next(decide)

@@ -12,16 +12,23 @@ import botocore.session
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.mwaa_dr import (
+    DR_CONFIGURATION_OPTIONS,
+    REPLACING_PROPERTIES,
+    SECRETS_MANAGER_BACKEND,
+    AirflowS3Object,
     MwaaDrPrimary,
     MwaaDrSecondary,
     MwaaDrStrategy,
+    SecretsManagerBackend,
     dr_bucket_names,
     replica_key_alias,
 )
+from blueprints.example_app import add_nag_packs, new_app
 from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
 
@@ -147,6 +154,16 @@ def _set(data: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
 def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
     if "Or" in rule:
         return any(_matches(r, data) for r in rule["Or"])
+    # And stops at its first false rule, as in the Step Functions guide's IsPresent-then-compare
+    # example ("Choice Rules": a comparison of a missing path would fail the execution).
+    if "And" in rule:
+        return all(_matches(r, data) for r in rule["And"])
+    if "IsPresent" in rule:
+        try:
+            _get(data, rule["Variable"])
+        except StatesRuntime:
+            return rule["IsPresent"] is False
+        return rule["IsPresent"] is True
     value = _get(data, rule["Variable"])
     if "BooleanEquals" in rule:
         return value is rule["BooleanEquals"]
@@ -299,6 +316,7 @@ def test_replication_time_control_is_an_option() -> None:
         environment_name="existing-env",
         dr_region="eu-central-1",
         create_environment=False,
+        dags_bucket=s3.Bucket(stack, "ExistingDags", versioned=True),
         replication_time_control=True,
     )
     template = Template.from_stack(stack)
@@ -874,18 +892,53 @@ def test_failover_tasks_retry_before_failing(backup_restore: dict[str, Template]
     assert states["DisableHealthCheck"]["Parameters"] == {"action": "disable_schedule"}
 
 
+#: The failback's pause of every DAG in DR (one slice: the answer has no ``done: false``).
+PAUSE_DR = ["FailbackPauseInit", "FailbackPauseDags", "FailbackPauseDone"]
+
+
+def test_failback_pauses_dr_before_anything_is_restored_into_the_primary(
+    active_passive: dict[str, Template],
+) -> None:
+    """Finding 4: the restore unpauses the primary's DAGs, so DR must be paused before it starts;
+    the backup that the restore uses is taken before the pause (it records which DAGs ran)."""
+    machine = _failback(active_passive["MwaaDrSecondary"])
+    inputs: dict[str, list[Any]] = {}
+    path = walk(machine, {"FailbackRestore": [DONE]}, inputs=inputs)
+    assert path.index("BackupDrEnvironment") < path.index("FailbackPauseDags") < path.index("FailbackRestore")
+    assert inputs["FailbackPauseDags"] == [{"action": "pause_all", "target": "dr", "cursor": {}}]
+    # a pause that fails stops the failback before the primary is touched
+    failed = walk(machine, {"FailbackPauseDags": [TaskFailed()]})
+    assert "FailbackRestore" not in failed and failed[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
+def test_failback_pause_passes_its_cursor_back_until_done(active_passive: dict[str, Template]) -> None:
+    """pause_all may stop at its time budget with ``done: false`` and a cursor; the loop calls it
+    again with that cursor, and only a finished pause lets the restore start."""
+    machine = _failback(active_passive["MwaaDrSecondary"])
+    inputs: dict[str, list[Any]] = {}
+    slices = [{"done": False, "cursor": {"offset": 100}}, {"done": False, "cursor": {"offset": 200}}, {"done": True}]
+    path = walk(machine, {"FailbackPauseDags": slices, "FailbackRestore": [DONE]}, inputs=inputs)
+    assert [call["cursor"] for call in inputs["FailbackPauseDags"]] == [{}, {"offset": 100}, {"offset": 200}]
+    assert path.count("FailbackPauseDags") == 3
+    assert path.index("FailbackRestore") > max(i for i, n in enumerate(path) if n == "FailbackPauseDags")
+    assert path[-1] == "FailbackSucceeded"
+    # an unfinished pause that cannot say where to go on fails the failback, never passes for done
+    stuck = walk(machine, {"FailbackPauseDags": [{"done": False}]})
+    assert "FailbackRestore" not in stuck and stuck[-2:] == ["NotifyFailbackFailed", "FailbackFailed"]
+
+
 def test_failback_path_and_failure(active_passive: dict[str, Template]) -> None:
     machine = _failback(active_passive["MwaaDrSecondary"])
     path = walk(machine, {"FailbackRestore": [PARTIAL, DONE]})
     assert path == [
         "NotifyFailbackStarted",
         "BackupDrEnvironment",
+        *PAUSE_DR,
         "FailbackInit",
         "FailbackRestore",
         "FailbackRestoreDone",
         "FailbackRestore",
         "FailbackRestoreDone",
-        "PauseDrDags",
         "RearmHealthCheck",
         "NotifyFailbackSucceeded",
         "FailbackSucceeded",
@@ -998,10 +1051,10 @@ def test_failed_failback_notifications_never_fail_the_failback(
     assert path == [
         "NotifyFailbackStarted",
         "BackupDrEnvironment",
+        *PAUSE_DR,
         "FailbackInit",
         "FailbackRestore",
         "FailbackRestoreDone",
-        "PauseDrDags",
         "RearmHealthCheck",
         "NotifyFailbackSucceeded",
         "FailbackSucceeded",
@@ -1228,3 +1281,433 @@ def test_detection_time_of_the_defaults_is_within_ten_minutes() -> None:
     secondary = _secondary()
     assert secondary.detection_minutes == 9
     assert _secondary(unhealthy_threshold=5).detection_minutes == 13
+
+
+# -- the passive environment's configuration (findings 3, 8, 9) ----------------------------------
+
+REQUIREMENTS = AirflowS3Object(path="requirements.txt", version="3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+PLUGINS = AirflowS3Object(path="plugins.zip", version="Zf6mXnqGtwkZX5Q9Xf.dBWKBvUvuUqU1")
+STARTUP = AirflowS3Object(path="startup.sh", version="nZ5pDVxMfkWhaAXvRt3Cpp2u4zD8zC6c")
+OPTIONS = {"core.default_task_retries": "3", "celery.worker_autoscale": "10,1"}
+SECRETS = SecretsManagerBackend(connections_prefix="orders/connections", variables_prefix="orders/variables")
+
+
+@pytest.fixture(scope="module")
+def configured() -> dict[str, Template]:
+    """Both sides with requirements, plugins, a startup script, options and the Secrets Manager
+    backend, each with its Region's key for the secrets, synthesized with both nag packs."""
+    app = new_app(context=cdk_context())
+    dr = cdk.Stack(app, "Dr", env=cdk.Environment(account=ACCOUNT, region="us-west-2"))
+    primary = cdk.Stack(app, "Primary", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    common: dict[str, Any] = {
+        "requirements": REQUIREMENTS,
+        "plugins": PLUGINS,
+        "startup_script": STARTUP,
+        "airflow_configuration_options": OPTIONS,
+        "secrets_backend": SECRETS,
+    }
+    MwaaDrSecondary(
+        dr,
+        "Dr",
+        strategy=MwaaDrStrategy.ACTIVE_PASSIVE,
+        primary_environment_name="orders",
+        primary_region="us-east-1",
+        vpc=ec2.Vpc(dr, "Vpc", availability_zones=["us-west-2a", "us-west-2b"], restrict_default_security_group=False),
+        secrets_key=kms.Key(dr, "SecretsReplicaKey", enable_key_rotation=True),
+        **common,
+    )
+    MwaaDrPrimary(
+        primary,
+        "Dr",
+        environment_name="orders",
+        dr_region="us-west-2",
+        vpc=ec2.Vpc(
+            primary, "Vpc", availability_zones=["us-east-1a", "us-east-1b"], restrict_default_security_group=False
+        ),
+        secrets_key=kms.Key(primary, "SecretsKey", enable_key_rotation=True),
+        **common,
+    )
+    for stack in (dr, primary):  # the example VPCs' flow logs are not what is under test here
+        cdk.Validations.of(stack.node.find_child("Vpc")).acknowledge(
+            cdk.Acknowledgment(id="AwsSolutions-VPC7", reason="test VPC without flow logs")
+        )
+    add_nag_packs(app)
+    app.synth()
+    return {"primary": Template.from_stack(primary), "dr": Template.from_stack(dr)}
+
+
+def _environment_properties(template: Template) -> dict[str, Any]:
+    (environment,) = template.find_resources("AWS::MWAA::Environment").values()
+    return dict(environment["Properties"])
+
+
+def test_the_passive_environment_does_not_backfill(active_passive: dict[str, Template]) -> None:
+    """Finding 3: an unpaused DAG without its own catchup schedules only its latest interval in DR."""
+    options = _environment_properties(active_passive["MwaaDrSecondary"])["AirflowConfigurationOptions"]
+    assert options["scheduler.catchup_by_default"] == "False"
+    assert options["core.dags_are_paused_at_creation"] == "True"
+    # the primary keeps Airflow's own defaults
+    assert "AirflowConfigurationOptions" not in _environment_properties(active_passive["MwaaDrPrimary"])
+
+
+def test_both_environments_get_the_same_code_and_configuration(configured: dict[str, Template]) -> None:
+    """Finding 8: the passive environment installs what the primary installs, at the same object
+    versions (S3 replication keeps version ids), so the DAGs parse in DR."""
+    primary, dr = (_environment_properties(configured[side]) for side in ("primary", "dr"))
+    for props in (primary, dr):
+        assert props["RequirementsS3Path"] == "requirements.txt"
+        assert props["RequirementsS3ObjectVersion"] == REQUIREMENTS.version
+        assert props["PluginsS3Path"] == "plugins.zip"
+        assert props["PluginsS3ObjectVersion"] == PLUGINS.version
+        assert props["StartupScriptS3Path"] == "startup.sh"
+        assert props["StartupScriptS3ObjectVersion"] == STARTUP.version
+    assert primary["AirflowConfigurationOptions"] == {**OPTIONS, **SECRETS.options()}
+    assert dr["AirflowConfigurationOptions"] == {**OPTIONS, **SECRETS.options(), **DR_CONFIGURATION_OPTIONS}
+
+
+def test_the_dags_bucket_replicates_every_object_version(configured: dict[str, Template]) -> None:
+    """The replica keeps each version id only if every version is replicated: one rule, the whole
+    bucket, SSE-KMS objects included."""
+    buckets = configured["primary"].find_resources("AWS::S3::Bucket")
+    rules = [
+        b["Properties"]["ReplicationConfiguration"]["Rules"]
+        for b in buckets.values()
+        if "ReplicationConfiguration" in b["Properties"]
+    ]
+    assert len(rules) == 2  # DAGs and backups
+    for (rule,) in rules:
+        assert rule["Status"] == "Enabled" and rule["Filter"] == {"Prefix": ""}
+        assert rule["SourceSelectionCriteria"] == {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+
+
+def test_secrets_backend_configuration(configured: dict[str, Template]) -> None:
+    """Finding 9: the backend MWAA documents, with exactly the prefixes given (no Region: each
+    environment reads its own Region's secrets, the replicas in DR)."""
+    options = _environment_properties(configured["dr"])["AirflowConfigurationOptions"]
+    assert options["secrets.backend"] == SECRETS_MANAGER_BACKEND
+    assert json.loads(options["secrets.backend_kwargs"]) == {
+        "connections_prefix": "orders/connections",
+        "variables_prefix": "orders/variables",
+        "config_prefix": None,
+    }
+
+
+def _arn(value: Any) -> str:
+    """A resolved ARN (``Fn::Join`` of literals and pseudo parameters) as a string."""
+    if isinstance(value, str):
+        return value
+    pseudo = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    return "".join(p if isinstance(p, str) else pseudo.get(p.get("Ref", ""), "<token>") for p in value["Fn::Join"][1])
+
+
+def _execution_statements(template: Template) -> list[dict[str, Any]]:
+    (policy,) = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if any("airflow:PublishMetrics" in _actions(st) for st in p["Properties"]["PolicyDocument"]["Statement"])
+    ]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """IAM's match of one request against Allow statements (wildcards as IAM treats them;
+    conditions are asserted separately)."""
+    import fnmatch
+
+    for st in statements:
+        if st["Effect"] != "Allow" or "Resource" not in st:
+            continue
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        if any(fnmatch.fnmatchcase(action, a) for a in _actions(st)) and any(
+            fnmatch.fnmatchcase(resource, _arn(r)) for r in resources
+        ):
+            return True
+    return False
+
+
+SECRET = "arn:aws:secretsmanager:{region}:111111111111:secret:{name}-AbCdEf"
+#: (action, secret name, allowed): what the execution role may do with secrets, as an attacker
+#: inside a DAG would try it.
+SECRET_REQUESTS = [
+    ("secretsmanager:GetSecretValue", "orders/connections/warehouse", True),
+    ("secretsmanager:GetSecretValue", "orders/variables/api_key", True),
+    ("secretsmanager:GetSecretValue", "orders/connectionsX", False),
+    ("secretsmanager:GetSecretValue", "payroll/db", False),
+    ("secretsmanager:GetSecretValue", "airflow/connections/default", False),
+    ("secretsmanager:PutSecretValue", "orders/connections/warehouse", False),
+    ("secretsmanager:DeleteSecret", "orders/connections/warehouse", False),
+    ("secretsmanager:ListSecrets", "*", False),
+]
+
+
+@pytest.mark.parametrize("side", ["primary", "dr"])
+@pytest.mark.parametrize(("action", "name", "allowed"), SECRET_REQUESTS)
+def test_execution_roles_read_exactly_the_backends_secrets(
+    configured: dict[str, Template], side: str, action: str, name: str, allowed: bool
+) -> None:
+    region = {"primary": "us-east-1", "dr": "us-west-2"}[side]
+    statements = _execution_statements(configured[side])
+    assert _allowed(statements, action, SECRET.format(region=region, name=name)) is allowed
+    # never the other Region's secrets: DR reads the replicas
+    other = {"primary": "us-west-2", "dr": "us-east-1"}[side]
+    assert not _allowed(statements, action, SECRET.format(region=other, name=name))
+
+
+@pytest.mark.parametrize(("side", "key"), [("primary", "SecretsKey"), ("dr", "SecretsReplicaKey")])
+def test_execution_roles_decrypt_secrets_only_through_secrets_manager(
+    configured: dict[str, Template], side: str, key: str
+) -> None:
+    region = {"primary": "us-east-1", "dr": "us-west-2"}[side]
+    template = configured[side]
+    (key_id,) = [k for k in template.find_resources("AWS::KMS::Key") if k.startswith(key)]
+    grants = [st for st in _execution_statements(template) if st.get("Resource") == {"Fn::GetAtt": [key_id, "Arn"]}]
+    assert grants == [
+        {
+            "Action": "kms:Decrypt",
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+    ]
+
+
+# -- keys (finding 11) ------------------------------------------------------------------------------
+
+
+def _key_of_bucket(template: Template, bucket_filter: Callable[[dict[str, Any]], bool]) -> str:
+    for bucket in template.find_resources("AWS::S3::Bucket").values():
+        if bucket_filter(bucket["Properties"]):
+            rule = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            return str(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0])
+    raise AssertionError("no such bucket")
+
+
+@pytest.mark.parametrize("side", ["MwaaDrPrimary", "MwaaDrSecondary"])
+def test_environments_use_their_dags_buckets_key(active_passive: dict[str, Template], side: str) -> None:
+    """MWAA's guide: a bucket with an SSE-KMS key needs the same key on the environment (KmsKey),
+    and that key's policy must let CloudWatch Logs use it for the environment's log groups."""
+    template = active_passive[side]
+    props = _environment_properties(template)
+    source = props["SourceBucketArn"]["Fn::GetAtt"][0]
+    key = _key_of_bucket(template, lambda p: "ReplicationConfiguration" in p or "BucketName" in p)
+    bucket = template.find_resources("AWS::S3::Bucket")[source]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+        "KMSMasterKeyID"
+    ] == {"Fn::GetAtt": [key, "Arn"]}
+    assert props["KmsKey"] == {"Fn::GetAtt": [key, "Arn"]}
+    region = "us-east-1" if side == "MwaaDrPrimary" else "us-west-2"
+    policy = template.find_resources("AWS::KMS::Key")[key]["Properties"]["KeyPolicy"]["Statement"]
+    logs = [st for st in policy if st.get("Principal") == {"Service": f"logs.{region}.amazonaws.com"}]
+    assert len(logs) == 1
+    context = _arn(logs[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    assert context == f"arn:aws:logs:{region}:111111111111:log-group:airflow-blueprints-airflow-*"
+    # the execution role uses that key through SQS and S3 only; no grant on other accounts' keys
+    kms_statements = [st for st in _execution_statements(template) if any(a.startswith("kms:") for a in _actions(st))]
+    assert kms_statements == [
+        {
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
+            "Condition": {
+                "StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"]}
+            },
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key, "Arn"]},
+        }
+    ]
+
+
+def test_backup_restores_role_keeps_the_aws_owned_key_policy(backup_restore: dict[str, Template]) -> None:
+    """The failover creates backup_restore's environment from the primary's stored configuration,
+    which names no key, so its role keeps MWAA's policy for an AWS owned key (SQS only)."""
+    statements = _execution_statements(backup_restore["MwaaDrSecondary"])
+    assert any("NotResource" in st for st in statements)
+
+
+# -- replacement (finding 10) -----------------------------------------------------------------------
+
+
+def test_the_primary_environment_is_retained(active_passive: dict[str, Template]) -> None:
+    """Deleting the stack, or a change that replaces the environment, never deletes the primary's
+    metadata database."""
+    (primary,) = active_passive["MwaaDrPrimary"].find_resources("AWS::MWAA::Environment").values()
+    assert primary["DeletionPolicy"] == "Retain" and primary["UpdateReplacePolicy"] == "Retain"
+    (passive,) = active_passive["MwaaDrSecondary"].find_resources("AWS::MWAA::Environment").values()
+    assert "DeletionPolicy" not in passive
+
+
+def test_replacing_properties_follow_the_cloudformation_schema() -> None:
+    """REPLACING_PROPERTIES (and the docs' list) are the resource schema's createOnlyProperties."""
+    from pathlib import Path
+
+    import cfnlint
+
+    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
+    digest = json.loads((schemas / "providers" / "us-east-1.json").read_text())["AWS::MWAA::Environment"]
+    schema = json.loads((schemas / "resources" / f"{digest}.json").read_text())
+    create_only = {p.removeprefix("/properties/").replace("/", ".") for p in schema["createOnlyProperties"]}
+    assert create_only == set(REPLACING_PROPERTIES)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "mwaa-dr.md").read_text()
+    for prop in REPLACING_PROPERTIES:
+        assert f"`{prop}`" in docs, prop
+
+
+# -- wrap mode (finding 7) --------------------------------------------------------------------------
+
+
+def test_wrap_mode_replicates_the_wrapped_environments_bucket() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Wrap", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    key = kms.Key(stack, "DagsKey")
+    existing = s3.Bucket(stack, "ExistingDags", versioned=True, encryption_key=key)
+    dr = MwaaDrPrimary(
+        stack,
+        "Dr",
+        environment_name="existing-env",
+        dr_region="eu-central-1",
+        create_environment=False,
+        dags_bucket=existing,
+    )
+    assert dr.dags_bucket is existing and dr.dags_key is key
+    template = Template.from_stack(stack)
+    buckets = template.find_resources("AWS::S3::Bucket")
+    replicated = {lid for lid, b in buckets.items() if "ReplicationConfiguration" in b["Properties"]}
+    existing_id = stack.get_logical_id(existing.node.default_child)  # type: ignore[arg-type]
+    assert existing_id in replicated and len(replicated) == 2  # the wrapped DAGs bucket and the backups
+    (rule,) = buckets[existing_id]["Properties"]["ReplicationConfiguration"]["Rules"]
+    assert (
+        rule["Destination"]["Bucket"] == f"arn:aws:s3:::{dr_bucket_names('mwaa-dr', ACCOUNT, 'eu-central-1')['dags']}"
+    )
+    # replication may decrypt the wrapped bucket's objects with their own key, through S3 only
+    role = stack.get_logical_id(dr.replication_role.node.default_child)  # type: ignore[arg-type]
+    decrypt = [st for st in _role_statements(template, role) if st["Action"] == "kms:Decrypt"]
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    assert {"Fn::GetAtt": [key_id, "Arn"]} in decrypt[0]["Resource"]
+    assert decrypt[0]["Condition"] == {"StringLike": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+
+
+def _wrap(**overrides: Any) -> MwaaDrPrimary:
+    stack, _ = _dr_stack()
+    kwargs: dict[str, Any] = {"environment_name": "env", "dr_region": "us-east-1", "create_environment": False}
+    kwargs.update(overrides)
+    return MwaaDrPrimary(stack, _id(), **kwargs)
+
+
+def _bucket(**props: Any) -> s3.IBucket:
+    stack, _ = _dr_stack()
+    return s3.Bucket(stack, f"Bucket{_SHARED['n']}", **props)
+
+
+WRAP_VALIDATION: list[tuple[Callable[[], dict[str, Any]], str]] = [
+    (dict, "create_environment=False needs dags_bucket"),
+    (
+        lambda: {"dags_bucket": s3.Bucket.from_bucket_name(_dr_stack()[0], f"Imp{_SHARED['n']}", "existing-dags")},
+        "must be an s3.Bucket defined in the same stack",
+    ),
+    (lambda: {"dags_bucket": _bucket()}, "dags_bucket must be versioned"),
+    (
+        lambda: {"dags_bucket": _bucket(versioned=True, encryption=s3.BucketEncryption.KMS_MANAGED)},
+        "SSE-KMS with a key the construct cannot see",
+    ),
+    (
+        lambda: {"dags_bucket": _bucket(versioned=True), "requirements": REQUIREMENTS},
+        "wrapped environment keeps its own configuration; set requirements",
+    ),
+    (
+        lambda: {"dags_bucket": _bucket(versioned=True), "secrets_backend": SECRETS},
+        "set secrets_backend on it directly",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), WRAP_VALIDATION, ids=[m[:40] for _, m in WRAP_VALIDATION])
+def test_wrap_mode_validation(overrides: Callable[[], dict[str, Any]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _wrap(**overrides())
+
+
+def test_a_bucket_that_already_replicates_is_refused() -> None:
+    bucket = _bucket(versioned=True)
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.replication_configuration = s3.CfnBucket.ReplicationConfigurationProperty(
+        role="arn:aws:iam::1:role/r", rules=[]
+    )
+    with pytest.raises(ValueError, match="already has a replication configuration"):
+        _wrap(dags_bucket=bucket)
+
+
+CONFIG_VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
+    (
+        _secondary,
+        {"airflow_configuration_options": {"scheduler.catchup_by_default": "True"}},
+        "must stay 'False' on the DR side",
+    ),
+    (_secondary, {"airflow_configuration_options": {"core.dags_are_paused_at_creation": "False"}}, "must stay 'True'"),
+    (_primary, {"airflow_configuration_options": {"Core.Parallelism": "4"}}, "keys must be '<section>.<option>'"),
+    (_primary, {"airflow_configuration_options": {"parallelism": "4"}}, "keys must be '<section>.<option>'"),
+    (_primary, {"airflow_configuration_options": {"core.parallelism": 4}}, "must be a string of 1-65536 printable"),
+    (_primary, {"airflow_configuration_options": {"core.parallelism": ""}}, "must be a string of 1-65536 printable"),
+    (
+        _primary,
+        {"requirements": AirflowS3Object(path="/requirements.txt", version="v1")},
+        "requirements.path must be an object key",
+    ),
+    (
+        _primary,
+        {"plugins": AirflowS3Object(path="s3://b/plugins.zip", version="v1")},
+        "plugins.path must be an object key",
+    ),
+    (_secondary, {"startup_script": AirflowS3Object(path="startup.sh", version="")}, "startup_script.version must be"),
+    (_secondary, {"requirements": AirflowS3Object(path="requirements.txt", version="null")}, "not 'null'"),
+    (_primary, {"requirements": "requirements.txt"}, "requirements must be an AirflowS3Object"),
+    (_primary, {"secrets_key": "key"}, "pass a secrets_backend too"),
+    (_primary, {"secrets_backend": SecretsManagerBackend(None, None, None)}, "needs at least one of"),
+    (
+        _secondary,
+        {"secrets_backend": SecretsManagerBackend(connections_prefix="/airflow")},
+        "Secrets Manager name prefixes",
+    ),
+    (
+        _secondary,
+        {"secrets_backend": SecretsManagerBackend(variables_prefix="airflow/*")},
+        "Secrets Manager name prefixes",
+    ),
+    (
+        _primary,
+        {"secrets_backend": SECRETS, "airflow_configuration_options": {"secrets.backend": "x.Y"}},
+        "pass either secrets_backend or those options",
+    ),
+    (
+        _secondary,
+        {"strategy": "backup_restore", "requirements": REQUIREMENTS},
+        "backup_restore creates the DR environment from the primary's configuration",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "overrides", "message"), CONFIG_VALIDATION, ids=[v[2][:40] for v in CONFIG_VALIDATION]
+)
+def test_configuration_validation(build: Callable[..., Any], overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(**overrides)
+
+
+def test_backup_restore_takes_a_secrets_backend_for_its_role() -> None:
+    """backup_restore's environment is configured from the primary's stored options (which carry
+    secrets.backend); the role the failover passes to it still needs the secrets."""
+    secondary = _secondary(strategy="backup_restore", secrets_backend=SECRETS)
+    assert secondary.airflow.secret_arns and secondary.environment is None
+
+
+def test_health_check_may_read_only_the_primarys_mwaa_status(active_passive: dict[str, Template]) -> None:
+    """Finding 12: GetEnvironment on the primary environment in the primary Region, nothing else."""
+    template = active_passive["MwaaDrSecondary"]
+    statements = _role_statements(template, _function_role(template, "UNHEALTHY_THRESHOLD"))
+    airflow = [st for st in statements if any(a.startswith("airflow:") for a in _actions(st))]
+    assert airflow == [
+        {
+            "Action": "airflow:GetEnvironment",
+            "Effect": "Allow",
+            "Resource": "arn:aws:airflow:us-east-1:111111111111:environment/blueprints-airflow",
+        }
+    ]

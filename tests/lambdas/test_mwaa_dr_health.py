@@ -374,3 +374,171 @@ def test_only_one_evaluation_replaces_a_dead_holder(
     loser = _disaster(module, lambda_context, "loser")
     assert loser["disaster"] is False and loser["failover_in_progress"] is True
     assert loser["lock_holder"] == winner and _lock()["execution"] == winner
+
+
+# -- the primary's MWAA status holds the failover (finding 12) -----------------------------------
+
+#: Every status of botocore's MWAA ``EnvironmentStatus``, with whether a missing heartbeat during it
+#: holds the failover. From the MWAA API reference's status descriptions: the held ones are left by
+#: MWAA on its own (CREATING, UPDATING, ROLLING_BACK, CREATING_SNAPSHOT, MAINTENANCE) or wait for
+#: the owner to create VPC endpoints (PENDING); the others are end states in which a silent scheduler
+#: is a fault (UNAVAILABLE: "not stable"; UPDATE_FAILED: back to its previous, running state).
+HOLDS = {
+    "CREATING": True,
+    "UPDATING": True,
+    "ROLLING_BACK": True,
+    "CREATING_SNAPSHOT": True,
+    "MAINTENANCE": True,
+    "PENDING": True,
+    "AVAILABLE": False,
+    "UPDATE_FAILED": False,
+    "UNAVAILABLE": False,
+    "CREATE_FAILED": False,
+    "DELETING": False,
+    "DELETED": False,
+}
+
+
+def test_every_mwaa_status_is_classified() -> None:
+    import botocore.session
+
+    enum = botocore.session.get_session().get_service_model("mwaa").shape_for("EnvironmentStatus").enum
+    assert set(enum) == set(HOLDS)
+    module = load_handler("mwaa_dr_health")
+    assert set(module.HOLD_STATUSES) == {s for s, held in HOLDS.items() if held}
+
+
+def _stubbed_mwaa(module: ModuleType) -> Any:
+    client = boto3.client("mwaa", region_name=PRIMARY)
+    module._clients[("mwaa", PRIMARY)] = client
+    return client
+
+
+def _environment(status: str) -> dict[str, Any]:
+    """A GetEnvironment answer (botocore's model checks its shape)."""
+    return {
+        "Environment": {
+            "Name": "prod",
+            "Status": status,
+            "Arn": f"arn:aws:airflow:{PRIMARY}:123456789012:environment/prod",
+            "AirflowVersion": "2.11.0",
+        }
+    }
+
+
+@pytest.mark.parametrize("status", sorted(HOLDS))
+def test_a_primary_in_a_transitional_status_holds_the_failover(
+    aws: dict[str, Any], lambda_context: LambdaContext, status: str
+) -> None:
+    """Three evaluations without a heartbeat reach the threshold, unless the primary reports a
+    status it is expected to be quiet in: then none counts and no disaster is declared."""
+    module = load_handler("mwaa_dr_health")
+    with stubbed(_stubbed_mwaa(module)) as stub:
+        for _ in range(3):
+            stub.add_response("get_environment", _environment(status), {"Name": "prod"})
+        results = [_run(module, lambda_context) for _ in range(3)]
+    assert [r["primary_status"] for r in results] == [status] * 3
+    if HOLDS[status]:
+        assert [r["held"] for r in results] == [True] * 3
+        assert [r["consecutive_unhealthy"] for r in results] == [0, 0, 0]
+        table = boto3.resource("dynamodb", region_name=DR).Table(TABLE)
+        assert not any(r["disaster"] for r in results) and "Item" not in table.get_item(Key={"pk": "failover-lock"})
+    else:
+        assert [r["consecutive_unhealthy"] for r in results] == [1, 2, 3]
+        assert results[-1]["disaster"] is True and not any(r["held"] for r in results)
+
+
+def test_a_hold_restarts_the_count(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """A maintenance window after two unhealthy checks does not leave the next check one short of a
+    failover: after the hold the full threshold is needed again."""
+    module = load_handler("mwaa_dr_health")
+    with stubbed(_stubbed_mwaa(module)) as stub:
+        for status in ("AVAILABLE", "AVAILABLE", "MAINTENANCE", "AVAILABLE", "AVAILABLE"):
+            stub.add_response("get_environment", _environment(status), {"Name": "prod"})
+        counts = [_run(module, lambda_context)["consecutive_unhealthy"] for _ in range(5)]
+    assert counts == [1, 2, 0, 1, 2]
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "not_found", "throttled"])
+def test_an_unreadable_primary_status_holds_nothing(
+    aws: dict[str, Any], lambda_context: LambdaContext, fault: str
+) -> None:
+    """In a Regional outage MWAA's API is down too: that must never hold a failover."""
+    module = load_handler("mwaa_dr_health")
+    if fault == "unreachable":
+
+        class Down:
+            def get_environment(self, **_: Any) -> None:
+                raise EndpointConnectionError(endpoint_url="https://airflow.us-east-1.amazonaws.com")
+
+        module._clients[("mwaa", PRIMARY)] = Down()
+        results = [_run(module, lambda_context) for _ in range(3)]
+    else:
+        code = {"not_found": "ResourceNotFoundException", "throttled": "ThrottlingException"}[fault]
+        with stubbed(_stubbed_mwaa(module)) as stub:
+            for _ in range(3):
+                stub.add_client_error("get_environment", service_error_code=code, http_status_code=404)
+            results = [_run(module, lambda_context) for _ in range(3)]
+    assert [r["held"] for r in results] == [False] * 3
+    assert results[-1]["disaster"] is True
+    assert results[-1]["primary_status"] == ("NOT_FOUND" if fault == "not_found" else None)
+
+
+def test_an_unreachable_cloudwatch_skips_the_status_call(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """Both primary-Region calls timing out would not fit the function's 30 s: with CloudWatch
+    unreachable, MWAA is not asked and nothing is held."""
+    module = load_handler("mwaa_dr_health")
+
+    class Down:
+        def get_metric_data(self, **_: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://monitoring.us-east-1.amazonaws.com")
+
+    module._clients[("cloudwatch", PRIMARY)] = Down()
+    with stubbed(_stubbed_mwaa(module)):  # no response queued: a call would fail the test
+        result = _run(module, lambda_context)
+    assert result["primary_status"] is None and result["held"] is False and result["consecutive_unhealthy"] == 1
+
+
+def _worst_seconds(client: Any) -> float:
+    """The longest a call of ``client`` can take when every attempt times out (botocore's
+    resolved config: ``total_max_attempts`` counts every attempt)."""
+    config = client.meta.config
+    return float(config.retries["total_max_attempts"] * (config.connect_timeout + config.read_timeout))
+
+
+def test_primary_region_calls_fit_the_functions_timeout(aws: dict[str, Any]) -> None:
+    """CloudWatch and MWAA in the primary Region, both timing out, end well within the function's
+    30 s (PythonHandler's default), leaving time for the state table and the backup pointer."""
+    module = load_handler("mwaa_dr_health")
+    cloudwatch, mwaa = (_worst_seconds(module._client(s, PRIMARY)) for s in ("cloudwatch", "mwaa"))
+    assert cloudwatch == 22 and mwaa == 6
+    # CloudWatch leaves at least 8 s; the status call starts only with MIN_STATUS_MS left, so it
+    # always ends with 4 s to spare, and after a CloudWatch timeout it is not made at all.
+    assert cloudwatch < 30 and module.MIN_STATUS_MS / 1000 - mwaa >= 4 and 30 - cloudwatch < module.MIN_STATUS_MS / 1000
+
+
+def test_no_status_call_without_the_time_for_it(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    lambda_context.remaining_ms = module.MIN_STATUS_MS - 1
+    with stubbed(_stubbed_mwaa(module)):  # no response queued: a call would fail the test
+        result = _run(module, lambda_context)
+    assert result["primary_status"] is None and result["held"] is False and result["consecutive_unhealthy"] == 1
+
+
+def test_a_healthy_primary_is_not_asked_for_its_status(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    _beat(aws["cw_primary"])
+    with stubbed(_stubbed_mwaa(module)):  # no response queued: a call would fail the test
+        result = _run(module, lambda_context)
+    assert result["healthy"] is True and result["primary_status"] is None and result["held"] is False
+
+
+def test_a_drill_is_not_held(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    module = load_handler("mwaa_dr_health")
+    event = load_event("mwaa_dr_health")
+    event["execution"] = _execution("drill")
+    event["input"] = {"drill": True}
+    with stubbed(_stubbed_mwaa(module)) as stub:
+        stub.add_response("get_environment", _environment("MAINTENANCE"), {"Name": "prod"})
+        result = module.handler(event, lambda_context)
+    assert result["held"] is True and result["disaster"] is True

@@ -8,6 +8,14 @@ evaluations is kept in a DynamoDB item; a disaster is declared only at ``UNHEALT
 a row, and only by the one evaluation that wins a conditional write of the failover lock, so two
 overlapping executions can never both fail over.
 
+An evaluation without a heartbeat also reads the primary's MWAA status (``GetEnvironment`` in the
+primary Region). While MWAA reports a status it leaves on its own (``HOLD_STATUSES``: creating,
+updating, rolling back, taking a snapshot, in maintenance, or waiting for its VPC endpoints) the
+scheduler is expected to be quiet: the evaluation is *held*, counts as not unhealthy (the count
+restarts at 0) and never declares a disaster. A status that cannot be read (the primary Region
+unreachable, the environment gone) holds nothing, and MWAA is not asked at all when CloudWatch
+could not be reached.
+
 The lock names the execution that holds it and stays until the failback clears it. A lock whose
 execution has ended without completing the failover (``DescribeExecution`` answers ``FAILED``,
 ``TIMED_OUT`` or ``ABORTED``; or the execution belongs to another state machine; or Step
@@ -44,6 +52,12 @@ HOLDING_STATUSES = ("RUNNING", "PENDING_REDRIVE", "SUCCEEDED")
 #: DescribeExecution is eventually consistent: a holder it does not know yet is only dead once its
 #: lock is older than this (Step Functions forgets closed executions after 90 days, or 30).
 NOT_FOUND_GRACE = timedelta(minutes=15)
+#: MWAA statuses (botocore ``EnvironmentStatus``) during which a missing heartbeat is expected and
+#: no failover starts: the primary is being created, updated, rolled back, snapshotted or
+#: maintained, or waits for its VPC endpoints, and leaves the status by itself or by its owner.
+HOLD_STATUSES = ("CREATING", "UPDATING", "ROLLING_BACK", "CREATING_SNAPSHOT", "MAINTENANCE", "PENDING")
+#: The primary's status is asked for only with this much of the function's time left.
+MIN_STATUS_MS = 10_000
 _clients: dict[tuple[str, str], Any] = {}
 
 
@@ -54,12 +68,17 @@ def _client(service: str, region: str | None = None) -> Any:
         from botocore.config import Config
 
         # Short timeouts: an unreachable primary Region must count as an unhealthy evaluation
-        # well within the function's timeout, not hang until it.
-        _clients[key] = boto3.client(
-            service,
-            region_name=key[1],
-            config=Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "max_attempts": 2}),
-        )
+        # well within the function's 30 s timeout, not hang until it. In the primary Region,
+        # CloudWatch takes at most 2 attempts x (3 + 8) s and MWAA, asked only once CloudWatch
+        # has answered and only with time left (MIN_STATUS_MS), one attempt of (2 + 4) s.
+        # (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
+        if key[1] == os.environ["AWS_REGION"]:
+            config = Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "max_attempts": 2})
+        elif service == "mwaa":
+            config = Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 1})
+        else:
+            config = Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "total_max_attempts": 2})
+        _clients[key] = boto3.client(service, region_name=key[1], config=config)
     return _clients[key]
 
 
@@ -94,6 +113,23 @@ def heartbeats(environment: str, region: str, window_minutes: int, now: datetime
         return None
     values = [v for r in answer.get("MetricDataResults", []) for v in r.get("Values", [])]
     return float(sum(values))
+
+
+def primary_status(environment: str, region: str) -> str | None:
+    """The primary's MWAA status; ``NOT_FOUND`` when it does not exist, None when MWAA cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        answer = _client("mwaa", region).get_environment(Name=environment)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return "NOT_FOUND"
+        logger.warning("primary MWAA status unreadable; holding nothing", extra={"error": str(err)})
+        return None
+    except BotoCoreError as err:
+        logger.warning("primary MWAA unreachable; holding nothing", extra={"error": str(err)})
+        return None
+    return str(answer["Environment"].get("Status") or "") or None
 
 
 def _table() -> Any:
@@ -248,6 +284,13 @@ def publish_backup_age(now: datetime) -> float | None:
     return age
 
 
+def _time_left(context: Any) -> int:
+    left = int(context.get_remaining_time_in_millis())
+    if left < MIN_STATUS_MS:
+        logger.warning("too little time left to read the primary's MWAA status; holding nothing", extra={"ms": left})
+    return left
+
+
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     execution = str((event or {}).get("execution") or "")
@@ -262,7 +305,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         now,
     )
     healthy = total is not None and total > 0
-    count = _count_unhealthy(healthy, now)
+    # Asked only when CloudWatch answered without a heartbeat: an unreachable primary Region holds
+    # nothing, and a second unreachable call would only spend the function's time.
+    status = (
+        primary_status(os.environ["PRIMARY_ENVIRONMENT_NAME"], os.environ["PRIMARY_REGION"])
+        if total is not None and not healthy and _time_left(context) >= MIN_STATUS_MS
+        else None
+    )
+    held = status in HOLD_STATUSES
+    if held:
+        logger.info(
+            "no heartbeat while the primary reports a transitional status; failover held", extra={"status": status}
+        )
+    count = _count_unhealthy(healthy or held, now)
     # The backup age is a side metric: a fault here must never cost the health verdict (or a
     # failover). A missing datapoint breaches the backup-age alarm, so the fault is still seen.
     backup_age_error = None
@@ -287,6 +342,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = {
         "healthy": healthy,
         "heartbeats": total,
+        "primary_status": status,
+        "held": held,
         "consecutive_unhealthy": count,
         "threshold": threshold,
         "disaster": disaster,
