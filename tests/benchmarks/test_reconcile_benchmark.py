@@ -102,6 +102,9 @@ def test_spark_per_row_time_check() -> None:
     assert bench.linear_check(linear)["met"]
     worse = {"500000": {"status": "ok", "seconds": 10.0}, "2000000": {"status": "ok", "seconds": 50.0}}
     assert not bench.linear_check(worse)["met"]
+    cpu = {n: e | {"cpu_seconds": e["seconds"] * 4} for n, e in worse.items()}
+    cpu["2000000"]["cpu_seconds"] = 41.0
+    assert bench.linear_check(cpu, "cpu_seconds")["met"]
 
 
 @pytest.fixture(scope="module")
