@@ -864,7 +864,7 @@ def worker_command(args: argparse.Namespace, *extra: str) -> list[str]:
 
 def overhead(args: argparse.Namespace) -> bool:
     sizes = args.sizes or list(OVERHEAD_SIZES)
-    warm_up_rows = min([*GROWTH_SIZES, *sizes])
+    warm_up_rows = args.warm_up_rows or min([*GROWTH_SIZES, *sizes])
     for rows in [warm_up_rows, *sizes]:
         dataset(args.data, rows)
     command = worker_command(args, "overhead-worker", "--driver-memory", args.driver_memory)
@@ -1089,6 +1089,7 @@ def chart(growth_results: dict[str, Any], cap: float, path: Path) -> None:
 
     figure, (times, memory) = plt.subplots(1, 2, figsize=(11, 4.4))
     colours = {"spark": "tab:orange", "duckdb": "tab:blue", "pandas": "tab:green"}
+    stops: list[tuple[str, float]] = []
     for engine in ENGINES:
         entries = sorted((int(n), e) for n, e in growth_results.get(engine, {}).items())
         done = [(n, e) for n, e in entries if e.get("status") == "ok"]
@@ -1106,27 +1107,28 @@ def chart(growth_results: dict[str, Any], cap: float, path: Path) -> None:
                 memory.plot([x], [e["peak_rss_bytes"] / GIB], "X", color=colours[engine], markersize=11)
                 memory.annotate(f"{engine}: out of memory\nat 2 x {n / 1e6:g}M rows", (x, e["peak_rss_bytes"] / GIB),
                                 textcoords="offset points", xytext=(-10, 12), ha="right", fontsize=8)  # fmt: skip
-                if done:
-                    times.axvline(x, color=colours[engine], linestyle=":", linewidth=1)
-                    times.annotate(f"{engine} stops\n(memory cap)", (x, times.get_ylim()[0]),
-                                   textcoords="offset points", xytext=(-4, 30), ha="right", fontsize=8)  # fmt: skip
+                stops.append((engine, x))
     memory.axhline(cap / GIB, color=colours["pandas"], linestyle="--", linewidth=1)
-    memory.annotate(f"pandas memory cap ({cap / GIB:.0f} GiB)", (memory.get_xlim()[0], cap / GIB),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)  # fmt: skip
     ticks = sorted({2 * int(n) / 1e6 for e in ENGINES for n in growth_results.get(e, {})})
     for axis, title, unit in (
         (times, "Time (solid: wall, dashed: CPU)", "seconds"),
         (memory, "Peak memory (RSS)", "GiB"),
     ):
         axis.set_xscale("log")
-        axis.set_xticks(ticks, [f"{t:g}M" for t in ticks])
+        axis.set_xticks(ticks, [f"2 x {t / 2:g}M" for t in ticks])
         axis.minorticks_off()
-        axis.set_xlabel("input rows (two datasets of half each)")
+        axis.set_xlabel("input rows (ledger x bank statement)")
         axis.set_ylabel(unit)
         axis.set_title(title)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=8, loc="upper left")
+        axis.legend(fontsize=7, loc="upper left")
     times.set_yscale("log")
+    memory.annotate(f"pandas memory cap ({cap / GIB:.0f} GiB)", (memory.get_xlim()[0], cap / GIB),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8, color=colours["pandas"])  # fmt: skip
+    for engine, x in stops:
+        times.axvline(x, color=colours[engine], linestyle=":", linewidth=1)
+        times.annotate(f"{engine} stops:\nmemory cap", (x, times.get_ylim()[0]), textcoords="offset points",
+                       xytext=(-4, 8), ha="right", fontsize=8, color=colours[engine])  # fmt: skip
     figure.suptitle("Reconciliation workload (1 VLOOKUP + 49 operations), 2 shared cores", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1164,7 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-memory-cap", type=float, default=4.0, help="GiB of RSS after which pandas is stopped")
     parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--warm-up-rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--warm-up-rows", type=int, help="overhead: rows per side of the warm-up run (500,000)")
     args = parser.parse_args(argv)
     if args.command == "worker":
         engine_worker(args)
