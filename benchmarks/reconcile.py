@@ -890,6 +890,7 @@ def overhead(args: argparse.Namespace) -> bool:
         by = {name: rs[:rounds] for name, rs in by.items()}
         folder = args.data / f"rows-{rows}"
         entry: dict[str, Any] = {"loads": [r["load"] for r in runs], "status": run["status"]}
+        entry["settings"] = {"driver_memory": args.driver_memory, "rounds": rounds, "warm_up_rows": warm_up_rows}
         for name, rs in by.items():
             entry[name] = {
                 "seconds": [round(r["seconds"], 2) for r in rs],
