@@ -63,8 +63,9 @@ class RealMwaa:
             aws_secret_access_key="testing",
             config=Config(inject_host_prefix=False, retries={"mode": "standard", "total_max_attempts": 1}),
         )
-        self.client.meta.events.register("before-send.mwaa.InvokeRestApi", self._invoke)
-        self.client.meta.events.register("before-send.mwaa.GetEnvironment", self._environment)
+        # first, so they answer before any other before-send handler (moto's, when a test mocks S3)
+        self.client.meta.events.register_first("before-send.mwaa.InvokeRestApi", self._invoke)
+        self.client.meta.events.register_first("before-send.mwaa.GetEnvironment", self._environment)
 
     def _server(self, url: str, marker: str) -> AirflowServer:
         name = unquote(urlsplit(url).path.split(f"/{marker}/", 1)[1])

@@ -24,6 +24,8 @@ from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
 
+CONNECTION_FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "extra", "password")
+
 REGION = "us-east-1"
 DR_REGION = "us-west-2"
 BUCKET = "blueprints-mwaa-backup-111111111111-us-west-2"
@@ -84,8 +86,10 @@ class FakeAirflow:
             raise _airflow_error(status, answer)
         if method in ("POST", "PATCH"):
             if isinstance(body, dict) and "actions" in body:
-                created: dict[str, list[str]] = answer["create"]
-                self.writes += [f"{parts[0]}:{k}" for k in created["success"]]
+                done = {k for name in ("create", "update") for k in ((answer.get(name) or {}).get("success") or [])}
+                self.writes += [f"{parts[0]}:{k}" for k in sorted(done)]
+            elif parts[-1] == "dagRuns" or "dagRuns" in parts:
+                self.writes.append("/".join(parts))
             else:
                 key = parts[1] if len(parts) > 1 else (body or {})[self.KEYS[parts[0]]]
                 self.writes.append(f"{parts[0]}:{key}")
@@ -99,8 +103,13 @@ class FakeAirflow:
             offset = int(query.get("offset", 0))
             records = list(store.values())[offset : offset + limit]
             return 200, {collection: [self._public(collection, r) for r in records], "total_entries": len(store)}
-        if collection == "dags" and method == "GET" and parts[-1] == "dagRuns":
-            return 200, {"dag_runs": self.runs.get(parts[1], [])[:1], "total_entries": len(self.runs.get(parts[1], []))}
+        if collection == "dags" and len(parts) >= 3 and parts[2] == "dagRuns":
+            return self._dag_runs(method, parts, body)
+        if collection == "connections" and method == "GET" and len(parts) == 2:
+            if parts[1] not in store:
+                return 404, {"title": "Connection not found"}
+            # Airflow 2 ConnectionSchema / Airflow 3 ConnectionResponse: extra included, masked
+            return 200, self._public(collection, store[parts[1]], detail=True)
         if collection == "dags" and method == "PATCH" and len(parts) == 2:
             if parts[1] not in store:
                 return 404, {"title": "DAG not found"}
@@ -119,16 +128,7 @@ class FakeAirflow:
             store["default_pool"]["slots"] = body["slots"]
             return 200, store["default_pool"]
         if self.major == 3 and method == "PATCH" and len(parts) == 1:
-            results: dict[str, Any] = {"success": [], "errors": []}
-            for action in body["actions"]:
-                assert action["action"] == "create" and action["action_on_existence"] == "overwrite"
-                for entity in action["entities"]:
-                    if entity.get(key_field) == "reject-me":
-                        results["errors"].append({"error": "invalid", "status_code": 400, "keys": ["reject-me"]})
-                        continue
-                    store[entity[key_field]] = dict(entity)
-                    results["success"].append(entity[key_field])
-            return 200, {"create": results}
+            return 200, self._bulk(collection, body)
         if self.major == 2 and method == "POST" and len(parts) == 1:
             if body[key_field] in store:
                 return 409, {"title": "Conflict", "detail": f"{body[key_field]} already exists"}
@@ -141,17 +141,97 @@ class FakeAirflow:
             return 200, store[parts[1]]
         raise AssertionError(f"route not implemented: {method} {parts}")
 
-    def _public(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
-        """What the API shows: Airflow 2 never returns passwords, Airflow 3 masks them."""
+    def _bulk(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Airflow 3.0.6 ``BulkService`` (api_fastapi/core_api/services/public/*.py): ``create`` with
+        ``fail``/``skip``/``overwrite``, ``update`` applying only the fields sent; an overwrite of a
+        connection copies every ``ConnectionBody`` field, ``None`` defaults included (a ``None``
+        password leaves the stored one, ``Connection.set_password`` ignores it; a ``None`` extra
+        clears it). Errors are ``{"error", "status_code"}``, naming no keys."""
+        key_field = self.KEYS[collection]
+        store = self.data[collection]
+        answer: dict[str, Any] = {"create": None, "update": None, "delete": None}
+        for action in body["actions"]:
+            results: dict[str, Any] = {"success": [], "errors": []}
+            entities = action["entities"]
+            if any(e.get(key_field) == "reject-me" for e in entities):
+                results["errors"].append({"error": "1 validation error for VariableBody", "status_code": 422})
+                answer[action["action"]] = results
+                continue
+            if action["action"] == "create":
+                existing = {e[key_field] for e in entities if e[key_field] in store}
+                on_existence = action.get("action_on_existence", "fail")
+                if on_existence == "fail" and existing:
+                    results["errors"].append({"error": f"{existing} already exist.", "status_code": 409})
+                else:
+                    for entity in entities:
+                        key = entity[key_field]
+                        if key in existing and on_existence == "skip":
+                            continue
+                        if collection == "connections":
+                            record = {k: entity.get(k) for k in ("connection_id", *CONNECTION_FIELDS)}
+                            if key in existing and record["password"] is None:
+                                record["password"] = store[key].get("password")
+                            store[key] = {k: v for k, v in record.items() if v is not None}
+                        else:
+                            store[key] = dict(entity)
+                        results["success"].append(key)
+            else:
+                for entity in entities:
+                    key = entity[key_field]
+                    if key not in store:
+                        if action.get("action_on_non_existence", "fail") == "fail":
+                            results["errors"].append({"error": f"{key} not found", "status_code": 404})
+                        continue
+                    store[key].update(entity)
+                    results["success"].append(key)
+            answer[action["action"]] = results
+        return answer
+
+    def _dag_runs(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
+        """``/dags/{id}/dagRuns[/{run_id}]``: newest first on GET; POST creates a queued run and
+        answers 409 for a run id or logical date the DAG already has; PATCH sets the state."""
+        dag_runs = self.runs.setdefault(parts[1], [])
+        if method == "GET" and len(parts) == 3:
+            ordered = sorted(dag_runs, key=lambda r: r.get("logical_date") or "", reverse=True)
+            return 200, {"dag_runs": ordered[:1], "total_entries": len(dag_runs)}
+        if method == "POST" and len(parts) == 3:
+            if parts[1] not in self.data["dags"]:
+                return 404, {"title": "DAG not found"}
+            if any(
+                r["dag_run_id"] == body["dag_run_id"] or r["logical_date"] == body["logical_date"] for r in dag_runs
+            ):
+                return 409, {"title": "Conflict", "detail": "DAGRun already exists"}
+            dag_runs.append({**body, "state": "queued"})
+            return 200, dag_runs[-1]
+        found = [r for r in dag_runs if r["dag_run_id"] == parts[3]]
+        if not found:
+            return 404, {"title": "DAGRun not found"}
+        if method == "PATCH":
+            found[0]["state"] = body["state"]
+        return 200, found[0]
+
+    def _public(self, collection: str, record: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
+        """What the API shows: Airflow 2 never returns passwords and lists connections without
+        ``extra`` (``ConnectionCollectionItemSchema``); Airflow 3 masks passwords. Both mask
+        sensitive keys of ``extra`` (secrets masker: key names containing e.g. ``token``)."""
         out = dict(record)
         if collection == "connections":
             if self.major == 2:
                 out.pop("password", None)
+                if not detail:
+                    out.pop("extra", None)
             elif out.get("password"):
                 out["password"] = "***"
+            if out.get("extra"):
+                extra = json.loads(out["extra"])
+                out["extra"] = json.dumps({k: "***" if _sensitive(k) else v for k, v in extra.items()})
         if collection == "variables" and "secret" in out["key"] and self.major == 3:
             out["value"] = "***"
         return out
+
+
+def _sensitive(name: str) -> bool:
+    return any(word in name.lower() for word in ("password", "secret", "token", "api_key", "private_key"))
 
 
 class FakeMwaa:
