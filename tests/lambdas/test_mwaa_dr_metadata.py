@@ -9,6 +9,7 @@ Airflow errors the way MWAA does (``RestApiClientException`` with the Airflow st
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
 
+#: longer than Airflow 3's VariableBody accepts (key max_length=ID_LEN, 250): a body with it is refused whole (422)
+LONG_KEY = "k" * 251
 CONNECTION_FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "extra", "password")
 
 REGION = "us-east-1"
@@ -128,7 +131,7 @@ class FakeAirflow:
             store["default_pool"]["slots"] = body["slots"]
             return 200, store["default_pool"]
         if self.major == 3 and method == "PATCH" and len(parts) == 1:
-            return 200, self._bulk(collection, body)
+            return self._bulk(collection, body)
         if self.major == 2 and method == "POST" and len(parts) == 1:
             if body[key_field] in store:
                 return 409, {"title": "Conflict", "detail": f"{body[key_field]} already exists"}
@@ -141,7 +144,7 @@ class FakeAirflow:
             return 200, store[parts[1]]
         raise AssertionError(f"route not implemented: {method} {parts}")
 
-    def _bulk(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _bulk(self, collection: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Airflow 3.0.6 ``BulkService`` (api_fastapi/core_api/services/public/*.py): ``create`` with
         ``fail``/``skip``/``overwrite``, ``update`` applying only the fields sent; an overwrite of a
         connection copies every ``ConnectionBody`` field, ``None`` defaults included (a ``None``
@@ -153,10 +156,9 @@ class FakeAirflow:
         for action in body["actions"]:
             results: dict[str, Any] = {"success": [], "errors": []}
             entities = action["entities"]
-            if any(e.get(key_field) == "reject-me" for e in entities):
-                results["errors"].append({"error": "1 validation error for VariableBody", "status_code": 422})
-                answer[action["action"]] = results
-                continue
+            if any(not _valid_entity(collection, e) for e in entities):
+                # FastAPI validates the whole BulkBody first: one invalid entity refuses the request
+                return 422, {"detail": [{"type": "string_too_long", "loc": ["body", "actions", 0, "entities"]}]}
             if action["action"] == "create":
                 existing = {e[key_field] for e in entities if e[key_field] in store}
                 on_existence = action.get("action_on_existence", "fail")
@@ -185,7 +187,7 @@ class FakeAirflow:
                     store[key].update(entity)
                     results["success"].append(key)
             answer[action["action"]] = results
-        return answer
+        return 200, answer
 
     def _dag_runs(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
         """``/dags/{id}/dagRuns[/{run_id}]``: newest first on GET; POST creates a queued run and
@@ -228,6 +230,16 @@ class FakeAirflow:
         if collection == "variables" and "secret" in out["key"] and self.major == 3:
             out["value"] = "***"
         return out
+
+
+def _valid_entity(collection: str, entity: dict[str, Any]) -> bool:
+    """Airflow 3.0.6 ``VariableBody.key`` (max 250) and ``ConnectionBody.connection_id`` (max 200,
+    ``^[\\w.-]+$``)."""
+    if collection == "variables":
+        return len(entity["key"]) <= 250
+    if collection == "connections":
+        return bool(re.fullmatch(r"[\w.-]{1,200}", entity["connection_id"]))
+    return True
 
 
 def _sensitive(name: str) -> bool:
@@ -415,11 +427,11 @@ def test_masked_values_are_reported_not_written(aws: dict[str, Any], lambda_cont
 
 def test_rejected_records_fail_the_restore_loudly(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
     prod, standby = FakeAirflow(3), FakeAirflow(3)
-    prod.data["variables"]["reject-me"] = {"key": "reject-me", "value": "x"}
+    prod.data["variables"][LONG_KEY] = {"key": LONG_KEY, "value": "x"}
     prod.data["variables"]["fine"] = {"key": "fine", "value": "y"}
     module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
     module.handler(load_event("mwaa_dr_backup"), lambda_context)
-    with pytest.raises(module.RestoreIncomplete, match="variables:reject-me"):
+    with pytest.raises(module.RestoreIncomplete, match=f"variables:{LONG_KEY}"):
         _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
     assert standby.data["variables"]["fine"]["value"] == "y"
 
@@ -1072,12 +1084,12 @@ def test_a_bulk_error_without_keys_is_narrowed_to_the_failing_record(
     """Finding 6: Airflow 3 names no keys in a bulk error; each record of the batch is then written
     on its own, so the others are restored and the failing one is named."""
     prod, standby = FakeAirflow(3), FakeAirflow(3)
-    for key in ("a", "reject-me", "b"):
+    for key in ("a", LONG_KEY, "b"):
         prod.data["variables"][key] = {"key": key, "value": key}
     module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
     module.handler(load_event("mwaa_dr_backup"), lambda_context)
     with pytest.raises(module.RestoreIncomplete) as failed:
         _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
     report = json.loads(str(failed.value))
-    assert report["failed_count"] == 1 and list(report["failed"]) == ["variables:reject-me"]
+    assert report["failed_count"] == 1 and list(report["failed"]) == [f"variables:{LONG_KEY}"]
     assert set(standby.data["variables"]) == {"a", "b"}
