@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_FLAGS := --version-reporting false --path-metadata false --asset-metadata false --no-notices --ci
 
-.PHONY: setup synth test lint typecheck cfn-lint diff bench snapshot-update clean
+.PHONY: setup synth test lint typecheck cfn-lint diff bench snapshot-update clean airflow-venvs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -24,6 +24,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+## airflow-venvs: a real Airflow per major version for tests/airflow, each in its own venv (cached like .venv)
+PYENV_ROOT ?= $(HOME)/.pyenv
+AIRFLOW2_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python))),python3.11)
+AIRFLOW3_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python))),python3.12)
+airflow-venvs: .venv-airflow2/.installed .venv-airflow3/.installed
+
+.venv-airflow%/.installed: requirements-airflow%.txt
+	@test -x .venv-airflow$*/bin/python || $(AIRFLOW$*_PYTHON) -m venv .venv-airflow$*
+	.venv-airflow$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
 ## synth: every example stack, with the AwsSolutions and Serverless nag packs, into cdk.out/
 synth: setup
 	@rm -rf cdk.out
@@ -31,7 +42,7 @@ synth: setup
 	@python tools/synth_report.py cdk.out
 
 ## test: pytest (snapshots included), ruff, mypy, and cfn-lint over the synthesized templates
-test: synth
+test: synth airflow-venvs
 	python -m pytest
 	$(MAKE) --no-print-directory lint typecheck cfn-lint
 

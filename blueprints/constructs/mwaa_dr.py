@@ -1692,21 +1692,22 @@ class MwaaDrSecondary(Construct):
         notify.add_catch(then, errors=["States.ALL"], result_path=NOTIFICATION_ERROR_PATH)
         return notify.next(then)
 
-    def _restore_loop(self, prefix: str, target: str, after: sfn.IChainable, label: str) -> sfn.Chain:
+    def _restore_loop(
+        self, prefix: str, target: str, after: sfn.IChainable, label: str, folder: str | None = None
+    ) -> sfn.Chain:
+        """``folder`` (a JSON path): restore that backup instead of resolving the newest one."""
         # An empty cursor starts a restore. Not None: CDK drops a None from a Result, and a missing
         # $.restore.cursor fails the execution with States.Runtime, which no Catch handles.
         init = sfn.Pass(self, f"{label}Init", result=sfn.Result.from_object({"cursor": {}}), result_path="$.restore")
-        restore = self._invoke(
-            f"{label}Restore",
-            self.metadata_function,
-            {
-                "action": "restore",
-                "target": target,
-                "prefix": prefix,
-                "cursor": sfn.JsonPath.object_at("$.restore.cursor"),
-            },
-            "$.restore",
-        )
+        payload: dict[str, Any] = {
+            "action": "restore",
+            "target": target,
+            "prefix": prefix,
+            "cursor": sfn.JsonPath.object_at("$.restore.cursor"),
+        }
+        if folder is not None:
+            payload["folder"] = sfn.JsonPath.string_at(folder)
+        restore = self._invoke(f"{label}Restore", self.metadata_function, payload, "$.restore")
         wait = sfn.Wait(self, f"{label}WaitForDags", time=sfn.WaitTime.duration(Duration.minutes(1)))
         done = (
             sfn.Choice(self, f"{label}RestoreDone")
@@ -1761,14 +1762,25 @@ class MwaaDrSecondary(Construct):
         )
         failed = self._notified("failover_failed", failed_end)
         succeeded = self._notified("failover_succeeded", sfn.Succeed(self, "FailoverSucceeded"))
-        restore = self._restore_loop(BACKUP_PREFIX, "dr", succeeded, "Failover")
+        backup_restore = self.strategy is MwaaDrStrategy.BACKUP_RESTORE
+        # backup_restore picks the backup once, so the environment is created from the backup it is
+        # restored from (a later backup may arrive while the environment is created)
+        restore = self._restore_loop(
+            BACKUP_PREFIX, "dr", succeeded, "Failover", folder="$.backup.folder" if backup_restore else None
+        )
         disable = self._invoke(
             "DisableHealthCheck", self.failover_function, {"action": "disable_schedule"}, "$.schedule"
         )
         catchables: list[tasks.LambdaInvoke] = [disable]
-        if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
+        if backup_restore:
+            choose = self._invoke(
+                "ChooseBackup", self.metadata_function, {"action": "resolve", "prefix": BACKUP_PREFIX}, "$.backup"
+            )
             create = self._invoke(
-                "CreateEnvironment", self.failover_function, {"action": "create_environment"}, "$.environment"
+                "CreateEnvironment",
+                self.failover_function,
+                {"action": "create_environment", "folder": sfn.JsonPath.string_at("$.backup.folder")},
+                "$.environment",
             )
             wait = sfn.Wait(self, "WaitForEnvironment", time=sfn.WaitTime.duration(Duration.minutes(1)))
             status = self._invoke(
@@ -1788,8 +1800,8 @@ class MwaaDrSecondary(Construct):
                 .otherwise(failed)
             )
             wait.next(status).next(ready)
-            recover: sfn.IChainable = create.next(wait)
-            catchables += [create, status]
+            recover: sfn.IChainable = choose.next(create).next(wait)
+            catchables += [choose, create, status]
         else:
             recover = restore
         catchables.append(self.node.find_child("FailoverRestore"))  # type: ignore[arg-type]

@@ -231,6 +231,7 @@ DISASTER = {"healthy": False, "consecutive_unhealthy": 3, "disaster": True}
 PARTIAL = {"done": False, "wait": False, "cursor": {"section": 1}}
 WAITING = {"done": False, "wait": True, "cursor": {"section": 3}}
 DONE = {"done": True, "wait": False, "cursor": None}
+CHOSEN = {"folder": "backups/20261127T080000Z", "created_at": "2026-11-27T08:00:00+00:00"}
 
 
 # -- resources ------------------------------------------------------------------------------------
@@ -834,6 +835,7 @@ def test_failover_path_disaster_backup_restore(backup_restore: dict[str, Templat
         _failover(backup_restore["MwaaDrSecondary"]),
         {
             "CheckPrimaryHealth": [DISASTER],
+            "ChooseBackup": [CHOSEN],
             "CreateEnvironment": [{"status": "CREATING"}],
             "GetEnvironmentStatus": [{"status": "CREATING"}, {"status": "AVAILABLE"}],
             "FailoverRestore": [DONE],
@@ -844,6 +846,7 @@ def test_failover_path_disaster_backup_restore(backup_restore: dict[str, Templat
         "IsDisaster",
         "NotifyFailoverStarted",
         "DisableHealthCheck",
+        "ChooseBackup",
         "CreateEnvironment",
         "WaitForEnvironment",
         "GetEnvironmentStatus",
@@ -859,12 +862,35 @@ def test_failover_path_disaster_backup_restore(backup_restore: dict[str, Templat
     ]
 
 
+def test_backup_restore_failover_creates_and_restores_from_one_chosen_backup(
+    backup_restore: dict[str, Template],
+) -> None:
+    """The backup is resolved once (manifest check and fallback in the metadata function's
+    ``resolve``) and the same folder goes to CreateEnvironment and to every restore call."""
+    inputs: dict[str, list[Any]] = {}
+    walk(
+        _failover(backup_restore["MwaaDrSecondary"]),
+        {
+            "CheckPrimaryHealth": [DISASTER],
+            "ChooseBackup": [CHOSEN],
+            "CreateEnvironment": [{"status": "CREATING"}],
+            "GetEnvironmentStatus": [{"status": "AVAILABLE"}],
+            "FailoverRestore": [PARTIAL, DONE],
+        },
+        inputs=inputs,
+    )
+    assert inputs["ChooseBackup"] == [{"action": "resolve", "prefix": "backups"}]
+    assert inputs["CreateEnvironment"] == [{"action": "create_environment", "folder": CHOSEN["folder"]}]
+    assert [call["folder"] for call in inputs["FailoverRestore"]] == [CHOSEN["folder"]] * 2
+
+
 @pytest.mark.parametrize("status", ["CREATE_FAILED", "UNAVAILABLE", "NOT_FOUND"])
 def test_failover_path_create_failed(backup_restore: dict[str, Template], status: str) -> None:
     path = walk(
         _failover(backup_restore["MwaaDrSecondary"]),
         {
             "CheckPrimaryHealth": [DISASTER],
+            "ChooseBackup": [CHOSEN],
             "CreateEnvironment": [{"status": "CREATING"}],
             "GetEnvironmentStatus": [{"status": status}],
         },
@@ -884,7 +910,7 @@ def test_failover_path_task_failure_is_notified(active_passive: dict[str, Templa
 
 def test_failover_tasks_retry_before_failing(backup_restore: dict[str, Template]) -> None:
     states = _failover(backup_restore["MwaaDrSecondary"])["States"]
-    for name in ("DisableHealthCheck", "CreateEnvironment", "GetEnvironmentStatus", "FailoverRestore"):
+    for name in ("DisableHealthCheck", "ChooseBackup", "CreateEnvironment", "GetEnvironmentStatus", "FailoverRestore"):
         errors = [e for r in states[name]["Retry"] for e in r["ErrorEquals"]]
         assert "States.TaskFailed" in errors and "Lambda.TooManyRequestsException" in errors
         assert states[name]["Catch"][0]["Next"] == "NotifyFailoverFailed"
@@ -1019,11 +1045,12 @@ def test_a_failed_started_notification_still_fails_over_backup_restore(backup_re
         {
             "CheckPrimaryHealth": [DISASTER],
             "NotifyFailoverStarted": [TaskFailed()],
+            "ChooseBackup": [CHOSEN],
             "GetEnvironmentStatus": [{"status": "AVAILABLE"}],
             "FailoverRestore": [DONE],
         },
     )
-    assert path[2:5] == ["NotifyFailoverStarted", "DisableHealthCheck", "CreateEnvironment"]
+    assert path[2:6] == ["NotifyFailoverStarted", "DisableHealthCheck", "ChooseBackup", "CreateEnvironment"]
     assert path[-1] == "FailoverSucceeded"
 
 
@@ -1095,6 +1122,7 @@ def test_environment_status_restores_waits_or_fails_fast(backup_restore: dict[st
         _failover(backup_restore["MwaaDrSecondary"]),
         {
             "CheckPrimaryHealth": [DISASTER],
+            "ChooseBackup": [CHOSEN],
             "CreateEnvironment": [{"status": "CREATING"}],
             "GetEnvironmentStatus": [{"status": status}, {"status": "AVAILABLE"}],
             "FailoverRestore": [DONE],
@@ -1154,6 +1182,7 @@ def test_restore_cursor_references_have_a_producer(
             _failover,
             {
                 "CheckPrimaryHealth": [DISASTER],
+                "ChooseBackup": [CHOSEN],
                 "GetEnvironmentStatus": [{"status": "AVAILABLE"}],
                 "FailoverRestore": [PARTIAL, DONE],
             },

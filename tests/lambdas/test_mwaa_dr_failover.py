@@ -18,6 +18,8 @@ REGION = "us-west-2"
 TABLE = "health-state"
 BUCKET = "blueprints-mwaa-backup-111111111111-us-west-2"
 SCHEDULE = "blueprints-mwaa-health-check"
+#: what the state machine passes: the folder its ChooseBackup step resolved
+CREATE = {"action": "create_environment", "folder": "backups/20261127T080000Z"}
 STORED = {
     "AirflowVersion": "2.10.3",
     "EnvironmentClass": "mw1.small",
@@ -122,7 +124,7 @@ def test_create_environment_from_stored_configuration(aws: dict[str, Any], lambd
                 "Tags": {"blueprints:mwaa-dr": "created-by-failover"},
             },
         )
-        result = module.handler({"action": "create_environment"}, lambda_context)
+        result = module.handler(CREATE, lambda_context)
     assert result["created"] is True and result["status"] == "CREATING"
 
 
@@ -137,7 +139,7 @@ def test_create_environment_retry_never_creates_a_second_one(
             {"Environment": {"Name": "standby", "Status": "CREATING"}},
             {"Name": "standby"},
         )
-        result = module.handler({"action": "create_environment"}, lambda_context)
+        result = module.handler(CREATE, lambda_context)
     assert result == {"name": "standby", "status": "CREATING", "error": None, "created": False}
 
 
@@ -150,7 +152,7 @@ def test_create_environment_service_fault_is_raised(aws: dict[str, Any], lambda_
             "create_environment", service_error_code="ServiceUnavailableException", http_status_code=503
         )
         with pytest.raises(client.exceptions.ServiceUnavailableException):
-            module.handler({"action": "create_environment"}, lambda_context)
+            module.handler(CREATE, lambda_context)
 
 
 def test_create_without_a_stored_configuration_fails_loudly(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
@@ -160,7 +162,50 @@ def test_create_without_a_stored_configuration_fails_loudly(aws: dict[str, Any],
     with stubbed(client) as stub:
         stub.add_client_error("get_environment", service_error_code="ResourceNotFoundException", http_status_code=404)
         with pytest.raises(ValueError, match="no environment configuration"):
-            module.handler({"action": "create_environment"}, lambda_context)
+            module.handler(CREATE, lambda_context)
+
+
+def test_create_environment_uses_the_chosen_backup_not_latest_json(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """latest.json names a newer folder whose files have not replicated yet: the environment is
+    created from the folder the failover chose (and restores), never from the pointer."""
+    aws["s3"].put_object(
+        Bucket=BUCKET, Key="backups/latest.json", Body=json.dumps({"folder": "backups/20261127T090000Z"})
+    )
+    module = load_handler("mwaa_dr_failover")
+    client = _with_mwaa(module)
+    with stubbed(client) as stub:
+        stub.add_client_error("get_environment", service_error_code="ResourceNotFoundException", http_status_code=404)
+        stub.add_response(
+            "create_environment",
+            {"Arn": "arn:aws:airflow:us-west-2:111111111111:environment/standby"},
+            {
+                **STORED,
+                "Name": "standby",
+                "ExecutionRoleArn": "arn:aws:iam::111111111111:role/mwaa-exec",
+                "SourceBucketArn": "arn:aws:s3:::blueprints-mwaa-dags-111111111111-us-west-2",
+                "NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]},
+                "WebserverAccessMode": "PRIVATE_ONLY",
+                "Tags": {"blueprints:mwaa-dr": "created-by-failover"},
+            },
+        )
+        result = module.handler(CREATE, lambda_context)
+    assert result["created"] is True and result["folder"] == "backups/20261127T080000Z"
+
+
+@pytest.mark.parametrize(
+    "folder", [None, "", "failback/20261127T080000Z", "backups/../failback/x", "backups/a/b", ["backups/x"]]
+)
+def test_create_environment_refuses_a_folder_outside_the_backups(
+    aws: dict[str, Any], lambda_context: LambdaContext, folder: Any
+) -> None:
+    module = load_handler("mwaa_dr_failover")
+    client = _with_mwaa(module)
+    with stubbed(client) as stub:
+        stub.add_client_error("get_environment", service_error_code="ResourceNotFoundException", http_status_code=404)
+        with pytest.raises(ValueError, match="folder must be the chosen backup folder under backups/"):
+            module.handler({"action": "create_environment", "folder": folder}, lambda_context)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ Airflow errors the way MWAA does (``RestApiClientException`` with the Airflow st
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+
+#: longer than Airflow 3's VariableBody accepts (key max_length=ID_LEN, 250): a body with it is refused whole (422)
+LONG_KEY = "k" * 251
+CONNECTION_FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "extra", "password")
 
 REGION = "us-east-1"
 DR_REGION = "us-west-2"
@@ -84,8 +89,10 @@ class FakeAirflow:
             raise _airflow_error(status, answer)
         if method in ("POST", "PATCH"):
             if isinstance(body, dict) and "actions" in body:
-                created: dict[str, list[str]] = answer["create"]
-                self.writes += [f"{parts[0]}:{k}" for k in created["success"]]
+                done = {k for name in ("create", "update") for k in ((answer.get(name) or {}).get("success") or [])}
+                self.writes += [f"{parts[0]}:{k}" for k in sorted(done)]
+            elif parts[-1] == "dagRuns" or "dagRuns" in parts:
+                self.writes.append("/".join(parts))
             else:
                 key = parts[1] if len(parts) > 1 else (body or {})[self.KEYS[parts[0]]]
                 self.writes.append(f"{parts[0]}:{key}")
@@ -99,8 +106,13 @@ class FakeAirflow:
             offset = int(query.get("offset", 0))
             records = list(store.values())[offset : offset + limit]
             return 200, {collection: [self._public(collection, r) for r in records], "total_entries": len(store)}
-        if collection == "dags" and method == "GET" and parts[-1] == "dagRuns":
-            return 200, {"dag_runs": self.runs.get(parts[1], [])[:1], "total_entries": len(self.runs.get(parts[1], []))}
+        if collection == "dags" and len(parts) >= 3 and parts[2] == "dagRuns":
+            return self._dag_runs(method, parts, body)
+        if collection == "connections" and method == "GET" and len(parts) == 2:
+            if parts[1] not in store:
+                return 404, {"title": "Connection not found"}
+            # Airflow 2 ConnectionSchema / Airflow 3 ConnectionResponse: extra included, masked
+            return 200, self._public(collection, store[parts[1]], detail=True)
         if collection == "dags" and method == "PATCH" and len(parts) == 2:
             if parts[1] not in store:
                 return 404, {"title": "DAG not found"}
@@ -119,16 +131,7 @@ class FakeAirflow:
             store["default_pool"]["slots"] = body["slots"]
             return 200, store["default_pool"]
         if self.major == 3 and method == "PATCH" and len(parts) == 1:
-            results: dict[str, Any] = {"success": [], "errors": []}
-            for action in body["actions"]:
-                assert action["action"] == "create" and action["action_on_existence"] == "overwrite"
-                for entity in action["entities"]:
-                    if entity.get(key_field) == "reject-me":
-                        results["errors"].append({"error": "invalid", "status_code": 400, "keys": ["reject-me"]})
-                        continue
-                    store[entity[key_field]] = dict(entity)
-                    results["success"].append(entity[key_field])
-            return 200, {"create": results}
+            return self._bulk(collection, body)
         if self.major == 2 and method == "POST" and len(parts) == 1:
             if body[key_field] in store:
                 return 409, {"title": "Conflict", "detail": f"{body[key_field]} already exists"}
@@ -141,17 +144,106 @@ class FakeAirflow:
             return 200, store[parts[1]]
         raise AssertionError(f"route not implemented: {method} {parts}")
 
-    def _public(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
-        """What the API shows: Airflow 2 never returns passwords, Airflow 3 masks them."""
+    def _bulk(self, collection: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Airflow 3.0.6 ``BulkService`` (api_fastapi/core_api/services/public/*.py): ``create`` with
+        ``fail``/``skip``/``overwrite``, ``update`` applying only the fields sent; an overwrite of a
+        connection copies every ``ConnectionBody`` field, ``None`` defaults included (a ``None``
+        password leaves the stored one, ``Connection.set_password`` ignores it; a ``None`` extra
+        clears it). Errors are ``{"error", "status_code"}``, naming no keys."""
+        key_field = self.KEYS[collection]
+        store = self.data[collection]
+        answer: dict[str, Any] = {"create": None, "update": None, "delete": None}
+        for action in body["actions"]:
+            results: dict[str, Any] = {"success": [], "errors": []}
+            entities = action["entities"]
+            if any(not _valid_entity(collection, e) for e in entities):
+                # FastAPI validates the whole BulkBody first: one invalid entity refuses the request
+                return 422, {"detail": [{"type": "string_too_long", "loc": ["body", "actions", 0, "entities"]}]}
+            if action["action"] == "create":
+                existing = {e[key_field] for e in entities if e[key_field] in store}
+                on_existence = action.get("action_on_existence", "fail")
+                if on_existence == "fail" and existing:
+                    results["errors"].append({"error": f"{existing} already exist.", "status_code": 409})
+                else:
+                    for entity in entities:
+                        key = entity[key_field]
+                        if key in existing and on_existence == "skip":
+                            continue
+                        if collection == "connections":
+                            record = {k: entity.get(k) for k in ("connection_id", *CONNECTION_FIELDS)}
+                            if key in existing and record["password"] is None:
+                                record["password"] = store[key].get("password")
+                            store[key] = {k: v for k, v in record.items() if v is not None}
+                        else:
+                            store[key] = dict(entity)
+                        results["success"].append(key)
+            else:
+                for entity in entities:
+                    key = entity[key_field]
+                    if key not in store:
+                        if action.get("action_on_non_existence", "fail") == "fail":
+                            results["errors"].append({"error": f"{key} not found", "status_code": 404})
+                        continue
+                    store[key].update(entity)
+                    results["success"].append(key)
+            answer[action["action"]] = results
+        return 200, answer
+
+    def _dag_runs(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
+        """``/dags/{id}/dagRuns[/{run_id}]``: newest first on GET; POST creates a queued run and
+        answers 409 for a run id or logical date the DAG already has; PATCH sets the state."""
+        dag_runs = self.runs.setdefault(parts[1], [])
+        if method == "GET" and len(parts) == 3:
+            ordered = sorted(dag_runs, key=lambda r: r.get("logical_date") or "", reverse=True)
+            return 200, {"dag_runs": ordered[:1], "total_entries": len(dag_runs)}
+        if method == "POST" and len(parts) == 3:
+            if parts[1] not in self.data["dags"]:
+                return 404, {"title": "DAG not found"}
+            if any(
+                r["dag_run_id"] == body["dag_run_id"] or r["logical_date"] == body["logical_date"] for r in dag_runs
+            ):
+                return 409, {"title": "Conflict", "detail": "DAGRun already exists"}
+            dag_runs.append({**body, "state": "queued"})
+            return 200, dag_runs[-1]
+        found = [r for r in dag_runs if r["dag_run_id"] == parts[3]]
+        if not found:
+            return 404, {"title": "DAGRun not found"}
+        if method == "PATCH":
+            found[0]["state"] = body["state"]
+        return 200, found[0]
+
+    def _public(self, collection: str, record: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
+        """What the API shows: Airflow 2 never returns passwords and lists connections without
+        ``extra`` (``ConnectionCollectionItemSchema``); Airflow 3 masks passwords. Both mask
+        sensitive keys of ``extra`` (secrets masker: key names containing e.g. ``token``)."""
         out = dict(record)
         if collection == "connections":
             if self.major == 2:
                 out.pop("password", None)
+                if not detail:
+                    out.pop("extra", None)
             elif out.get("password"):
                 out["password"] = "***"
+            if out.get("extra"):
+                extra = json.loads(out["extra"])
+                out["extra"] = json.dumps({k: "***" if _sensitive(k) else v for k, v in extra.items()})
         if collection == "variables" and "secret" in out["key"] and self.major == 3:
             out["value"] = "***"
         return out
+
+
+def _valid_entity(collection: str, entity: dict[str, Any]) -> bool:
+    """Airflow 3.0.6 ``VariableBody.key`` (max 250) and ``ConnectionBody.connection_id`` (max 200,
+    ``^[\\w.-]+$``)."""
+    if collection == "variables":
+        return len(entity["key"]) <= 250
+    if collection == "connections":
+        return bool(re.fullmatch(r"[\w.-]{1,200}", entity["connection_id"]))
+    return True
+
+
+def _sensitive(name: str) -> bool:
+    return any(word in name.lower() for word in ("password", "secret", "token", "api_key", "private_key"))
 
 
 class FakeMwaa:
@@ -335,11 +427,11 @@ def test_masked_values_are_reported_not_written(aws: dict[str, Any], lambda_cont
 
 def test_rejected_records_fail_the_restore_loudly(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
     prod, standby = FakeAirflow(3), FakeAirflow(3)
-    prod.data["variables"]["reject-me"] = {"key": "reject-me", "value": "x"}
+    prod.data["variables"][LONG_KEY] = {"key": LONG_KEY, "value": "x"}
     prod.data["variables"]["fine"] = {"key": "fine", "value": "y"}
     module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
     module.handler(load_event("mwaa_dr_backup"), lambda_context)
-    with pytest.raises(module.RestoreIncomplete, match="variables:reject-me"):
+    with pytest.raises(module.RestoreIncomplete, match=f"variables:{LONG_KEY}"):
         _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
     assert standby.data["variables"]["fine"]["value"] == "y"
 
@@ -825,3 +917,179 @@ def test_the_mwaa_client_has_bounded_timeouts_and_attempts(monkeypatch: pytest.M
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     # one call's worst case (3 attempts of connect + read, botocore's backoff of 1 + 2 s) fits the reserve
     assert 3 * (config.connect_timeout + config.read_timeout) + 3 < module.SAFETY_MS / 1000
+
+
+# -- issue 12: what the review found -----------------------------------------------------------------
+
+
+def test_airflow3_restore_keeps_the_targets_password_and_extra(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """Finding 1: a failback into Airflow 3 must not clear what the primary holds. The backup has
+    only ``***`` for the password and the token; an ``overwrite`` bulk create would set the
+    primary's extra to NULL (the fake follows Airflow 3.0.6's ``handle_bulk_create``)."""
+    dr, prod = FakeAirflow(3), FakeAirflow(3)
+    original = {
+        "connection_id": "wh",
+        "conn_type": "postgres",
+        "host": "old-host",
+        "password": "pw",
+        "extra": json.dumps({"token": "t1", "sslmode": "require"}),
+    }
+    prod.data["connections"]["wh"] = dict(original)
+    dr.data["connections"]["wh"] = {**original, "host": "dr-host"}
+    dr.data["connections"]["new"] = {"connection_id": "new", "conn_type": "http", "host": "h", "password": "p2"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": dr}, {"prod": "3.0.6", "standby": "3.0.6"}))
+    module.handler({"action": "backup", "source": "dr", "prefix": "failback"}, lambda_context)
+    summary = _restore_all(module, {"action": "restore", "target": "primary", "prefix": "failback"}, lambda_context)
+    assert prod.data["connections"]["wh"] == {**original, "host": "dr-host"}
+    # a connection the target lacks is created, without the placeholder
+    assert prod.data["connections"]["new"] == {"connection_id": "new", "conn_type": "http", "host": "h"}
+    fields = summary[-1]["summary"]["fields_not_restored"]
+    assert {k: set(v) for k, v in fields.items()} == {
+        "connections:wh": {"password", "extra.token"},
+        "connections:new": {"password"},
+    }
+
+
+def test_airflow2_backup_reads_each_connections_extra_and_reports_what_it_cannot(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """Finding 2: Airflow 2's connection list has no ``extra`` (``ConnectionCollectionItemSchema``);
+    each connection is read again. What the API never gives is named in the result."""
+    prod = FakeAirflow(2)
+    prod.data["connections"]["aws"] = {
+        "connection_id": "aws",
+        "conn_type": "aws",
+        "extra": json.dumps({"region_name": "us-east-1", "role_arn": "arn:aws:iam::1:role/r"}),
+    }
+    prod.data["connections"]["api"] = {
+        "connection_id": "api",
+        "conn_type": "http",
+        "password": "p",
+        "extra": json.dumps({"api_key": "k", "timeout": 5}),
+    }
+    long_id = "c" * 52  # /connections/<52 characters> is 65: too long for InvokeRestApi
+    prod.data["connections"][long_id] = {"connection_id": long_id, "conn_type": "http", "extra": "{}"}
+    module = _handler(FakeMwaa({"prod": prod}, {"prod": "2.11.0"}))
+    result = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    stored = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=f"{result['folder']}/connections.json")["Body"].read())
+    by_id = {c["connection_id"]: c for c in stored}
+    assert json.loads(by_id["aws"]["extra"]) == {"region_name": "us-east-1", "role_arn": "arn:aws:iam::1:role/r"}
+    assert json.loads(by_id["api"]["extra"]) == {"api_key": "***", "timeout": 5}
+    assert "extra" not in by_id[long_id]
+    assert result["not_backed_up"] == {
+        "connections:aws": ["password"],
+        "connections:api": ["password", "extra.api_key"],
+        f"connections:{long_id}": ["password", "extra (connection id too long for the InvokeRestApi path)"],
+    }
+    assert result["not_backed_up_count"] == 3
+
+
+@pytest.mark.parametrize("major", [2, 3])
+def test_restore_places_a_finished_marker_run_before_unpausing(
+    aws: dict[str, Any], lambda_context: LambdaContext, major: int
+) -> None:
+    """Finding 3: before a DAG is unpaused in the target, it gets a successful run at the logical
+    date the source ran last, so the scheduler does not run that interval again."""
+    version = "2.11.0" if major == 2 else "3.0.6"
+    prod, standby = FakeAirflow(major), FakeAirflow(major)
+    prod.data["dags"] = {d: {"dag_id": d, "is_paused": d == "off"} for d in ("etl", "off", "x" * 32, "fresh")}
+    standby.data["dags"] = {d: {"dag_id": d, "is_paused": True} for d in prod.data["dags"]}
+    run = {"dag_run_id": "scheduled__2026-12-01T00:00:00+00:00", "state": "success"}
+    run.update(logical_date="2026-12-01T00:00:00+00:00", data_interval_start="2026-12-01T00:00:00+00:00")
+    run.update(data_interval_end="2026-12-02T00:00:00+00:00")
+    prod.runs = {"etl": [run], "off": [run], "x" * 32: [run]}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": version, "standby": version}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    with pytest.raises(module.RestoreIncomplete, match="DAG left paused") as failed:
+        _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    [marker] = standby.runs["etl"]
+    assert marker["dag_run_id"] == "dr_20261201T000000" and marker["state"] == "success"
+    assert (marker["logical_date"], marker["data_interval_end"]) == (run["logical_date"], run["data_interval_end"])
+    writes = standby.writes
+    assert writes.index("dags/etl/dagRuns/dr_20261201T000000") < writes.index("dags:etl")
+    assert standby.data["dags"]["etl"]["is_paused"] is False
+    assert standby.data["dags"]["fresh"]["is_paused"] is False  # no run yet: nothing to mark
+    # a DAG id too long for the marker's path stays paused, and the failure names it
+    assert standby.data["dags"]["x" * 32]["is_paused"] is True
+    assert f"dags:{'x' * 32}" in str(failed.value)
+    assert "off" not in standby.runs and standby.data["dags"]["off"]["is_paused"] is True
+
+
+def test_a_marker_from_an_earlier_attempt_is_finished_and_a_real_run_is_kept(lambda_context: LambdaContext) -> None:
+    """A retried restore finds its own queued marker (409) and sets it to success; a run the target
+    already has at that logical date is left alone."""
+    api = load_handler("mwaa_dr_metadata").AirflowApi(FakeAirflow(3), "standby", 3)
+    api.client.data["dags"] = {"etl": {"dag_id": "etl", "is_paused": True}}
+    date = "2026-12-01T00:00:00+00:00"
+    api.client.runs["etl"] = [{"dag_run_id": "dr_20261201T000000", "logical_date": date, "state": "queued"}]
+    assert api.place_marker("etl", {"dag_run_id": "s", "logical_date": date}) is None
+    assert api.client.runs["etl"][0]["state"] == "success"
+    api.client.runs["etl"] = [{"dag_run_id": "scheduled__x", "logical_date": date, "state": "failed"}]
+    assert api.place_marker("etl", {"dag_run_id": "s", "logical_date": date}) is None
+    assert api.client.runs["etl"] == [{"dag_run_id": "scheduled__x", "logical_date": date, "state": "failed"}]
+
+
+def test_pause_all_stops_at_the_time_budget_and_resumes_with_its_cursor(aws: dict[str, Any]) -> None:
+    """Finding 4 (handler part): pause_all has the restore's time budget and a cursor."""
+    standby = FakeAirflow(2)
+    standby.data["dags"] = {f"d{i}": {"dag_id": f"d{i}", "is_paused": False} for i in range(6)}
+    clock = _Clock(remaining_ms=64_000, per_call_ms=1_000)
+    standby.on_call = clock.tick
+    module = _handler(FakeMwaa({"standby": standby}, {"standby": "2.11.0"}))
+    first = module.handler({"action": "pause_all", "target": "dr"}, clock)
+    assert first["done"] is False and first["paused"] == first["cursor"]["paused"] >= 1
+    # each call is counted when it starts: the last one started with SAFETY_MS or more left
+    assert clock.remaining_ms + clock.per_call_ms >= module.SAFETY_MS
+    clock.remaining_ms = 300_000
+    second = module.handler({"action": "pause_all", "target": "dr", "cursor": first["cursor"]}, clock)
+    assert second == {"done": True, "cursor": None, "paused": 6, "target": "standby"}
+    assert all(d["is_paused"] for d in standby.data["dags"].values())
+
+
+def test_resolve_picks_the_newest_complete_backup_for_the_failover(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """Finding 5: the failover's ChooseBackup step uses the restore's resolver (manifest check and
+    fallback), and the restore then uses exactly the folder it was given."""
+    prod, standby = FakeAirflow(2), FakeAirflow(2)
+    prod.data["variables"]["a"] = {"key": "a", "value": "old"}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "2.11.0", "standby": "2.11.0"}))
+    older = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    prod.data["variables"]["a"] = {"key": "a", "value": "new"}
+    newer = module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    aws["s3"].delete_object(Bucket=BUCKET, Key=f"{newer['folder']}/environment.json")
+    chosen = module.handler({"action": "resolve", "prefix": "backups"}, lambda_context)
+    assert chosen["folder"] == older["folder"]
+    # replication completes while the environment is created: the restore still uses the chosen one
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    event = {**load_event("mwaa_dr_restore"), "folder": chosen["folder"]}
+    assert _restore_all(module, event, lambda_context)[-1]["summary"]["folder"] == older["folder"]
+    assert standby.data["variables"]["a"]["value"] == "old"
+
+
+@pytest.mark.parametrize("folder", ["failback/20261127T080000Z", "backups/../x", "backups/a/b", 7])
+def test_restore_refuses_a_folder_outside_its_prefix(
+    aws: dict[str, Any], lambda_context: LambdaContext, folder: Any
+) -> None:
+    module = _handler(FakeMwaa({}, {}))
+    with pytest.raises(ValueError, match="folder must be one backup folder under backups/"):
+        module.handler({**load_event("mwaa_dr_restore"), "folder": folder, "cursor": {}}, lambda_context)
+
+
+def test_a_bulk_error_without_keys_is_narrowed_to_the_failing_record(
+    aws: dict[str, Any], lambda_context: LambdaContext
+) -> None:
+    """Finding 6: Airflow 3 names no keys in a bulk error; each record of the batch is then written
+    on its own, so the others are restored and the failing one is named."""
+    prod, standby = FakeAirflow(3), FakeAirflow(3)
+    for key in ("a", LONG_KEY, "b"):
+        prod.data["variables"][key] = {"key": key, "value": key}
+    module = _handler(FakeMwaa({"prod": prod, "standby": standby}, {"prod": "3.0.6", "standby": "3.0.6"}))
+    module.handler(load_event("mwaa_dr_backup"), lambda_context)
+    with pytest.raises(module.RestoreIncomplete) as failed:
+        _restore_all(module, load_event("mwaa_dr_restore"), lambda_context)
+    report = json.loads(str(failed.value))
+    assert report["failed_count"] == 1 and list(report["failed"]) == [f"variables:{LONG_KEY}"]
+    assert set(standby.data["variables"]) == {"a", "b"}

@@ -7,8 +7,9 @@ Actions (``event["action"]``):
 * ``rearm``: after failback, clear the unhealthy counter and the failover lock, then enable the
   schedule again.
 * ``create_environment``: create the DR environment from the primary's configuration stored in
-  the newest complete backup, with the DR network, execution role and DAGs bucket; an environment
-  that already exists is left alone, so a retry never creates a second one.
+  the backup ``event["folder"]`` (the one the failover chose and restores), with the DR network,
+  execution role and DAGs bucket; an environment that already exists is left alone, so a retry
+  never creates a second one.
 * ``environment_status``: the DR environment's status (``NOT_FOUND`` when absent).
 
 Configuration: ``SCHEDULE_NAME``, ``SCHEDULE_GROUP``, ``STATE_TABLE``, ``DR_ENVIRONMENT_NAME``,
@@ -82,23 +83,32 @@ def environment_status() -> dict[str, Any]:
     return {"name": name, "status": environment["Status"], "error": error}
 
 
-def _stored_config() -> dict[str, Any]:
-    """The primary's portable configuration from the newest complete backup."""
-    s3 = _client("s3")
-    bucket, prefix = os.environ["BACKUP_BUCKET"], os.environ.get("BACKUP_PREFIX", "backups")
-    folder = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/latest.json")["Body"].read())["folder"]
-    config = json.loads(s3.get_object(Bucket=bucket, Key=f"{folder}/environment.json")["Body"].read())
+def _stored_config(folder: Any) -> dict[str, Any]:
+    """The primary's portable configuration from the backup the failover chose.
+
+    The state machine picks the backup once (the metadata function's ``resolve``: ``latest``
+    when its manifest checks out, else the newest older complete folder) and passes it to this
+    step and to the restore, so the environment is created from the same backup it is restored from.
+    """
+    prefix = os.environ.get("BACKUP_PREFIX", "backups")
+    if not isinstance(folder, str) or not folder.startswith(f"{prefix}/") or ".." in folder or folder.count("/") != 1:
+        raise ValueError(
+            f"folder must be the chosen backup folder under {prefix}/ such as '{prefix}/20261127T080000Z'; "
+            f"got {folder!r}"
+        )
+    body = _client("s3").get_object(Bucket=os.environ["BACKUP_BUCKET"], Key=f"{folder}/environment.json")["Body"]
+    config = json.loads(body.read())
     if not isinstance(config, dict) or "AirflowVersion" not in config:
         raise ValueError(f"{folder}/environment.json holds no environment configuration")
     return config
 
 
-def create_environment() -> dict[str, Any]:
+def create_environment(folder: Any) -> dict[str, Any]:
     status = environment_status()
     if status["status"] != "NOT_FOUND":
         logger.info("DR environment already exists; not creating another", extra={"environment": status})
         return {**status, "created": False}
-    config = _stored_config()
+    config = _stored_config(folder)
     request = {
         **config,
         "Name": os.environ["DR_ENVIRONMENT_NAME"],
@@ -119,8 +129,8 @@ def create_environment() -> dict[str, Any]:
         if "already exists" not in str(err):
             raise
         return {**environment_status(), "created": False}
-    logger.info("DR environment creation started", extra={"arn": answer.get("Arn")})
-    return {"name": request["Name"], "status": "CREATING", "created": True, "arn": answer.get("Arn")}
+    logger.info("DR environment creation started", extra={"arn": answer.get("Arn"), "folder": folder})
+    return {"name": request["Name"], "status": "CREATING", "created": True, "arn": answer.get("Arn"), "folder": folder}
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -131,7 +141,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if action == "rearm":
         return rearm()
     if action == "create_environment":
-        return create_environment()
+        return create_environment(event.get("folder"))
     if action == "environment_status":
         return environment_status()
     raise ValueError(

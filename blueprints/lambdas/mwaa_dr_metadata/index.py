@@ -10,7 +10,10 @@ Actions (``event["action"]``):
   ``InvokeRestApi`` call is started or retried with less than ``SAFETY_MS`` left; the cursor
   then points at the first record not written. Records are upserted, so a retried or repeated
   restore leaves the same state and no duplicates.
-* ``pause_all``: pause every unpaused DAG of the target (the DR side after failback).
+* ``pause_all``: pause every unpaused DAG of the target (the DR side after failback), within the
+  same time budget as the restore; ``done: False`` returns a ``cursor`` to pass back.
+* ``resolve``: the newest complete backup under ``prefix``, for a failover to create the
+  environment from and restore (``folder`` of ``restore``) one and the same backup.
 
 Configuration: ``BACKUP_BUCKET``, ``KMS_KEY_ARN``, ``ENVIRONMENTS`` (JSON mapping ``primary``
 and optionally ``dr`` to ``{"name": ..., "region": ...}``).
@@ -26,7 +29,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from mwaa_dr_airflow_api import SECTIONS, AirflowApi, OutOfTime, major_version
+from mwaa_dr_airflow_api import SECTIONS, AirflowApi, OutOfTime, major_version, not_carried
 from mwaa_dr_store import BackupStore
 
 logger = Logger()
@@ -146,13 +149,28 @@ def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
     description = _describe(env)
     api = AirflowApi(_client("mwaa", env["region"]), env["name"], major_version(description["AirflowVersion"]))
+
+    def time_left() -> bool:
+        return bool(context.get_remaining_time_in_millis() > SAFETY_MS)
+
     sections: dict[str, Any] = {
         "variables": api.read_variables(),
         "pools": api.read_pools(),
-        "connections": api.read_connections(),
-        "dags": api.read_dags(latest_runs=True, time_left=lambda: context.get_remaining_time_in_millis() > SAFETY_MS),
+        "connections": api.read_connections(time_left=time_left),
+        "dags": api.read_dags(latest_runs=True, time_left=time_left),
         "environment": portable_config(description),
     }
+    # every field the API did not give in full, so the run's result (and the state machine's
+    # notification, which carries the state) names what neither a backup nor a restore carries
+    missing: dict[str, list[str]] = {}
+    for section in ("variables", "connections"):
+        for record in sections[section]:
+            fields = not_carried(api.major, section, record)
+            if fields:
+                key = record.get("key") or record.get("connection_id")
+                missing[f"{section}:{key}"] = fields
+    for key, fields in api.incomplete.items():
+        missing[key] = [*missing.get(key, []), *fields]
     now = datetime.now(UTC)
     meta = {
         "created_at": now.isoformat(),
@@ -167,7 +185,15 @@ def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="MwaaBackupSeconds", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
     metrics.flush_metrics()
     logger.info("backup written", extra={"folder": written.folder, "counts": counts})
-    return {"folder": written.folder, "counts": counts}
+    if missing:
+        shown = dict(list(missing.items())[:200])
+        logger.warning("fields not backed up", extra={"count": len(missing), "fields": shown})
+    return {
+        "folder": written.folder,
+        "counts": counts,
+        "not_backed_up_count": len(missing),
+        "not_backed_up": dict(list(missing.items())[:_REPORT_LIMIT]),
+    }
 
 
 def _new_cursor(folder: str) -> dict[str, Any]:
@@ -178,6 +204,9 @@ def _new_cursor(folder: str) -> dict[str, Any]:
         "written": dict.fromkeys(SECTIONS, 0),
         "masked": 0,
         "masked_keys": [],
+        "not_restored": {},
+        "markers": 0,
+        "keep_paused": [],
         "failed_count": 0,
         "failed": {},
         "dag_waits": 0,
@@ -193,17 +222,38 @@ def _record_failures(cursor: dict[str, Any], section: str, failed: dict[str, str
 
 
 def _restore_dags(api: AirflowApi, dags: list[dict[str, Any]], cursor: dict[str, Any]) -> bool:
-    """Mirror each DAG's paused state; returns False while some DAGs are not parsed yet."""
+    """Mirror each DAG's paused state; returns False while some DAGs are not parsed yet.
+
+    Before any DAG is unpaused, each DAG that the backup has active and the target has paused gets
+    a finished marker run at the logical date of the backup's latest run, so the target's
+    scheduler does not run that interval again. A DAG whose marker could not be placed stays
+    paused and fails the restore (named in the report). ``cursor["offset"]`` counts the DAGs whose
+    marker step is done, so a restore cut short resumes after them.
+    """
     current = {d["dag_id"]: d["is_paused"] for d in api.read_dags(latest_runs=False)}
     missing = [d["dag_id"] for d in dags if d["dag_id"] not in current]
-    if missing and cursor["dag_waits"] < DAG_WAIT_ATTEMPTS:
+    if missing and cursor["dag_waits"] < DAG_WAIT_ATTEMPTS and cursor["offset"] == 0:
         cursor["dag_waits"] += 1
         logger.info("waiting for DAGs to be parsed", extra={"missing": len(missing), "wait": cursor["dag_waits"]})
         return False
+    cursor.setdefault("markers", 0)
+    keep_paused = cursor.setdefault("keep_paused", [])
+    for index in range(cursor["offset"], len(dags)):
+        dag = dags[index]
+        run = dag.get("latest_run") or {}
+        if not dag["is_paused"] and current.get(dag["dag_id"]) is True and run.get("logical_date"):
+            error = api.place_marker(dag["dag_id"], run)
+            if error:
+                keep_paused.append(dag["dag_id"])
+                reason = f"marker run at {run['logical_date']} not placed, DAG left paused: {error}"
+                _record_failures(cursor, "dags", {dag["dag_id"]: reason})
+            else:
+                cursor["markers"] += 1
+        cursor["offset"] = index + 1
     failed = {dag_id: "not present in the target environment" for dag_id in missing}
     for dag in dags:
         dag_id = dag["dag_id"]
-        if dag_id in current and current[dag_id] != dag["is_paused"]:
+        if dag_id in current and current[dag_id] != dag["is_paused"] and dag_id not in keep_paused:
             error = api.set_paused(dag_id, dag["is_paused"])
             if error:
                 failed[dag_id] = error
@@ -218,7 +268,7 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = _store()
     cursor = event.get("cursor")
     if not cursor:
-        chosen = store.resolve(_prefix(event), event.get("folder"))
+        chosen = store.resolve(_prefix(event), _folder(event))
         cursor = _new_cursor(chosen.folder)
         logger.info("restore started", extra={"folder": chosen.folder, "target": env["name"]})
     folder = cursor["folder"]
@@ -252,6 +302,10 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
             cursor["masked_keys"] = (cursor["masked_keys"] + [f"{section}:{k}" for k in result.skipped_masked])[
                 :_REPORT_LIMIT
             ]
+            not_restored = cursor.setdefault("not_restored", {})
+            for key, fields in result.not_restored.items():
+                if len(not_restored) < _REPORT_LIMIT:
+                    not_restored[f"{section}:{key}"] = fields
             _record_failures(cursor, section, result.failed)
             cursor["offset"] += result.handled
             handled += result.handled
@@ -266,6 +320,8 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "written": cursor["written"],
         "masked_not_restored": cursor["masked"],
         "masked_keys": cursor["masked_keys"],
+        "fields_not_restored": cursor.get("not_restored", {}),
+        "markers": cursor.get("markers", 0),
     }
     if cursor["failed_count"]:
         raise RestoreIncomplete(
@@ -276,23 +332,52 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def pause_all(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Pause every unpaused DAG of the target, within the same time budget as the restore.
+
+    Returns ``done: False`` with a ``cursor`` when the budget ran out; the caller passes the cursor
+    back until ``done`` (each call reads the DAGs again, so it only pauses those still unpaused).
+    """
     env = _environment(event.get("target", "dr"))
-    api = _api(env)
-    failed: dict[str, str] = {}
-    paused = 0
-    for dag in api.read_dags(latest_runs=False):
-        if not dag["is_paused"]:
-            error = api.set_paused(dag["dag_id"], True)
-            if error:
-                failed[dag["dag_id"]] = error
-            else:
-                paused += 1
+    cursor = event.get("cursor") or {}
+    paused, failed = int(cursor.get("paused", 0)), dict(cursor.get("failed") or {})
+    api = _api(env, context)
+    try:
+        for dag in api.read_dags(latest_runs=False):
+            if not dag["is_paused"] and dag["dag_id"] not in failed:
+                error = api.set_paused(dag["dag_id"], True)
+                if error:
+                    failed[dag["dag_id"]] = error
+                else:
+                    paused += 1
+    except OutOfTime:
+        logger.info("time budget spent while pausing", extra={"paused": paused})
+        return {"done": False, "cursor": {"paused": paused, "failed": failed}, "paused": paused, "target": env["name"]}
     if failed:
-        raise RestoreIncomplete(json.dumps({"target": env["name"], "not_paused": failed})[:4000])
-    return {"paused": paused, "target": env["name"]}
+        raise RestoreIncomplete(json.dumps({"target": env["name"], "paused": paused, "not_paused": failed})[:4000])
+    return {"done": True, "cursor": None, "paused": paused, "target": env["name"]}
 
 
-_ACTIONS = {"backup": backup, "restore": restore, "pause_all": pause_all}
+def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The backup a failover uses for every step: the newest complete one under ``prefix``
+    (``latest`` when its manifest checks out, else the newest older complete folder)."""
+    chosen = _store().resolve(_prefix(event))
+    logger.info("backup chosen", extra={"folder": chosen.folder})
+    return {"folder": chosen.folder, "created_at": chosen.manifest.get("created_at")}
+
+
+def _folder(event: dict[str, Any]) -> str | None:
+    folder = event.get("folder")
+    if folder is None:
+        return None
+    prefix = _prefix(event)
+    if not isinstance(folder, str) or not folder.startswith(f"{prefix}/") or ".." in folder or folder.count("/") != 1:
+        raise ValueError(
+            f"folder must be one backup folder under {prefix}/ such as '{prefix}/20261127T080000Z'; got {folder!r}"
+        )
+    return folder
+
+
+_ACTIONS = {"backup": backup, "restore": restore, "pause_all": pause_all, "resolve": resolve}
 
 
 @logger.inject_lambda_context(log_event=False)

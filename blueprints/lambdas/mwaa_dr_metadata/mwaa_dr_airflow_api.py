@@ -10,9 +10,11 @@ restores on the other.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +53,8 @@ class OutOfTime(Exception):
 class WriteResult:
     written: int = 0
     skipped_masked: list[str] = field(default_factory=list)
+    #: key -> fields of that record that were masked in the backup and so left as the target has them
+    not_restored: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     #: How many of the given records were dealt with, in order (written, failed or skipped);
     #: the rest were not started because the time budget ran out (``stopped``).
@@ -60,6 +64,7 @@ class WriteResult:
     def add(self, other: WriteResult) -> None:
         self.written += other.written
         self.skipped_masked.extend(other.skipped_masked)
+        self.not_restored.update(other.not_restored)
         self.failed.update(other.failed)
 
 
@@ -97,6 +102,8 @@ class AirflowApi:
         #: less than ``reserve_ms`` would be left; ``OutOfTime`` is raised instead.
         self.remaining_ms = remaining_ms
         self.reserve_ms = reserve_ms
+        #: "<section>:<key>" -> fields a read could not fetch, with the reason
+        self.incomplete: dict[str, list[str]] = {}
 
     def _time_for(self, wait_s: float = 0.0) -> bool:
         return self.remaining_ms is None or self.remaining_ms() - wait_s * 1000 >= self.reserve_ms
@@ -174,13 +181,45 @@ class AirflowApi:
             out.append(record)
         return out
 
-    def read_connections(self) -> list[dict[str, Any]]:
+    def read_connections(self, *, time_left: Callable[[], bool] = lambda: True) -> list[dict[str, Any]]:
+        """Every connection with every field the API shows.
+
+        Airflow 2's list (``ConnectionCollectionItemSchema``) has no ``extra``, so each connection
+        is read again with ``GET /connections/{id}`` (``ConnectionSchema``: ``extra`` with its
+        sensitive keys masked, ``password`` never). Airflow 3's list carries every field, the
+        password and sensitive extra keys masked. A connection whose detail could not be read
+        (id too long for the path, time budget spent) keeps its list fields and is named in
+        ``incomplete``.
+        """
         out = []
         for c in self.list_all("connections"):
+            if self.major == 2:
+                detail = self._connection_detail(c["connection_id"], time_left)
+                if detail is None:
+                    continue
+                c = {**c, **detail}
             record = {"connection_id": c["connection_id"]}
             record.update({k: c.get(k) for k in CONNECTION_FIELDS if c.get(k) is not None})
             out.append(record)
         return out
+
+    def _connection_detail(self, conn_id: str, time_left: Callable[[], bool]) -> dict[str, Any] | None:
+        """``GET /connections/{id}`` on Airflow 2; {} when it cannot be read, None when it is gone."""
+        key = f"connections:{conn_id}"
+        try:
+            path = self.path("connections", conn_id)
+        except PathTooLong:
+            self.incomplete[key] = ["extra (connection id too long for the InvokeRestApi path)"]
+            return {}
+        if not time_left():
+            self.incomplete[key] = ["extra (backup time budget spent)"]
+            return {}
+        status, detail = self.call("GET", path)
+        if status == 404:
+            return None  # deleted since the list was read
+        if status >= 400:
+            raise AirflowApiError(status, f"connections/{conn_id}", detail)
+        return dict(detail or {})
 
     def read_dags(
         self, *, latest_runs: bool = True, time_left: Callable[[], bool] = lambda: True
@@ -212,6 +251,8 @@ class AirflowApi:
         return {
             "dag_run_id": run.get("dag_run_id"),
             "logical_date": run.get("logical_date") or run.get("execution_date"),
+            "data_interval_start": run.get("data_interval_start"),
+            "data_interval_end": run.get("data_interval_end"),
             "state": run.get("state"),
         }
 
@@ -256,50 +297,70 @@ class AirflowApi:
             yield group
 
     def _write_group(self, section: str, records: list[dict[str, Any]], result: WriteResult) -> None:
-        clean: list[dict[str, Any]] = []
+        prepared: list[Prepared] = []
         for record in records:
-            key, prepared, masked = _prepare(section, record)
-            if prepared is None:
-                result.skipped_masked.append(key)
-                continue
-            if masked:
-                result.skipped_masked.append(key)
-            clean.append(prepared)
+            item = _prepare(section, record)
+            if item.masked:
+                result.skipped_masked.append(item.key)
+                result.not_restored[item.key] = item.masked
+            if item.update is not None:
+                prepared.append(item)
         if section == "pools":
             # Airflow lets only the slots of default_pool change, through an update mask.
-            for record in [r for r in clean if r["name"] == DEFAULT_POOL]:
-                clean.remove(record)
-                error = self._patch_default_pool(record)
+            for item in [p for p in prepared if p.key == DEFAULT_POOL]:
+                prepared.remove(item)
+                error = self._patch_default_pool(item.update or {})
                 if error:
                     result.failed[DEFAULT_POOL] = error
                 else:
                     result.written += 1
         if self.major == 3:
-            for start in range(0, len(clean), BULK_SIZE):
-                self._bulk_upsert(section, clean[start : start + BULK_SIZE], result)
+            for start in range(0, len(prepared), BULK_SIZE):
+                self._bulk_write(section, prepared[start : start + BULK_SIZE], result)
         else:
-            for record in clean:
-                self._upsert_v1(section, record, result)
+            for item in prepared:
+                self._upsert_v1(section, item, result)
 
-    def _bulk_upsert(self, section: str, batch: list[dict[str, Any]], result: WriteResult) -> None:
-        body = {"actions": [{"action": "create", "entities": batch, "action_on_existence": "overwrite"}]}
-        status, answer = self.call("PATCH", self.path(section), body=body)
-        if status >= 400:
-            raise AirflowApiError(status, section, answer)
-        create = (answer or {}).get("create") or {}
-        errors = create.get("errors") or []
-        failed_keys = set()
-        for error in errors:
-            for key in _error_keys(error):
-                failed_keys.add(key)
-                result.failed[key] = str(error.get("error") or error)[:200]
+    def _bulk_write(self, section: str, batch: list[Prepared], result: WriteResult) -> None:
+        """One bulk ``PATCH`` (Airflow 3). Connections are created when missing and otherwise updated
+        with only the fields the backup holds: Airflow's ``handle_bulk_create`` with ``overwrite``
+        copies every field of ``ConnectionBody``, its ``None`` defaults included, so an overwrite
+        would clear the target's ``extra`` (``handle_bulk_update`` applies only the fields sent).
+        Variables and pools, which the backup holds whole, are overwritten.
+
+        Airflow names no keys in a bulk error (``{"error", "status_code"}``), and a body it refuses
+        is refused whole (422): then each record is written on its own, to name the failing ones.
+        """
+        if section == "connections":
+            actions = [
+                {"action": "create", "entities": [p.create for p in batch], "action_on_existence": "skip"},
+                {"action": "update", "entities": [p.update for p in batch], "action_on_non_existence": "skip"},
+            ]
+        else:
+            actions = [{"action": "create", "entities": [p.update for p in batch], "action_on_existence": "overwrite"}]
+        status, answer = self.call("PATCH", self.path(section), body={"actions": actions})
+        errors: list[dict[str, Any]] = []
+        if status < 400:
+            for name in ("create", "update"):
+                errors.extend(((answer or {}).get(name) or {}).get("errors") or [])
+        else:
+            errors = [{"error": answer, "status_code": status}]
+        failed_keys = {key for error in errors for key in _error_keys(error)}
         if errors and not failed_keys:
-            raise AirflowApiError(status, section, errors)
-        result.written += len([r for r in batch if _key(section, r) not in failed_keys])
+            if len(batch) > 1:
+                for item in batch:
+                    self._bulk_write(section, [item], result)
+                return
+            failed_keys = {batch[0].key}
+        for error in errors:
+            for key in _error_keys(error) or failed_keys:
+                code = error.get("status_code", status)
+                result.failed[key] = f"bulk write answered {code}: {str(error.get('error'))[:150]}"
+        result.written += len([p for p in batch if p.key not in failed_keys])
 
-    def _upsert_v1(self, section: str, record: dict[str, Any], result: WriteResult) -> None:
-        key = _key(section, record)
-        status, answer = self.call("POST", self.path(section), body=record)
+    def _upsert_v1(self, section: str, item: Prepared, result: WriteResult) -> None:
+        key = item.key
+        status, answer = self.call("POST", self.path(section), body=item.create)
         if status < 400:
             result.written += 1
             return
@@ -311,11 +372,12 @@ class AirflowApi:
         except PathTooLong as err:
             result.failed[key] = str(err)
             return
+        record = item.update or {}
         if section == "variables":
             # a variable is replaced whole (key, value, description)
             status, answer = self.call("PATCH", path, body=record)
         else:
-            # only the fields the backup holds, so a password set in the target is kept
+            # only the fields the backup holds, so a password or extra set in the target is kept
             mask = [k for k in record if k not in ("name", "connection_id")]
             status, answer = self.call("PATCH", path, query={"update_mask": mask}, body=record)
         if status < 400:
@@ -328,6 +390,45 @@ class AirflowApi:
         status, answer = self.call(
             "PATCH", self.path("pools", DEFAULT_POOL), query={"update_mask": ["slots"]}, body=body
         )
+        return None if status < 400 else f"PATCH answered {status}: {str(answer)[:150]}"
+
+    def place_marker(self, dag_id: str, run: dict[str, Any]) -> str | None:
+        """Give the target a finished run at ``run``'s logical date; an error text, or None when done.
+
+        The scheduler creates no run at a logical date that already has one (Airflow 2.11
+        ``SchedulerJobRunner._create_dag_runs``, Airflow 3.0 the same check), so the interval the
+        source ran last is not run again. The run is created queued (the REST API has no other
+        state for a new run) and set to success at once; only a DAG paused in the target gets one,
+        so no scheduler picks the queued run up in between. A run the target already has at that
+        date (409) is left as it is.
+        """
+        logical_date = run.get("logical_date")
+        if not logical_date:
+            return None
+        run_id = marker_run_id(str(logical_date))
+        try:
+            runs_path = self.path("dags", dag_id, "dagRuns")
+            run_path = self.path("dags", dag_id, "dagRuns", run_id)
+        except PathTooLong as err:
+            return str(err)
+        body: dict[str, Any] = {
+            "dag_run_id": run_id,
+            "logical_date": logical_date,
+            "note": f"MWAA DR marker: the source environment ran {run.get('dag_run_id')} for this date"[:1000],
+        }
+        if run.get("data_interval_start") and run.get("data_interval_end"):
+            body.update(data_interval_start=run["data_interval_start"], data_interval_end=run["data_interval_end"])
+        verb = "POST"
+        status, answer = self.call(verb, runs_path, body=body)
+        if status == 409:
+            # ours from an earlier attempt (finish it), or another run at that date (keep it)
+            verb = "GET"
+            status, answer = self.call(verb, run_path)
+            if status == 404 or (status < 400 and (answer or {}).get("state") == "success"):
+                return None
+        if status >= 400:
+            return f"{verb} answered {status}: {str(answer)[:150]}"
+        status, answer = self.call("PATCH", run_path, body={"state": "success"})
         return None if status < 400 else f"PATCH answered {status}: {str(answer)[:150]}"
 
     def set_paused(self, dag_id: str, paused: bool) -> str | None:
@@ -344,6 +445,30 @@ class AirflowApi:
         return None
 
 
+def marker_run_id(logical_date: str) -> str:
+    """``dr_<UTC logical date>``: short, so ``/dags/<id>/dagRuns/<run id>`` fits a DAG id of up to 31
+    characters, and free of characters the path would have to percent-encode."""
+    moment = datetime.fromisoformat(logical_date.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"dr_{moment.astimezone(UTC):%Y%m%dT%H%M%S}"
+
+
+def not_carried(major: int, section: str, record: dict[str, Any]) -> list[str]:
+    """Fields of a backed-up record that the REST API did not give in full (so neither the backup
+    nor a restore can carry them): Airflow 2 never returns a connection's password, Airflow 3
+    returns ``***``; both mask sensitive variable values and sensitive keys of ``extra``."""
+    fields: list[str] = []
+    if section == "variables" and _has_mask(record.get("value")):
+        fields.append("value")
+    if section == "connections":
+        if major == 2 or _has_mask(record.get("password")):
+            fields.append("password")
+        if _has_mask(record.get("extra")):
+            fields.extend(_masked_extra_keys(str(record["extra"])))
+    return fields
+
+
 def _key(section: str, record: dict[str, Any]) -> str:
     return str(record.get({"variables": "key", "pools": "name", "connections": "connection_id"}[section]))
 
@@ -353,25 +478,64 @@ def _error_keys(error: dict[str, Any]) -> list[str]:
     return [str(k) for k in keys] if isinstance(keys, list) else [str(keys)]
 
 
-def _prepare(section: str, record: dict[str, Any]) -> tuple[str, dict[str, Any] | None, bool]:
+@dataclass
+class Prepared:
+    """A backed-up record made ready to write: ``create`` for a record the target lacks, ``update``
+    for one it has (None: nothing writable; today both hold the same fields), ``masked`` the
+    fields left out because the backup holds only Airflow's placeholder for them."""
+
+    key: str
+    create: dict[str, Any] | None
+    update: dict[str, Any] | None
+    masked: list[str]
+
+
+def _has_mask(value: Any) -> bool:
+    if isinstance(value, str):
+        return MASK in value
+    if isinstance(value, dict):
+        return any(_has_mask(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_mask(v) for v in value)
+    return False
+
+
+def _prepare(section: str, record: dict[str, Any]) -> Prepared:
     """Drop values Airflow masked on export, so a restore never writes the placeholder.
 
-    Returns (key, record to write or None to skip, whether a field was dropped).
+    A connection's ``extra`` with any masked key is left out whole, on create and on update: a
+    partial extra would later travel back (failback) as the DR side's whole extra and replace the
+    original's, whose masked keys Airflow cannot merge back in (it merges only ``***`` values).
     """
     key = _key(section, record)
     if section == "variables":
-        if record.get("value") == MASK:
-            return key, None, True
-        return key, {k: v for k, v in record.items() if v is not None or k == "value"}, False
+        if _has_mask(record.get("value")):
+            return Prepared(key, None, None, ["value"])
+        clean = {k: v for k, v in record.items() if v is not None or k == "value"}
+        return Prepared(key, clean, clean, [])
     if section == "pools":
-        return key, {k: v for k, v in record.items() if v is not None}, False
-    dropped = False
-    clean = {}
+        clean = {k: v for k, v in record.items() if v is not None}
+        return Prepared(key, clean, clean, [])
+    masked: list[str] = []
+    update: dict[str, Any] = {}
     for k, v in record.items():
         if v is None:
             continue
-        if k in ("password", "extra") and isinstance(v, str) and MASK in v:
-            dropped = True
-            continue
-        clean[k] = v
-    return key, clean, dropped
+        if k == "password" and _has_mask(v):
+            masked.append("password")
+        elif k == "extra" and _has_mask(v):
+            masked.extend(_masked_extra_keys(v))
+        else:
+            update[k] = v
+    return Prepared(key, update, update, masked)
+
+
+def _masked_extra_keys(extra: str) -> list[str]:
+    """``extra.<key>`` for each masked key of a JSON ``extra``; ``extra`` when it is not JSON."""
+    try:
+        parsed = json.loads(extra)
+    except ValueError:
+        return ["extra"]
+    if not isinstance(parsed, dict):
+        return ["extra"]
+    return [f"extra.{k}" for k, v in parsed.items() if _has_mask(v)] or ["extra"]
