@@ -407,6 +407,11 @@ UNSOURCED_SERVICE_GRANTS: Mapping[tuple[str, str], str] = {
     ),
 }
 
+#: Condition keys other than aws:SourceArn/aws:SourceAccount that bind a grant to its source, with the
+#: AWS statement that documents them: CloudWatch Logs calls KMS with the log group's ARN as encryption
+#: context (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS", key policy).
+SOURCE_BINDING_KEYS = frozenset({"kms:EncryptionContext:aws:logs:arn"})
+
 _SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
 _ACTION_RE = re.compile(r"^(?P<prefix>[a-z0-9-]+):[A-Za-z][A-Za-z0-9]*\*?$")
 
@@ -448,7 +453,11 @@ def service_grant(
     if not resources:
         raise ValueError(f"resources for {service} must name at least one resource; got {list(resources)!r}")
     pair = (service, prefixes.pop())
-    bound = source_account or source_arn is not None
+    bound = (
+        source_account
+        or source_arn is not None
+        or any(key in SOURCE_BINDING_KEYS for keys in (conditions or {}).values() for key in keys)
+    )
     if pair in UNSOURCED_SERVICE_GRANTS and bound:
         raise ValueError(
             f"{pair[0]} sends no aws:SourceArn or aws:SourceAccount to {pair[1]} ({UNSOURCED_SERVICE_GRANTS[pair]}); "

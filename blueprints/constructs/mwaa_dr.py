@@ -569,9 +569,11 @@ def _allow_mwaa_logs(key: kms.IKey, name: str) -> None:
         return
     stack = Stack.of(key)
     key.add_to_resource_policy(
-        iam.PolicyStatement(
+        service_grant(
+            key,
             sid=f"MwaaLogs{re.sub('[^0-9A-Za-z]', '', name)}"[:128],
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            service=f"logs.{stack.region}.amazonaws.com",
+            source_account=False,
             actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             resources=["*"],
             conditions={

@@ -221,6 +221,12 @@ def test_the_real_source_is_still_allowed(
             str(a) for op in ("ArnLike", "ArnEquals") for a in _listed(condition.get(op, {}).get("aws:SourceArn", []))
         ]
         request = {
+            # Any other key a condition names (e.g. CloudWatch Logs' encryption context) as the real source sends it.
+            **{
+                key: str(_listed(value)[0]).replace("*", "x")
+                for keys in condition.values()
+                for key, value in keys.items()
+            },
             "aws:SourceAccount": account,
             "aws:SourceArn": arns[0].replace("*", "x") if arns else f"arn:aws:any:{region}:{account}:x",
             "s3:x-amz-acl": "bucket-owner-full-control",
