@@ -201,6 +201,11 @@ def _check_secrets(
             )
 
 
+def _given(**arguments: Any) -> list[str]:
+    """The names of the arguments that were set (for errors that list what a mode does not take)."""
+    return [name for name, value in arguments.items() if value]
+
+
 def _check_prefix(name_prefix: str) -> None:
     if not _PREFIX_RE.match(name_prefix):
         raise ValueError(
@@ -871,17 +876,13 @@ class MwaaDrPrimary(Construct):
             raise ValueError(f"rpo must be whole minutes between 5 and 1440; got {rpo.to_seconds()} seconds")
         subnet_list = _private_subnets(vpc, subnets) if vpc is not None else []
         if not create_environment:
-            given = [
-                n
-                for n, v in (
-                    ("requirements", requirements),
-                    ("plugins", plugins),
-                    ("startup_script", startup_script),
-                    ("airflow_configuration_options", airflow_configuration_options),
-                    ("secrets_backend", secrets_backend),
-                )
-                if v
-            ]
+            given = _given(
+                requirements=requirements,
+                plugins=plugins,
+                startup_script=startup_script,
+                airflow_configuration_options=airflow_configuration_options,
+                secrets_backend=secrets_backend,
+            )
             if given:
                 raise ValueError(
                     "with create_environment=False the wrapped environment keeps its own configuration; set "
@@ -1148,16 +1149,12 @@ class MwaaDrSecondary(Construct):
                 f"strategy must be one of {', '.join(s.value for s in MwaaDrStrategy)}; got {strategy!r}"
             ) from err
         if self.strategy is MwaaDrStrategy.BACKUP_RESTORE:
-            given = [
-                n
-                for n, v in (
-                    ("requirements", requirements),
-                    ("plugins", plugins),
-                    ("startup_script", startup_script),
-                    ("airflow_configuration_options", airflow_configuration_options),
-                )
-                if v
-            ]
+            given = _given(
+                requirements=requirements,
+                plugins=plugins,
+                startup_script=startup_script,
+                airflow_configuration_options=airflow_configuration_options,
+            )
             if given:
                 raise ValueError(
                     "backup_restore creates the DR environment from the primary's configuration stored with each "
