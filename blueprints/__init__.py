@@ -34,6 +34,7 @@ from blueprints.constructs import (
     log_alb_access_logs,
     replica_key_alias,
     service_grant,
+    state_machine_log_group,
 )
 from blueprints.stacks import (
     DomainApi,
@@ -89,4 +90,5 @@ __all__ = [
     "log_alb_access_logs",
     "replica_key_alias",
     "service_grant",
+    "state_machine_log_group",
 ]

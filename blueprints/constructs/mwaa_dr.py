@@ -38,7 +38,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, alarm_arn_pattern, service_grant
+from blueprints.constructs.common import (
+    PythonHandler,
+    SecureBucket,
+    acknowledge,
+    alarm_arn_pattern,
+    service_grant,
+    state_machine_log_group,
+)
 
 
 class MwaaDrStrategy(Enum):
@@ -1717,9 +1724,7 @@ class MwaaDrSecondary(Construct):
         return init.next(restore).next(done)
 
     def _machine(self, id: str, definition: sfn.IChainable, timeout: Duration) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
-            self, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
-        )
+        log_group = state_machine_log_group(self, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS)
         machine = sfn.StateMachine(
             self,
             id,
