@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 # CDK's built-in template validation off for every test app, as blueprints.example_app.new_app does for the
 # example app: it only warns, costs seconds per synthesis, and cfn-lint checks the templates instead.
 os.environ["CDK_VALIDATION"] = "false"
+# PySpark starts its Python workers with `python3` from PATH unless told: outside `make` (which puts .venv/bin first)
+# that is the machine's Python, and Spark refuses a worker whose minor version differs from the driver's.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
