@@ -46,6 +46,16 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     return context
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup``, each test file runs on one worker (so its module fixtures are
+    built once), and every test that uses the session's real Airflow servers runs on the same worker, which
+    starts them once. Without xdist the marks do nothing."""
+    for item in items:
+        uses_servers = "airflow_servers" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("airflow-servers" if uses_servers else item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and a fixed Region so nothing can reach a real account."""
