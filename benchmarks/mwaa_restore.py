@@ -383,6 +383,29 @@ def report(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def markdown_table(results: dict[str, Any]) -> list[str]:
+    """The table docs/mwaa-dr.md shows (the test keeps the page equal to the committed results)."""
+    lines = [
+        "| Airflow | phase | wall time | calls | variables | connections | pools | DAGs | Lambda invocations |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    names = {"backup": "backup", "restore": "restore into a fresh target", "restore_again": "restore again"}
+    for result in results["versions"].values():
+        for phase, name in names.items():
+            figures = result[phase]
+            cells = []
+            for kind in ("variables", "connections", "pools", "dags"):
+                k = figures["kinds"][kind]
+                cells.append(f"{k['seconds_per_1000_records']:.1f} s ({k['calls']})")
+            invocations = figures.get("lambda_invocations", 1)
+            lines.append(
+                f"| {result['airflow_version']} | {name} | {figures['wall_seconds']:.1f} s | {figures['calls']} | "
+                + " | ".join(cells)
+                + f" | {invocations} |"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000, help="variables and connections each (default 1000)")

@@ -43,6 +43,9 @@ START_TIMEOUT_S = 180
 #: A fixed Fernet key (32 zero bytes, urlsafe base64): passwords and extras are stored encrypted,
 #: as on MWAA, and every copy of a prepared database can read them.
 FERNET_KEY = base64.urlsafe_b64encode(b"\0" * 32).decode()
+#: A variable that only a secrets backend serves (Airflow's environment-variables backend, ``AIRFLOW_VAR_<KEY>``),
+#: as a Secrets Manager backend serves secrets on MWAA: Airflow finds it, the REST API never lists it.
+SECRETS_BACKEND_KEY, SECRETS_BACKEND_VALUE = "dr_secrets_backend_probe", "served-by-the-secrets-backend"
 
 
 class AirflowStartError(RuntimeError):
@@ -73,6 +76,7 @@ def _env(major: int, home: Path, dags: Path = DAGS) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            f"AIRFLOW_VAR_{SECRETS_BACKEND_KEY.upper()}": SECRETS_BACKEND_VALUE,
             "PYTHONWARNINGS": "ignore",
         }
     )
