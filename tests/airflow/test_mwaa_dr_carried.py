@@ -190,8 +190,10 @@ def _older_runs(seen: Seen) -> tuple[str, str]:
 
 def _task_instances(seen: Seen) -> tuple[str, str]:
     backed = "try_number" in seen.text or any("taskInstances" in p for p in seen.backup_calls)
-    status, _ = seen.standby_get(f"/dags/{DAG}/dagRuns/{NEWER_RUN}/taskInstances")
-    return "yes" if backed else "no", "yes" if status == 200 else "no"
+    # the primary's run of that date and its task instances (Airflow 2 answers 200 and none for an unknown run)
+    status, answer = seen.standby_get(f"/dags/{DAG}/dagRuns/{NEWER_RUN}/taskInstances")
+    restored = status == 200 and bool(answer["task_instances"])
+    return "yes" if backed else "no", "yes" if restored else "no"
 
 
 def _xcoms(seen: Seen) -> tuple[str, str]:
