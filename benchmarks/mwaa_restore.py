@@ -10,8 +10,9 @@ one finished run each), then runs the metadata handler exactly as the Lambda fun
 * ``backup`` of the primary;
 * ``restore`` into the fresh DR server, invoked as the state machine's loop does (empty cursor, then the returned
   cursor until ``done``), each invocation with a Lambda clock of 5 minutes that runs down in real time;
-* the same restore again into the same server (every record now exists: on Airflow 2 each record is a ``POST``
-  answered 409 and a ``PATCH``; it is also the failback case, into an environment that has the records).
+* the same restore again into the same server (every record now exists: on Airflow 2 each connection and pool is
+  a ``POST`` answered 409 and a ``PATCH``, and ``POST /variables`` overwrites; it is also the failback case, into an
+  environment that has the records).
 
 Every ``InvokeRestApi`` call is timed at the HTTP hop (method, path, seconds, request and response bytes), so each
 phase is reported per kind of record (variables, pools, connections, DAGs) as seconds, calls and seconds per

@@ -39,9 +39,11 @@ def test_the_benchmark_measures_what_it_restored(tmp_path: Path) -> None:
         assert again["written"]["variables"] == N and again["markers"] == 0  # nothing left to unpause or mark
         kinds = {phase: result[phase]["kinds"] for phase in ("backup", "restore", "restore_again")}
         if major == "2":
-            # one POST per record; again, each POST answers 409 and a PATCH follows
+            # one POST per record; again, a connection's POST answers 409 and a PATCH follows, while
+            # Airflow 2's POST /variables overwrites an existing key (Variable.set)
             assert kinds["restore"]["variables"]["calls_by_method"] == {"POST": N}
-            assert kinds["restore_again"]["variables"]["calls_by_method"] == {"PATCH": N, "POST": N}
+            assert kinds["restore_again"]["connections"]["calls_by_method"] == {"PATCH": N, "POST": N}
+            assert kinds["restore_again"]["variables"]["calls_by_method"] == {"POST": N}
             # the list, then each connection's detail (the list has no extra)
             assert kinds["backup"]["connections"]["calls_by_method"] == {"GET": 1 + N}
         else:
@@ -52,8 +54,10 @@ def test_the_benchmark_measures_what_it_restored(tmp_path: Path) -> None:
             figures = result[phase]
             assert figures["calls"] == sum(k["calls"] for k in figures["kinds"].values())
             for kind in figures["kinds"].values():
+                # both figures are rounded to 3 decimals: the per-1,000 one may differ by that rounding, scaled
+                rounding = 0.0005 * 1000 / kind["records"] + 0.0005
                 assert kind["seconds_per_1000_records"] == pytest.approx(
-                    kind["seconds"] / kind["records"] * 1000, abs=0.002
+                    kind["seconds"] / kind["records"] * 1000, abs=rounding
                 )
             assert figures["wall_seconds"] >= figures["seconds_in_calls"] > 0
         assert result["rto_seconds"]["active_passive"] == pytest.approx(
