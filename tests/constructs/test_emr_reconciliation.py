@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -658,3 +659,65 @@ def test_step_notifications_name_the_results_object_the_job_writes(template: Tem
     # The submitter passes the job the same place for the same request id.
     submitter = load_handler("emr_step_submitter")
     assert submitter.results_uri("bucket", "recon-1") == "s3://bucket/results/recon-1.json"
+
+
+def _render_input_template(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
+    """EventBridge's input transformer as the EventBridge User Guide ("Amazon EventBridge input transformation")
+    describes it: each <name> is replaced by the value its JSON path selects; inside a quoted string a string value
+    goes in as it is (escaped for JSON), elsewhere the value goes in as JSON (a string with its quotes). (moto 5.2's
+    transformer inserts every string bare, which the service does not, so it cannot stand in here.)"""
+    out, inside, i = [], False, 0
+    while i < len(template):
+        char = template[i]
+        if char == '"' and (i == 0 or template[i - 1] != "\\"):
+            inside = not inside
+        if char == "<":
+            end = template.index(">", i)
+            name = template[i + 1 : end]
+            value: Any = event
+            for key in paths[name].removeprefix("$.").split("."):
+                value = value[key]
+            out.append(json.dumps(value)[1:-1] if inside and isinstance(value, str) else json.dumps(value))
+            i = end + 1
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def test_a_failed_step_event_becomes_a_notification_that_names_its_results_object(template: Template) -> None:
+    _, rule = _resource(template, "AWS::Events::Rule")
+    (target,) = rule["Properties"]["Targets"]
+    transformer = target["InputTransformer"]
+    parts = transformer["InputTemplate"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "control-bucket" for p in parts)
+    # An EMR Step Status Change event with the fields the EMR Management Guide lists for it; example values.
+    event = {
+        "version": "0",
+        "id": "999cccaa-eaaa-0000-1111-123456789012",
+        "detail-type": "EMR Step Status Change",
+        "source": "aws.emr",
+        "account": "111111111111",
+        "time": "2026-11-30T21:04:23Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "severity": "ERROR",
+            "actionOnFailure": "CONTINUE",
+            "stepId": "s-1EXAMPLE",
+            "name": "recon-2026-11-001",
+            "clusterId": "j-1EXAMPLE",
+            "state": "FAILED",
+            "message": "Step s-1EXAMPLE (recon-2026-11-001) in Amazon EMR cluster j-1EXAMPLE failed.",
+        },
+    }
+    notification = json.loads(_render_input_template(text, transformer["InputPathsMap"], event))
+    assert notification == {
+        "request_id": "recon-2026-11-001",
+        "state": "FAILED",
+        "message": event["detail"]["message"],
+        "step_id": "s-1EXAMPLE",
+        "cluster_id": "j-1EXAMPLE",
+        "time": "2026-11-30T21:04:23Z",
+        "results": "s3://control-bucket/results/recon-2026-11-001.json",
+    }
