@@ -672,3 +672,27 @@ def test_the_safe_mode_is_the_default_and_overwrite_must_be_asked_for() -> None:
 )
 def test_outputs_apart_from_every_input_are_accepted(change: Callable[[dict[str, Any]], object], location: str) -> None:
     assert rr.validate_request(mutated(change))["output"]["uri"] == location
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _documented_requests() -> list[tuple[str, str]]:
+    found = []
+    for page in ("emr-reconciliation.md", "emr-reconciliation-requests.md"):
+        for block in re.findall(r"```json\n(.*?)```", (DOCS / page).read_text(), re.DOTALL):
+            if '"schema_version"' in block:
+                found.append((page, block.replace("<DataBucket>", "data-bucket")))
+    return found
+
+
+@pytest.mark.parametrize(("page", "block"), _documented_requests(), ids=lambda value: str(value)[:30])
+def test_the_documented_requests_are_valid_and_write_under_their_own_prefix(page: str, block: str) -> None:
+    request = rr.validate_request(block)
+    output = request["output"]
+    assert output["uri"].endswith(f"/{request['request_id']}/"), page
+    assert output["mode"] == "error"
+
+
+def test_the_docs_show_requests() -> None:
+    assert len(_documented_requests()) >= 2
