@@ -468,14 +468,15 @@ def _uri(value: object, path: str, schemes: tuple[str, ...]) -> str:
         for scheme in schemes
         if scheme in ("s3", "file")
     )
-    if isinstance(value, str):
-        if ("s3" in schemes and S3_URI.fullmatch(value)) or ("file" in schemes and FILE_URI.fullmatch(value)):
-            # Hadoop resolves '.' and '..' and drops empty segments, so such a URI names another place than it reads.
-            segments = _key(value).split("/")
-            for segment in segments[:-1] if segments[-1] == "" else segments:
-                if segment in ("", ".", ".."):
-                    raise InvalidRequest(path, f"got {_show(value)}", "a URI without empty, '.' or '..' path segments")
-            return value
+    if isinstance(value, str) and (
+        ("s3" in schemes and S3_URI.fullmatch(value)) or ("file" in schemes and FILE_URI.fullmatch(value))
+    ):
+        # Hadoop resolves '.' and '..' and drops empty segments, so such a URI names another place than it reads.
+        segments = _key(value).split("/")
+        for segment in segments[:-1] if segments[-1] == "" else segments:
+            if segment in ("", ".", ".."):
+                raise InvalidRequest(path, f"got {_show(value)}", "a URI without empty, '.' or '..' path segments")
+        return value
     raise InvalidRequest(path, f"got {_show(value)}", accepted)
 
 
