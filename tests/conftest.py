@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,17 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 # CDK's built-in template validation off for every test app, as blueprints.example_app.new_app does for the
 # example app: it only warns, costs seconds per synthesis, and cfn-lint checks the templates instead.
 os.environ["CDK_VALIDATION"] = "false"
+
+#: The Python that EMR runs the Spark job on (tools/emr_runtime_gate.py TARGET; `make test-emr` uses .venv-emr).
+EMR_RUNTIME = sys.version_info[:2] == (3, 9)
+# The Spark job's tests run once, on the EMR runtime (`make test-emr`), not again in the main venv: they cost minutes.
+collect_ignore = [] if EMR_RUNTIME else ["jobs"]
+
+
+def pytest_report_header() -> str:
+    if EMR_RUNTIME:
+        return "EMR runtime (Python 3.9): tests/jobs included"
+    return "tests/jobs left out: they run on the EMR runtime, `make test-emr` (.venv-emr, Python 3.9)"
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:

@@ -52,8 +52,24 @@ CONTRACT_MODULE = "reconciliation_request.py"
 
 #: Newest EMR 7.x release when this was written; all 7.x releases run on Graviton.
 RELEASE_LABEL = "emr-7.13.0"
+#: The Spark of RELEASE_LABEL (Amazon EMR Release Guide, "Spark release history": emr-7.13.0 ships 3.5.6-amzn-2);
+#: requirements-emr-runtime.txt pins pyspark to it for the job's tests.
+RELEASE_SPARK_VERSION = "3.5.6"
+#: The interpreter the steps run PySpark on, set on the cluster (spark-env PYSPARK_PYTHON, spark-defaults
+#: spark.pyspark.python) rather than left to EMR's default. Python 3.9 is /usr/bin/python3 on Amazon Linux 2023 for
+#: the life of the OS and is in every EMR 7.x release (Release Guide, "Application versions in Amazon EMR 7.x
+#: releases": 3.9 in 7.0.0 to 7.13.0, 3.11 only from 7.1.0); tools/emr_runtime_gate.py keeps the job within it.
+JOB_PYTHON = "/usr/bin/python3.9"
+JOB_PYTHON_VERSION = "3.9"
+#: EMR release majors known to ship JOB_PYTHON and Spark 3.5 (the job's tested runtime).
+JOB_RELEASE_MAJORS = (7,)
 #: The tag that AmazonEMRServicePolicy_v2 requires on every network resource the cluster uses.
 EMR_MANAGED_TAG = "for-use-with-amazon-emr-managed-policies"
+#: Capacity at launch, in instance-fleet units: the post's minimum, of which one r6g.2xlarge on the task fleet.
+DEFAULT_LAUNCH_UNITS = 64
+DEFAULT_TASK_UNITS = 8
+#: Where the job writes each request's outcome in the control bucket (the submitter's results_uri).
+RESULTS_PREFIX = "results/"
 
 _RELEASE_RE = re.compile(r"^emr-(\d+)\.(\d+)\.(\d+)$")
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -100,9 +116,9 @@ class EmrReconciliationCluster(Construct):
         core_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
         task_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
         primary_on_demand: bool = True,
-        core_on_demand_units: int = 56,
+        core_on_demand_units: int | None = None,
         core_spot_units: int = 0,
-        task_on_demand_units: int = 8,
+        task_on_demand_units: int | None = None,
         task_spot_units: int = 0,
         spot_price_percent_of_on_demand: int = 100,
         minimum_capacity_units: int = 64,
@@ -122,6 +138,12 @@ class EmrReconciliationCluster(Construct):
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, id)
+        # The launch capacity follows the task fleet: the post's minimum of 64 units as 56 core + 8 task (EMR
+        # refuses a task fleet without capacity), or all 64 on core when task_instance_types=().
+        if task_on_demand_units is None:
+            task_on_demand_units = DEFAULT_TASK_UNITS if task_instance_types else 0
+        if core_on_demand_units is None:
+            core_on_demand_units = DEFAULT_LAUNCH_UNITS - (DEFAULT_TASK_UNITS if task_instance_types else 0)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         job = job_script or JOB_SCRIPT
         certificates = _validate(
@@ -222,12 +244,14 @@ class EmrReconciliationCluster(Construct):
             "ServiceRole",
             assumed_by=iam.ServicePrincipal(
                 "elasticmapreduce.amazonaws.com",
+                # AWS's documented trust policy for the EMR service role (Management Guide, "Service role for Amazon
+                # EMR (EMR role)"): this account, and any EMR resource of this account in this Region. Narrowing the
+                # source ARN to cluster/* (as before) is not documented to cover every call EMR makes with the role,
+                # and a refused AssumeRole fails the cluster's launch, so the documented form is used as it is.
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="elasticmapreduce", resource="cluster", resource_name="*"
-                        )
+                        "aws:SourceArn": f"arn:{stack.partition}:elasticmapreduce:{stack.region}:{stack.account}:*"
                     },
                 },
             ),
@@ -316,6 +340,7 @@ class EmrReconciliationCluster(Construct):
             name=cluster_name,
             release_label=release_label,
             applications=[emr.CfnCluster.ApplicationProperty(name="Spark")],
+            configurations=spark_python_configurations(),
             service_role=self.service_role.role_arn,
             job_flow_role=self.instance_profile.ref,
             security_configuration=self.security_configuration.ref,
@@ -481,6 +506,23 @@ class EmrReconciliationCluster(Construct):
                 sid="WriteLogs", actions=["s3:PutObject"], resources=[control.arn_for_objects("logs/*")]
             )
         )
+        # The job's results objects, results/<request id>.json, written through EMRFS, which checks first whether the
+        # object exists (a HEAD, which S3 answers with 403 instead of 404 unless the caller may list that prefix).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteResults",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[control.arn_for_objects(f"{RESULTS_PREFIX}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListResults",
+                actions=["s3:ListBucket"],
+                resources=[control.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{RESULTS_PREFIX}*"]}},
+            )
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadJob",
@@ -542,6 +584,12 @@ class EmrReconciliationCluster(Construct):
             control.arn_for_objects("logs/*"),
             "EMR writes step, application and node logs under keys it chooses; the nodes write only the "
             "logs/ prefix of the control bucket.",
+        )
+        _acknowledge_resource(
+            role,
+            control.arn_for_objects(f"{RESULTS_PREFIX}*"),
+            "Each step writes (and EMRFS first looks up) its own results object, results/<request id>.json; the "
+            "nodes write nothing else in the control bucket outside logs/.",
         )
         _acknowledge_resource(
             role,
@@ -639,6 +687,10 @@ class EmrReconciliationCluster(Construct):
                             "step_id": events.EventField.from_path("$.detail.stepId"),
                             "cluster_id": events.EventField.from_path("$.detail.clusterId"),
                             "time": events.EventField.time,
+                            # Where the job writes the outcome (the submitter's results_uri): the reason a step
+                            # FAILED, which EMR's event does not carry.
+                            "results": f"s3://{self.control_bucket.bucket_name}/results/"
+                            f"{events.EventField.from_path('$.detail.name')}.json",
                         }
                     ),
                     dead_letter_queue=self.results_dead_letter_queue,
@@ -758,6 +810,23 @@ def _fleet(
     )
 
 
+def spark_python_configurations() -> list[emr.CfnCluster.ConfigurationProperty]:
+    """The cluster configurations that make every step's driver and executors run JOB_PYTHON."""
+    return [
+        emr.CfnCluster.ConfigurationProperty(
+            classification="spark-env",
+            configurations=[
+                emr.CfnCluster.ConfigurationProperty(
+                    classification="export", configuration_properties={"PYSPARK_PYTHON": JOB_PYTHON}
+                )
+            ],
+        ),
+        emr.CfnCluster.ConfigurationProperty(
+            classification="spark-defaults", configuration_properties={"spark.pyspark.python": JOB_PYTHON}
+        ),
+    ]
+
+
 def deferral_seconds(receives: int) -> int:
     """How long the submitter keeps a request it cannot submit before it is dead-lettered: its visibility
     timeouts start at 30 seconds and double with each receive, up to 15 minutes."""
@@ -798,9 +867,10 @@ def _validate(
             f"got {cluster_name!r}"
         )
     release = _RELEASE_RE.match(release_label)
-    if not release or int(release.group(1)) < 7:
+    if not release or int(release.group(1)) not in JOB_RELEASE_MAJORS:
         raise ValueError(
-            f"release_label must be an EMR 7.x or later release such as {RELEASE_LABEL}; got {release_label!r}"
+            f"release_label must be an EMR 7.x release such as {RELEASE_LABEL} (every 7.x release ships Python "
+            f"{JOB_PYTHON_VERSION} at {JOB_PYTHON} and Spark 3.5, which the job is tested on); got {release_label!r}"
         )
     for fleet, types in fleets.items():
         if fleet != "task" and not types:
