@@ -47,6 +47,9 @@ from blueprints.stacks import (
     WebLogicAdminHaStack,
 )
 from blueprints.stacks.base import ExampleStack
+from constructs import Construct as _Construct
+
+from blueprints.constructs.api import explain as _explain
 
 __version__ = "0.1.0"
 
@@ -90,3 +93,14 @@ __all__ = [
     "replica_key_alias",
     "service_grant",
 ]
+
+# Every public construct and stack shows its real signature and docstring, and checks its arguments' types.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and issubclass(_obj, _Construct):
+        _explain(_obj)
+
+
+def __dir__() -> list[str]:
+    """The public API only: ``config``, ``example_app``, ``jobs`` and ``lambdas`` stay importable, unlisted."""
+    return sorted([*__all__, "__version__"])

@@ -109,7 +109,7 @@ class SecureBucket(s3.Bucket):
         scope: Construct,
         id: str,
         *,
-        encryption: BucketEncryption = BucketEncryption.KMS,
+        encryption: BucketEncryption | str = BucketEncryption.KMS,
         encryption_key: kms.IKey | None = None,
         versioned: bool = True,
         data: bool = True,
@@ -120,6 +120,7 @@ class SecureBucket(s3.Bucket):
         bucket_name: str | None = None,
         event_bridge_enabled: bool | None = None,
     ) -> None:
+        encryption = BucketEncryption(encryption)
         if encryption_key is not None and encryption is not BucketEncryption.KMS:
             raise ValueError(
                 "encryption_key is only used with encryption=BucketEncryption.KMS; "
@@ -631,3 +632,39 @@ def log_alb_access_logs(load_balancer: elbv2.ApplicationLoadBalancer, bucket: s3
     cfn_policy = bucket.policy.node.default_child if bucket.policy else None
     if isinstance(cfn_load_balancer, elbv2.CfnLoadBalancer) and cfn_policy is not None:
         cfn_load_balancer.add_resource_dependency(cfn_policy)  # type: ignore[arg-type]
+
+
+def _notification_key(scope: Construct, key: kms.IKey) -> None:
+    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
+    if isinstance(key, kms.Key):
+        key.add_to_resource_policy(
+            service_grant(
+                scope,
+                sid="AllowCloudWatchAlarmsToPublish",
+                service="cloudwatch.amazonaws.com",
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+
+
+def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
+    """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
+    or a new one encrypted with ``key`` that this account's alarms may publish to."""
+    if topic is not None:
+        return topic
+    _notification_key(scope, key)
+    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
+    # account's alarms publish); without this statement CloudWatch's publish is denied.
+    created.add_to_resource_policy(
+        service_grant(
+            scope,
+            sid="CloudWatchAlarmsPublish",
+            service="cloudwatch.amazonaws.com",
+            actions=["sns:Publish"],
+            resources=[created.topic_arn],
+            source_arn=alarm_arn_pattern(scope),
+        )
+    )
+    return created

@@ -35,6 +35,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from blueprints.constructs.common import (
+    alarm_notification_topic,
     LAMBDAS_DIR,
     PythonHandler,
     SecureBucket,
@@ -119,7 +120,7 @@ class EmrReconciliationCluster(Construct):
         ledger_retention_days: int = 400,
         log_retention_days: int = 90,
         submitter_max_concurrency: int = 2,
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, id)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
@@ -464,7 +465,8 @@ class EmrReconciliationCluster(Construct):
                     "source a request that keeps failing moves to the queue's dead-letter queue (redrive policy).",
                 )
         self._grant_submitter()
-        self._alarm(alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.encryption_key, notification_topic)
+        self._alarm()
 
     # -------------------------------------------------------------------------------------------------------------
 
@@ -557,7 +559,7 @@ class EmrReconciliationCluster(Construct):
                 "and replaces objects anywhere in it, and in no other bucket.",
             )
 
-    def _alarm(self, alarm_topic: sns.ITopic | None) -> None:
+    def _alarm(self) -> None:
         """Alarms on what needs a person: dead-lettered requests, undelivered results, submitter errors."""
         alarms = [
             cloudwatch.Alarm(
@@ -593,9 +595,8 @@ class EmrReconciliationCluster(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         ]
-        if alarm_topic is not None:
-            for alarm in alarms:
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+        for alarm in alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
         self.alarms: list[cloudwatch.IAlarm] = list(alarms)
 
     def _publish_step_events(self) -> None:

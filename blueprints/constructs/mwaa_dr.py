@@ -38,7 +38,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, alarm_arn_pattern, service_grant
+from blueprints.constructs.common import (
+    PythonHandler,
+    SecureBucket,
+    acknowledge,
+    alarm_notification_topic,
+    service_grant,
+)
 
 
 class MwaaDrStrategy(Enum):
@@ -270,42 +276,6 @@ def _check_common(
     days = backup_retention.to_hours() / 24
     if days < 1 or not days.is_integer():
         raise ValueError(f"backup_retention must be at least 1 day, in whole days; got {days:g} days")
-
-
-def _notification_key(scope: Construct, key: kms.IKey) -> None:
-    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
-    if isinstance(key, kms.Key):
-        key.add_to_resource_policy(
-            service_grant(
-                scope,
-                sid="AllowCloudWatchAlarmsToPublish",
-                service="cloudwatch.amazonaws.com",
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-
-
-def _topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
-    """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
-    or a new one encrypted with ``key`` that this account's alarms may publish to."""
-    if topic is not None:
-        return topic
-    _notification_key(scope, key)
-    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
-    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
-    # account's alarms publish); without this statement CloudWatch's publish is denied.
-    created.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="CloudWatchAlarmsPublish",
-            service="cloudwatch.amazonaws.com",
-            actions=["sns:Publish"],
-            resources=[created.topic_arn],
-            source_arn=alarm_arn_pattern(scope),
-        )
-    )
-    return created
 
 
 def _backup_lifecycle(retention: Duration) -> list[s3.LifecycleRule]:
@@ -831,7 +801,7 @@ class MwaaDrPrimary(Construct):
         backup_retention: Duration = Duration.days(30),
         replication_time_control: bool = False,
         airflow_rbac_role: str = "Op",
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         dags_bucket: s3.IBucket | None = None,
         requirements: AirflowS3Object | None = None,
@@ -1040,7 +1010,7 @@ class MwaaDrPrimary(Construct):
             ],
         )
 
-        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.key, notification_topic)
         self.heartbeat_alarm = cloudwatch.Alarm(
             self,
             "SchedulerHeartbeatAlarm",
@@ -1068,8 +1038,8 @@ class MwaaDrPrimary(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         for alarm in (self.heartbeat_alarm, self.backup_alarm):
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
 
 
 def heartbeat_metric(environment_name: str, period: Duration) -> cloudwatch.Metric:
@@ -1117,7 +1087,7 @@ class MwaaDrSecondary(Construct):
         rpo: Duration = Duration.minutes(15),
         backup_retention: Duration = Duration.days(30),
         airflow_rbac_role: str = "Op",
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         requirements: AirflowS3Object | None = None,
         plugins: AirflowS3Object | None = None,
         startup_script: AirflowS3Object | None = None,
@@ -1254,7 +1224,7 @@ class MwaaDrSecondary(Construct):
             create=self.strategy is MwaaDrStrategy.ACTIVE_PASSIVE,
         )
         self.environment: mwaa.CfnEnvironment | None = self.airflow.environment
-        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.key, notification_topic)
         schedule_name = f"{name_prefix}-health-check"
         environments = {
             "primary": {"name": primary_environment_name, "region": primary_region},
@@ -1558,8 +1528,8 @@ class MwaaDrSecondary(Construct):
                 )
         self.failed_executions_alarm = self.execution_alarms["failover_failed"]
         for alarm in (self.backup_age_alarm, *self.execution_alarms.values()):
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
 
     def _allow_create(self, fn: Any, name: str, vpc: ec2.IVpc, subnets: list[ec2.ISubnet]) -> None:
         """What CreateEnvironment needs from its caller in private network mode."""
@@ -1659,7 +1629,7 @@ class MwaaDrSecondary(Construct):
         task = tasks.SnsPublish(
             self,
             id,
-            topic=self.topic,
+            topic=self.notification_topic,
             # SNS subjects hold at most 100 characters
             subject=f"MWAA DR {event.replace('_', ' ')}: {self.primary_environment_name}"[:100],
             message=sfn.TaskInput.from_object(
@@ -1733,9 +1703,9 @@ class MwaaDrSecondary(Construct):
         # That holds for a caller's topic too, when it was passed with its key
         # (sns.Topic.from_topic_attributes(key_arn=...)); its key policy must delegate to IAM or
         # allow these roles.
-        topic_key = self.topic.master_key
+        topic_key = self.notification_topic.master_key
         if topic_key is not None:
-            _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=self.topic.env.region)
+            _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=self.notification_topic.env.region)
             acknowledge(
                 machine.role,
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

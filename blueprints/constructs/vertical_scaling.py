@@ -248,10 +248,10 @@ class VerticalScaling(Construct):
         instance_sizes: Sequence[str | Sequence[str]],
         target_tag_value: str,
         target_tag_key: str = "VerticalScaling",
-        mode: ResizeMode = ResizeMode.RESTART,
+        mode: ResizeMode | str = ResizeMode.RESTART,
         schedules: Sequence[ScheduleTrigger] = (),
         alarms: Sequence[AlarmTrigger] = (),
-        replaced_instance_action: ReplacedInstanceAction | None = None,
+        replaced_instance_action: ReplacedInstanceAction | str | None = None,
         target_groups: Sequence[elbv2.ITargetGroup] | None = None,
         instance_roles: Sequence[iam.IRole] = (),
         volume_encryption_keys: Sequence[kms.IKey] = (),
@@ -268,6 +268,9 @@ class VerticalScaling(Construct):
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
+        mode = ResizeMode(mode)
+        if replaced_instance_action is not None:
+            replaced_instance_action = ReplacedInstanceAction(replaced_instance_action)
         rungs = _validate_ladder(instance_sizes)
         if not target_tag_key or len(target_tag_key) > 128 or target_tag_key.lower().startswith("aws:"):
             raise ValueError(

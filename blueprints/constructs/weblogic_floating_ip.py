@@ -277,7 +277,7 @@ class FloatingIpAdminServer(Construct):
         mount_point: str = "/mnt/efs",
         encryption_key: kms.IKey | None = None,
         managed_server_security_group: ec2.ISecurityGroup | None = None,
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         heartbeat_timeout: Duration = Duration.minutes(5),
         console_certificate: acm.ICertificate | None = None,
         console_ingress_cidrs: Sequence[str] = (),
@@ -378,7 +378,7 @@ class FloatingIpAdminServer(Construct):
                 resources=["*"],
             )
         )
-        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+        self.notification_topic: sns.ITopic = notification_topic or sns.Topic(
             self,
             "Notifications",
             display_name="WebLogic admin server failover",
@@ -483,7 +483,7 @@ class FloatingIpAdminServer(Construct):
                 "ROUTE_TABLE_IDS": ",".join(self.route_table_ids),
                 "AUTO_SCALING_GROUP_NAME": group_name,
                 "LIFECYCLE_HOOK_NAME": LIFECYCLE_HOOK_NAME,
-                "TOPIC_ARN": self.alarm_topic.topic_arn,
+                "TOPIC_ARN": self.notification_topic.topic_arn,
                 "ROUTE_TAG_KEY": ROUTE_TAG_KEY,
                 "ROUTE_TAG_VALUE": ROUTE_TAG_VALUE,
             },
@@ -522,7 +522,7 @@ class FloatingIpAdminServer(Construct):
                 detail_type=list(SCALING_EVENT_DETAIL_TYPES),
                 detail={"AutoScalingGroupName": [group_name]},
             ),
-            targets=[TopicRuleTarget(self.alarm_topic, dead_letter_queue=self.dead_letter_queue)],
+            targets=[TopicRuleTarget(self.notification_topic, dead_letter_queue=self.dead_letter_queue)],
         )
         self.dead_letter_alarm: cloudwatch.IAlarm = cloudwatch.Alarm(
             self,
@@ -536,17 +536,17 @@ class FloatingIpAdminServer(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
         # The rule target's publish grant is bound to the scaling-events rule (TopicRuleTarget). The topic
         # policy CDK writes (TLS-only, EventBridge) replaces SNS's default one, so the alarms' publisher is
         # allowed explicitly, for this account's alarms only.
-        self.alarm_topic.add_to_resource_policy(
+        self.notification_topic.add_to_resource_policy(
             service_grant(
                 self,
                 sid="CloudWatchAlarmsPublish",
                 service="cloudwatch.amazonaws.com",
                 actions=["sns:Publish"],
-                resources=[self.alarm_topic.topic_arn],
+                resources=[self.notification_topic.topic_arn],
                 source_arn=alarm_arn_pattern(self),
             )
         )
@@ -845,7 +845,7 @@ class FloatingIpAdminServer(Construct):
                 resources=[group_arn],
             )
         )
-        self.alarm_topic.grant_publish(role)
+        self.notification_topic.grant_publish(role)
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
@@ -950,6 +950,6 @@ class FloatingIpAdminServer(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
-        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.notification_topic))
         self.unhealthy_console_alarm = alarm

@@ -59,7 +59,7 @@ class MwaaDrSecondaryStack(ExampleStack):
     """The DR Region: replica buckets, health check, failover and failback."""
 
     def __init__(
-        self, scope: Construct, id: str, *, strategy: MwaaDrStrategy, primary_region: str, **kwargs: object
+        self, scope: Construct, id: str, *, strategy: MwaaDrStrategy | str, primary_region: str, **kwargs: object
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.dr = MwaaDrSecondary(

@@ -58,7 +58,7 @@ class WebLogicAdminHaStack(cdk.Stack):
             console_ingress_cidrs=[console_cidr],
         )
         cdk.CfnOutput(self, "FloatingIp", value=self.admin_server.floating_ip)
-        cdk.CfnOutput(self, "NotificationTopicArn", value=self.admin_server.alarm_topic.topic_arn)
+        cdk.CfnOutput(self, "NotificationTopicArn", value=self.admin_server.notification_topic.topic_arn)
         if self.admin_server.load_balancer is not None:
             cdk.CfnOutput(
                 self, "ConsoleUrl", value=f"https://{self.admin_server.load_balancer.load_balancer_dns_name}/console"

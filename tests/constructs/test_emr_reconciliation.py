@@ -491,7 +491,7 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         data_buckets=[bucket],
         step_concurrency_level=4,
         submitter_max_concurrency=5,
-        alarm_topic=alarm_topic,
+        notification_topic=alarm_topic,
     )
     assert service.encryption_key is key
     assert service.data_buckets == [bucket]
@@ -508,8 +508,10 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     assert "TargetOnDemandCapacity" not in primary
     assert list(primary["LaunchSpecifications"]) == ["SpotSpecification"]
     assert "TaskInstanceFleets" not in cluster["Properties"]["Instances"]
-    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [Match.any_value()]}})
+    pager = {"Ref": stack.get_logical_id(alarm_topic.node.default_child)}  # type: ignore[arg-type]
+    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [pager]}})
     assert len(paged) == 3
+    assert service.notification_topic is alarm_topic
     functions = template.find_resources("AWS::Lambda::Function")
     assert any(
         f["Properties"].get("Environment", {}).get("Variables", {}).get("DATA_BUCKETS") == "company-ledgers"

@@ -738,10 +738,10 @@ def caller_topics() -> tuple[cdk.Stack, Template, dict[str, Any]]:
             primary_environment_name="env",
             primary_region="us-east-1",
             vpc=vpc,
-            alarm_topic=topic,
+            notification_topic=topic,
             name_prefix=f"topic-{n}",
         )
-        assert dr.topic is topic, label
+        assert dr.notification_topic is topic, label
     topics["own_key"] = own_key
     return stack, Template.from_stack(stack), topics
 

@@ -773,7 +773,7 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         vpc=vpc,
         floating_subnet_cidr="10.1.200.16/28",
         file_system=file_system,
-        alarm_topic=topic,
+        notification_topic=topic,
         managed_server_security_group=managed,
         route_table_ids=["rtb-0aaaaaaaaaaaaaaaa"],
         admin_port=7002,
