@@ -5,6 +5,8 @@ Every construct and example stack is re-exported here::
     from blueprints import EmrReconciliationCluster, SecureBucket
 """
 
+from constructs import Construct as _Construct
+
 from blueprints.constructs import (
     AlarmTrigger,
     BucketEncryption,
@@ -35,6 +37,7 @@ from blueprints.constructs import (
     replica_key_alias,
     service_grant,
 )
+from blueprints.constructs.api import explain as _explain
 from blueprints.stacks import (
     DomainApi,
     EmrReconciliationStack,
@@ -47,9 +50,6 @@ from blueprints.stacks import (
     WebLogicAdminHaStack,
 )
 from blueprints.stacks.base import ExampleStack
-from constructs import Construct as _Construct
-
-from blueprints.constructs.api import explain as _explain
 
 __version__ = "0.1.0"
 

@@ -134,7 +134,7 @@ def problem(value: object, hint: object) -> str | None:
         reasons = [problem(value, arg) for arg in args]
         if any(reason is None for reason in reasons):
             return None
-        real = [reason for arg, reason in zip(args, reasons) if arg is not type(None)]
+        real = [reason for arg, reason in zip(args, reasons, strict=True) if arg is not type(None)]
         return real[0] if len(real) == 1 else f"got {type(value).__name__} {value!r}"
     if origin is typing.Literal:
         return None if value in args else f"got {value!r}"
@@ -179,7 +179,7 @@ def problem(value: object, hint: object) -> str | None:
     return f"got {type(value).__name__} {value!r}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(init: Any) -> dict[str, object]:
     """The annotations of ``init``, each resolved on its own (one that cannot be resolved is not checked)."""
     namespace = dict(init.__globals__)
@@ -189,7 +189,7 @@ def _hints(init: Any) -> dict[str, object]:
             continue
         try:
             hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307
-        except Exception:  # noqa: BLE001 - an annotation only a type checker can read is left unchecked
+        except Exception:  # noqa: S112 - an annotation only a type checker can read is left unchecked
             continue
     return hints
 
@@ -199,9 +199,7 @@ def checked_arguments(owner: str, init: Any, args: tuple[object, ...], kwargs: d
     signature = inspect.signature(init)
     accepted = [p for p in signature.parameters if p not in ("self", "scope", "id")]
     for key in kwargs:
-        if key not in signature.parameters and not any(
-            p.kind is p.VAR_KEYWORD for p in signature.parameters.values()
-        ):
+        if key not in signature.parameters and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
             hint = f" ({key} was renamed {RENAMED[key]})" if key in RENAMED else ""
             raise TypeError(f"{owner} got an unexpected argument {key!r}{hint}; it accepts {', '.join(accepted)}")
     try:
@@ -257,3 +255,32 @@ def explain(cls: type) -> type:
     cls.__doc__ = _doc(cls)
     cls.__blueprints_explained__ = cls  # type: ignore[attr-defined]
     return cls
+
+
+#: The CloudWatch namespace every handler of blueprints publishes to (``POWERTOOLS_METRICS_NAMESPACE``).
+METRIC_NAMESPACE = "Blueprints"
+
+
+def handler_metric(
+    metric_name: str,
+    dimensions: dict[str, str],
+    *,
+    statistic: str,
+    period: Duration | None = None,
+    label: str | None = None,
+) -> Any:
+    """A ``cloudwatch.Metric`` in the ``Blueprints`` namespace, with exactly the dimensions a handler sends.
+
+    CloudWatch matches a metric on its whole set of dimensions, so these are all of them: Powertools' ``service``
+    plus those the handler adds.
+    """
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    return cloudwatch.Metric(
+        namespace=METRIC_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=period or Duration.minutes(5),
+        label=label,
+    )

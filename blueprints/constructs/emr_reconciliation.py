@@ -34,14 +34,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
-    alarm_notification_topic,
     LAMBDAS_DIR,
     PythonHandler,
     SecureBucket,
     SecureQueue,
     TopicRuleTarget,
     acknowledge,
+    alarm_notification_topic,
     service_grant,
 )
 
@@ -49,6 +50,15 @@ JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 #: The Spark job and the request contract it shares with the submitter.
 JOB_SCRIPT = JOBS_DIR / "reconciliation" / "reconcile.py"
 SUBMITTER = "emr_step_submitter"
+#: The submitter's request metrics (Powertools ``service`` = ``SUBMITTER``), by the outcome they count.
+REQUEST_METRICS = {
+    "submitted": "RequestsSubmitted",
+    "rejected": "RequestsRejected",
+    "deferred": "RequestsDeferred",
+    "failed": "RequestsFailed",
+    "duplicate": "DuplicateRequests",
+    "recovered": "InterruptedSubmissionsRecovered",
+}
 CONTRACT_MODULE = "reconciliation_request.py"
 
 #: Newest EMR 7.x release when this was written; all 7.x releases run on Graviton.
@@ -469,6 +479,51 @@ class EmrReconciliationCluster(Construct):
         self._alarm()
 
     # -------------------------------------------------------------------------------------------------------------
+
+    def grant_send_requests(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` send reconciliation requests: ``sqs:SendMessage`` on ``queue``, and
+        ``kms:GenerateDataKey`` and ``kms:Decrypt`` on ``encryption_key`` through SQS only (what an SSE-KMS
+        producer needs, Amazon SQS Developer Guide, "Configuring AWS KMS permissions")."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[self.queue.queue_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resource_arns=[self.encryption_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(self).region}.amazonaws.com"}},
+        )
+        return grant
+
+    def grant_subscribe_results(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` subscribe to ``results_topic`` (``sns:Subscribe`` on that topic only)."""
+        return self.results_topic.grant_subscribe(grantee)
+
+    def metric_requests(
+        self, outcome: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Requests the submitter counted as ``outcome``, one of ``REQUEST_METRICS``' keys (``submitted``,
+        ``rejected``, ``deferred``, ``failed``, ``duplicate``, ``recovered``): the ``Blueprints`` namespace,
+        dimension ``service`` = ``emr_step_submitter``, metric ``RequestsSubmitted``, ``RequestsRejected``...;
+        5-minute sums."""
+        if outcome not in REQUEST_METRICS:
+            raise ValueError(f"outcome must be one of {', '.join(REQUEST_METRICS)}; got {outcome!r}")
+        return handler_metric(  # type: ignore[no-any-return]
+            REQUEST_METRICS[outcome], {"service": SUBMITTER}, statistic=statistic, period=period
+        )
+
+    def metric_requests_rejected(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests rejected as invalid (``RequestsRejected``), 5-minute sums."""
+        return self.metric_requests("rejected", period=period)
+
+    def metric_requests_deferred(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests put back on the queue because the cluster was busy (``RequestsDeferred``), 5-minute sums."""
+        return self.metric_requests("deferred", period=period)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The primary node's security group: allow a client to reach it with ``connections.allow_from``."""
+        return ec2.Connections(security_groups=[self.primary_security_group])
 
     def _grant_instance_role(self, certificates: tuple[str, str], region: str, partition: str) -> None:
         role = self.instance_role

@@ -38,6 +38,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
     PythonHandler,
     SecureBucket,
@@ -1041,6 +1042,29 @@ class MwaaDrPrimary(Construct):
             alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
             alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
 
+    def metric_backups_completed(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Metadata backups of this environment that completed (``MwaaBackupsCompleted``): the ``Blueprints``
+        namespace, dimensions ``service`` = ``mwaa-dr-backup`` and ``environment``; 5-minute sums."""
+        return handler_metric(  # type: ignore[no-any-return]
+            "MwaaBackupsCompleted",
+            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            statistic="Sum",
+            period=period,
+        )
+
+    def metric_backup_duration(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Seconds each backup took (``MwaaBackupSeconds``), same dimensions; 5-minute maximum."""
+        return handler_metric(  # type: ignore[no-any-return]
+            "MwaaBackupSeconds",
+            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            statistic="Maximum",
+            period=period,
+        )
+
+    def metric_scheduler_heartbeat(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """MWAA's ``SchedulerHeartbeat`` of this environment (namespace ``AmazonMWAA``), 5-minute sums."""
+        return heartbeat_metric(self.environment_name, period or Duration.minutes(5))
+
 
 def heartbeat_metric(environment_name: str, period: Duration) -> cloudwatch.Metric:
     """MWAA's ``SchedulerHeartbeat`` for one environment, summed per ``period``."""
@@ -1168,6 +1192,7 @@ class MwaaDrSecondary(Construct):
         self.detection_minutes = heartbeat_window.to_minutes() + check_interval.to_minutes() * unhealthy_threshold
         self.environment_name = dr_name
         self.primary_environment_name = primary_environment_name
+        self.primary_region: str = primary_region
 
         names = dr_bucket_names(name_prefix, stack.account, stack.region)
         replica_key = kms.Key(
@@ -1530,6 +1555,29 @@ class MwaaDrSecondary(Construct):
         for alarm in (self.backup_age_alarm, *self.execution_alarms.values()):
             alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
             alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
+
+    def grant_start_failover(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a failover (or a drill of one): ``states:StartExecution`` on
+        ``failover_state_machine`` only."""
+        return self.failover_state_machine.grant_start_execution(grantee)
+
+    def grant_start_failback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a failback: ``states:StartExecution`` on ``failback_state_machine`` only."""
+        return self.failback_state_machine.grant_start_execution(grantee)
+
+    def metric_backup_age(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Age in seconds of the newest backup in the DR Region, as the health check publishes it
+        (``BackupAgeSeconds``, the ``Blueprints`` namespace, dimension ``Environment`` = the primary's name);
+        5-minute maximum."""
+        return handler_metric(  # type: ignore[no-any-return]
+            "BackupAgeSeconds", {"Environment": self.primary_environment_name}, statistic="Maximum", period=period
+        )
+
+    def metric_primary_heartbeat(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """The primary's ``SchedulerHeartbeat`` (namespace ``AmazonMWAA``) that the health check reads, in this
+        primary Region (a cross-Region metric); 5-minute sums."""
+        metric = heartbeat_metric(self.primary_environment_name, period or Duration.minutes(5))
+        return metric.with_(region=self.primary_region)
 
     def _allow_create(self, fn: Any, name: str, vpc: ec2.IVpc, subnets: list[ec2.ISubnet]) -> None:
         """What CreateEnvironment needs from its caller in private network mode."""

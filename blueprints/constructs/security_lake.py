@@ -1151,14 +1151,53 @@ class SecurityLakeVisualization(Construct):
             created_queries.append(query)
         return created_queries
 
-    def _quicksight_role(self, region: str) -> iam.IRole:
-        stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "QuickSightRole",
-            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
-            description="QuickSight's role for the Security Lake Athena data source",
+    def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (an IAM role or user) query the lake through this construct's workgroup, as
+        ``analyst_principal_arns`` does: the IAM statements of the QuickSight role (Athena on the workgroup,
+        Glue reads of the links and shared tables, the results prefix and key, ``lakeformation:GetDataAccess``)
+        and Lake Formation ``DESCRIBE``/``SELECT`` grants on this construct's database, links and tables."""
+        principal = grantee.grant_principal
+        arn = next((getattr(principal, a) for a in ("role_arn", "user_arn", "arn") if hasattr(principal, a)), None)
+        if not isinstance(arn, str):
+            raise ValueError(
+                f"grant_query needs an IAM role or user (Lake Formation grants name an ARN); got {principal}"
+            )
+        key = "Grantee" + _principal_key(arn, len(self.grants)).removeprefix("Analyst")
+        self._grant(key, arn, _concrete_region(self))
+        statements = self._query_statements()
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=statements[0].actions, resource_arns=statements[0].resources
         )
+        for statement in statements[1:]:
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee, actions=statement.actions, resource_arns=statement.resources
+                )
+            )
+        if isinstance(principal, Construct):
+            self._acknowledge_query(principal)
+        return grant
+
+    def _acknowledge_query(self, construct: Construct) -> None:
+        bucket_id = Stack.of(self).get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            construct,
+            "AwsSolutions-IAM5[Resource::*]",
+            "lakeformation:GetDataAccess, athena:ListDataCatalogs and athena:ListWorkGroups support no "
+            "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
+            "tables the role may read, from the grants this construct makes.",
+        )
+        acknowledge(
+            construct,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
+            "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
+            "the role is limited to that prefix.",
+        )
+
+    def _query_statements(self) -> list[iam.PolicyStatement]:
+        """What a principal needs to query the lake through the workgroup (Lake Formation grants aside)."""
+        stack = Stack.of(self)
+        region = _concrete_region(self)
 
         def glue_arns(account: str, database: str, tables: Sequence[str]) -> list[str]:
             return [
@@ -1171,7 +1210,7 @@ class SecurityLakeVisualization(Construct):
             ]
 
         tables = [s.table_name(region) for s in self.sources]
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="QueryThroughTheWorkGroup",
                 actions=[
@@ -1250,22 +1289,18 @@ class SecurityLakeVisualization(Construct):
                 resources=[self.results_key.key_arn],
             ),
         ]
-        for statement in statements:
+
+    def _quicksight_role(self, region: str) -> iam.IRole:
+        role = iam.Role(
+            self,
+            "QuickSightRole",
+            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
+            description="QuickSight's role for the Security Lake Athena data source",
+        )
+
+        for statement in self._query_statements():
             role.add_to_policy(statement)
-        bucket_id = stack.get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "lakeformation:GetDataAccess, athena:ListDataCatalogs and athena:ListWorkGroups support no "
-            "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
-            "tables the role may read, from the grants this construct makes.",
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
-            "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
-            "the role is limited to that prefix.",
-        )
+        self._acknowledge_query(role)
         return role
 
     def _grant(self, key: str, principal: str, region: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import ArnFormat, CustomResource, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
@@ -60,6 +61,7 @@ MANAGED_RULE_GROUPS = (
 )
 
 
+@jsii.implements(ec2.IConnectable)
 class UnifiedApi(Construct):
     """A unified public API: ALB + WAF in front of an ``execute-api`` VPC endpoint and private REST APIs.
 
@@ -407,6 +409,12 @@ class UnifiedApi(Construct):
                     record_name=domain_name + ".",
                     target=route53.RecordTarget.from_alias(target),
                 )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The load balancer's security group, default port 443: ``connections.allow_from(peer)`` lets a client
+        reach the entry (the construct itself opens it to the internet in ALB mode, to CloudFront otherwise)."""
+        return ec2.Connections(security_groups=[self.load_balancer_security_group], default_port=ec2.Port.tcp(443))
 
     @staticmethod
     def _validate(

@@ -35,6 +35,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
 
 #: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
@@ -70,6 +71,10 @@ MARK_TAG_KEY = "blueprints:vertical-scaling"
 EVENT_SOURCE = "blueprints.vertical-scaling"
 EVENT_DETAIL_TYPE = "EC2 Instance Resize"
 _SYNC_CALLER = "the VerticalScaling state machine"
+#: Powertools' ``service`` dimension of the handlers' metrics.
+METRIC_SERVICE = "vertical_scaling"
+#: The ``Outcome`` dimension's values (the report handler's ``OUTCOMES``).
+OUTCOMES = ("resized", "noop", "skipped", "refused", "dry-run", "reverted", "failed")
 
 
 class ResizeMode(Enum):
@@ -378,7 +383,7 @@ class VerticalScaling(Construct):
                 timeout=Duration.minutes(1),
                 log_retention=log_retention,
                 sync_caller=_SYNC_CALLER,
-                service_name="vertical_scaling",
+                service_name=METRIC_SERVICE,
             )
 
         self.targets_handler = handler(
@@ -1000,3 +1005,35 @@ class VerticalScaling(Construct):
                 "as the Lambda task integration grants; no other function.",
             )
         return machine
+
+    # What users grant and watch ------------------------------------------------------------------
+
+    def grant_start_resize(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a run (``states:StartExecution`` on this state machine only), as a trigger does.
+
+        The run's input is ``{"direction": "up" | "down", "dry_run": bool}``.
+        """
+        return self.state_machine.grant_start_execution(grantee)
+
+    def _outcome_metric(self, name: str, outcome: str, statistic: str, period: Duration | None) -> cloudwatch.Metric:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+        dimensions = {"service": METRIC_SERVICE, "Outcome": outcome, "Mode": self.mode.value}
+        return handler_metric(name, dimensions, statistic=statistic, period=period)  # type: ignore[no-any-return]
+
+    def metric_resizes(
+        self, outcome: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Resizes reported with ``outcome`` (one of ``OUTCOMES``) in this construct's mode: ``Resizes``
+        (count) in the ``Blueprints`` namespace, dimensions ``service``, ``Outcome``, ``Mode``; 5-minute sums.
+
+        Constructs of the same mode in one account and Region publish to the same series.
+        """
+        return self._outcome_metric("Resizes", outcome, statistic, period)
+
+    def metric_resize_duration(
+        self, outcome: str = "resized", *, statistic: str = "Maximum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Seconds from the lock to the report of each resize with ``outcome``: ``ResizeDuration``, same
+        namespace and dimensions as :meth:`metric_resizes`; 5-minute maximum."""
+        return self._outcome_metric("ResizeDuration", outcome, statistic, period)

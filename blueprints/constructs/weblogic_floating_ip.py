@@ -38,6 +38,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
     BucketEncryption,
     PythonHandler,
@@ -132,6 +133,17 @@ def imds_tag_key_problem(key: str) -> str | None:
     if not _IMDS_TAG_KEY_RE.match(key):
         return f"{key!r} has a character other than letters, digits and + - = . , _ : @ (no spaces or '/')"
     return None
+
+
+#: Powertools' ``service`` dimension of the route mover's metrics, and the counts it publishes.
+ROUTE_MOVER_SERVICE = "weblogic-route-mover"
+ROUTE_MOVER_METRICS = (
+    "RouteTablesUpdated",
+    "LaunchesAbandoned",
+    "CompletionsUnconfirmed",
+    "MalformedEvents",
+    "RedeliveredEvents",
+)
 
 
 @jsii.implements(IValidation)
@@ -241,6 +253,7 @@ def render_boot_template(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], template)
 
 
+@jsii.implements(ec2.IConnectable)
 class FloatingIpAdminServer(Construct):
     """A single WebLogic admin server reachable at one private IP in any AZ.
 
@@ -487,7 +500,7 @@ class FloatingIpAdminServer(Construct):
                 "ROUTE_TAG_KEY": ROUTE_TAG_KEY,
                 "ROUTE_TAG_VALUE": ROUTE_TAG_VALUE,
             },
-            service_name="weblogic-route-mover",
+            service_name=ROUTE_MOVER_SERVICE,
         )
         self.route_mover_function: lambda_.IFunction = self.route_mover.function
         assert self.route_mover.dead_letter_queue is not None
@@ -597,6 +610,31 @@ class FloatingIpAdminServer(Construct):
         self.unhealthy_console_alarm: cloudwatch.IAlarm | None = None
         if console_certificate is not None:
             self._create_console(console_certificate, console_ingress_cidrs, health_check_path, console_target_protocol)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The admin server's security group, default port ``admin_port``: ``connections.allow_from(other)``
+        lets ``other`` reach the admin server on its floating IP."""
+        return ec2.Connections(security_groups=[self.security_group], default_port=ec2.Port.tcp(self.admin_port))
+
+    def metric_route_mover(
+        self, metric_name: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """A count the route mover publishes (one of ``ROUTE_MOVER_METRICS``): the ``Blueprints`` namespace,
+        dimension ``service`` = ``weblogic-route-mover``; 5-minute sums."""
+        if metric_name not in ROUTE_MOVER_METRICS:
+            raise ValueError(f"metric_name must be one of {', '.join(ROUTE_MOVER_METRICS)}; got {metric_name!r}")
+        return handler_metric(  # type: ignore[no-any-return]
+            metric_name, {"service": ROUTE_MOVER_SERVICE}, statistic=statistic, period=period
+        )
+
+    def metric_route_tables_updated(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Route tables pointed at a new admin instance (``RouteTablesUpdated``), 5-minute sums."""
+        return self.metric_route_mover("RouteTablesUpdated", period=period)
+
+    def metric_launches_abandoned(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Launches the route mover abandoned, so the group replaces the instance (``LaunchesAbandoned``)."""
+        return self.metric_route_mover("LaunchesAbandoned", period=period)
 
     @staticmethod
     def _floating_subnet_az(admin_azs: Sequence[str], console_azs: Sequence[str] | None) -> str:

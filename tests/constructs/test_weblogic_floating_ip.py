@@ -1012,14 +1012,6 @@ def _build(**kwargs: Any) -> FloatingIpAdminServer:
             {"with_certificate": True, "console_ingress_cidrs": ["203.0.113.0/24"], "health_check_path": "console"},
             "health_check_path must be a URL path",
         ),
-        (
-            {
-                "with_certificate": True,
-                "console_ingress_cidrs": ["203.0.113.0/24"],
-                "console_target_protocol": "TCP",
-            },
-            "console_target_protocol must be ApplicationProtocol.HTTP or HTTPS",
-        ),
     ],
 )
 def test_arguments_are_validated_before_anything_is_built(kwargs: dict[str, Any], message: str) -> None:
