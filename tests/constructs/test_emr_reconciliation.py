@@ -383,7 +383,8 @@ def test_ledger_is_keyed_on_request_id_encrypted_recoverable_and_expiring(templa
 
 def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id(template: Template) -> None:
     cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
-    topic_id, topic = _resource(template, "AWS::SNS::Topic")
+    results = template.find_resources("AWS::SNS::Topic", {"Properties": {"DisplayName": "Reconciliation results"}})
+    ((topic_id, topic),) = results.items()
     assert "KmsMasterKeyId" in topic["Properties"]
     _, rule = _resource(template, "AWS::Events::Rule")
     properties = rule["Properties"]
