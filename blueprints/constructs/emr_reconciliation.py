@@ -132,6 +132,116 @@ class EmrReconciliationCluster(Construct):
         submitter_max_concurrency: int = 2,
         notification_topic: sns.ITopic | None = None,
     ) -> None:
+        """Build the request queue, the submitter, the cluster, the results topic and the alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            vpc: The cluster runs in its private subnets.
+                Required.
+            in_transit_certificates: ``s3://bucket/key.zip`` of the PEM files (above).
+                Required.
+            vpc_subnets: Must select only private subnets; they are tagged
+                ``for-use-with-amazon-emr-managed-policies=true``.
+                Default: private subnets with egress.
+            encryption_key: Encrypts queue, buckets, ledger, topic, EMR disks, S3 writes and logs; a key of your own
+                must let ``events.amazonaws.com`` use ``kms:Decrypt`` and ``kms:GenerateDataKey`` (the construct adds
+                that statement only to a key defined in the same app). That statement has no source condition:
+                EventBridge's KMS request for an encrypted SNS target carries no ``aws:SourceArn`` or
+                ``aws:SourceAccount`` (EventBridge User Guide, SNS permissions); the topic policy in front of the key is
+                what admits only the step-events rule.
+                Default: a new KMS key with rotation (retained).
+            data_buckets: The only buckets requests may read and write.
+                Default: one new KMS-encrypted bucket (retained).
+            cluster_name: .
+                Default: ``reconciliation``.
+            release_label: Any EMR 7.x or later; all run on Graviton.
+                Default: ``emr-7.13.0``.
+            primary_instance_types: ``FleetInstanceType(instance_type, weighted_capacity, ebs_size_gib)``.
+                Default: r6g.xlarge, r6g.2xlarge; weight 1; 250 GiB gp3.
+            core_instance_types: ``FleetInstanceType``s of the core fleet.
+                Default: r6g.2xlarge (8 units), r6g.4xlarge (16 units); 100 GiB gp3.
+            task_instance_types: ``FleetInstanceType``s of the task fleet; ``task_instance_types=()`` for no task fleet.
+                Default: r6g.2xlarge (8 units), r6g.4xlarge (16 units); 100 GiB gp3.
+            primary_on_demand: The primary node is On-Demand (losing it loses the cluster).
+                Default: ``True``.
+            core_on_demand_units: On-Demand capacity units of the core fleet at launch.
+                Default: 56.
+            core_spot_units: Spot capacity units of the core fleet at launch.
+                Default: 0.
+            task_on_demand_units: On-Demand capacity units of the task fleet at launch; EMR requires a task fleet to
+                start with capacity.
+                Default: 8.
+            task_spot_units: Spot capacity units of the task fleet at launch.
+                Default: 0.
+            spot_price_percent_of_on_demand: Spot capped at the On-Demand price; Spot uses price-capacity-optimized and
+                falls back to On-Demand after 20 min.
+                Default: 100.
+            minimum_capacity_units: EMR managed scaling's minimum, in instance-fleet units.
+                Default: 64.
+            maximum_capacity_units: EMR managed scaling's maximum, in instance-fleet units.
+                Default: 512.
+            maximum_on_demand_capacity_units: Managed scaling's On-Demand maximum; lower it to let managed scaling add
+                Spot.
+                Default: 512.
+            maximum_core_capacity_units: Managed scaling's core-fleet maximum.
+                Default: 512.
+            step_concurrency_level: .
+                Default: 10.
+            termination_protected: Turn it off in a deployment of its own before any change that replaces the cluster
+                (see *Replacing the cluster*).
+                Default: ``True``.
+            job_script: Uploaded as a CDK asset.
+                Default: ``blueprints/jobs/reconciliation/reconcile.py``.
+            submitter_code: A ``lambda_.Code`` of your own.
+                Default: the packaged handler.
+            submitter_timeout: Queue visibility timeout is six times this.
+                Default: 1 minute.
+            max_receive_count: At least 10.
+                Default: 50.
+            request_retention: How long a request may wait in the queue; at most 14 days and at least the time
+                ``max_receive_count`` deferrals take (about 11.5 hours for 50), so a request is dead-lettered rather
+                than expired.
+                Default: 14 days.
+            ledger_retention_days: Ledger entries expire (TTL) after this; a request id reused later runs again.
+                Default: 400.
+            log_retention_days: EMR logs under ``logs/`` in the control bucket.
+                Default: 90.
+            submitter_max_concurrency: Concurrent batches of the SQS event source (2 to 1000); keeps AddJobFlowSteps
+                calls under EMR's API rate.
+                Default: 2.
+            notification_topic: The alarms' SNS topic (dead-lettered requests, undelivered results, submitter errors).
+                The one the construct creates is encrypted with ``encryption_key``, TLS-only, and lets this account's
+                CloudWatch alarms publish. A topic of yours: if it has a topic policy, that policy must allow
+                ``cloudwatch.amazonaws.com`` to ``sns:Publish`` (a topic policy replaces SNS's default one), and if it
+                is KMS-encrypted, its key policy must let CloudWatch use the key.
+                Default: created.
+
+        Attributes:
+            encryption_key (kms.IKey)
+            control_bucket (s3.IBucket)
+            data_buckets (list[s3.IBucket])
+            primary_security_group (ec2.ISecurityGroup)
+            worker_security_group (ec2.ISecurityGroup)
+            service_access_security_group (ec2.ISecurityGroup)
+            instance_role (iam.IRole)
+            instance_profile (iam.CfnInstanceProfile)
+            service_role (iam.IRole)
+            job_script (s3_assets.Asset)
+            job_modules (s3_assets.Asset)
+            security_configuration (emr.CfnSecurityConfiguration)
+            cluster (emr.CfnCluster)
+            cluster_arn (str)
+            queue (sqs.IQueue)
+            dead_letter_queue (sqs.IQueue)
+            ledger (dynamodb.ITable)
+            results_topic (sns.ITopic)
+            results_dead_letter_queue (sqs.IQueue)
+            step_events_rule (events.IRule)
+            submitter (PythonHandler)
+            notification_topic (sns.ITopic)
+            alarms (list[cloudwatch.IAlarm])
+        """
         super().__init__(scope, id)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         job = job_script or JOB_SCRIPT

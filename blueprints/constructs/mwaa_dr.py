@@ -812,6 +812,92 @@ class MwaaDrPrimary(Construct):
         secrets_backend: SecretsManagerBackend | None = None,
         secrets_key: kms.IKey | None = None,
     ) -> None:
+        """Build the primary side: the environment (or wrap one), the replicated buckets, backups and alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            environment_name: The primary environment (created, or wrapped).
+                Required.
+            dr_region: Literal Region code of the DR side.
+                Required.
+            name_prefix: 3-24 lowercase characters; must match the DR side.
+                Default: ``mwaa-dr``.
+            create_environment: ``False`` wraps an existing environment by name (then pass no ``vpc``/``subnets``, and
+                pass its ``dags_bucket``).
+                Default: ``True``.
+            dags_bucket: The DAGs bucket: an ``s3.Bucket`` of the same stack, versioned, without a replication
+                configuration of its own (the construct adds the one to the DR Region). Required with
+                ``create_environment=False``: it must be the bucket the wrapped environment reads, since that is what
+                has to reach the DR Region. An imported bucket (``Bucket.from_bucket_name``) is refused, because this
+                stack cannot change its replication; bring it in with ``cdk import`` first. An SSE-KMS bucket must carry
+                its key (``encryption_key=``).
+                Default: created.
+            requirements: ``AirflowS3Object(path=..., version=...)``: a key in the DAGs bucket and its S3 version id
+                (MWAA's ``RequirementsS3Path``/``RequirementsS3ObjectVersion``). Pass the same objects to
+                ``MwaaDrSecondary`` (see **Code and configuration on both sides**).
+                Default: none.
+            plugins: ``AirflowS3Object`` of the plugins zip (MWAA's ``PluginsS3Path``/``PluginsS3ObjectVersion``); the
+                same on both sides.
+                Default: none.
+            startup_script: ``AirflowS3Object`` of the startup script (MWAA's
+                ``StartupScriptS3Path``/``StartupScriptS3ObjectVersion``); the same on both sides.
+                Default: none.
+            airflow_configuration_options: Airflow options (``{"core.default_task_retries": "3"}``), checked against
+                MWAA's ``ConfigKey``/``ConfigValue``.
+                Default: none.
+            secrets_backend: ``SecretsManagerBackend(...)``: Airflow connections and variables from Secrets Manager; see
+                **Secrets**.
+                Default: none.
+            secrets_key: The KMS key of the backend's secrets in this Region (none: the AWS managed
+                ``aws/secretsmanager`` key); only with ``secrets_backend``.
+                Default: none.
+            vpc: Where a created environment runs; required with ``create_environment=True``, refused without.
+                Default: none.
+            subnets: Two private subnets in two AZs.
+                Default: the VPC's first two private subnets.
+            airflow_version: One of 2.7.2, 2.8.1, 2.9.2, 2.10.1, 2.10.3, 2.11.0, 3.0.6.
+                Default: ``2.11.0``.
+            environment_class: Size of a created environment: one of MWAA's environment classes.
+                Default: ``mw1.small``.
+            max_workers: Most workers of a created environment, 1-25.
+                Default: ``2``.
+            rpo: Backup interval (5-1440 whole minutes).
+                Default: 15 minutes.
+            backup_retention: Lifecycle expiry of ``backups/`` and ``failback/``.
+                Default: 30 days.
+            replication_time_control: S3 RTC (15-minute replication SLA, with replication metrics).
+                Default: ``False``.
+            airflow_rbac_role: Airflow role that ``InvokeRestApi`` acts as: ``Op`` (reads and writes variables,
+                connections, pools and DAG states) or ``Admin``. ``User`` and ``Viewer`` are refused: Airflow's default
+                roles give them no permission on variables or connections (Airflow "Access Control"), so every backup
+                and restore would get 403.
+                Default: ``Op``.
+            notification_topic: The alarms' SNS topic. The one the construct creates is encrypted with
+                ``encryption_key``, TLS-only, and lets this account's CloudWatch alarms publish; a topic passed in is
+                used as it is, so its topic policy must allow ``cloudwatch.amazonaws.com`` to ``sns:Publish``, and its
+                key, if any, must allow CloudWatch to use it for ``kms:Decrypt`` and ``kms:GenerateDataKey*``.
+                Default: created.
+            encryption_key: The KMS key of the created DAGs bucket, environment and topic (see **Keys**); a key passed
+                in must let ``cloudwatch.amazonaws.com`` use it for ``kms:Decrypt`` and ``kms:GenerateDataKey*``.
+                Default: created.
+
+        Attributes:
+            environment_name (str)
+            dr_region (str)
+            key (kms.IKey)
+            dags_bucket (s3.IBucket)
+            dags_key (kms.IKey | None)
+            backup_bucket (s3.IBucket)
+            replication_role (iam.IRole)
+            airflow (_AirflowEnvironment | None)
+            environment (mwaa.CfnEnvironment | None)
+            backup_function (PythonHandler)
+            backup_rule (events.Rule)
+            notification_topic (sns.ITopic)
+            heartbeat_alarm (cloudwatch.Alarm)
+            backup_alarm (cloudwatch.Alarm)
+        """
         super().__init__(scope, id)
         _check_environment_name("environment_name", environment_name)
         _check_prefix(name_prefix)
@@ -1119,6 +1205,86 @@ class MwaaDrSecondary(Construct):
         secrets_backend: SecretsManagerBackend | None = None,
         secrets_key: kms.IKey | None = None,
     ) -> None:
+        """Build the DR side: replica buckets, the health check, failover and failback, and the alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            strategy: ``MwaaDrStrategy.ACTIVE_PASSIVE`` or ``BACKUP_RESTORE``, or its value string (``active_passive``,
+                ``backup_restore``).
+                Required.
+            primary_environment_name: The primary environment's name: what is monitored and failed back to.
+                Required.
+            primary_region: The primary's literal Region code; must differ from the stack's.
+                Required.
+            vpc: Network of the DR environment.
+                Required.
+            subnets: Two private subnets in two AZs.
+                Default: the VPC's first two private subnets.
+            environment_name: Name of the DR environment.
+                Default: primary's name.
+            check_interval: How often the health check runs.
+                Default: 2 minutes.
+            heartbeat_window: GetMetricData window per evaluation.
+                Default: 3 minutes.
+            unhealthy_threshold: Consecutive unhealthy evaluations before a disaster (at least 2).
+                Default: 3.
+            rpo: Sizes the backup-age alarm (2 x RPO + 15 minutes).
+                Default: 15 minutes.
+            requirements: As on the primary, for the passive environment (active_passive only: backup_restore creates
+                its environment from the primary's stored configuration, so it refuses it).
+                Default: none.
+            plugins: As on the primary (active_passive only).
+                Default: none.
+            startup_script: As on the primary (active_passive only).
+                Default: none.
+            airflow_configuration_options: As on the primary (active_passive only). The DR side adds
+                ``core.dags_are_paused_at_creation=True`` and ``scheduler.catchup_by_default=False``, and refuses other
+                values for those two.
+                Default: none.
+            secrets_backend: The same ``SecretsManagerBackend`` as the primary.
+                Default: none.
+            secrets_key: The key of the secrets' replicas in the DR Region; only with ``secrets_backend``.
+                Default: none.
+            name_prefix: 3-24 lowercase characters; must match the primary side.
+                Default: ``mwaa-dr``.
+            airflow_version: As on the primary.
+                Default: ``2.11.0``.
+            environment_class: As on the primary.
+                Default: ``mw1.small``.
+            max_workers: As on the primary.
+                Default: ``2``.
+            backup_retention: Lifecycle expiry of the replicated ``backups/`` and ``failback/``.
+                Default: 30 days.
+            airflow_rbac_role: As on the primary.
+                Default: ``Op``.
+            notification_topic: As on the primary: a topic passed in must let CloudWatch alarms publish; see
+                **Notifications** for an encrypted one.
+                Default: created.
+
+        Attributes:
+            strategy (MwaaDrStrategy)
+            detection_minutes (int)
+            environment_name (str)
+            primary_environment_name (str)
+            primary_region (str)
+            key (kms.IKey)
+            dags_bucket (s3.IBucket)
+            backup_bucket (s3.IBucket)
+            state_table (dynamodb.ITable)
+            airflow (_AirflowEnvironment | None)
+            environment (mwaa.CfnEnvironment | None)
+            notification_topic (sns.ITopic)
+            health_function (PythonHandler)
+            metadata_function (PythonHandler)
+            failover_function (PythonHandler)
+            failover_state_machine (sfn.IStateMachine)
+            failback_state_machine (sfn.IStateMachine)
+            schedule (scheduler.Schedule)
+            backup_age_alarm (cloudwatch.Alarm)
+            execution_alarms (dict[str, cloudwatch.Alarm])
+            failed_executions_alarm (cloudwatch.Alarm)
+        """
         super().__init__(scope, id)
         for argument, s3_object in (
             ("requirements", requirements),
