@@ -24,6 +24,7 @@ import typing
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 
 #: Arguments renamed in 0.x, so that the old keyword gets a message saying what to use instead.
 RENAMED = {"alarm_topic": "notification_topic"}
@@ -144,7 +145,7 @@ def problem(value: object, hint: object) -> str | None:
         if not isinstance(value, collections.abc.Iterable) or isinstance(value, collections.abc.Mapping):
             return f"got {type(value).__name__} {value!r}"
         item = args[0] if args and (len(args) == 1 or args[-1] is Ellipsis) else Any
-        for index, element in enumerate(value):  # type: ignore[arg-type]
+        for index, element in enumerate(value):
             reason = problem(element, item)
             if reason is not None:
                 return f"got {type(value).__name__} whose item {index} is not {type_text(item)}: {reason}"
@@ -200,8 +201,8 @@ def checked_arguments(owner: str, init: Any, args: tuple[object, ...], kwargs: d
     accepted = [p for p in signature.parameters if p not in ("self", "scope", "id")]
     for key in kwargs:
         if key not in signature.parameters and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-            hint = f" ({key} was renamed {RENAMED[key]})" if key in RENAMED else ""
-            raise TypeError(f"{owner} got an unexpected argument {key!r}{hint}; it accepts {', '.join(accepted)}")
+            renamed = f" ({key} was renamed {RENAMED[key]})" if key in RENAMED else ""
+            raise TypeError(f"{owner} got an unexpected argument {key!r}{renamed}; it accepts {', '.join(accepted)}")
     try:
         bound = signature.bind_partial(None, *args, **kwargs)
     except TypeError as err:
@@ -247,7 +248,7 @@ def explain(cls: type) -> type:
             init(self, *args, **kwargs)
 
         cls.__init__ = checked_init  # type: ignore[misc]
-    signature = inspect.signature(cls.__init__)
+    signature = inspect.signature(cls.__init__)  # type: ignore[misc]
     parameters = list(signature.parameters.values())[1:]
     cls.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(default=_shown(p.default)) for p in parameters]
@@ -268,14 +269,12 @@ def handler_metric(
     statistic: str,
     period: Duration | None = None,
     label: str | None = None,
-) -> Any:
+) -> cloudwatch.Metric:
     """A ``cloudwatch.Metric`` in the ``Blueprints`` namespace, with exactly the dimensions a handler sends.
 
     CloudWatch matches a metric on its whole set of dimensions, so these are all of them: Powertools' ``service``
     plus those the handler adds.
     """
-    from aws_cdk import aws_cloudwatch as cloudwatch
-
     return cloudwatch.Metric(
         namespace=METRIC_NAMESPACE,
         metric_name=metric_name,

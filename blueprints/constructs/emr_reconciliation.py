@@ -618,9 +618,7 @@ class EmrReconciliationCluster(Construct):
         5-minute sums."""
         if outcome not in REQUEST_METRICS:
             raise ValueError(f"outcome must be one of {', '.join(REQUEST_METRICS)}; got {outcome!r}")
-        return handler_metric(  # type: ignore[no-any-return]
-            REQUEST_METRICS[outcome], {"service": SUBMITTER}, statistic=statistic, period=period
-        )
+        return handler_metric(REQUEST_METRICS[outcome], {"service": SUBMITTER}, statistic=statistic, period=period)
 
     def metric_requests_rejected(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Requests rejected as invalid (``RequestsRejected``), 5-minute sums."""

@@ -1131,7 +1131,7 @@ class MwaaDrPrimary(Construct):
     def metric_backups_completed(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Metadata backups of this environment that completed (``MwaaBackupsCompleted``): the ``Blueprints``
         namespace, dimensions ``service`` = ``mwaa-dr-backup`` and ``environment``; 5-minute sums."""
-        return handler_metric(  # type: ignore[no-any-return]
+        return handler_metric(
             "MwaaBackupsCompleted",
             {"service": BACKUP_SERVICE, "environment": self.environment_name},
             statistic="Sum",
@@ -1140,7 +1140,7 @@ class MwaaDrPrimary(Construct):
 
     def metric_backup_duration(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Seconds each backup took (``MwaaBackupSeconds``), same dimensions; 5-minute maximum."""
-        return handler_metric(  # type: ignore[no-any-return]
+        return handler_metric(
             "MwaaBackupSeconds",
             {"service": BACKUP_SERVICE, "environment": self.environment_name},
             statistic="Maximum",
@@ -1735,7 +1735,7 @@ class MwaaDrSecondary(Construct):
         """Age in seconds of the newest backup in the DR Region, as the health check publishes it
         (``BackupAgeSeconds``, the ``Blueprints`` namespace, dimension ``Environment`` = the primary's name);
         5-minute maximum."""
-        return handler_metric(  # type: ignore[no-any-return]
+        return handler_metric(
             "BackupAgeSeconds", {"Environment": self.primary_environment_name}, statistic="Maximum", period=period
         )
 

@@ -1110,7 +1110,7 @@ class VerticalScaling(Construct):
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
         dimensions = {"service": METRIC_SERVICE, "Outcome": outcome, "Mode": self.mode.value}
-        return handler_metric(name, dimensions, statistic=statistic, period=period)  # type: ignore[no-any-return]
+        return handler_metric(name, dimensions, statistic=statistic, period=period)
 
     def metric_resizes(
         self, outcome: str, *, statistic: str = "Sum", period: Duration | None = None

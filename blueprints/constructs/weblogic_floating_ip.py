@@ -748,9 +748,7 @@ class FloatingIpAdminServer(Construct):
         dimension ``service`` = ``weblogic-route-mover``; 5-minute sums."""
         if metric_name not in ROUTE_MOVER_METRICS:
             raise ValueError(f"metric_name must be one of {', '.join(ROUTE_MOVER_METRICS)}; got {metric_name!r}")
-        return handler_metric(  # type: ignore[no-any-return]
-            metric_name, {"service": ROUTE_MOVER_SERVICE}, statistic=statistic, period=period
-        )
+        return handler_metric(metric_name, {"service": ROUTE_MOVER_SERVICE}, statistic=statistic, period=period)
 
     def metric_route_tables_updated(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Route tables pointed at a new admin instance (``RouteTablesUpdated``), 5-minute sums."""

@@ -506,3 +506,27 @@ def test_backup_age_metric_matches_what_the_health_check_puts(built: Built) -> N
         "SchedulerHeartbeat",
         "us-east-1",
     )
+
+
+def test_route_mover_metrics_match_the_emf_of_a_rejected_event(
+    built: Built, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route mover, with the template's environment, rejects a malformed event and prints the EMF of
+    ``MalformedEvents``: the namespace and dimensions ``metric_route_mover`` names."""
+    from tests.handler_kit import load_event
+
+    admin = built.constructs["WebLogic"][0]
+    environment = _function_environment(built, "WebLogic", admin.route_mover_function)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value if isinstance(value, str) else "rtb-0123456789abcdef0")
+    mover = load_handler("weblogic_route_mover")
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="LifecycleActionToken is missing"):
+        mover.handler(load_event("weblogic_floating_ip_malformed"), LambdaContext())
+    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    metric = admin.metric_route_mover("MalformedEvents")
+    assert directive["Namespace"] == metric.namespace
+    assert [m["Name"] for m in directive["Metrics"]] == [metric.metric_name]
+    (dimension_set,) = directive["Dimensions"]
+    assert {k: emf[k] for k in dimension_set} == metric.dimensions
