@@ -153,7 +153,7 @@ class EmrReconciliationCluster(Construct):
                 Default: a new KMS key with rotation (retained).
             data_buckets: The only buckets requests may read and write.
                 Default: one new KMS-encrypted bucket (retained).
-            cluster_name: .
+            cluster_name: The EMR cluster's name.
                 Default: ``reconciliation``.
             release_label: Any EMR 7.x or later; all run on Graviton.
                 Default: ``emr-7.13.0``.
@@ -186,7 +186,7 @@ class EmrReconciliationCluster(Construct):
                 Default: 512.
             maximum_core_capacity_units: Managed scaling's core-fleet maximum.
                 Default: 512.
-            step_concurrency_level: .
+            step_concurrency_level: Steps the cluster runs at once (EMR's ``StepConcurrencyLevel``), 1 to 256.
                 Default: 10.
             termination_protected: Turn it off in a deployment of its own before any change that replaces the cluster
                 (see *Replacing the cluster*).

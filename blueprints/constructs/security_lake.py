@@ -201,7 +201,7 @@ class SecurityLakeSubscriber(Construct):
                 ``UpdateSubscriber`` accepts (no spaces or commas, which CloudFormation could create but not update); it
                 ends the share's name, by which the visualization side finds the share.
                 Default: ``cross-account-visualization``.
-            subscriber_description: .
+            subscriber_description: The subscriber's description in Security Lake.
                 Default: ``Query access for the security visualization account``.
             external_id_secret: Pass an ``ISecret`` to use your own; the value reaches CloudFormation as a
                 ``{{resolve:secretsmanager:…}}`` reference, never a literal.
@@ -935,7 +935,7 @@ class SecurityLakeVisualization(Construct):
                 Default: none.
             admin_dependencies: Constructs the database, links and grants must wait for.
                 Default: none.
-            workgroup_name: .
+            workgroup_name: Name of the Athena workgroup the construct creates.
                 Default: ``security-lake-visualization``.
             results_key: Encrypts results (SSE-KMS) and the results bucket.
                 Default: a new KMS key with rotation.

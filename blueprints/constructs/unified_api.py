@@ -134,7 +134,7 @@ class UnifiedApi(Construct):
                 Default: required without ``vpc``.
             endpoint_subnets: One subnet per AZ is used; at least two AZs.
                 Default: the new VPC's isolated subnets, else private subnets with egress.
-            load_balancer_subnets: .
+            load_balancer_subnets: Subnets of the internet-facing load balancer.
                 Default: public subnets.
             private_dns_enabled: ``True`` would make every ``*.execute-api`` name in the VPC resolve to this endpoint,
                 breaking calls to public APIs from the VPC; the ALB needs no DNS.

@@ -330,7 +330,7 @@ class FloatingIpAdminServer(Construct):
             route_table_ids: The tables that must carry the /28 route: those of every subnet from which clients (managed
                 servers, ALB nodes) reach the floating IP.
                 Default: every public, private and isolated route table of the VPC.
-            instance_type: .
+            instance_type: The admin server's instance type.
                 Default: ``m7i.large``.
             machine_image: The user data needs ``dnf``, ``systemd``, ``curl``, the ``amazon-efs-utils`` package (in the
                 AL2023 repositories), and systemd-networkd managing the primary interface with amazon-ec2-net-utils'
@@ -353,7 +353,7 @@ class FloatingIpAdminServer(Construct):
             file_system: Encrypted EFS (customer managed KMS key), elastic throughput, automatic backups, retained on
                 delete, policy denying non-TLS access; mount targets in ``admin_subnets``.
                 Default: created.
-            mount_point: .
+            mount_point: Where the instance mounts the file system.
                 Default: ``/mnt/efs``.
             encryption_key: Encrypts the file system and the topic. The construct lets EventBridge and CloudWatch (this
                 account) use it to publish to the topic (see *Resource policies* below); a key it cannot modify
