@@ -5,6 +5,8 @@ Every construct and example stack is re-exported here::
     from blueprints import EmrReconciliationCluster, SecureBucket
 """
 
+from constructs import Construct as _Construct
+
 from blueprints.constructs import (
     AlarmTrigger,
     BucketEncryption,
@@ -35,6 +37,7 @@ from blueprints.constructs import (
     replica_key_alias,
     service_grant,
 )
+from blueprints.constructs.api import explain as _explain
 from blueprints.stacks import (
     DomainApi,
     EmrReconciliationStack,
@@ -90,3 +93,14 @@ __all__ = [
     "replica_key_alias",
     "service_grant",
 ]
+
+# Every public construct and stack shows its real signature and docstring, and checks its arguments' types.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and issubclass(_obj, _Construct):
+        _explain(_obj)
+
+
+def __dir__() -> list[str]:
+    """The public API only: ``config``, ``example_app``, ``jobs`` and ``lambdas`` stay importable, unlisted."""
+    return sorted([*__all__, "__version__"])

@@ -389,7 +389,8 @@ def test_ledger_is_keyed_on_request_id_encrypted_recoverable_and_expiring(templa
 
 def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id(template: Template) -> None:
     cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
-    topic_id, topic = _resource(template, "AWS::SNS::Topic")
+    results = template.find_resources("AWS::SNS::Topic", {"Properties": {"DisplayName": "Reconciliation results"}})
+    ((topic_id, topic),) = results.items()
     assert "KmsMasterKeyId" in topic["Properties"]
     _, rule = _resource(template, "AWS::Events::Rule")
     properties = rule["Properties"]
@@ -498,7 +499,7 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         data_buckets=[bucket],
         step_concurrency_level=4,
         submitter_max_concurrency=5,
-        alarm_topic=alarm_topic,
+        notification_topic=alarm_topic,
     )
     assert service.encryption_key is key
     assert service.data_buckets == [bucket]
@@ -516,8 +517,10 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     assert list(primary["LaunchSpecifications"]) == ["SpotSpecification"]
     assert "TaskInstanceFleets" not in cluster["Properties"]["Instances"]
     assert cluster["Properties"]["Instances"]["CoreInstanceFleet"]["TargetOnDemandCapacity"] == 64
-    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [Match.any_value()]}})
+    pager = {"Ref": stack.get_logical_id(alarm_topic.node.default_child)}  # type: ignore[arg-type]
+    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [pager]}})
     assert len(paged) == 3
+    assert service.notification_topic is alarm_topic
     functions = template.find_resources("AWS::Lambda::Function")
     assert any(
         f["Properties"].get("Environment", {}).get("Variables", {}).get("DATA_BUCKETS") == "company-ledgers"
