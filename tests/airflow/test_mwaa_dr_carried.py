@@ -13,6 +13,7 @@ Cells: ``yes``; ``no``; ``masked`` (the backup holds Airflow's ``***`` in place 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from tests.airflow.servers import SECRETS_BACKEND_KEY, SECRETS_BACKEND_VALUE, VE
 from tests.handler_kit import LambdaContext
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mwaa-dr.md"
-SECTION = "## What a backup carries, per Airflow version"
+SECTION = "### What a backup carries, per Airflow version"
 CELLS = {"yes", "no", "masked", "marker"}
 
 DAG = "dr_probe"
@@ -71,12 +72,12 @@ def doc_tables() -> dict[int, dict[str, tuple[str, str]]]:
     """{major: {metadata: (backed up, restored)}} from the page's tables."""
     text = DOC.read_text()
     assert SECTION in text, f"{DOC.name} has no section {SECTION!r}"
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    section = re.split(r"\n#{1,3} ", text.split(SECTION, 1)[1], maxsplit=1)[0]
     tables: dict[int, dict[str, tuple[str, str]]] = {}
     for major in (2, 3):
-        heading = f"### Airflow {major}.x"
-        assert heading in section, f"the section has no {heading!r}"
-        part = section.split(heading, 1)[1].split("\n### ", 1)[0]
+        heading = f"\n#### Airflow {major}.x\n"
+        assert heading in section, f"the section has no {heading.strip()!r}"
+        part = section.split(heading, 1)[1].split("\n#### ", 1)[0]
         rows: dict[str, tuple[str, str]] = {}
         for line in part.splitlines():
             if not line.startswith("|") or line.startswith("| ---") or line.startswith("| metadata |"):
