@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_FLAGS := --version-reporting false --path-metadata false --asset-metadata false --no-notices --ci
 
-.PHONY: setup synth test lint typecheck cfn-lint diff bench snapshot-update clean airflow-venvs
+.PHONY: setup synth test test-emr lint typecheck cfn-lint diff bench snapshot-update clean airflow-venvs
 
 setup: $(VENV)/.installed-$(PYTHON_MINOR) node_modules/.installed
 
@@ -44,15 +44,31 @@ airflow-venvs: .venv-airflow2/.installed .venv-airflow3/.installed
 	.venv-airflow$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
+## .venv-emr: the EMR runtime for the Spark job and its contract (cached like .venv): CPython 3.9, which EMR 7.x
+## runs PySpark on, and pyspark pinned to the default release's Spark (requirements-emr-runtime.txt)
+EMR_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.9.*/bin/python))),python3.9)
+
+.venv-emr/.installed: requirements-emr-runtime.txt
+	@test -x .venv-emr/bin/python || $(EMR_PYTHON) -m venv .venv-emr
+	.venv-emr/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	.venv-emr/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+## test-emr: the syntax gate, then tests/jobs and the contract tests on the EMR runtime
+test-emr: .venv-emr/.installed
+	.venv-emr/bin/python tools/emr_runtime_gate.py
+	.venv-emr/bin/python -m pytest tests/jobs tests/lambdas/test_reconciliation_request.py
+
 ## synth: every example stack, with the AwsSolutions and Serverless nag packs, into cdk.out/
 synth: setup
 	@rm -rf cdk.out
 	cdk synth --quiet $(CDK_FLAGS)
 	@python tools/synth_report.py cdk.out
 
-## test: pytest (snapshots included), ruff, mypy, and cfn-lint over the synthesized templates
+## test: pytest (snapshots included; tests/jobs run in test-emr only), the EMR runtime's tests, ruff, mypy, cfn-lint
 test: synth airflow-venvs
 	python -m pytest
+	$(MAKE) --no-print-directory test-emr
 	$(MAKE) --no-print-directory lint typecheck cfn-lint
 
 lint: setup

@@ -5,6 +5,8 @@ Every construct and example stack is re-exported here::
     from blueprints import EmrReconciliationCluster, SecureBucket
 """
 
+from constructs import Construct as _Construct
+
 from blueprints.constructs import (
     AlarmTrigger,
     BucketEncryption,
@@ -36,6 +38,7 @@ from blueprints.constructs import (
     service_grant,
     state_machine_log_group,
 )
+from blueprints.constructs.api import explain as _explain
 from blueprints.stacks import (
     DomainApi,
     EmrReconciliationStack,
@@ -92,3 +95,14 @@ __all__ = [
     "service_grant",
     "state_machine_log_group",
 ]
+
+# Every public construct and stack shows its real signature and docstring, and checks its arguments' types.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and issubclass(_obj, _Construct):
+        _explain(_obj)
+
+
+def __dir__() -> list[str]:
+    """The public API only: ``config``, ``example_app``, ``jobs`` and ``lambdas`` stay importable, unlisted."""
+    return sorted([*__all__, "__version__"])

@@ -23,6 +23,17 @@ os.environ["CDK_VALIDATION"] = "false"
 # that is the machine's Python, and Spark refuses a worker whose minor version differs from the driver's.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
+#: The Python that EMR runs the Spark job on (tools/emr_runtime_gate.py TARGET; `make test-emr` uses .venv-emr).
+EMR_RUNTIME = sys.version_info[:2] == (3, 9)
+# The Spark job's tests run once, on the EMR runtime (`make test-emr`), not again in the main venv: they cost minutes.
+collect_ignore = [] if EMR_RUNTIME else ["jobs"]
+
+
+def pytest_report_header() -> str:
+    if EMR_RUNTIME:
+        return "EMR runtime (Python 3.9): tests/jobs included"
+    return "tests/jobs left out: they run on the EMR runtime, `make test-emr` (.venv-emr, Python 3.9)"
+
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
     """The context from cdk.json (feature flags and defaults), plus overrides.

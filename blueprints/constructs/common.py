@@ -110,7 +110,7 @@ class SecureBucket(s3.Bucket):
         scope: Construct,
         id: str,
         *,
-        encryption: BucketEncryption = BucketEncryption.KMS,
+        encryption: BucketEncryption | str = BucketEncryption.KMS,
         encryption_key: kms.IKey | None = None,
         versioned: bool = True,
         data: bool = True,
@@ -121,6 +121,36 @@ class SecureBucket(s3.Bucket):
         bucket_name: str | None = None,
         event_bridge_enabled: bool | None = None,
     ) -> None:
+        """Create the bucket (and its access-log bucket unless given).
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            encryption: ``BucketEncryption.KMS`` or ``S3_MANAGED``, or its value string (``kms``, ``s3``).
+                Default: ``BucketEncryption.KMS``.
+            encryption_key: The KMS key; only with ``BucketEncryption.KMS``.
+                Default: ``None``: a new key with rotation.
+            versioned: Keep object versions.
+                Default: ``True``.
+            data: Retain the bucket on stack deletion; ``False`` deletes it (only when empty).
+                Default: ``True``.
+            server_access_logs_bucket: Where server access logs go.
+                Default: ``None``: a sibling log bucket.
+            server_access_logs_prefix: Key prefix of the access logs.
+                Default: ``None``.
+            access_log_destination: This bucket receives access logs itself (needs ``S3_MANAGED``).
+                Default: ``False``.
+            lifecycle_rules: Lifecycle rules of the bucket.
+                Default: ``None``.
+            bucket_name: A physical name.
+                Default: ``None``: generated.
+            event_bridge_enabled: Send the bucket's events to EventBridge.
+                Default: ``None``: off.
+
+        Attributes:
+            server_access_logs_bucket (s3.IBucket | None)
+        """
+        encryption = BucketEncryption(encryption)
         if encryption_key is not None and encryption is not BucketEncryption.KMS:
             raise ValueError(
                 "encryption_key is only used with encryption=BucketEncryption.KMS; "
@@ -198,6 +228,27 @@ class SecureQueue(sqs.Queue):
         max_receive_count: int = 5,
         is_dead_letter_queue: bool = False,
     ) -> None:
+        """Create the queue and, unless it is one, its dead-letter queue.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            encryption_key: KMS key of the queue (and of its new dead-letter queue).
+                Default: ``None``: SQS-managed encryption.
+            visibility_timeout: The queue's visibility timeout.
+                Default: 30 seconds.
+            retention_period: How long a message is kept.
+                Default: 4 days.
+            dead_letter_queue: A dead-letter queue of yours; refused with ``is_dead_letter_queue``.
+                Default: ``None``: a new one.
+            max_receive_count: Receives before a message moves to the dead-letter queue, at least 1.
+                Default: 5.
+            is_dead_letter_queue: This queue is itself a dead-letter queue (it gets none).
+                Default: ``False``.
+
+        Attributes:
+            dead_letters (sqs.IQueue | None)
+        """
         if is_dead_letter_queue and dead_letter_queue is not None:
             raise ValueError("a queue that is a dead-letter queue takes no dead_letter_queue of its own")
         if max_receive_count < 1:
@@ -334,6 +385,48 @@ class PythonHandler(Construct):
         sync_caller: str | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
+        """Create the function, its role and its log group.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            name: The handler's folder under ``blueprints/lambdas/``.
+                Required.
+            description: What the function does (also its role's description).
+                Required.
+            code: Code of your own instead of the packaged handler.
+                Default: ``None``: ``blueprints/lambdas/<name>``.
+            environment: Environment variables added to Powertools' own.
+                Default: ``None``.
+            timeout: The function's timeout.
+                Default: 30 seconds.
+            memory_size: Memory in MB, 128 to 10240.
+                Default: 256.
+            log_retention: Retention of the function's log group.
+                Default: ``logs.RetentionDays.THREE_MONTHS``.
+            reserved_concurrent_executions: Reserved concurrency.
+                Default: ``None``.
+            service_name: Powertools' service name (the ``service`` metric dimension).
+                Default: ``None``: ``name``.
+            vpc: Run the function in this VPC.
+                Default: ``None``.
+            vpc_subnets: Its subnets in ``vpc``.
+                Default: ``None``.
+            security_groups: Its security groups in ``vpc``.
+                Default: ``None``.
+            sync_caller: Who invokes it synchronously (then it gets no dead-letter queue); refused with
+                ``dead_letter_queue``.
+                Default: ``None``.
+            dead_letter_queue: Dead-letter queue of asynchronous invocations.
+                Default: ``None``: a new one unless ``sync_caller``.
+
+        Attributes:
+            log_group (logs.ILogGroup)
+            role (iam.IRole)
+            dead_letter_queue (sqs.IQueue | None)
+            function (lambda_.Function)
+            tracing_policy (iam.Policy)
+        """
         super().__init__(scope, id)
         if sync_caller is not None and dead_letter_queue is not None:
             raise ValueError(
@@ -669,3 +762,39 @@ def log_alb_access_logs(load_balancer: elbv2.ApplicationLoadBalancer, bucket: s3
     cfn_policy = bucket.policy.node.default_child if bucket.policy else None
     if isinstance(cfn_load_balancer, elbv2.CfnLoadBalancer) and cfn_policy is not None:
         cfn_load_balancer.add_resource_dependency(cfn_policy)  # type: ignore[arg-type]
+
+
+def _notification_key(scope: Construct, key: kms.IKey) -> None:
+    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
+    if isinstance(key, kms.Key):
+        key.add_to_resource_policy(
+            service_grant(
+                scope,
+                sid="AllowCloudWatchAlarmsToPublish",
+                service="cloudwatch.amazonaws.com",
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+
+
+def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
+    """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
+    or a new one encrypted with ``key`` that this account's alarms may publish to."""
+    if topic is not None:
+        return topic
+    _notification_key(scope, key)
+    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
+    # account's alarms publish); without this statement CloudWatch's publish is denied.
+    created.add_to_resource_policy(
+        service_grant(
+            scope,
+            sid="CloudWatchAlarmsPublish",
+            service="cloudwatch.amazonaws.com",
+            actions=["sns:Publish"],
+            resources=[created.topic_arn],
+            source_arn=alarm_arn_pattern(scope),
+        )
+    )
+    return created

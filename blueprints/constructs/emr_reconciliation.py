@@ -34,6 +34,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
     LAMBDAS_DIR,
     PythonHandler,
@@ -41,6 +42,7 @@ from blueprints.constructs.common import (
     SecureQueue,
     TopicRuleTarget,
     acknowledge,
+    alarm_notification_topic,
     service_grant,
 )
 
@@ -48,12 +50,37 @@ JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 #: The Spark job and the request contract it shares with the submitter.
 JOB_SCRIPT = JOBS_DIR / "reconciliation" / "reconcile.py"
 SUBMITTER = "emr_step_submitter"
+#: The submitter's request metrics (Powertools ``service`` = ``SUBMITTER``), by the outcome they count.
+REQUEST_METRICS = {
+    "submitted": "RequestsSubmitted",
+    "rejected": "RequestsRejected",
+    "deferred": "RequestsDeferred",
+    "failed": "RequestsFailed",
+    "duplicate": "DuplicateRequests",
+    "recovered": "InterruptedSubmissionsRecovered",
+}
 CONTRACT_MODULE = "reconciliation_request.py"
 
 #: Newest EMR 7.x release when this was written; all 7.x releases run on Graviton.
 RELEASE_LABEL = "emr-7.13.0"
+#: The Spark of RELEASE_LABEL (Amazon EMR Release Guide, "Spark release history": emr-7.13.0 ships 3.5.6-amzn-2);
+#: requirements-emr-runtime.txt pins pyspark to it for the job's tests.
+RELEASE_SPARK_VERSION = "3.5.6"
+#: The interpreter the steps run PySpark on, set on the cluster (spark-env PYSPARK_PYTHON, spark-defaults
+#: spark.pyspark.python) rather than left to EMR's default. Python 3.9 is /usr/bin/python3 on Amazon Linux 2023 for
+#: the life of the OS and is in every EMR 7.x release (Release Guide, "Application versions in Amazon EMR 7.x
+#: releases": 3.9 in 7.0.0 to 7.13.0, 3.11 only from 7.1.0); tools/emr_runtime_gate.py keeps the job within it.
+JOB_PYTHON = "/usr/bin/python3.9"
+JOB_PYTHON_VERSION = "3.9"
+#: EMR release majors known to ship JOB_PYTHON and Spark 3.5 (the job's tested runtime).
+JOB_RELEASE_MAJORS = (7,)
 #: The tag that AmazonEMRServicePolicy_v2 requires on every network resource the cluster uses.
 EMR_MANAGED_TAG = "for-use-with-amazon-emr-managed-policies"
+#: Capacity at launch, in instance-fleet units: the post's minimum, of which one r6g.2xlarge on the task fleet.
+DEFAULT_LAUNCH_UNITS = 64
+DEFAULT_TASK_UNITS = 8
+#: Where the job writes each request's outcome in the control bucket (the submitter's results_uri).
+RESULTS_PREFIX = "results/"
 
 _RELEASE_RE = re.compile(r"^emr-(\d+)\.(\d+)\.(\d+)$")
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -100,9 +127,9 @@ class EmrReconciliationCluster(Construct):
         core_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
         task_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
         primary_on_demand: bool = True,
-        core_on_demand_units: int = 56,
+        core_on_demand_units: int | None = None,
         core_spot_units: int = 0,
-        task_on_demand_units: int = 8,
+        task_on_demand_units: int | None = None,
         task_spot_units: int = 0,
         spot_price_percent_of_on_demand: int = 100,
         minimum_capacity_units: int = 64,
@@ -119,9 +146,125 @@ class EmrReconciliationCluster(Construct):
         ledger_retention_days: int = 400,
         log_retention_days: int = 90,
         submitter_max_concurrency: int = 2,
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
     ) -> None:
+        """Build the request queue, the submitter, the cluster, the results topic and the alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            vpc: The cluster runs in its private subnets.
+                Required.
+            in_transit_certificates: ``s3://bucket/key.zip`` of the PEM files (above).
+                Required.
+            vpc_subnets: Must select only private subnets; they are tagged
+                ``for-use-with-amazon-emr-managed-policies=true``.
+                Default: private subnets with egress.
+            encryption_key: Encrypts queue, buckets, ledger, topic, EMR disks, S3 writes and logs; a key of your own
+                must let ``events.amazonaws.com`` use ``kms:Decrypt`` and ``kms:GenerateDataKey`` (the construct adds
+                that statement only to a key defined in the same app). That statement has no source condition:
+                EventBridge's KMS request for an encrypted SNS target carries no ``aws:SourceArn`` or
+                ``aws:SourceAccount`` (EventBridge User Guide, SNS permissions); the topic policy in front of the key is
+                what admits only the step-events rule.
+                Default: a new KMS key with rotation (retained).
+            data_buckets: The only buckets requests may read and write.
+                Default: one new KMS-encrypted bucket (retained).
+            cluster_name: The EMR cluster's name.
+                Default: ``reconciliation``.
+            release_label: Any EMR 7.x or later; all run on Graviton.
+                Default: ``emr-7.13.0``.
+            primary_instance_types: ``FleetInstanceType(instance_type, weighted_capacity, ebs_size_gib)``.
+                Default: r6g.xlarge, r6g.2xlarge; weight 1; 250 GiB gp3.
+            core_instance_types: ``FleetInstanceType``s of the core fleet.
+                Default: r6g.2xlarge (8 units), r6g.4xlarge (16 units); 100 GiB gp3.
+            task_instance_types: ``FleetInstanceType``s of the task fleet; ``task_instance_types=()`` for no task fleet.
+                Default: r6g.2xlarge (8 units), r6g.4xlarge (16 units); 100 GiB gp3.
+            primary_on_demand: The primary node is On-Demand (losing it loses the cluster).
+                Default: ``True``.
+            core_on_demand_units: On-Demand capacity units of the core fleet at launch.
+                Default: 56.
+            core_spot_units: Spot capacity units of the core fleet at launch.
+                Default: 0.
+            task_on_demand_units: On-Demand capacity units of the task fleet at launch; EMR requires a task fleet to
+                start with capacity.
+                Default: 8.
+            task_spot_units: Spot capacity units of the task fleet at launch.
+                Default: 0.
+            spot_price_percent_of_on_demand: Spot capped at the On-Demand price; Spot uses price-capacity-optimized and
+                falls back to On-Demand after 20 min.
+                Default: 100.
+            minimum_capacity_units: EMR managed scaling's minimum, in instance-fleet units.
+                Default: 64.
+            maximum_capacity_units: EMR managed scaling's maximum, in instance-fleet units.
+                Default: 512.
+            maximum_on_demand_capacity_units: Managed scaling's On-Demand maximum; lower it to let managed scaling add
+                Spot.
+                Default: 512.
+            maximum_core_capacity_units: Managed scaling's core-fleet maximum.
+                Default: 512.
+            step_concurrency_level: Steps the cluster runs at once (EMR's ``StepConcurrencyLevel``), 1 to 256.
+                Default: 10.
+            termination_protected: Turn it off in a deployment of its own before any change that replaces the cluster
+                (see *Replacing the cluster*).
+                Default: ``True``.
+            job_script: Uploaded as a CDK asset.
+                Default: ``blueprints/jobs/reconciliation/reconcile.py``.
+            submitter_code: A ``lambda_.Code`` of your own.
+                Default: the packaged handler.
+            submitter_timeout: Queue visibility timeout is six times this.
+                Default: 1 minute.
+            max_receive_count: At least 10.
+                Default: 50.
+            request_retention: How long a request may wait in the queue; at most 14 days and at least the time
+                ``max_receive_count`` deferrals take (about 11.5 hours for 50), so a request is dead-lettered rather
+                than expired.
+                Default: 14 days.
+            ledger_retention_days: Ledger entries expire (TTL) after this; a request id reused later runs again.
+                Default: 400.
+            log_retention_days: EMR logs under ``logs/`` in the control bucket.
+                Default: 90.
+            submitter_max_concurrency: Concurrent batches of the SQS event source (2 to 1000); keeps AddJobFlowSteps
+                calls under EMR's API rate.
+                Default: 2.
+            notification_topic: The alarms' SNS topic (dead-lettered requests, undelivered results, submitter errors).
+                The one the construct creates is encrypted with ``encryption_key``, TLS-only, and lets this account's
+                CloudWatch alarms publish. A topic of yours: if it has a topic policy, that policy must allow
+                ``cloudwatch.amazonaws.com`` to ``sns:Publish`` (a topic policy replaces SNS's default one), and if it
+                is KMS-encrypted, its key policy must let CloudWatch use the key.
+                Default: created.
+
+        Attributes:
+            encryption_key (kms.IKey)
+            control_bucket (s3.IBucket)
+            data_buckets (list[s3.IBucket])
+            primary_security_group (ec2.ISecurityGroup)
+            worker_security_group (ec2.ISecurityGroup)
+            service_access_security_group (ec2.ISecurityGroup)
+            instance_role (iam.IRole)
+            instance_profile (iam.CfnInstanceProfile)
+            service_role (iam.IRole)
+            job_script (s3_assets.Asset)
+            job_modules (s3_assets.Asset)
+            security_configuration (emr.CfnSecurityConfiguration)
+            cluster (emr.CfnCluster)
+            cluster_arn (str)
+            queue (sqs.IQueue)
+            dead_letter_queue (sqs.IQueue)
+            ledger (dynamodb.ITable)
+            results_topic (sns.ITopic)
+            results_dead_letter_queue (sqs.IQueue)
+            step_events_rule (events.IRule)
+            submitter (PythonHandler)
+            notification_topic (sns.ITopic)
+            alarms (list[cloudwatch.IAlarm])
+        """
         super().__init__(scope, id)
+        # The launch capacity follows the task fleet: the post's minimum of 64 units as 56 core + 8 task (EMR
+        # refuses a task fleet without capacity), or all 64 on core when task_instance_types=().
+        if task_on_demand_units is None:
+            task_on_demand_units = DEFAULT_TASK_UNITS if task_instance_types else 0
+        if core_on_demand_units is None:
+            core_on_demand_units = DEFAULT_LAUNCH_UNITS - (DEFAULT_TASK_UNITS if task_instance_types else 0)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         job = job_script or JOB_SCRIPT
         certificates = _validate(
@@ -222,12 +365,14 @@ class EmrReconciliationCluster(Construct):
             "ServiceRole",
             assumed_by=iam.ServicePrincipal(
                 "elasticmapreduce.amazonaws.com",
+                # AWS's documented trust policy for the EMR service role (Management Guide, "Service role for Amazon
+                # EMR (EMR role)"): this account, and any EMR resource of this account in this Region. Narrowing the
+                # source ARN to cluster/* (as before) is not documented to cover every call EMR makes with the role,
+                # and a refused AssumeRole fails the cluster's launch, so the documented form is used as it is.
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="elasticmapreduce", resource="cluster", resource_name="*"
-                        )
+                        "aws:SourceArn": f"arn:{stack.partition}:elasticmapreduce:{stack.region}:{stack.account}:*"
                     },
                 },
             ),
@@ -316,6 +461,7 @@ class EmrReconciliationCluster(Construct):
             name=cluster_name,
             release_label=release_label,
             applications=[emr.CfnCluster.ApplicationProperty(name="Spark")],
+            configurations=spark_python_configurations(),
             service_role=self.service_role.role_arn,
             job_flow_role=self.instance_profile.ref,
             security_configuration=self.security_configuration.ref,
@@ -464,9 +610,53 @@ class EmrReconciliationCluster(Construct):
                     "source a request that keeps failing moves to the queue's dead-letter queue (redrive policy).",
                 )
         self._grant_submitter()
-        self._alarm(alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.encryption_key, notification_topic)
+        self._alarm()
 
     # -------------------------------------------------------------------------------------------------------------
+
+    def grant_send_requests(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` send reconciliation requests: ``sqs:SendMessage`` on ``queue``, and
+        ``kms:GenerateDataKey`` and ``kms:Decrypt`` on ``encryption_key`` through SQS only (what an SSE-KMS
+        producer needs, Amazon SQS Developer Guide, "Configuring AWS KMS permissions")."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[self.queue.queue_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resource_arns=[self.encryption_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(self).region}.amazonaws.com"}},
+        )
+        return grant
+
+    def grant_subscribe_results(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` subscribe to ``results_topic`` (``sns:Subscribe`` on that topic only)."""
+        return self.results_topic.grant_subscribe(grantee)
+
+    def metric_requests(
+        self, outcome: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Requests the submitter counted as ``outcome``, one of ``REQUEST_METRICS``' keys (``submitted``,
+        ``rejected``, ``deferred``, ``failed``, ``duplicate``, ``recovered``): the ``Blueprints`` namespace,
+        dimension ``service`` = ``emr_step_submitter``, metric ``RequestsSubmitted``, ``RequestsRejected``...;
+        5-minute sums."""
+        if outcome not in REQUEST_METRICS:
+            raise ValueError(f"outcome must be one of {', '.join(REQUEST_METRICS)}; got {outcome!r}")
+        return handler_metric(REQUEST_METRICS[outcome], {"service": SUBMITTER}, statistic=statistic, period=period)
+
+    def metric_requests_rejected(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests rejected as invalid (``RequestsRejected``), 5-minute sums."""
+        return self.metric_requests("rejected", period=period)
+
+    def metric_requests_deferred(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests put back on the queue because the cluster was busy (``RequestsDeferred``), 5-minute sums."""
+        return self.metric_requests("deferred", period=period)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The primary node's security group: allow a client to reach it with ``connections.allow_from``."""
+        return ec2.Connections(security_groups=[self.primary_security_group])
 
     def _grant_instance_role(self, certificates: tuple[str, str], region: str, partition: str) -> None:
         role = self.instance_role
@@ -479,6 +669,23 @@ class EmrReconciliationCluster(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="WriteLogs", actions=["s3:PutObject"], resources=[control.arn_for_objects("logs/*")]
+            )
+        )
+        # The job's results objects, results/<request id>.json, written through EMRFS, which checks first whether the
+        # object exists (a HEAD, which S3 answers with 403 instead of 404 unless the caller may list that prefix).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteResults",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[control.arn_for_objects(f"{RESULTS_PREFIX}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListResults",
+                actions=["s3:ListBucket"],
+                resources=[control.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{RESULTS_PREFIX}*"]}},
             )
         )
         role.add_to_principal_policy(
@@ -545,6 +752,12 @@ class EmrReconciliationCluster(Construct):
         )
         _acknowledge_resource(
             role,
+            control.arn_for_objects(f"{RESULTS_PREFIX}*"),
+            "Each step writes (and EMRFS first looks up) its own results object, results/<request id>.json; the "
+            "nodes write nothing else in the control bucket outside logs/.",
+        )
+        _acknowledge_resource(
+            role,
             f"arn:{partition}:s3:::{region}.elasticmapreduce/*",
             "Read-only access to the Region's EMR-owned bucket of EMR artifacts, which the nodes fetch "
             "while they bootstrap; it holds no customer data.",
@@ -557,7 +770,7 @@ class EmrReconciliationCluster(Construct):
                 "and replaces objects anywhere in it, and in no other bucket.",
             )
 
-    def _alarm(self, alarm_topic: sns.ITopic | None) -> None:
+    def _alarm(self) -> None:
         """Alarms on what needs a person: dead-lettered requests, undelivered results, submitter errors."""
         alarms = [
             cloudwatch.Alarm(
@@ -593,9 +806,8 @@ class EmrReconciliationCluster(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         ]
-        if alarm_topic is not None:
-            for alarm in alarms:
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+        for alarm in alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
         self.alarms: list[cloudwatch.IAlarm] = list(alarms)
 
     def _publish_step_events(self) -> None:
@@ -639,6 +851,10 @@ class EmrReconciliationCluster(Construct):
                             "step_id": events.EventField.from_path("$.detail.stepId"),
                             "cluster_id": events.EventField.from_path("$.detail.clusterId"),
                             "time": events.EventField.time,
+                            # Where the job writes the outcome (the submitter's results_uri): the reason a step
+                            # FAILED, which EMR's event does not carry.
+                            "results": f"s3://{self.control_bucket.bucket_name}/results/"
+                            f"{events.EventField.from_path('$.detail.name')}.json",
                         }
                     ),
                     dead_letter_queue=self.results_dead_letter_queue,
@@ -758,6 +974,23 @@ def _fleet(
     )
 
 
+def spark_python_configurations() -> list[emr.CfnCluster.ConfigurationProperty]:
+    """The cluster configurations that make every step's driver and executors run JOB_PYTHON."""
+    return [
+        emr.CfnCluster.ConfigurationProperty(
+            classification="spark-env",
+            configurations=[
+                emr.CfnCluster.ConfigurationProperty(
+                    classification="export", configuration_properties={"PYSPARK_PYTHON": JOB_PYTHON}
+                )
+            ],
+        ),
+        emr.CfnCluster.ConfigurationProperty(
+            classification="spark-defaults", configuration_properties={"spark.pyspark.python": JOB_PYTHON}
+        ),
+    ]
+
+
 def deferral_seconds(receives: int) -> int:
     """How long the submitter keeps a request it cannot submit before it is dead-lettered: its visibility
     timeouts start at 30 seconds and double with each receive, up to 15 minutes."""
@@ -798,9 +1031,10 @@ def _validate(
             f"got {cluster_name!r}"
         )
     release = _RELEASE_RE.match(release_label)
-    if not release or int(release.group(1)) < 7:
+    if not release or int(release.group(1)) not in JOB_RELEASE_MAJORS:
         raise ValueError(
-            f"release_label must be an EMR 7.x or later release such as {RELEASE_LABEL}; got {release_label!r}"
+            f"release_label must be an EMR 7.x release such as {RELEASE_LABEL} (every 7.x release ships Python "
+            f"{JOB_PYTHON_VERSION} at {JOB_PYTHON} and Spark 3.5, which the job is tested on); got {release_label!r}"
         )
     for fleet, types in fleets.items():
         if fleet != "task" and not types:

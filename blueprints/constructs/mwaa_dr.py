@@ -38,11 +38,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
     PythonHandler,
     SecureBucket,
     acknowledge,
-    alarm_arn_pattern,
+    alarm_notification_topic,
     service_grant,
     state_machine_log_group,
 )
@@ -277,42 +278,6 @@ def _check_common(
     days = backup_retention.to_hours() / 24
     if days < 1 or not days.is_integer():
         raise ValueError(f"backup_retention must be at least 1 day, in whole days; got {days:g} days")
-
-
-def _notification_key(scope: Construct, key: kms.IKey) -> None:
-    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
-    if isinstance(key, kms.Key):
-        key.add_to_resource_policy(
-            service_grant(
-                scope,
-                sid="AllowCloudWatchAlarmsToPublish",
-                service="cloudwatch.amazonaws.com",
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-
-
-def _topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
-    """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
-    or a new one encrypted with ``key`` that this account's alarms may publish to."""
-    if topic is not None:
-        return topic
-    _notification_key(scope, key)
-    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
-    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
-    # account's alarms publish); without this statement CloudWatch's publish is denied.
-    created.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="CloudWatchAlarmsPublish",
-            service="cloudwatch.amazonaws.com",
-            actions=["sns:Publish"],
-            resources=[created.topic_arn],
-            source_arn=alarm_arn_pattern(scope),
-        )
-    )
-    return created
 
 
 def _backup_lifecycle(retention: Duration) -> list[s3.LifecycleRule]:
@@ -838,7 +803,7 @@ class MwaaDrPrimary(Construct):
         backup_retention: Duration = Duration.days(30),
         replication_time_control: bool = False,
         airflow_rbac_role: str = "Op",
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         dags_bucket: s3.IBucket | None = None,
         requirements: AirflowS3Object | None = None,
@@ -848,6 +813,92 @@ class MwaaDrPrimary(Construct):
         secrets_backend: SecretsManagerBackend | None = None,
         secrets_key: kms.IKey | None = None,
     ) -> None:
+        """Build the primary side: the environment (or wrap one), the replicated buckets, backups and alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            environment_name: The primary environment (created, or wrapped).
+                Required.
+            dr_region: Literal Region code of the DR side.
+                Required.
+            name_prefix: 3-24 lowercase characters; must match the DR side.
+                Default: ``mwaa-dr``.
+            create_environment: ``False`` wraps an existing environment by name (then pass no ``vpc``/``subnets``, and
+                pass its ``dags_bucket``).
+                Default: ``True``.
+            dags_bucket: The DAGs bucket: an ``s3.Bucket`` of the same stack, versioned, without a replication
+                configuration of its own (the construct adds the one to the DR Region). Required with
+                ``create_environment=False``: it must be the bucket the wrapped environment reads, since that is what
+                has to reach the DR Region. An imported bucket (``Bucket.from_bucket_name``) is refused, because this
+                stack cannot change its replication; bring it in with ``cdk import`` first. An SSE-KMS bucket must carry
+                its key (``encryption_key=``).
+                Default: created.
+            requirements: ``AirflowS3Object(path=..., version=...)``: a key in the DAGs bucket and its S3 version id
+                (MWAA's ``RequirementsS3Path``/``RequirementsS3ObjectVersion``). Pass the same objects to
+                ``MwaaDrSecondary`` (see **Code and configuration on both sides**).
+                Default: none.
+            plugins: ``AirflowS3Object`` of the plugins zip (MWAA's ``PluginsS3Path``/``PluginsS3ObjectVersion``); the
+                same on both sides.
+                Default: none.
+            startup_script: ``AirflowS3Object`` of the startup script (MWAA's
+                ``StartupScriptS3Path``/``StartupScriptS3ObjectVersion``); the same on both sides.
+                Default: none.
+            airflow_configuration_options: Airflow options (``{"core.default_task_retries": "3"}``), checked against
+                MWAA's ``ConfigKey``/``ConfigValue``.
+                Default: none.
+            secrets_backend: ``SecretsManagerBackend(...)``: Airflow connections and variables from Secrets Manager; see
+                **Secrets**.
+                Default: none.
+            secrets_key: The KMS key of the backend's secrets in this Region (none: the AWS managed
+                ``aws/secretsmanager`` key); only with ``secrets_backend``.
+                Default: none.
+            vpc: Where a created environment runs; required with ``create_environment=True``, refused without.
+                Default: none.
+            subnets: Two private subnets in two AZs.
+                Default: the VPC's first two private subnets.
+            airflow_version: One of 2.7.2, 2.8.1, 2.9.2, 2.10.1, 2.10.3, 2.11.0, 3.0.6.
+                Default: ``2.11.0``.
+            environment_class: Size of a created environment: one of MWAA's environment classes.
+                Default: ``mw1.small``.
+            max_workers: Most workers of a created environment, 1-25.
+                Default: ``2``.
+            rpo: Backup interval (5-1440 whole minutes).
+                Default: 15 minutes.
+            backup_retention: Lifecycle expiry of ``backups/`` and ``failback/``.
+                Default: 30 days.
+            replication_time_control: S3 RTC (15-minute replication SLA, with replication metrics).
+                Default: ``False``.
+            airflow_rbac_role: Airflow role that ``InvokeRestApi`` acts as: ``Op`` (reads and writes variables,
+                connections, pools and DAG states) or ``Admin``. ``User`` and ``Viewer`` are refused: Airflow's default
+                roles give them no permission on variables or connections (Airflow "Access Control"), so every backup
+                and restore would get 403.
+                Default: ``Op``.
+            notification_topic: The alarms' SNS topic. The one the construct creates is encrypted with
+                ``encryption_key``, TLS-only, and lets this account's CloudWatch alarms publish; a topic passed in is
+                used as it is, so its topic policy must allow ``cloudwatch.amazonaws.com`` to ``sns:Publish``, and its
+                key, if any, must allow CloudWatch to use it for ``kms:Decrypt`` and ``kms:GenerateDataKey*``.
+                Default: created.
+            encryption_key: The KMS key of the created DAGs bucket, environment and topic (see **Keys**); a key passed
+                in must let ``cloudwatch.amazonaws.com`` use it for ``kms:Decrypt`` and ``kms:GenerateDataKey*``.
+                Default: created.
+
+        Attributes:
+            environment_name (str)
+            dr_region (str)
+            key (kms.IKey)
+            dags_bucket (s3.IBucket)
+            dags_key (kms.IKey | None)
+            backup_bucket (s3.IBucket)
+            replication_role (iam.IRole)
+            airflow (_AirflowEnvironment | None)
+            environment (mwaa.CfnEnvironment | None)
+            backup_function (PythonHandler)
+            backup_rule (events.Rule)
+            notification_topic (sns.ITopic)
+            heartbeat_alarm (cloudwatch.Alarm)
+            backup_alarm (cloudwatch.Alarm)
+        """
         super().__init__(scope, id)
         _check_environment_name("environment_name", environment_name)
         _check_prefix(name_prefix)
@@ -1047,7 +1098,7 @@ class MwaaDrPrimary(Construct):
             ],
         )
 
-        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.key, notification_topic)
         self.heartbeat_alarm = cloudwatch.Alarm(
             self,
             "SchedulerHeartbeatAlarm",
@@ -1075,8 +1126,31 @@ class MwaaDrPrimary(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         for alarm in (self.heartbeat_alarm, self.backup_alarm):
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
+
+    def metric_backups_completed(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Metadata backups of this environment that completed (``MwaaBackupsCompleted``): the ``Blueprints``
+        namespace, dimensions ``service`` = ``mwaa-dr-backup`` and ``environment``; 5-minute sums."""
+        return handler_metric(
+            "MwaaBackupsCompleted",
+            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            statistic="Sum",
+            period=period,
+        )
+
+    def metric_backup_duration(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Seconds each backup took (``MwaaBackupSeconds``), same dimensions; 5-minute maximum."""
+        return handler_metric(
+            "MwaaBackupSeconds",
+            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            statistic="Maximum",
+            period=period,
+        )
+
+    def metric_scheduler_heartbeat(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """MWAA's ``SchedulerHeartbeat`` of this environment (namespace ``AmazonMWAA``), 5-minute sums."""
+        return heartbeat_metric(self.environment_name, period or Duration.minutes(5))
 
 
 def heartbeat_metric(environment_name: str, period: Duration) -> cloudwatch.Metric:
@@ -1124,7 +1198,7 @@ class MwaaDrSecondary(Construct):
         rpo: Duration = Duration.minutes(15),
         backup_retention: Duration = Duration.days(30),
         airflow_rbac_role: str = "Op",
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         requirements: AirflowS3Object | None = None,
         plugins: AirflowS3Object | None = None,
         startup_script: AirflowS3Object | None = None,
@@ -1132,6 +1206,86 @@ class MwaaDrSecondary(Construct):
         secrets_backend: SecretsManagerBackend | None = None,
         secrets_key: kms.IKey | None = None,
     ) -> None:
+        """Build the DR side: replica buckets, the health check, failover and failback, and the alarms.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            strategy: ``MwaaDrStrategy.ACTIVE_PASSIVE`` or ``BACKUP_RESTORE``, or its value string (``active_passive``,
+                ``backup_restore``).
+                Required.
+            primary_environment_name: The primary environment's name: what is monitored and failed back to.
+                Required.
+            primary_region: The primary's literal Region code; must differ from the stack's.
+                Required.
+            vpc: Network of the DR environment.
+                Required.
+            subnets: Two private subnets in two AZs.
+                Default: the VPC's first two private subnets.
+            environment_name: Name of the DR environment.
+                Default: primary's name.
+            check_interval: How often the health check runs.
+                Default: 2 minutes.
+            heartbeat_window: GetMetricData window per evaluation.
+                Default: 3 minutes.
+            unhealthy_threshold: Consecutive unhealthy evaluations before a disaster (at least 2).
+                Default: 3.
+            rpo: Sizes the backup-age alarm (2 x RPO + 15 minutes).
+                Default: 15 minutes.
+            requirements: As on the primary, for the passive environment (active_passive only: backup_restore creates
+                its environment from the primary's stored configuration, so it refuses it).
+                Default: none.
+            plugins: As on the primary (active_passive only).
+                Default: none.
+            startup_script: As on the primary (active_passive only).
+                Default: none.
+            airflow_configuration_options: As on the primary (active_passive only). The DR side adds
+                ``core.dags_are_paused_at_creation=True`` and ``scheduler.catchup_by_default=False``, and refuses other
+                values for those two.
+                Default: none.
+            secrets_backend: The same ``SecretsManagerBackend`` as the primary.
+                Default: none.
+            secrets_key: The key of the secrets' replicas in the DR Region; only with ``secrets_backend``.
+                Default: none.
+            name_prefix: 3-24 lowercase characters; must match the primary side.
+                Default: ``mwaa-dr``.
+            airflow_version: As on the primary.
+                Default: ``2.11.0``.
+            environment_class: As on the primary.
+                Default: ``mw1.small``.
+            max_workers: As on the primary.
+                Default: ``2``.
+            backup_retention: Lifecycle expiry of the replicated ``backups/`` and ``failback/``.
+                Default: 30 days.
+            airflow_rbac_role: As on the primary.
+                Default: ``Op``.
+            notification_topic: As on the primary: a topic passed in must let CloudWatch alarms publish; see
+                **Notifications** for an encrypted one.
+                Default: created.
+
+        Attributes:
+            strategy (MwaaDrStrategy)
+            detection_minutes (int)
+            environment_name (str)
+            primary_environment_name (str)
+            primary_region (str)
+            key (kms.IKey)
+            dags_bucket (s3.IBucket)
+            backup_bucket (s3.IBucket)
+            state_table (dynamodb.ITable)
+            airflow (_AirflowEnvironment | None)
+            environment (mwaa.CfnEnvironment | None)
+            notification_topic (sns.ITopic)
+            health_function (PythonHandler)
+            metadata_function (PythonHandler)
+            failover_function (PythonHandler)
+            failover_state_machine (sfn.IStateMachine)
+            failback_state_machine (sfn.IStateMachine)
+            schedule (scheduler.Schedule)
+            backup_age_alarm (cloudwatch.Alarm)
+            execution_alarms (dict[str, cloudwatch.Alarm])
+            failed_executions_alarm (cloudwatch.Alarm)
+        """
         super().__init__(scope, id)
         for argument, s3_object in (
             ("requirements", requirements),
@@ -1205,6 +1359,7 @@ class MwaaDrSecondary(Construct):
         self.detection_minutes = heartbeat_window.to_minutes() + check_interval.to_minutes() * unhealthy_threshold
         self.environment_name = dr_name
         self.primary_environment_name = primary_environment_name
+        self.primary_region: str = primary_region
 
         names = dr_bucket_names(name_prefix, stack.account, stack.region)
         replica_key = kms.Key(
@@ -1261,7 +1416,7 @@ class MwaaDrSecondary(Construct):
             create=self.strategy is MwaaDrStrategy.ACTIVE_PASSIVE,
         )
         self.environment: mwaa.CfnEnvironment | None = self.airflow.environment
-        self.topic: sns.ITopic = _topic(self, self.key, alarm_topic)
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.key, notification_topic)
         schedule_name = f"{name_prefix}-health-check"
         environments = {
             "primary": {"name": primary_environment_name, "region": primary_region},
@@ -1565,8 +1720,31 @@ class MwaaDrSecondary(Construct):
                 )
         self.failed_executions_alarm = self.execution_alarms["failover_failed"]
         for alarm in (self.backup_age_alarm, *self.execution_alarms.values()):
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notification_topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.notification_topic))
+
+    def grant_start_failover(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a failover (or a drill of one): ``states:StartExecution`` on
+        ``failover_state_machine`` only."""
+        return self.failover_state_machine.grant_start_execution(grantee)
+
+    def grant_start_failback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a failback: ``states:StartExecution`` on ``failback_state_machine`` only."""
+        return self.failback_state_machine.grant_start_execution(grantee)
+
+    def metric_backup_age(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Age in seconds of the newest backup in the DR Region, as the health check publishes it
+        (``BackupAgeSeconds``, the ``Blueprints`` namespace, dimension ``Environment`` = the primary's name);
+        5-minute maximum."""
+        return handler_metric(
+            "BackupAgeSeconds", {"Environment": self.primary_environment_name}, statistic="Maximum", period=period
+        )
+
+    def metric_primary_heartbeat(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """The primary's ``SchedulerHeartbeat`` (namespace ``AmazonMWAA``) that the health check reads, in this
+        primary Region (a cross-Region metric); 5-minute sums."""
+        metric = heartbeat_metric(self.primary_environment_name, period or Duration.minutes(5))
+        return metric.with_(region=self.primary_region)
 
     def _allow_create(self, fn: Any, name: str, vpc: ec2.IVpc, subnets: list[ec2.ISubnet]) -> None:
         """What CreateEnvironment needs from its caller in private network mode."""
@@ -1666,7 +1844,7 @@ class MwaaDrSecondary(Construct):
         task = tasks.SnsPublish(
             self,
             id,
-            topic=self.topic,
+            topic=self.notification_topic,
             # SNS subjects hold at most 100 characters
             subject=f"MWAA DR {event.replace('_', ' ')}: {self.primary_environment_name}"[:100],
             message=sfn.TaskInput.from_object(
@@ -1738,9 +1916,9 @@ class MwaaDrSecondary(Construct):
         # That holds for a caller's topic too, when it was passed with its key
         # (sns.Topic.from_topic_attributes(key_arn=...)); its key policy must delegate to IAM or
         # allow these roles.
-        topic_key = self.topic.master_key
+        topic_key = self.notification_topic.master_key
         if topic_key is not None:
-            _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=self.topic.env.region)
+            _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=self.notification_topic.env.region)
             acknowledge(
                 machine.role,
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

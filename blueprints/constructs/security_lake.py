@@ -185,6 +185,41 @@ class SecurityLakeSubscriber(Construct):
         external_id_secret: secretsmanager.ISecret | None = None,
         data_lake_arn: str | None = None,
     ) -> None:
+        """Create the Lake Formation subscriber that shares the lake with ``subscriber_account``.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            subscriber_account: 12-digit id of the visualization account; must differ from the stack's account.
+                Required.
+            sources: ``SecurityLakeSource(name, version)``, or ``parse_sources("SH_FINDINGS,VPC_FLOW:2.0")``; names
+                ``CLOUD_TRAIL_MGMT``, ``VPC_FLOW``, ``ROUTE53``, ``SH_FINDINGS``, ``LAMBDA_EXECUTION``, ``S3_DATA``,
+                ``EKS_AUDIT``, ``WAF`` (botocore's ``AwsLogSourceName``); a concrete version (``latest`` names no
+                table); each source once; only sources the lake collects.
+                Default: every AWS log source at version ``2.0``.
+            subscriber_name: 1-64 ASCII letters, digits or ``_ - : / . @ = + \\``, what Security Lake's
+                ``UpdateSubscriber`` accepts (no spaces or commas, which CloudFormation could create but not update); it
+                ends the share's name, by which the visualization side finds the share.
+                Default: ``cross-account-visualization``.
+            subscriber_description: The subscriber's description in Security Lake.
+                Default: ``Query access for the security visualization account``.
+            external_id_secret: Pass an ``ISecret`` to use your own; the value reaches CloudFormation as a
+                ``{{resolve:secretsmanager:…}}`` reference, never a literal.
+                Default: a generated 32-character alphanumeric secret.
+            data_lake_arn: Pass ``CfnDataLake.attr_arn`` if the same app enables Security Lake.
+                Default: ``arn:<partition>:securitylake:<region>:<account>:data-lake/default``.
+
+        Attributes:
+            sources (tuple[SecurityLakeSource, ...])
+            subscriber_account (str)
+            subscriber_name (str)
+            external_id_secret (secretsmanager.ISecret)
+            data_lake_arn (str)
+            subscriber (CfnSubscriber)
+            subscriber_arn (str)
+            resource_share_arn (str)
+            resource_share_name (str)
+        """
         super().__init__(scope, id)
         _check_account("subscriber_account", subscriber_account)
         checked_sources = _check_sources(sources if sources is not None else all_aws_sources())
@@ -290,6 +325,30 @@ class SecurityLakeShareAcceptance(Construct):
         timeout: Duration = Duration.minutes(30),
         query_interval: Duration = Duration.seconds(30),
     ) -> None:
+        """Build the custom resource that accepts the share.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            sender_account: The Security Lake account whose share is accepted.
+                Required.
+            subscriber_name: The subscriber whose share alone is accepted (its name ends the share's name).
+                Default: ``cross-account-visualization``.
+            sources: The subscribed sources: a change re-runs the acceptance.
+                Default: ``None``: every AWS log source.
+            resource_share_arn: Accept exactly this share (owned by ``sender_account``).
+                Default: ``None``: the share of ``subscriber_name``.
+            timeout: How long to wait for the invitation, 1 to 50 minutes.
+                Default: 30 minutes.
+            query_interval: How often AWS RAM is polled.
+                Default: 30 seconds.
+
+        Attributes:
+            on_event_function (lambda_.IFunction)
+            is_complete_function (lambda_.IFunction)
+            provider (cr.Provider)
+            resource (CustomResource)
+        """
         super().__init__(scope, id)
         _check_account("sender_account", sender_account)
         if resource_share_arn and not Token.is_unresolved(resource_share_arn):
@@ -845,6 +904,82 @@ class SecurityLakeVisualization(Construct):
         quicksight_id_prefix: str = "security-lake",
         data_set_import_mode: str = "DIRECT_QUERY",
     ) -> None:
+        """Build the catalog, the Athena workgroup and (by default) the QuickSight dashboards.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            lake_account: The Security Lake account; must differ from the stack's account.
+                Required.
+            sources: One resource link per source, named as Security Lake names the table:
+                ``amazon_security_lake_table_<region>_<source>_<version>``; list the same sources as the subscriber, and
+                only sources the lake collects (a grant on a table that does not exist fails).
+                Default: every AWS log source at ``2.0``.
+            subscriber_name: The subscriber's name in the lake account; only its share
+                (``LakeFormation-V<n>-<id>-<subscriber_name>``) is accepted.
+                Default: ``cross-account-visualization``.
+            resource_share_arn: Must be owned by ``lake_account``; accepts exactly this share.
+                Default: none: the share of ``subscriber_name`` from ``lake_account``.
+            invitation_timeout: 1 to 50 minutes; the Provider's total timeout is this plus 10 minutes, within
+                CloudFormation's one-hour limit for a custom resource.
+                Default: 30 minutes.
+            database_name: Lowercase letters, digits, underscores, not ``default``; ``CreateTableDefaultPermissions`` is
+                empty, so only Lake Formation grants apply.
+                Default: ``security_lake_visualization``.
+            create_default_database: ``True`` creates Athena's ``default`` database (retained on delete) for the
+                ``DESCRIBE`` grants on it; only where it does not exist yet.
+                Default: ``False``.
+            analyst_principal_arns: IAM role/user or QuickSight user/group ARNs granted DESCRIBE on the database, the
+                links and ``default``, SELECT on the targets and the failed-findings view; each must already exist (Lake
+                Formation refuses a grant to a missing principal).
+                Default: none.
+            admin_dependencies: Constructs the database, links and grants must wait for.
+                Default: none.
+            workgroup_name: Name of the Athena workgroup the construct creates.
+                Default: ``security-lake-visualization``.
+            results_key: Encrypts results (SSE-KMS) and the results bucket.
+                Default: a new KMS key with rotation.
+            results_expiration: Whole days; results and incomplete uploads (1 day) expire.
+                Default: 30 days.
+            bytes_scanned_cutoff_per_query: At least 10 MB (Athena's minimum).
+                Default: 10737418240 (10 GiB).
+            enable_quicksight: ``False`` builds the catalog and Athena only (then ``analyst_principal_arns`` is
+                required).
+                Default: ``True``.
+            quicksight_owner_arn: QuickSight group or user that owns data source, datasets and dashboard; must exist;
+                its ARN carries the account's QuickSight identity Region.
+                Default: required with QuickSight.
+            quicksight_viewer_arns: Up to 63 QuickSight users/groups that may view the dashboard.
+                Default: none.
+            quicksight_id_prefix: Prefix of the QuickSight resource ids (``<prefix>-athena``, ``<prefix>-executive``,
+                …).
+                Default: ``security-lake``.
+            data_set_import_mode: Or ``SPICE``, which adds a daily 05:00 UTC full refresh per dataset.
+                Default: ``DIRECT_QUERY``.
+
+        Attributes:
+            sources (tuple[SecurityLakeSource, ...])
+            lake_account (str)
+            database_name (str)
+            lake_database_name (str)
+            share_acceptance (SecurityLakeShareAcceptance)
+            database (glue.CfnDatabase)
+            default_database (glue.CfnDatabase | None)
+            resource_links (dict[str, glue.CfnTable])
+            failed_findings_view (glue.CfnTable | None)
+            results_key (kms.IKey)
+            results_bucket (s3.IBucket)
+            workgroup (athena.CfnWorkGroup)
+            workgroup_name (str)
+            named_queries (list[athena.CfnNamedQuery])
+            quicksight_role (iam.IRole | None)
+            grants (list[lakeformation.CfnPrincipalPermissions])
+            data_source (quicksight.CfnDataSource | None)
+            data_sets (dict[str, quicksight.CfnDataSet])
+            refresh_schedules (dict[str, quicksight.CfnRefreshSchedule])
+            dashboards (dict[str, quicksight.CfnDashboard])
+            dashboard (quicksight.CfnDashboard | None)
+        """
         super().__init__(scope, id)
         region = _concrete_region(self)
         stack = Stack.of(self)
@@ -1151,14 +1286,53 @@ class SecurityLakeVisualization(Construct):
             created_queries.append(query)
         return created_queries
 
-    def _quicksight_role(self, region: str) -> iam.IRole:
-        stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "QuickSightRole",
-            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
-            description="QuickSight's role for the Security Lake Athena data source",
+    def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (an IAM role or user) query the lake through this construct's workgroup, as
+        ``analyst_principal_arns`` does: the IAM statements of the QuickSight role (Athena on the workgroup,
+        Glue reads of the links and shared tables, the results prefix and key, ``lakeformation:GetDataAccess``)
+        and Lake Formation ``DESCRIBE``/``SELECT`` grants on this construct's database, links and tables."""
+        principal = grantee.grant_principal
+        arn = next((getattr(principal, a) for a in ("role_arn", "user_arn", "arn") if hasattr(principal, a)), None)
+        if not isinstance(arn, str):
+            raise ValueError(
+                f"grant_query needs an IAM role or user (Lake Formation grants name an ARN); got {principal}"
+            )
+        key = "Grantee" + _principal_key(arn, len(self.grants)).removeprefix("Analyst")
+        self._grant(key, arn, _concrete_region(self))
+        statements = self._query_statements()
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=statements[0].actions, resource_arns=statements[0].resources
         )
+        for statement in statements[1:]:
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee, actions=statement.actions, resource_arns=statement.resources
+                )
+            )
+        if isinstance(principal, Construct):
+            self._acknowledge_query(principal)
+        return grant
+
+    def _acknowledge_query(self, construct: Construct) -> None:
+        bucket_id = Stack.of(self).get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            construct,
+            "AwsSolutions-IAM5[Resource::*]",
+            "lakeformation:GetDataAccess, athena:ListDataCatalogs and athena:ListWorkGroups support no "
+            "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
+            "tables the role may read, from the grants this construct makes.",
+        )
+        acknowledge(
+            construct,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
+            "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
+            "the role is limited to that prefix.",
+        )
+
+    def _query_statements(self) -> list[iam.PolicyStatement]:
+        """What a principal needs to query the lake through the workgroup (Lake Formation grants aside)."""
+        stack = Stack.of(self)
+        region = _concrete_region(self)
 
         def glue_arns(account: str, database: str, tables: Sequence[str]) -> list[str]:
             return [
@@ -1171,7 +1345,7 @@ class SecurityLakeVisualization(Construct):
             ]
 
         tables = [s.table_name(region) for s in self.sources]
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="QueryThroughTheWorkGroup",
                 actions=[
@@ -1250,22 +1424,18 @@ class SecurityLakeVisualization(Construct):
                 resources=[self.results_key.key_arn],
             ),
         ]
-        for statement in statements:
+
+    def _quicksight_role(self, region: str) -> iam.IRole:
+        role = iam.Role(
+            self,
+            "QuickSightRole",
+            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
+            description="QuickSight's role for the Security Lake Athena data source",
+        )
+
+        for statement in self._query_statements():
             role.add_to_policy(statement)
-        bucket_id = stack.get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "lakeformation:GetDataAccess, athena:ListDataCatalogs and athena:ListWorkGroups support no "
-            "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
-            "tables the role may read, from the grants this construct makes.",
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
-            "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
-            "the role is limited to that prefix.",
-        )
+        self._acknowledge_query(role)
         return role
 
     def _grant(self, key: str, principal: str, region: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import ArnFormat, CustomResource, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
@@ -60,6 +61,7 @@ MANAGED_RULE_GROUPS = (
 )
 
 
+@jsii.implements(ec2.IConnectable)
 class UnifiedApi(Construct):
     """A unified public API: ALB + WAF in front of an ``execute-api`` VPC endpoint and private REST APIs.
 
@@ -112,6 +114,86 @@ class UnifiedApi(Construct):
         waf_logs: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
+        """Build the public entry (ALB, WAF, optionally CloudFront) in front of the execute-api endpoint.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            domain_name: Lower-case host name, e.g. ``api.example.com``.
+                Required.
+            hosted_zone: Public zone: DNS validation of a new certificate and the alias record(s); without it, no record
+                is created.
+                Default: ``None``.
+            certificate: ACM certificate for ``domain_name`` in the stack's Region (ALB and the private domain name);
+                one of ``certificate`` or ``hosted_zone`` is required.
+                Default: created.
+            vpc: A new VPC has public subnets (ALB) and isolated subnets (endpoint) in ``availability_zones``, no NAT
+                gateways, flow logs to CloudWatch Logs.
+                Default: created.
+            availability_zones: At least two distinct names; refused together with ``vpc``.
+                Default: required without ``vpc``.
+            endpoint_subnets: One subnet per AZ is used; at least two AZs.
+                Default: the new VPC's isolated subnets, else private subnets with egress.
+            load_balancer_subnets: Subnets of the internet-facing load balancer.
+                Default: public subnets.
+            private_dns_enabled: ``True`` would make every ``*.execute-api`` name in the VPC resolve to this endpoint,
+                breaking calls to public APIs from the VPC; the ALB needs no DNS.
+                Default: ``False``.
+            ssl_policy: TLS 1.3 and 1.2 with forward-secret AEAD ciphers and post-quantum key exchange.
+                Default: ``TLS13_12_RES_PQ`` (``ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09``).
+            health_check_codes: ALB matcher syntax, codes 200-499.
+                Default: ``"200-403"``.
+            rate_limit: Requests per client address per 5 minutes, 10 to 2,000,000,000.
+                Default: ``2000``.
+            common_rule_set_count_only: Rule names of the common rule set to count instead of block.
+                Default: ``()``.
+            access_logs_bucket: S3-managed encryption (ALB log delivery cannot use KMS), TLS-only, retained, its own
+                server access logs; a bucket passed in gets the ELB delivery statements only if it belongs to this app
+                (an imported bucket must already allow them; see *Choices made where the brief was silent* for what they
+                are).
+                Default: created.
+            cloudfront: See above.
+                Default: ``False``.
+            cloudfront_certificate: Required outside us-east-1 with ``cloudfront=True``; refused without it.
+                Default: the stack's certificate in us-east-1.
+            cloudfront_web_acl_arn: A CLOUDFRONT-scope web ACL for the distribution.
+                Default: ``None``.
+            origin_header_name: The secret header's name.
+                Default: ``X-Origin-Verify``.
+            waf_logs: WAF request logs to a CloudWatch Logs group ``aws-waf-logs-…`` (the name WAF requires) with
+                ``log_retention``, the ``Authorization``, ``Cookie``, ``X-Api-Key`` and origin-secret headers redacted;
+                the group is deleted with the stack, since its fixed name would block a re-creation.
+                Default: ``True``.
+            endpoint_id_parameter: An SSM parameter name (leading ``/``) to publish the endpoint id in, for domain
+                stacks.
+                Default: ``None``.
+            log_retention: Handler, flow and WAF logs.
+                Default: ``logs.RetentionDays.THREE_MONTHS``.
+
+        Attributes:
+            domain_name (str)
+            flow_logs (logs.ILogGroup | None)
+            vpc (ec2.IVpc)
+            load_balancer_security_group (ec2.ISecurityGroup)
+            endpoint_security_group (ec2.ISecurityGroup)
+            vpc_endpoint (ec2.IInterfaceVpcEndpoint)
+            endpoint_id_parameter (ssm.IStringParameter | None)
+            lookup_function (PythonHandler)
+            endpoint_ips (CustomResource)
+            target_group (elbv2.IApplicationTargetGroup)
+            certificate (acm.ICertificate)
+            access_logs_bucket (s3.IBucket)
+            load_balancer (elbv2.IApplicationLoadBalancer)
+            https_listener (elbv2.IApplicationListener)
+            distribution (cf.IDistribution | None)
+            origin_secret (secretsmanager.ISecret | None)
+            web_acl (wafv2.CfnWebACL)
+            waf_logs (logs.ILogGroup | None)
+            private_domain (apigw.CfnDomainNameV2)
+            endpoint_domain_arn_pattern (str)
+            access_association (apigw.CfnDomainNameAccessAssociation)
+            record (route53.IRecordSet | None)
+        """
         super().__init__(scope, id)
         stack = Stack.of(self)
         self._validate(
@@ -407,6 +489,12 @@ class UnifiedApi(Construct):
                     record_name=domain_name + ".",
                     target=route53.RecordTarget.from_alias(target),
                 )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The load balancer's security group, default port 443: ``connections.allow_from(peer)`` lets a client
+        reach the entry (the construct itself opens it to the internet in ALB mode, to CloudFront otherwise)."""
+        return ec2.Connections(security_groups=[self.load_balancer_security_group], default_port=ec2.Port.tcp(443))
 
     @staticmethod
     def _validate(

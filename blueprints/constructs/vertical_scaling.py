@@ -35,6 +35,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge, state_machine_log_group
 
 #: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
@@ -70,6 +71,10 @@ MARK_TAG_KEY = "blueprints:vertical-scaling"
 EVENT_SOURCE = "blueprints.vertical-scaling"
 EVENT_DETAIL_TYPE = "EC2 Instance Resize"
 _SYNC_CALLER = "the VerticalScaling state machine"
+#: Powertools' ``service`` dimension of the handlers' metrics.
+METRIC_SERVICE = "vertical_scaling"
+#: The ``Outcome`` dimension's values (the report handler's ``OUTCOMES``).
+OUTCOMES = ("resized", "noop", "skipped", "refused", "dry-run", "reverted", "failed")
 
 
 class ResizeMode(Enum):
@@ -248,10 +253,10 @@ class VerticalScaling(Construct):
         instance_sizes: Sequence[str | Sequence[str]],
         target_tag_value: str,
         target_tag_key: str = "VerticalScaling",
-        mode: ResizeMode = ResizeMode.RESTART,
+        mode: ResizeMode | str = ResizeMode.RESTART,
         schedules: Sequence[ScheduleTrigger] = (),
         alarms: Sequence[AlarmTrigger] = (),
-        replaced_instance_action: ReplacedInstanceAction | None = None,
+        replaced_instance_action: ReplacedInstanceAction | str | None = None,
         target_groups: Sequence[elbv2.ITargetGroup] | None = None,
         instance_roles: Sequence[iam.IRole] = (),
         volume_encryption_keys: Sequence[kms.IKey] = (),
@@ -268,6 +273,100 @@ class VerticalScaling(Construct):
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
+        """Build the resize state machine, its functions, triggers and notification topic.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            instance_sizes: The ladder, smallest first, at least two sizes; each a type or a sequence of interchangeable
+                types. Types appear once. Checked at synthesis: each must be an EC2 type name (``family.size``, the size
+                ``nano``, ``micro``, ``small``, ``medium``, ``large``, ``xlarge``, ``<n>xlarge``, ``metal`` or
+                ``metal-<n>xl``, so ``m7i.larg`` is refused), a family appears once per size, and within a family each
+                size is larger than the one before (``large`` < ``xlarge`` < ``2xlarge``..., ``metal-<n>xl`` as
+                ``<n>xlarge``, plain ``metal`` unordered), so a largest-first ladder is refused. Types of different
+                families are not compared (botocore ships no instance-type data).
+                Required.
+            target_tag_value: Instances with the tag ``target_tag_key`` = this value are resized; IAM for every change
+                is conditioned on it. 1-256 characters.
+                Required.
+            target_tag_key: The key of the target tag. 1-128 characters, not starting with ``aws:``.
+                Default: ``VerticalScaling``.
+            mode: ``ResizeMode.RESTART`` or ``ResizeMode.REPLACE``, or its value string (``restart``, ``replace``).
+                Default: ``ResizeMode.RESTART``.
+            schedules: ``ScheduleTrigger(direction, scheduler.ScheduleExpression, description=None)``.
+                Default: ``()``.
+            alarms: ``AlarmTrigger(direction, alarm)``: the rule fires when the alarm enters ``ALARM``.
+                Default: ``()``.
+            replaced_instance_action: What happens to the old instance once the new one serves:
+                ``ReplacedInstanceAction.STOP`` or ``TERMINATE``, or its value string (``stop``, ``terminate``).
+                Default: ``STOP`` (replace only).
+            target_groups: Limit the Register/Deregister grant to these groups. Every group is still searched: an
+                instance also registered in another group is refused (see above).
+                Default: all (replace only).
+            instance_roles: Roles the new instance may be launched with (``iam:PassRole`` to EC2 only).
+                Default: ``()`` (replace only).
+            volume_encryption_keys: Customer managed KMS keys of the instances' EBS volumes: starting or launching with
+                them needs ``kms:CreateGrant`` (for AWS resources only) and decrypt/re-encrypt through EC2.
+                Default: ``()``.
+            image_reboot: ``True`` reboots the instance for a file-system consistent image (a short outage).
+                Default: ``False`` (replace only).
+            cooldown: After any change (success, revert or failure), no new resize of that instance starts for this
+                long; after a replacement, nor of the new instance.
+                Default: 30 minutes.
+            wait_timeout: Longest wait for a stop, start, image, launch or drain.
+                Default: 15 minutes.
+            health_check_timeout: Longest wait for the new instance to be healthy in all its target groups.
+                Default: 10 minutes.
+            lock_timeout: Lifetime of one instance's lock, the bound of one resize; at least the longest path's waits
+                plus a 10-minute margin for the invocations and their retries (timeouts rounded up to 15-second polls).
+                Restart: ``(4 + types in the longest size) x wait_timeout + 450 s + 10 min`` (``AwaitStopped``,
+                ``AwaitRunning`` once per candidate type, ``Revert``'s two waits and its ``StartFailed`` retries of
+                30+60+120+240 s, ``AwaitReverted``); 6,450 s for the defaults and two types a size. Replace: ``3 x
+                wait_timeout + health_check_timeout + min(wait_timeout, 5 min) + 10 min`` (``AwaitImage``,
+                ``AwaitRunning``, ``AwaitHealthy``, ``AwaitDrained``, then ``DiscardImage`` or ``Cleanup``). A shorter
+                value is refused: once a lock expires, another run may take the instance mid-resize.
+                Default: 2 hours, or the minimum if longer.
+            execution_timeout: Timeout of a whole run (the state machine execution); between ``lock_timeout`` and one
+                year. Size it at least ``ceil(tagged instances / max_concurrency) x lock_timeout``.
+                Default: 24 hours (or ``lock_timeout`` if longer).
+            max_concurrency: Instances resized at once in one run (1-40).
+                Default: 5.
+            dry_run: Default of every trigger: plan and report, change nothing. An execution input may set ``dry_run``.
+                Default: ``False``.
+            notification_topic: Failures are published here. If your topic is KMS-encrypted, let the report function's
+                role and the state machine's role use its key.
+                Default: a new KMS-encrypted topic.
+            event_bus: Where resize events go.
+                Default: the default bus.
+            encryption_key: Encrypts the topic the construct creates; refused together with ``notification_topic``.
+                Default: a new key with rotation.
+            log_retention: Of the functions and the state machine.
+                Default: ``logs.RetentionDays.THREE_MONTHS``.
+
+        Attributes:
+            mode (ResizeMode)
+            instance_sizes (list[list[str]])
+            target_tag_key (str)
+            target_tag_value (str)
+            lock_table (dynamodb.ITable)
+            encryption_key (kms.IKey | None)
+            notification_topic (sns.ITopic)
+            event_bus (events.IEventBus)
+            targets_handler (PythonHandler)
+            lock_handler (PythonHandler)
+            plan_handler (PythonHandler)
+            report_handler (PythonHandler)
+            step_handler (PythonHandler)
+            handlers (list[lambda_.IFunction])
+            state_machine_logs (logs.ILogGroup)
+            state_machine (sfn.IStateMachine)
+            trigger_dead_letters (sqs.IQueue)
+            schedules (list[scheduler.ISchedule])
+            alarm_rules (list[events.IRule])
+        """
+        mode = ResizeMode(mode)
+        if replaced_instance_action is not None:
+            replaced_instance_action = ReplacedInstanceAction(replaced_instance_action)
         rungs = _validate_ladder(instance_sizes)
         if not target_tag_key or len(target_tag_key) > 128 or target_tag_key.lower().startswith("aws:"):
             raise ValueError(
@@ -375,7 +474,7 @@ class VerticalScaling(Construct):
                 timeout=Duration.minutes(1),
                 log_retention=log_retention,
                 sync_caller=_SYNC_CALLER,
-                service_name="vertical_scaling",
+                service_name=METRIC_SERVICE,
             )
 
         self.targets_handler = handler(
@@ -995,3 +1094,35 @@ class VerticalScaling(Construct):
                 "as the Lambda task integration grants; no other function.",
             )
         return machine
+
+    # What users grant and watch ------------------------------------------------------------------
+
+    def grant_start_resize(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start a run (``states:StartExecution`` on this state machine only), as a trigger does.
+
+        The run's input is ``{"direction": "up" | "down", "dry_run": bool}``.
+        """
+        return self.state_machine.grant_start_execution(grantee)
+
+    def _outcome_metric(self, name: str, outcome: str, statistic: str, period: Duration | None) -> cloudwatch.Metric:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+        dimensions = {"service": METRIC_SERVICE, "Outcome": outcome, "Mode": self.mode.value}
+        return handler_metric(name, dimensions, statistic=statistic, period=period)
+
+    def metric_resizes(
+        self, outcome: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Resizes reported with ``outcome`` (one of ``OUTCOMES``) in this construct's mode: ``Resizes``
+        (count) in the ``Blueprints`` namespace, dimensions ``service``, ``Outcome``, ``Mode``; 5-minute sums.
+
+        Constructs of the same mode in one account and Region publish to the same series.
+        """
+        return self._outcome_metric("Resizes", outcome, statistic, period)
+
+    def metric_resize_duration(
+        self, outcome: str = "resized", *, statistic: str = "Maximum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Seconds from the lock to the report of each resize with ``outcome``: ``ResizeDuration``, same
+        namespace and dimensions as :meth:`metric_resizes`; 5-minute maximum."""
+        return self._outcome_metric("ResizeDuration", outcome, statistic, period)

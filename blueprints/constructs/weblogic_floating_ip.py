@@ -38,6 +38,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
+from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
     BucketEncryption,
     PythonHandler,
@@ -132,6 +133,17 @@ def imds_tag_key_problem(key: str) -> str | None:
     if not _IMDS_TAG_KEY_RE.match(key):
         return f"{key!r} has a character other than letters, digits and + - = . , _ : @ (no spaces or '/')"
     return None
+
+
+#: Powertools' ``service`` dimension of the route mover's metrics, and the counts it publishes.
+ROUTE_MOVER_SERVICE = "weblogic-route-mover"
+ROUTE_MOVER_METRICS = (
+    "RouteTablesUpdated",
+    "LaunchesAbandoned",
+    "CompletionsUnconfirmed",
+    "MalformedEvents",
+    "RedeliveredEvents",
+)
 
 
 @jsii.implements(IValidation)
@@ -241,6 +253,7 @@ def render_boot_template(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], template)
 
 
+@jsii.implements(ec2.IConnectable)
 class FloatingIpAdminServer(Construct):
     """A single WebLogic admin server reachable at one private IP in any AZ.
 
@@ -277,7 +290,7 @@ class FloatingIpAdminServer(Construct):
         mount_point: str = "/mnt/efs",
         encryption_key: kms.IKey | None = None,
         managed_server_security_group: ec2.ISecurityGroup | None = None,
-        alarm_topic: sns.ITopic | None = None,
+        notification_topic: sns.ITopic | None = None,
         heartbeat_timeout: Duration = Duration.minutes(5),
         console_certificate: acm.ICertificate | None = None,
         console_ingress_cidrs: Sequence[str] = (),
@@ -285,6 +298,130 @@ class FloatingIpAdminServer(Construct):
         console_target_protocol: elbv2.ApplicationProtocol = elbv2.ApplicationProtocol.HTTP,
         route_mover_code: lambda_.Code | None = None,
     ) -> None:
+        """Build the one-instance group, its floating IP route, file system, route mover and console.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            vpc: An existing VPC. Its public, private and isolated subnets' route tables get the /28 route unless
+                ``route_table_ids`` is given.
+                Default: created.
+            availability_zones: Only when the VPC is created; at least two. In an environment-specific stack, naming AZs
+                makes CDK look the Region's AZs up; override the stack's ``availability_zones`` (as the example does) to
+                avoid that.
+                Default: two of the stack's AZs.
+            vpc_cidr: Only when the VPC is created. Subnets are /24s from the start of the range.
+                Default: ``10.0.0.0/16``.
+            floating_subnet_cidr: Must be a private /28 inside the VPC CIDR (checked when the CIDR is known at
+                synthesis) and overlap no subnet. Changing it replaces the floating subnet and changes the admin
+                server's address (see *Moving the floating subnet*).
+                Default: ``10.0.11.0/28``.
+            floating_ip: Must be in the /28 and not one of the five addresses AWS reserves (network, +1 router, +2 DNS,
+                +3 future use, broadcast).
+                Default: the 8th address of the /28.
+            admin_subnets: Where the group launches; must span at least two AZs. The floating subnet is created in the
+                first of their AZs (the route works from any AZ: the subnet holds no instance). With the console ALB, it
+                is the first of their AZs in which the ALB is enabled (the VPC's public subnets), or else one of the
+                ALB's AZs: Elastic Load Balancing places the floating IP target in the floating subnet's AZ, and sends
+                nothing to a target in an AZ the load balancer is not enabled in. A change here (or to the VPC's public
+                subnets, with the console) can move the floating subnet to another AZ, which needs a new
+                ``floating_subnet_cidr``: see *Moving the floating subnet*.
+                Default: private subnets with egress.
+            route_table_ids: The tables that must carry the /28 route: those of every subnet from which clients (managed
+                servers, ALB nodes) reach the floating IP.
+                Default: every public, private and isolated route table of the VPC.
+            instance_type: The admin server's instance type.
+                Default: ``m7i.large``.
+            machine_image: The user data needs ``dnf``, ``systemd``, ``curl``, the ``amazon-efs-utils`` package (in the
+                AL2023 repositories), and systemd-networkd managing the primary interface with amazon-ec2-net-utils'
+                ``70-<interface>.network`` (as on AL2023): the floating IP is declared to it (see the choices below).
+                Default: latest Amazon Linux 2023 (x86_64, via SSM parameter at deploy time).
+            root_device_name: The image's root device. The root volume is gp3 and encrypted (AWS managed key: the group
+                launches it, and a customer managed key would need the Auto Scaling service-linked role in its policy).
+                Default: ``/dev/xvda``.
+            root_volume_size_gib: Size of the root volume in GiB.
+                Default: 30.
+            admin_port: The admin server's port, for the managed servers, the ALB target and the health check.
+                Default: 7001.
+            start_command: Runs in the foreground as ``run_as_user`` under systemd (``weblogic-admin.service``,
+                restarted on failure and after reboots).
+                Default:
+                ``<mount_point>/wls/fmw/install/Oracle/Middleware/Oracle_Home/user_projects/domains/domain1/bin/startWebLogic.sh``
+                (the post's).
+            run_as_user: Any non-root user that exists on the image.
+                Default: ``ec2-user``.
+            file_system: Encrypted EFS (customer managed KMS key), elastic throughput, automatic backups, retained on
+                delete, policy denying non-TLS access; mount targets in ``admin_subnets``.
+                Default: created.
+            mount_point: Where the instance mounts the file system.
+                Default: ``/mnt/efs``.
+            encryption_key: Encrypts the file system and the topic. The construct lets EventBridge and CloudWatch (this
+                account) use it to publish to the topic (see *Resource policies* below); a key it cannot modify
+                (imported) must already allow that. **Fixed at the first deployment** when the construct creates the
+                file system: an EFS file system's KMS key cannot change, so passing or changing ``encryption_key`` later
+                replaces the file system with an empty one (the old one is retained, orphaned) and the admin server
+                boots on an empty domain home. Run ``cdk diff`` first; to change keys, pass the existing file system as
+                ``file_system``.
+                Default: created (rotation on, retained).
+            managed_server_security_group: Gets the admin port on the floating IP (an egress rule is added when a group
+                passed in restricts outbound traffic).
+                Default: created.
+            notification_topic: Receives abandoned launches, heartbeat timeouts, the DLQ alarm, and every
+                launch/terminate of the group. The construct adds the publish grants of *Resource policies* below to the
+                topic's policy; an imported topic must already allow them (and its key must let both services use it).
+                Default: created (KMS, TLS-only).
+            heartbeat_timeout: 30 s to 2 h. The route mover's heartbeat restarts it, so a retried invocation gets a full
+                timeout again; the instance waits twice this plus two minutes for the route mover's tag, then gives up
+                without starting WebLogic.
+                Default: 5 minutes.
+            console_certificate: With it, the construct builds the internet-facing ALB, its HTTPS listener, and the IP
+                target group. The ALB's access logs need the stack's Region, so the stack must have ``env`` with a
+                Region.
+                Default: none (no ALB).
+            console_ingress_cidrs: Required with ``console_certificate``; ``0.0.0.0/0`` is refused.
+                Default: none.
+            health_check_path: Healthy on HTTP 200-399. (WebLogic 14.1.2 and later have no built-in console: use a path
+                your domain serves.).
+                Default: ``/console/login/LoginForm.jsp``.
+            console_target_protocol: ``HTTPS`` makes the ALB speak TLS to WebLogic too (set ``admin_port`` to the admin
+                server's SSL listen port, e.g. 7002); the ALB does not validate the server's certificate, so a
+                self-signed one works.
+                Default: ``HTTP``.
+            route_mover_code: Your own ``lambda_.Code`` for the route mover. It must keep the contract the instance
+                relies on: tag the instance ``ROUTE_TAG_KEY=ROUTE_TAG_VALUE`` (environment variables;
+                ``weblogic-floating-route=moved``) only after every route points at it and before completing with
+                ``CONTINUE``, or WebLogic never starts.
+                Default: ``blueprints/lambdas/weblogic_route_mover``.
+
+        Attributes:
+            floating_ip (str)
+            floating_subnet_cidr (str)
+            admin_port (int)
+            lifecycle_hook_name (str)
+            vpc (ec2.IVpc)
+            floating_subnet (ec2.ISubnet)
+            route_table_ids (list[str])
+            encryption_key (kms.IKey)
+            notification_topic (sns.ITopic)
+            security_group (ec2.ISecurityGroup)
+            managed_server_security_group (ec2.ISecurityGroup)
+            file_system (efs.IFileSystem)
+            role (iam.IRole)
+            user_data_script (str)
+            launch_template (ec2.ILaunchTemplate)
+            route_mover (PythonHandler)
+            route_mover_function (lambda_.IFunction)
+            dead_letter_queue (sqs.IQueue)
+            launch_rule (events.IRule)
+            scaling_events_rule (events.IRule)
+            dead_letter_alarm (cloudwatch.IAlarm)
+            auto_scaling_group (autoscaling.IAutoScalingGroup)
+            load_balancer (elbv2.IApplicationLoadBalancer | None)
+            target_group (elbv2.IApplicationTargetGroup | None)
+            listener (elbv2.IApplicationListener | None)
+            access_logs_bucket (SecureBucket | None)
+            unhealthy_console_alarm (cloudwatch.IAlarm | None)
+        """
         super().__init__(scope, id)
         network, address = validate_floating_address(floating_subnet_cidr, floating_ip)
         self._validate(
@@ -378,7 +515,7 @@ class FloatingIpAdminServer(Construct):
                 resources=["*"],
             )
         )
-        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+        self.notification_topic: sns.ITopic = notification_topic or sns.Topic(
             self,
             "Notifications",
             display_name="WebLogic admin server failover",
@@ -483,11 +620,11 @@ class FloatingIpAdminServer(Construct):
                 "ROUTE_TABLE_IDS": ",".join(self.route_table_ids),
                 "AUTO_SCALING_GROUP_NAME": group_name,
                 "LIFECYCLE_HOOK_NAME": LIFECYCLE_HOOK_NAME,
-                "TOPIC_ARN": self.alarm_topic.topic_arn,
+                "TOPIC_ARN": self.notification_topic.topic_arn,
                 "ROUTE_TAG_KEY": ROUTE_TAG_KEY,
                 "ROUTE_TAG_VALUE": ROUTE_TAG_VALUE,
             },
-            service_name="weblogic-route-mover",
+            service_name=ROUTE_MOVER_SERVICE,
         )
         self.route_mover_function: lambda_.IFunction = self.route_mover.function
         assert self.route_mover.dead_letter_queue is not None
@@ -522,7 +659,7 @@ class FloatingIpAdminServer(Construct):
                 detail_type=list(SCALING_EVENT_DETAIL_TYPES),
                 detail={"AutoScalingGroupName": [group_name]},
             ),
-            targets=[TopicRuleTarget(self.alarm_topic, dead_letter_queue=self.dead_letter_queue)],
+            targets=[TopicRuleTarget(self.notification_topic, dead_letter_queue=self.dead_letter_queue)],
         )
         self.dead_letter_alarm: cloudwatch.IAlarm = cloudwatch.Alarm(
             self,
@@ -536,17 +673,17 @@ class FloatingIpAdminServer(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
         # The rule target's publish grant is bound to the scaling-events rule (TopicRuleTarget). The topic
         # policy CDK writes (TLS-only, EventBridge) replaces SNS's default one, so the alarms' publisher is
         # allowed explicitly, for this account's alarms only.
-        self.alarm_topic.add_to_resource_policy(
+        self.notification_topic.add_to_resource_policy(
             service_grant(
                 self,
                 sid="CloudWatchAlarmsPublish",
                 service="cloudwatch.amazonaws.com",
                 actions=["sns:Publish"],
-                resources=[self.alarm_topic.topic_arn],
+                resources=[self.notification_topic.topic_arn],
                 source_arn=alarm_arn_pattern(self),
             )
         )
@@ -597,6 +734,29 @@ class FloatingIpAdminServer(Construct):
         self.unhealthy_console_alarm: cloudwatch.IAlarm | None = None
         if console_certificate is not None:
             self._create_console(console_certificate, console_ingress_cidrs, health_check_path, console_target_protocol)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The admin server's security group, default port ``admin_port``: ``connections.allow_from(other)``
+        lets ``other`` reach the admin server on its floating IP."""
+        return ec2.Connections(security_groups=[self.security_group], default_port=ec2.Port.tcp(self.admin_port))
+
+    def metric_route_mover(
+        self, metric_name: str, *, statistic: str = "Sum", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """A count the route mover publishes (one of ``ROUTE_MOVER_METRICS``): the ``Blueprints`` namespace,
+        dimension ``service`` = ``weblogic-route-mover``; 5-minute sums."""
+        if metric_name not in ROUTE_MOVER_METRICS:
+            raise ValueError(f"metric_name must be one of {', '.join(ROUTE_MOVER_METRICS)}; got {metric_name!r}")
+        return handler_metric(metric_name, {"service": ROUTE_MOVER_SERVICE}, statistic=statistic, period=period)
+
+    def metric_route_tables_updated(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Route tables pointed at a new admin instance (``RouteTablesUpdated``), 5-minute sums."""
+        return self.metric_route_mover("RouteTablesUpdated", period=period)
+
+    def metric_launches_abandoned(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Launches the route mover abandoned, so the group replaces the instance (``LaunchesAbandoned``)."""
+        return self.metric_route_mover("LaunchesAbandoned", period=period)
 
     @staticmethod
     def _floating_subnet_az(admin_azs: Sequence[str], console_azs: Sequence[str] | None) -> str:
@@ -845,7 +1005,7 @@ class FloatingIpAdminServer(Construct):
                 resources=[group_arn],
             )
         )
-        self.alarm_topic.grant_publish(role)
+        self.notification_topic.grant_publish(role)
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
@@ -950,6 +1110,6 @@ class FloatingIpAdminServer(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
-        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notification_topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.notification_topic))
         self.unhealthy_console_alarm = alarm

@@ -54,6 +54,19 @@ class EmrReconciliationStack(cdk.Stack):
         availability_zones: Sequence[str] | None = None,
         **kwargs: object,
     ) -> None:
+        """Build the VPC (unless given) and the reconciliation service.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            in_transit_certificates: ``s3://bucket/key.zip`` of the PEM files for in-transit encryption.
+                Required.
+            vpc: A VPC of yours; otherwise one is created.
+                Default: ``None``: a new VPC.
+            availability_zones: The new VPC's zones; refused with ``vpc``.
+                Default: ``None``: the Region's first two (``Fn::GetAZs``).
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         if vpc is not None and availability_zones is not None:
             raise ValueError("pass either vpc or availability_zones (for a new VPC), not both")
         if availability_zones is not None and len(availability_zones) < 2:

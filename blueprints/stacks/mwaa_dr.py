@@ -44,6 +44,15 @@ class MwaaDrPrimaryStack(ExampleStack):
     """The primary Region: the active environment, its buckets, backups and alarms."""
 
     def __init__(self, scope: Construct, id: str, *, dr_region: str, **kwargs: object) -> None:
+        """Build the example primary side.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            dr_region: The DR Region's code.
+                Required.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.dr = MwaaDrPrimary(
             self,
@@ -59,8 +68,19 @@ class MwaaDrSecondaryStack(ExampleStack):
     """The DR Region: replica buckets, health check, failover and failback."""
 
     def __init__(
-        self, scope: Construct, id: str, *, strategy: MwaaDrStrategy, primary_region: str, **kwargs: object
+        self, scope: Construct, id: str, *, strategy: MwaaDrStrategy | str, primary_region: str, **kwargs: object
     ) -> None:
+        """Build the example DR side.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            strategy: ``MwaaDrStrategy`` or its value string (``active_passive``, ``backup_restore``).
+                Required.
+            primary_region: The primary Region's code.
+                Required.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.dr = MwaaDrSecondary(
             self,

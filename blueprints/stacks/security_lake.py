@@ -100,6 +100,17 @@ class SecurityLakeSubscriberStack(cdk.Stack):
         sources: tuple[SecurityLakeSource, ...],
         **kwargs: object,
     ) -> None:
+        """Build the example subscriber.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            visualization_account: The account the lake is shared with.
+                Required.
+            sources: The log sources the lake collects.
+                Required.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.subscriber = SecurityLakeSubscriber(
             self, "Subscriber", subscriber_account=visualization_account, sources=sources
@@ -122,6 +133,25 @@ class SecurityLakeVisualizationStack(cdk.Stack):
         resource_share_arn: str | None,
         **kwargs: object,
     ) -> None:
+        """Build the example visualization side.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            lake_account: The Security Lake account.
+                Required.
+            sources: The same sources as the subscriber.
+                Required.
+            analyst_principal_arns: IAM or QuickSight principals granted query access.
+                Required.
+            quicksight_owner_arn: The QuickSight group or user that owns the dashboards.
+                Required.
+            quicksight_viewer_arns: QuickSight users or groups that may view the dashboards.
+                Required.
+            resource_share_arn: The subscriber's share, or ``None`` to accept the share of the subscriber's name.
+                Required.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.visualization = SecurityLakeVisualization(
             self,

@@ -124,6 +124,22 @@ class DomainApi(Construct):
         title: str,
         logging_role_setting: IDependable | None = None,
     ) -> None:
+        """Build the mock API and map it on ``unified``.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            unified: The unified API whose endpoint may call this API.
+                Required.
+            title: The API's name and the text its mock integration answers with.
+                Required.
+            logging_role_setting: What sets the Region's API Gateway CloudWatch Logs role; the stage waits for it.
+                Default: ``None``.
+
+        Attributes:
+            access_logs (logs.LogGroup)
+            api (apigw.RestApi)
+        """
         super().__init__(scope, id)
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.THREE_MONTHS)
         self.api = apigw.RestApi(
@@ -201,6 +217,13 @@ class UnifiedApiStack(ExampleStack):
     """The unified API with two domain APIs mapped at ``/orders`` and ``/catalog``."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        """Build the example unified API and its two domain APIs.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         zones = _context(self, "unified_api:availability_zones")
         availability_zones = [z.strip() for z in zones.split(",") if z.strip()] or [

@@ -57,6 +57,13 @@ class VerticalScalingStack(ExampleStack):
     """Two instances and the vertical scaling that resizes them."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        """Build the example VPC, instances, ALB and both resizers.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.vpc = ec2.Vpc(
             self,

@@ -46,6 +46,17 @@ class WebLogicAdminHaStack(cdk.Stack):
         console_cidr: str,
         **kwargs: object,
     ) -> None:
+        """Build the example VPC and admin server with its console.
+
+        Args:
+            scope: The parent construct.
+            id: The construct's id, unique in ``scope``.
+            certificate_arn: ACM certificate of the console's HTTPS listener.
+                Required.
+            console_cidr: The one network allowed to reach the console.
+                Required.
+            kwargs: Passed to the stack (``env``, ``stack_name``, ``description``...).
+        """
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         certificate = acm.Certificate.from_certificate_arn(self, "ConsoleCertificate", certificate_arn)
         self.admin_server = FloatingIpAdminServer(
@@ -58,7 +69,7 @@ class WebLogicAdminHaStack(cdk.Stack):
             console_ingress_cidrs=[console_cidr],
         )
         cdk.CfnOutput(self, "FloatingIp", value=self.admin_server.floating_ip)
-        cdk.CfnOutput(self, "NotificationTopicArn", value=self.admin_server.alarm_topic.topic_arn)
+        cdk.CfnOutput(self, "NotificationTopicArn", value=self.admin_server.notification_topic.topic_arn)
         if self.admin_server.load_balancer is not None:
             cdk.CfnOutput(
                 self, "ConsoleUrl", value=f"https://{self.admin_server.load_balancer.load_balancer_dns_name}/console"

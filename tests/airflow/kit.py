@@ -72,8 +72,10 @@ def runs(server: AirflowServer, dag_id: str) -> list[dict[str, Any]]:
     return list(ok(server, "GET", f"/dags/{dag_id}/dagRuns", query="limit=100")["dag_runs"])
 
 
-def paused(server: AirflowServer) -> dict[str, bool]:
-    return {d["dag_id"]: bool(d["is_paused"]) for d in ok(server, "GET", "/dags", query="limit=100")["dags"]}
+def paused(server: AirflowServer, dag_ids: tuple[str, ...] | None = None) -> dict[str, bool]:
+    """Each DAG's paused state (of ``dag_ids`` only, when given)."""
+    states = {d["dag_id"]: bool(d["is_paused"]) for d in ok(server, "GET", "/dags", query="limit=100")["dags"]}
+    return states if dag_ids is None else {k: v for k, v in states.items() if k in dag_ids}
 
 
 def api_record(server: AirflowServer, section: str, key: str) -> dict[str, Any]:

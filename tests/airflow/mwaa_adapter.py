@@ -55,6 +55,8 @@ class RealMwaa:
         self.servers = servers
         #: every InvokeRestApi call as (environment, method, path), in order
         self.calls: list[tuple[str, str, str]] = []
+        #: environment -> the ``AirflowConfigurationOptions`` its GetEnvironment answer carries (none: left out)
+        self.configuration: dict[str, dict[str, str]] = {}
         self.client = boto3.client(
             "mwaa",
             region_name=region,
@@ -101,4 +103,6 @@ class RealMwaa:
             "WebserverAccessMode": "PRIVATE_ONLY",
             "CreatedAt": datetime(2026, 11, 1, tzinfo=UTC).timestamp(),
         }
+        if self.configuration.get(server.name):
+            environment["AirflowConfigurationOptions"] = self.configuration[server.name]
         return _answer(request.url, 200, {"Environment": environment})

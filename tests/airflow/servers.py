@@ -15,10 +15,13 @@ A server that does not start fails the tests with its log; nothing is skipped.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -40,6 +43,9 @@ START_TIMEOUT_S = 180
 #: A fixed Fernet key (32 zero bytes, urlsafe base64): passwords and extras are stored encrypted,
 #: as on MWAA, and every copy of a prepared database can read them.
 FERNET_KEY = base64.urlsafe_b64encode(b"\0" * 32).decode()
+#: A variable that only a secrets backend serves (Airflow's environment-variables backend, ``AIRFLOW_VAR_<KEY>``),
+#: as a Secrets Manager backend serves secrets on MWAA: Airflow finds it, the REST API never lists it.
+SECRETS_BACKEND_KEY, SECRETS_BACKEND_VALUE = "dr_secrets_backend_probe", "served-by-the-secrets-backend"
 
 
 class AirflowStartError(RuntimeError):
@@ -59,17 +65,18 @@ def _tail(path: Path, lines: int = 60) -> str:
         return "(no log)"
 
 
-def _env(major: int, home: Path) -> dict[str, str]:
+def _env(major: int, home: Path, dags: Path = DAGS) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__FERNET_KEY": FERNET_KEY,
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            f"AIRFLOW_VAR_{SECRETS_BACKEND_KEY.upper()}": SECRETS_BACKEND_VALUE,
             "PYTHONWARNINGS": "ignore",
         }
     )
@@ -98,12 +105,12 @@ def _env(major: int, home: Path) -> dict[str, str]:
     return env
 
 
-def _airflow(major: int, home: Path, *args: str) -> None:
+def _airflow(major: int, home: Path, *args: str, dags: Path = DAGS) -> None:
     log = home / f"airflow-{args[0]}.log"
     with log.open("w") as out:
         done = subprocess.run(
             [str(VENVS[major] / "bin" / "airflow"), *args],
-            env=_env(major, home),
+            env=_env(major, home, dags),
             stdout=out,
             stderr=subprocess.STDOUT,
             timeout=START_TIMEOUT_S,
@@ -113,8 +120,26 @@ def _airflow(major: int, home: Path, *args: str) -> None:
         raise AirflowStartError(f"airflow {' '.join(args)} (Airflow {major}) exited {done.returncode}:\n{_tail(log)}")
 
 
-def prepare(major: int, home: Path) -> Path:
-    """A migrated metadata database with the admin user and the test DAGs serialized."""
+def _cheap_password_hash(database: Path) -> None:
+    """Store the admin's password as PBKDF2-SHA256 with 1,000 iterations instead of werkzeug's default 260,000.
+
+    Airflow 2's basic-auth backend checks the password hash on every request (``auth_user_db``), which on this
+    machine costs about 0.25 s of CPU per REST call: a cost of the test's authentication that MWAA, which
+    authenticates ``InvokeRestApi`` with SigV4 and calls the API as an Airflow role, never has. The stored form is
+    werkzeug's own (``pbkdf2:sha256:<iterations>$<salt>$<hex digest>``), so Airflow checks it unchanged.
+    """
+    salt = secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 1000).hex()
+    with sqlite3.connect(database) as db:
+        updated = db.execute(
+            "UPDATE ab_user SET password = ? WHERE username = ?", (f"pbkdf2:sha256:1000${salt}${digest}", USER)
+        ).rowcount
+    if updated != 1:
+        raise AirflowStartError(f"the admin user {USER} is missing from {database}")
+
+
+def prepare(major: int, home: Path, dags: Path = DAGS) -> Path:
+    """A migrated metadata database with the admin user and the DAGs of ``dags`` serialized."""
     python = VENVS[major] / "bin" / "python"
     if not python.exists():
         raise AirflowStartError(f"{python} is missing: run `make airflow-venvs` (make test does)")
@@ -125,7 +150,8 @@ def prepare(major: int, home: Path) -> Path:
             major, home, "users", "create", "--username", USER, "--password", PASSWORD, "--role", "Admin",
             "--firstname", "DR", "--lastname", "Tests", "--email", "dr-tests@example.com",
         )  # fmt: skip
-    _airflow(major, home, "dags", "reserialize")
+        _cheap_password_hash(home / "airflow.db")
+    _airflow(major, home, "dags", "reserialize", dags=dags)
     return home / "airflow.db"
 
 
@@ -136,6 +162,7 @@ class AirflowServer:
     name: str
     major: int
     home: Path
+    dags: Path = DAGS
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
     token: str | None = None
@@ -163,7 +190,7 @@ class AirflowServer:
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
                 [str(VENVS[self.major] / "bin" / "airflow"), *command],
-                env=_env(self.major, self.home),
+                env=_env(self.major, self.home, self.dags),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -234,13 +261,14 @@ class AirflowServer:
                 self.process.wait(timeout=10)
 
 
-def start_servers(base: Path, names: Iterable[tuple[str, int]]) -> dict[str, AirflowServer]:
-    """Prepare one database per major version and start one server per (name, major), in parallel."""
+def start_servers(base: Path, names: Iterable[tuple[str, int]], dags: Path = DAGS) -> dict[str, AirflowServer]:
+    """Prepare one database per major version and start one server per (name, major), in parallel,
+    all reading the DAG files of ``dags`` (default: tests/airflow/dags)."""
     wanted = list(names)
     majors = sorted({major for _, major in wanted})
-    servers = {name: AirflowServer(name, major, base / name) for name, major in wanted}
+    servers = {name: AirflowServer(name, major, base / name, dags) for name, major in wanted}
     with ThreadPoolExecutor(max_workers=len(majors)) as pool:
-        databases = dict(zip(majors, pool.map(lambda m: prepare(m, base / f"template-{m}"), majors), strict=True))
+        databases = dict(zip(majors, pool.map(lambda m: prepare(m, base / f"template-{m}", dags), majors), strict=True))
     try:
         for server in servers.values():
             server.start(databases[server.major])

@@ -46,6 +46,8 @@ HTTP = {
     "host": "api.example.com",
     "extra": json.dumps({"timeout": 30, "verify": True}),
 }
+#: the DAGs this test owns (tests/airflow/dags; dr_probe belongs to test_mwaa_dr_carried.py)
+ROUND_TRIP_DAGS = ("dr_daily", "dr_hourly", "dr_manual")
 VARIABLES = {"rt_plain": ("hello", "a plain value"), "rt_json": ('{"a": 1}', None), "rt_api_password": ("pw", None)}
 
 
@@ -96,7 +98,7 @@ def test_round_trip_and_failback_keep_every_field(
             assert _connection_fields(standby, conn["connection_id"]) == _connection_fields(prod, conn["connection_id"])
         # the non-secret extra is carried in full on both versions
         assert json.loads(stored_connection(standby, "rt_http")["extra"]) == {"timeout": 30, "verify": True}
-        assert paused(standby) == {"dr_daily": False, "dr_hourly": False, "dr_manual": True}
+        assert paused(standby, ROUND_TRIP_DAGS) == {"dr_daily": False, "dr_hourly": False, "dr_manual": True}
         # a finished marker run at each active DAG's newest logical date, so the DR scheduler does
         # not run that interval again
         assert {r["logical_date"][:10]: r["state"] for r in runs(standby, "dr_daily")} == {"2026-12-01": "success"}
@@ -129,7 +131,7 @@ def test_round_trip_and_failback_keep_every_field(
     assert json.loads(pg["extra"]) == {"sslmode": "require", "token": "tok-primary"}
     assert (pg["host"], pg["login"], pg["schema"], pg["port"]) == ("db.primary.internal", "etl", "warehouse", 5432)
     assert json.loads(stored_connection(prod, "rt_http")["extra"]) == {"timeout": 30, "verify": True}
-    assert paused(prod) == {"dr_daily": False, "dr_hourly": False, "dr_manual": True}
+    assert paused(prod, ROUND_TRIP_DAGS) == {"dr_daily": False, "dr_hourly": False, "dr_manual": True}
     # the DR side's newest run is in the primary's history before its DAG is unpaused
     daily = {r["logical_date"][:10]: r["state"] for r in runs(prod, "dr_daily")}
     assert daily.get("2026-12-02") == "success", daily

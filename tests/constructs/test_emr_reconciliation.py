@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.emr_reconciliation import (
     EMR_MANAGED_TAG,
+    JOB_PYTHON,
+    JOB_PYTHON_VERSION,
     RELEASE_LABEL,
+    RELEASE_SPARK_VERSION,
     EmrReconciliationCluster,
     FleetInstanceType,
     deferral_seconds,
@@ -280,6 +284,8 @@ def test_instance_role_reaches_only_the_construct_buckets_the_job_and_the_certif
         "ListData",
         "ReadWriteData",
         "UseKeys",
+        "WriteResults",
+        "ListResults",
     }
     assert statements["ReadRequests"]["Resource"]["Fn::Join"][1][1] == "/requests/*"
     assert statements["WriteLogs"]["Resource"]["Fn::Join"][1][1] == "/logs/*"
@@ -383,7 +389,8 @@ def test_ledger_is_keyed_on_request_id_encrypted_recoverable_and_expiring(templa
 
 def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id(template: Template) -> None:
     cluster_id, _ = _resource(template, "AWS::EMR::Cluster")
-    topic_id, topic = _resource(template, "AWS::SNS::Topic")
+    results = template.find_resources("AWS::SNS::Topic", {"Properties": {"DisplayName": "Reconciliation results"}})
+    ((topic_id, topic),) = results.items()
     assert "KmsMasterKeyId" in topic["Properties"]
     _, rule = _resource(template, "AWS::Events::Rule")
     properties = rule["Properties"]
@@ -395,7 +402,7 @@ def test_step_events_of_this_cluster_reach_the_results_topic_with_the_request_id
     (target,) = properties["Targets"]
     assert target["Arn"] == {"Ref": topic_id}
     assert target["InputTransformer"]["InputPathsMap"]["detail-name"] == "$.detail.name"
-    assert '"request_id":<detail-name>' in target["InputTransformer"]["InputTemplate"]
+    assert '{"request_id":<detail-name>,' in target["InputTransformer"]["InputTemplate"]["Fn::Join"][1][0]
     assert "DeadLetterConfig" in target
     template.has_resource_properties(
         "AWS::KMS::Key",
@@ -481,7 +488,8 @@ def build() -> Callable[..., EmrReconciliationCluster]:
 def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     build: Callable[..., EmrReconciliationCluster],
 ) -> None:
-    probe = build(task_instance_types=(), task_on_demand_units=0, core_on_demand_units=64, primary_on_demand=False)
+    # No task fleet is one argument: the launch capacity (64 units) moves to the core fleet by itself.
+    probe = build(task_instance_types=(), primary_on_demand=False)
     stack = cdk.Stack.of(probe)
     key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
     bucket = s3.Bucket.from_bucket_name(stack, "Ledgers", "company-ledgers")
@@ -491,7 +499,7 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         data_buckets=[bucket],
         step_concurrency_level=4,
         submitter_max_concurrency=5,
-        alarm_topic=alarm_topic,
+        notification_topic=alarm_topic,
     )
     assert service.encryption_key is key
     assert service.data_buckets == [bucket]
@@ -508,8 +516,11 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     assert "TargetOnDemandCapacity" not in primary
     assert list(primary["LaunchSpecifications"]) == ["SpotSpecification"]
     assert "TaskInstanceFleets" not in cluster["Properties"]["Instances"]
-    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [Match.any_value()]}})
+    assert cluster["Properties"]["Instances"]["CoreInstanceFleet"]["TargetOnDemandCapacity"] == 64
+    pager = {"Ref": stack.get_logical_id(alarm_topic.node.default_child)}  # type: ignore[arg-type]
+    paged = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [pager]}})
     assert len(paged) == 3
+    assert service.notification_topic is alarm_topic
     functions = template.find_resources("AWS::Lambda::Function")
     assert any(
         f["Properties"].get("Environment", {}).get("Variables", {}).get("DATA_BUCKETS") == "company-ledgers"
@@ -522,8 +533,9 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
     [
         ({"in_transit_certificates": "s3://bucket/certs.tar"}, "in_transit_certificates must be the S3 URI of a zip"),
         ({"cluster_name": "bad/name"}, "cluster_name must be 1-128"),
-        ({"release_label": "emr-6.15.0"}, "release_label must be an EMR 7.x or later release"),
-        ({"release_label": "7.13"}, "release_label must be an EMR 7.x or later release"),
+        ({"release_label": "emr-6.15.0"}, "release_label must be an EMR 7.x release .* ships Python 3.9"),
+        ({"release_label": "emr-8.0.0"}, "release_label must be an EMR 7.x release .* ships Python 3.9"),
+        ({"release_label": "7.13"}, "release_label must be an EMR 7.x release"),
         ({"primary_instance_types": ()}, "primary_instance_types must list 1 to 30 instance types; got none"),
         (
             {"core_instance_types": [FleetInstanceType(f"r6g.{i}xlarge", 8, 100) for i in range(31)]},
@@ -543,7 +555,10 @@ def test_existing_key_and_data_buckets_are_used_and_no_task_fleet_is_possible(
         ({"core_spot_units": -1}, "core_on_demand_units and core_spot_units must not be negative"),
         ({"core_on_demand_units": 0, "task_on_demand_units": 64}, "core_on_demand_units \\+ core_spot_units"),
         ({"task_on_demand_units": 0, "core_on_demand_units": 64}, "task_on_demand_units \\+ task_spot_units"),
-        ({"task_instance_types": ()}, "task_on_demand_units and task_spot_units must be 0 without"),
+        (
+            {"task_instance_types": (), "task_on_demand_units": 8},
+            "task_on_demand_units and task_spot_units must be 0 without",
+        ),
         ({"spot_price_percent_of_on_demand": 150}, "spot_price_percent_of_on_demand must be 1 to 100"),
         ({"minimum_capacity_units": 600}, "minimum_capacity_units must be at least 1 and at most"),
         ({"maximum_on_demand_capacity_units": 0}, "maximum_on_demand_capacity_units must be 1 to"),
@@ -580,3 +595,132 @@ def test_example_stack_refuses_a_vpc_with_zones_and_a_single_zone() -> None:
         EmrReconciliationStack(app, "A", env=ENV, in_transit_certificates=CERTS, vpc=vpc, availability_zones=["x"])
     with pytest.raises(ValueError, match="availability_zones must name at least two zones"):
         EmrReconciliationStack(app, "B", env=ENV, in_transit_certificates=CERTS, availability_zones=["eu-west-1a"])
+
+
+# --- the runtime the steps get, and what the job writes ------------------------------------------------------------
+
+
+def test_every_step_runs_pyspark_on_the_python_the_job_is_tested_on(template: Template) -> None:
+    _, cluster = _resource(template, "AWS::EMR::Cluster")
+    assert cluster["Properties"]["Configurations"] == [
+        {
+            "Classification": "spark-env",
+            "Configurations": [{"Classification": "export", "ConfigurationProperties": {"PYSPARK_PYTHON": JOB_PYTHON}}],
+        },
+        {"Classification": "spark-defaults", "ConfigurationProperties": {"spark.pyspark.python": JOB_PYTHON}},
+    ]
+    assert f"/usr/bin/python{JOB_PYTHON_VERSION}" == JOB_PYTHON
+
+
+def test_the_job_tests_run_on_that_python_and_the_default_releases_spark() -> None:
+    root = Path(__file__).resolve().parents[2]
+    pins = dict(
+        line.split("==", 1)
+        for line in (root / "requirements-emr-runtime.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pins["pyspark"] == RELEASE_SPARK_VERSION
+    gate = (root / "tools" / "emr_runtime_gate.py").read_text()
+    assert f'TARGET = "{JOB_PYTHON_VERSION}"' in gate
+    makefile = (root / "Makefile").read_text()
+    assert f"versions/{JOB_PYTHON_VERSION}.*/bin/python))),python{JOB_PYTHON_VERSION})" in makefile
+
+
+def test_emr_service_role_trusts_emr_as_aws_documents_it(template: Template) -> None:
+    roles = template.find_resources("AWS::IAM::Role")
+    (statement,) = [
+        s
+        for role in roles.values()
+        for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if s["Principal"] == {"Service": "elasticmapreduce.amazonaws.com"}
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111111111111"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:elasticmapreduce:us-east-1:111111111111:*"},
+    }
+
+
+def test_nodes_write_only_the_results_prefix_besides_logs(template: Template) -> None:
+    statements = {s["Sid"]: s for s in _statements(template, "ReconciliationInstanceRole")}
+    assert sorted(_actions(statements["WriteResults"])) == ["s3:GetObject", "s3:PutObject"]
+    assert statements["WriteResults"]["Resource"]["Fn::Join"][1][1] == "/results/*"
+    assert _actions(statements["ListResults"]) == ["s3:ListBucket"]
+    assert statements["ListResults"]["Condition"] == {"StringLike": {"s3:prefix": ["results/*"]}}
+    assert statements["ListResults"]["Resource"]["Fn::GetAtt"][0].startswith("ReconciliationControl")
+
+
+def test_step_notifications_name_the_results_object_the_job_writes(template: Template) -> None:
+    _, rule = _resource(template, "AWS::Events::Rule")
+    (target,) = rule["Properties"]["Targets"]
+    rendered = template.to_json()["Resources"]  # the InputTemplate joins the control bucket's name in
+    input_template = target["InputTransformer"]["InputTemplate"]
+    parts = input_template["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "<bucket>" for p in parts)
+    assert '"results":"s3://<bucket>/results/<detail-name>.json"' in text
+    (bucket_ref,) = [p for p in parts if not isinstance(p, str)]
+    assert bucket_ref["Ref"] in rendered and bucket_ref["Ref"].startswith("ReconciliationControl")
+    # The submitter passes the job the same place for the same request id.
+    submitter = load_handler("emr_step_submitter")
+    assert submitter.results_uri("bucket", "recon-1") == "s3://bucket/results/recon-1.json"
+
+
+def _render_input_template(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
+    """EventBridge's input transformer as the EventBridge User Guide ("Amazon EventBridge input transformation")
+    describes it: each <name> is replaced by the value its JSON path selects; inside a quoted string a string value
+    goes in as it is (escaped for JSON), elsewhere the value goes in as JSON (a string with its quotes). (moto 5.2's
+    transformer inserts every string bare, which the service does not, so it cannot stand in here.)"""
+    out, inside, i = [], False, 0
+    while i < len(template):
+        char = template[i]
+        if char == '"' and (i == 0 or template[i - 1] != "\\"):
+            inside = not inside
+        if char == "<":
+            end = template.index(">", i)
+            name = template[i + 1 : end]
+            value: Any = event
+            for key in paths[name].removeprefix("$.").split("."):
+                value = value[key]
+            out.append(json.dumps(value)[1:-1] if inside and isinstance(value, str) else json.dumps(value))
+            i = end + 1
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def test_a_failed_step_event_becomes_a_notification_that_names_its_results_object(template: Template) -> None:
+    _, rule = _resource(template, "AWS::Events::Rule")
+    (target,) = rule["Properties"]["Targets"]
+    transformer = target["InputTransformer"]
+    parts = transformer["InputTemplate"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "control-bucket" for p in parts)
+    # An EMR Step Status Change event with the fields the EMR Management Guide lists for it; example values.
+    event = {
+        "version": "0",
+        "id": "999cccaa-eaaa-0000-1111-123456789012",
+        "detail-type": "EMR Step Status Change",
+        "source": "aws.emr",
+        "account": "111111111111",
+        "time": "2026-11-30T21:04:23Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "severity": "ERROR",
+            "actionOnFailure": "CONTINUE",
+            "stepId": "s-1EXAMPLE",
+            "name": "recon-2026-11-001",
+            "clusterId": "j-1EXAMPLE",
+            "state": "FAILED",
+            "message": "Step s-1EXAMPLE (recon-2026-11-001) in Amazon EMR cluster j-1EXAMPLE failed.",
+        },
+    }
+    notification = json.loads(_render_input_template(text, transformer["InputPathsMap"], event))
+    assert notification == {
+        "request_id": "recon-2026-11-001",
+        "state": "FAILED",
+        "message": event["detail"]["message"],
+        "step_id": "s-1EXAMPLE",
+        "cluster_id": "j-1EXAMPLE",
+        "time": "2026-11-30T21:04:23Z",
+        "results": "s3://control-bucket/results/recon-2026-11-001.json",
+    }

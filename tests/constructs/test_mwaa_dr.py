@@ -738,10 +738,10 @@ def caller_topics() -> tuple[cdk.Stack, Template, dict[str, Any]]:
             primary_environment_name="env",
             primary_region="us-east-1",
             vpc=vpc,
-            alarm_topic=topic,
+            notification_topic=topic,
             name_prefix=f"topic-{n}",
         )
-        assert dr.topic is topic, label
+        assert dr.notification_topic is topic, label
     topics["own_key"] = own_key
     return stack, Template.from_stack(stack), topics
 
@@ -1261,7 +1261,12 @@ def _primary(**overrides: Any) -> MwaaDrPrimary:
 
 
 VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
-    (_secondary, {"strategy": "pilot_light"}, "strategy must be one of active_passive, backup_restore"),
+    (
+        _secondary,
+        {"strategy": "pilot_light"},
+        "argument 'strategy' must be one of MwaaDrStrategy.ACTIVE_PASSIVE or 'active_passive', "
+        "MwaaDrStrategy.BACKUP_RESTORE or 'backup_restore'",
+    ),
     (_secondary, {"unhealthy_threshold": 1}, "unhealthy_threshold must be at least 2"),
     (_secondary, {"check_interval": cdk.Duration.seconds(90)}, "check_interval must be whole minutes"),
     (_secondary, {"heartbeat_window": cdk.Duration.hours(2)}, "heartbeat_window must be whole minutes"),
@@ -1673,7 +1678,6 @@ CONFIG_VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (_secondary, {"airflow_configuration_options": {"core.dags_are_paused_at_creation": "False"}}, "must stay 'True'"),
     (_primary, {"airflow_configuration_options": {"Core.Parallelism": "4"}}, "keys must be '<section>.<option>'"),
     (_primary, {"airflow_configuration_options": {"parallelism": "4"}}, "keys must be '<section>.<option>'"),
-    (_primary, {"airflow_configuration_options": {"core.parallelism": 4}}, "must be a string of 1-65536 printable"),
     (_primary, {"airflow_configuration_options": {"core.parallelism": ""}}, "must be a string of 1-65536 printable"),
     (
         _primary,
@@ -1687,8 +1691,6 @@ CONFIG_VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     ),
     (_secondary, {"startup_script": AirflowS3Object(path="startup.sh", version="")}, "startup_script.version must be"),
     (_secondary, {"requirements": AirflowS3Object(path="requirements.txt", version="null")}, "not 'null'"),
-    (_primary, {"requirements": "requirements.txt"}, "requirements must be an AirflowS3Object"),
-    (_primary, {"secrets_key": "key"}, "pass a secrets_backend too"),
     (_primary, {"secrets_backend": SecretsManagerBackend(None, None, None)}, "needs at least one of"),
     (
         _secondary,
@@ -1719,6 +1721,21 @@ CONFIG_VALIDATION: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
 def test_configuration_validation(build: Callable[..., Any], overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build(**overrides)
+
+
+def test_a_secrets_key_without_a_secrets_backend_is_refused() -> None:
+    stack, vpc = _dr_stack()
+    key = kms.Key(stack, "SecretsKey", enable_key_rotation=True)
+    with pytest.raises(ValueError, match="pass a secrets_backend too"):
+        MwaaDrPrimary(stack, _id(), environment_name="env", dr_region="us-east-1", vpc=vpc, secrets_key=key)
+
+
+def test_wrong_types_in_the_configuration_are_type_errors() -> None:
+    """Were ValueErrors of the construct's own checks; the argument check refuses them first."""
+    with pytest.raises(TypeError, match=r"argument 'airflow_configuration_options' .* item 'core.parallelism'"):
+        _primary(airflow_configuration_options={"core.parallelism": 4})
+    with pytest.raises(TypeError, match=r"argument 'requirements' must be AirflowS3Object \| None; got str"):
+        _primary(requirements="requirements.txt")
 
 
 def test_backup_restore_takes_a_secrets_backend_for_its_role() -> None:

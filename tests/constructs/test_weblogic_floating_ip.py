@@ -773,7 +773,7 @@ def test_construct_uses_the_vpc_file_system_topic_and_managed_group_passed_in() 
         vpc=vpc,
         floating_subnet_cidr="10.1.200.16/28",
         file_system=file_system,
-        alarm_topic=topic,
+        notification_topic=topic,
         managed_server_security_group=managed,
         route_table_ids=["rtb-0aaaaaaaaaaaaaaaa"],
         admin_port=7002,
@@ -1011,14 +1011,6 @@ def _build(**kwargs: Any) -> FloatingIpAdminServer:
         (
             {"with_certificate": True, "console_ingress_cidrs": ["203.0.113.0/24"], "health_check_path": "console"},
             "health_check_path must be a URL path",
-        ),
-        (
-            {
-                "with_certificate": True,
-                "console_ingress_cidrs": ["203.0.113.0/24"],
-                "console_target_protocol": "TCP",
-            },
-            "console_target_protocol must be ApplicationProtocol.HTTP or HTTPS",
         ),
     ],
 )

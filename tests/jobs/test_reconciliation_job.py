@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from pyspark.errors import AnalysisException
 
 pytestmark = pytest.mark.spark
 
@@ -53,8 +55,12 @@ def spark() -> Iterator[Any]:
     os.environ["JAVA_HOME"] = java_home
     from pyspark.sql import SparkSession
 
+    # As on the cluster (the construct's spark-env and spark-defaults), the workers run the driver's Python: else
+    # they start `python3` from PATH, and PySpark refuses a worker of another minor version.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         SparkSession.builder.master("local[2]")
+        .config("spark.pyspark.python", sys.executable)
         .appName("reconciliation-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
@@ -655,9 +661,11 @@ def test_run_reads_the_request_and_inputs_and_writes_one_csv(spark: Any, dataset
     out = datasets / "out"
     output = {"uri": out.as_uri(), "format": "csv", "single_file": True}
     request_path = _request_file(datasets, (datasets / "ledger").as_uri(), output)
-    request = job.run(spark, request_path, uri_schemes=("s3", "file"))
+    request, rows = job.run(spark, request_path, uri_schemes=("s3", "file"))
     assert request["request_id"] == "e2e-1"
-    (part,) = out.glob("part-*.csv")
+    assert rows == 2
+    # Under the per-request prefix, by default.
+    (part,) = (out / "e2e-1").glob("part-*.csv")
     assert part.read_text().splitlines() == [
         "txn_id,account,amount,bank_amount,diff",
         "2,A1,250.5,249.0,1.5",
@@ -665,28 +673,34 @@ def test_run_reads_the_request_and_inputs_and_writes_one_csv(spark: Any, dataset
     ]
 
 
-def test_run_writes_parquet_and_overwrites_on_a_rerun(spark: Any, datasets: Path) -> None:
+def test_run_overwrites_on_a_rerun_only_when_the_request_asks(spark: Any, datasets: Path) -> None:
     out = datasets / "out-parquet"
-    output = {"uri": out.as_uri(), "format": "parquet"}
+    output = {"uri": out.as_uri(), "format": "parquet", "mode": "overwrite"}
     request_path = _request_file(datasets, (datasets / "ledger").as_uri(), output)
     job.run(spark, request_path, uri_schemes=("s3", "file"))
-    job.run(spark, request_path, uri_schemes=("s3", "file"))
-    assert [tuple(r) for r in spark.read.parquet(str(out)).orderBy("txn_id").collect()] == [
+    assert job.run(spark, request_path, uri_schemes=("s3", "file"))[1] == 2
+    assert [tuple(r) for r in spark.read.parquet(str(out / "e2e-1")).orderBy("txn_id").collect()] == [
         (2, "A1", 250.5, 249.0, 1.5),
         (3, "B2", -40.0, 0.0, -40.0),
     ]
 
 
-def test_run_refuses_existing_output_in_error_mode(spark: Any, datasets: Path) -> None:
+def test_a_rerun_in_the_default_mode_refuses_and_keeps_what_is_there(spark: Any, datasets: Path) -> None:
     out = datasets / "out-once"
-    out.mkdir()
-    (out / "keep.txt").write_text("x")
-    request_path = _request_file(
-        datasets, (datasets / "ledger").as_uri(), {"uri": out.as_uri(), "format": "csv", "mode": "error"}
-    )
-    with pytest.raises(Exception, match="already exists"):
+    request_path = _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": out.as_uri(), "format": "csv"})
+    job.run(spark, request_path, uri_schemes=("s3", "file"))
+    first = sorted(p.name for p in (out / "e2e-1").iterdir())
+    with pytest.raises(AnalysisException, match="already exists"):
         job.run(spark, request_path, uri_schemes=("s3", "file"))
-    assert (out / "keep.txt").exists()
+    assert sorted(p.name for p in (out / "e2e-1").iterdir()) == first
+
+
+def test_run_refuses_an_output_over_its_inputs_before_reading_them(spark: Any, datasets: Path) -> None:
+    output = {"uri": datasets.as_uri(), "format": "csv", "mode": "overwrite", "per_request_prefix": False}
+    request_path = _request_file(datasets, (datasets / "ledger").as_uri(), output)
+    with pytest.raises(InvalidRequest, match=r"^output.uri: .* contains inputs.ledger.uri"):
+        job.run(spark, request_path, uri_schemes=("s3", "file"))
+    assert (datasets / "ledger" / "part-0.csv").exists()
 
 
 def test_run_reports_a_missing_input_dataset(spark: Any, datasets: Path) -> None:
@@ -710,7 +724,7 @@ def test_main_exit_codes_and_the_message_on_stderr(
     monkeypatch.setattr(spark, "stop", lambda: None)  # main stops its session; keep the module's one alive
     good = _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": (datasets / "m").as_uri(), "format": "csv"})
     assert job.main(["--request", good, "--allow-local-files"]) == 0
-    assert "request e2e-1 written to file:" in capsys.readouterr().out
+    assert "request e2e-1: 2 rows written to file:" in capsys.readouterr().out
 
     bad = datasets / "bad.json"
     bad.write_text(
@@ -722,3 +736,81 @@ def test_main_exit_codes_and_the_message_on_stderr(
     )
     assert job.main(["--request", str(datasets / "absent.json"), "--allow-local-files"]) == 2
     assert "InvalidRequest: request: cannot read" in capsys.readouterr().err
+
+
+# --- the results object: what the requester reads when the step ends ------------------------------------------------
+
+
+def _results(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
+
+
+def test_a_successful_run_writes_its_output_location_and_rows_to_the_results_object(
+    spark: Any, datasets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spark, "stop", lambda: None)
+    good = _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": (datasets / "r").as_uri(), "format": "csv"})
+    results = datasets / "results" / "e2e-1.json"
+    assert job.main(["--request", good, "--results", results.as_uri(), "--allow-local-files"]) == 0
+    document = _results(results)
+    assert document["state"] == "SUCCEEDED"
+    assert document["request_id"] == "e2e-1"
+    assert document["output"] == {"uri": (datasets / "r").as_uri() + "/e2e-1/", "format": "csv", "rows": 2}
+    assert document["application_id"] == spark.sparkContext.applicationId
+    assert document["request"] == good
+    assert document["started_at"] <= document["finished_at"]
+
+
+def test_an_invalid_request_writes_the_message_naming_the_operation(
+    spark: Any, datasets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spark, "stop", lambda: None)
+    request_path = Path(
+        _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": (datasets / "x").as_uri(), "format": "csv"})
+    )
+    document = json.loads(request_path.read_text())
+    document["operations"][1]["expression"] = "round(amount - no_such_column, 2)"
+    request_path.write_text(json.dumps(document))
+    results = datasets / "results" / "e2e-1.json"
+    assert job.main(["--request", str(request_path), "--results", str(results), "--allow-local-files"]) == 2
+    assert _results(results) | {"started_at": "", "finished_at": "", "application_id": ""} == {
+        "state": "INVALID_REQUEST",
+        "message": "operations[1].expression: unknown column 'no_such_column'; accepted: "
+        "txn_id, account, amount, bank_amount",
+        "path": "operations[1].expression",
+        "operation_index": 1,
+        "request": str(request_path),
+        "started_at": "",
+        "finished_at": "",
+        "application_id": "",
+    }
+    assert not (datasets / "x").exists()
+
+
+def test_a_platform_fault_is_written_and_still_fails_the_step(
+    spark: Any, datasets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spark, "stop", lambda: None)
+    good = _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": (datasets / "f").as_uri(), "format": "csv"})
+
+    def broken(df: Any, output: dict[str, Any]) -> int:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(job, "write_output", broken)
+    results = datasets / "results" / "e2e-1.json"
+    with pytest.raises(OSError, match="No space left"):
+        job.main(["--request", good, "--results", str(results), "--allow-local-files"])
+    document = _results(results)
+    assert (document["state"], document["message"]) == ("FAILED", "OSError: No space left on device")
+
+
+def test_a_results_object_that_cannot_be_written_does_not_hide_the_outcome(
+    spark: Any, datasets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(spark, "stop", lambda: None)
+    good = _request_file(datasets, (datasets / "ledger").as_uri(), {"uri": (datasets / "g").as_uri(), "format": "csv"})
+    blocker = datasets / "not-a-folder"
+    blocker.write_text("x")
+    assert job.main(["--request", good, "--results", str(blocker / "e2e-1.json"), "--allow-local-files"]) == 0
+    assert "could not write the results object" in capsys.readouterr().err

@@ -237,6 +237,8 @@ def test_valid_request_becomes_one_spark_step_and_is_recorded(aws: Aws) -> None:
         "s3://assets/job.py",
         "--request",
         f"s3://{CONTROL}/requests/recon-2026-11-001.json",
+        "--results",
+        f"s3://{CONTROL}/results/recon-2026-11-001.json",
     ]
     stored = json.loads(
         aws.client("s3").get_object(Bucket=CONTROL, Key="requests/recon-2026-11-001.json")["Body"].read()
@@ -374,6 +376,14 @@ def test_step_search_stops_at_steps_older_than_the_claim(aws: Aws) -> None:
         (request(request_id="bad id!"), None, "request_id"),
         (request(output={"uri": "s3://someone-elses-bucket/out/", "format": "csv"}), "recon-2026-11-001",
          "output.uri: bucket 'someone-elses-bucket' is not one the cluster may use"),
+        # An output that Spark's overwrite would delete inputs with, or that would write over a whole bucket.
+        (request(output={"uri": "s3://reconciliation-data/ledger/", "format": "csv", "mode": "overwrite",
+                         "per_request_prefix": False}), "recon-2026-11-001",
+         "output.uri: 's3://reconciliation-data/ledger/' contains inputs.ledger.uri"),
+        (request(output={"uri": "s3://reconciliation-data/ledger/2026-11/", "format": "csv"}), "recon-2026-11-001",
+         "(with the per-request prefix) lies inside inputs.ledger.uri"),
+        (request(output={"uri": "s3://reconciliation-data/", "format": "csv"}), "recon-2026-11-001",
+         "output.uri: 's3://reconciliation-data/' is a bucket root"),
     ],
 )  # fmt: skip
 def test_invalid_request_is_recorded_and_notified_as_rejected_and_consumed(

@@ -54,7 +54,7 @@ def base() -> dict[str, Any]:
             {"op": "derive", "column": "diff", "expression": "round(amount - bank_amount, 2)"},
             {"op": "filter", "condition": "abs(diff) >= 0.01"},
         ],
-        "output": {"uri": "s3://finance-results/recon-2026-11-001/", "format": "csv"},
+        "output": {"uri": "s3://finance-results/reconciliation/", "format": "csv"},
     }
 
 
@@ -85,11 +85,13 @@ def test_a_valid_request_is_normalized_with_every_default() -> None:
     assert first["with_on"] == ["txn_id"]
     assert first["as"] is None
     assert second["input"] is None
+    # The per-request prefix is added, and the normalized form says so by no longer asking for it; the safe mode.
     assert request["output"] == {
-        "uri": "s3://finance-results/recon-2026-11-001/",
+        "uri": "s3://finance-results/reconciliation/recon-2026-11-001/",
         "format": "csv",
-        "mode": "overwrite",
+        "mode": "error",
         "single_file": False,
+        "per_request_prefix": False,
         "options": {"header": True, "delimiter": ","},
     }
 
@@ -137,7 +139,8 @@ def test_every_operation_normalizes() -> None:
 def test_file_uris_only_when_the_caller_allows_them() -> None:
     request = mutated(lambda r: r["output"].update(uri="file:///tmp/out"))
     rejects(request, re.escape("output.uri: got 'file:///tmp/out'; accepted: s3://bucket/key"))
-    assert rr.validate_request(request, uri_schemes=("s3", "file"))["output"]["uri"] == "file:///tmp/out"
+    normalized = rr.validate_request(request, uri_schemes=("s3", "file"))
+    assert normalized["output"]["uri"] == "file:///tmp/out/recon-2026-11-001/"
 
 
 def test_the_contract_imports_only_the_standard_library() -> None:
@@ -343,7 +346,7 @@ REJECTIONS: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("fill null value", _add_op({"op": "fill_nulls", "values": {"a": None}}), None),
     ("fill value type", _add_op({"op": "fill_nulls", "values": {"a": {"x": 1}}}), None),
     ("output format", _set(["output", "format"], "xlsx"), r"^output.format: got 'xlsx'; accepted: csv, parquet$"),
-    ("output mode", _set(["output", "mode"], "append"), r"^output.mode: got 'append'; accepted: overwrite, error$"),
+    ("output mode", _set(["output", "mode"], "append"), r"^output.mode: got 'append'; accepted: error, overwrite$"),
     ("output single file", _set(["output", "single_file"], 1), r"^output.single_file: got 1; accepted: true or false$"),
     (
         "output csv option",
@@ -352,6 +355,78 @@ REJECTIONS: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ),
     ("output csv header", _set(["output", "options"], {"header": 1}), r"^output.options.header: got 1; accepted: true"),
     ("output parquet option", lambda r: r["output"].update(format="parquet", options={"header": True}), None),
+    # Output safety: an output that could delete or overwrite data the request reads, or other datasets.
+    (
+        "output is an input",
+        lambda r: r["output"].update(uri="s3://finance-data/ledger/2026-11/", per_request_prefix=False),
+        r"^output.uri: 's3://finance-data/ledger/2026-11/' is inputs.ledger.uri 's3://finance-data/ledger/2026-11/'; "
+        r"accepted: an output location apart from every input",
+    ),
+    (
+        "output is an input without its slash",
+        lambda r: r["output"].update(uri="s3://finance-data/ledger/2026-11", per_request_prefix=False),
+        r"^output.uri: 's3://finance-data/ledger/2026-11' is inputs.ledger.uri",
+    ),
+    (
+        "output inside an input by the prefix",
+        _set(["output", "uri"], "s3://finance-data/ledger/2026-11/"),
+        r"^output.uri: 's3://finance-data/ledger/2026-11/recon-2026-11-001/' \(with the per-request prefix\) "
+        r"lies inside inputs.ledger.uri",
+    ),
+    (
+        "output inside an input file",
+        lambda r: r["output"].update(uri="s3://finance-data/bank/2026-11.parquet/x/", per_request_prefix=False),
+        r"^output.uri: 's3://finance-data/bank/2026-11.parquet/x/' lies inside inputs.bank.uri",
+    ),
+    (
+        "output contains an input",
+        lambda r: r["output"].update(uri="s3://finance-data/bank", per_request_prefix=False),
+        r"^output.uri: 's3://finance-data/bank' contains inputs.bank.uri 's3://finance-data/bank/2026-11.parquet'",
+    ),
+    (
+        "output contains inputs",
+        lambda r: r["output"].update(uri="s3://finance-data/ledger/", per_request_prefix=False),
+        r"^output.uri: 's3://finance-data/ledger/' contains inputs.ledger.uri",
+    ),
+    (
+        "output may meet a pattern",
+        lambda r: (
+            r["inputs"]["ledger"].update(uri="s3://finance-data/ledger/*/"),
+            r["output"].update(uri="s3://finance-data/ledger/summary/"),
+        ),
+        r"^output.uri: .* may meet the matches of inputs.ledger.uri 's3://finance-data/ledger/\*/' \(a pattern\)",
+    ),
+    (
+        "output bucket root",
+        _set(["output", "uri"], "s3://finance-results"),
+        r"^output.uri: 's3://finance-results' is a",
+    ),
+    (
+        "output bucket root slash",
+        _set(["output", "uri"], "s3://finance-results/"),
+        r"^output.uri: .* is a bucket root",
+    ),
+    ("output glob", _set(["output", "uri"], "s3://finance-results/out*/"), r"^output.uri: got .*; accepted: a URI wit"),
+    (
+        "output dot segment",
+        _set(["output", "uri"], "s3://finance-results/x/../../finance-data/"),
+        r"^output.uri: got .*; accepted: a URI without empty, '.' or '..' path segments$",
+    ),
+    (
+        "output empty segment",
+        _set(["output", "uri"], "s3://finance-results/a//b/"),
+        r"^output.uri: got .*; accepted: a",
+    ),
+    (
+        "input dot segment",
+        _set(["inputs", "bank", "uri"], "s3://finance-data/x/../bank/"),
+        r"^inputs.bank.uri: got .*; accepted: a URI without empty, '.' or '..' path segments$",
+    ),
+    (
+        "output prefix flag",
+        _set(["output", "per_request_prefix"], "yes"),
+        r"^output.per_request_prefix: got 'yes'; accepted: true or false$",
+    ),
 ]
 
 MESSAGES = {
@@ -508,6 +583,16 @@ SEMANTIC_ONLY = {
     "aggregate name twice",
     "decimal precision",
     "request id newline",
+    "output is an input",
+    "output is an input without its slash",
+    "output inside an input by the prefix",
+    "output inside an input file",
+    "output contains an input",
+    "output contains inputs",
+    "output may meet a pattern",
+    "output dot segment",
+    "output empty segment",
+    "input dot segment",
 }
 
 
@@ -548,3 +633,66 @@ def test_a_normalized_request_validates_to_itself_and_against_the_schema(documen
 def test_null_stands_for_absent_only_where_a_field_is_optional() -> None:
     rejects(mutated(_set(["operations", 0, "columns"], None)), r"^operations\[0\].columns: got null; accepted: a list")
     rejects(mutated(_set(["operations", 0, "input"], None)), r"^operations\[0\].input: required on the first operation")
+
+
+# --- output safety: what a request may write -----------------------------------------------------------------------
+
+
+def test_the_output_goes_under_a_per_request_prefix_unless_the_request_opts_out() -> None:
+    assert rr.validate_request(base())["output"]["uri"] == "s3://finance-results/reconciliation/recon-2026-11-001/"
+    exact = mutated(
+        lambda r: r["output"].update(uri="s3://finance-results/reconciliation/run-1", per_request_prefix=False)
+    )
+    assert rr.validate_request(exact)["output"]["uri"] == "s3://finance-results/reconciliation/run-1"
+
+
+def test_the_safe_mode_is_the_default_and_overwrite_must_be_asked_for() -> None:
+    assert rr.validate_request(base())["output"]["mode"] == "error"
+    assert rr.validate_request(mutated(_set(["output", "mode"], "overwrite")))["output"]["mode"] == "overwrite"
+
+
+@pytest.mark.parametrize(
+    ("change", "location"),
+    [
+        # A sibling whose name starts like an input's is apart from it: paths are compared segment by segment.
+        (_set(["output", "uri"], "s3://finance-data/ledger-out/"), "s3://finance-data/ledger-out/recon-2026-11-001/"),
+        (
+            lambda r: r["output"].update(uri="s3://finance-data/ledger/2026-1", per_request_prefix=False),
+            "s3://finance-data/ledger/2026-1",
+        ),
+        (
+            lambda r: r["inputs"]["ledger"].update(uri="s3://finance-data/ledger/*/"),
+            "s3://finance-results/reconciliation/recon-2026-11-001/",
+        ),
+        (
+            _set(["output", "uri"], "s3://finance-data/bank/2026-12/"),
+            "s3://finance-data/bank/2026-12/recon-2026-11-001/",
+        ),
+    ],
+)
+def test_outputs_apart_from_every_input_are_accepted(change: Callable[[dict[str, Any]], object], location: str) -> None:
+    assert rr.validate_request(mutated(change))["output"]["uri"] == location
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _documented_requests() -> list[tuple[str, str]]:
+    found = []
+    for page in ("emr-reconciliation.md", "emr-reconciliation-requests.md"):
+        for block in re.findall(r"```json\n(.*?)```", (DOCS / page).read_text(), re.DOTALL):
+            if '"schema_version"' in block:
+                found.append((page, block.replace("<DataBucket>", "data-bucket")))
+    return found
+
+
+@pytest.mark.parametrize(("page", "block"), _documented_requests(), ids=lambda value: str(value)[:30])
+def test_the_documented_requests_are_valid_and_write_under_their_own_prefix(page: str, block: str) -> None:
+    request = rr.validate_request(block)
+    output = request["output"]
+    assert output["uri"].endswith(f"/{request['request_id']}/"), page
+    assert output["mode"] == "error"
+
+
+def test_the_docs_show_requests() -> None:
+    assert len(_documented_requests()) >= 2

@@ -7,20 +7,29 @@ as the step submitter, and turned into ONE DataFrame plan for the whole operatio
 built-in functions only. Checks that need the data (unknown column, type mismatch, missing input) raise
 ``InvalidRequest`` naming the operation index, like the contract's own checks. Exit status: 0 on success,
 2 for an invalid request (the message is the last line on stderr), anything else for a platform fault.
+
+With ``--results URI`` (the step submitter passes ``s3://<control bucket>/results/<request id>.json``) the job
+writes its outcome there as JSON before it exits: ``SUCCEEDED`` with the output location and row count,
+``INVALID_REQUEST`` with the message naming the field or operation, or ``FAILED`` (a platform fault) with the
+error. In cluster mode the driver's stderr is a YARN container log, so this object is how a requester learns why.
+
+Runs on EMR's PySpark interpreter, Python 3.9 (``tools/emr_runtime_gate.py`` keeps the syntax within it).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Optional
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -67,7 +76,7 @@ def category(data_type: T.DataType) -> str:
         return "boolean"
     if isinstance(data_type, T.DateType):
         return "date"
-    if isinstance(data_type, T.TimestampType | T.TimestampNTZType):
+    if isinstance(data_type, (T.TimestampType, T.TimestampNTZType)):
         return "timestamp"
     if isinstance(data_type, T.NullType):
         return "null"
@@ -79,7 +88,7 @@ def literal_category(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     return "string"
 
@@ -110,6 +119,13 @@ def _require(df: DataFrame, names: Sequence[str], path: str, table: str = "the t
     for name in names:
         if name not in df.columns:
             raise InvalidRequest(path, f"unknown column {name!r} in {table}", ", ".join(df.columns))
+
+
+def _pairs(left: Sequence[str], right: Sequence[str]) -> list[tuple[str, str]]:
+    """``zip(left, right, strict=True)`` for Python 3.9, EMR's PySpark interpreter (``strict`` is 3.10+)."""
+    if len(left) != len(right):
+        raise ValueError(f"{len(left)} names paired with {len(right)}")
+    return list(zip(left, right))
 
 
 def _no_clash(existing: Sequence[str], added: Sequence[str], path: str) -> None:
@@ -271,7 +287,7 @@ def _check_literal(value: object, column_type: str, path: str, column: str) -> N
 
 def _check_keys(df: DataFrame, other: DataFrame, on: list[str], with_on: list[str], path: str) -> None:
     left, right = _types(df), _types(other)
-    for a, b in zip(on, with_on, strict=True):
+    for a, b in _pairs(on, with_on):
         if not _compatible(left[a], right[b]):
             raise InvalidRequest(path, f"type mismatch: key {a!r} is {left[a]} but {b!r} is {right[b]}", left[a])
 
@@ -291,16 +307,16 @@ def _vlookup(df: DataFrame, other: DataFrame, op: dict[str, Any], path: str) -> 
     # One row per key, like a spreadsheet lookup: the smallest picked values (compared in order) win, so the
     # result does not depend on partitioning when the lookup table repeats a key.
     lookup = (
-        other.select(*[col(n).alias(k) for n, k in zip(with_on, keys, strict=True)], *[col(n) for n in picked])
+        other.select(*[col(n).alias(k) for n, k in _pairs(with_on, keys)], *[col(n) for n in picked])
         .groupBy(*keys)
-        .agg(F.min(F.struct(*[col(n).alias(v) for n, v in zip(picked, values, strict=True)])).alias("__rmin"))
+        .agg(F.min(F.struct(*[col(n).alias(v) for n, v in _pairs(picked, values)])).alias("__rmin"))
         .select(*keys, *[F.col(f"__rmin.{v}").alias(v) for v in values], F.lit(True).alias("__rhit"))
     )
-    condition = [col(a) == F.col(k) for a, k in zip(on, keys, strict=True)]
+    condition = [col(a) == F.col(k) for a, k in _pairs(on, keys)]
     joined = df.join(lookup, on=condition, how="left")
     other_spark = _spark_types(other)
     picks = []
-    for name, value_col in zip(picked, values, strict=True):
+    for name, value_col in _pairs(picked, values):
         column = F.col(value_col)
         if name in op["default"]:
             default = F.lit(op["default"][name]).cast(other_spark[name])
@@ -319,7 +335,7 @@ def _join(df: DataFrame, other: DataFrame, op: dict[str, Any], path: str) -> Dat
         _no_clash([c for c in df.columns if c not in on], [c for c in other.columns if c not in on], f"{path}.with")
         return df.join(other, on=list(on), how=how)
     _no_clash(df.columns, other.columns, f"{path}.with")
-    condition = [df[f"`{a}`"] == other[f"`{b}`"] for a, b in zip(on, with_on, strict=True)]
+    condition = [df[f"`{a}`"] == other[f"`{b}`"] for a, b in _pairs(on, with_on)]
     return df.join(other, on=condition, how=how)
 
 
@@ -332,7 +348,7 @@ AGGREGATE_FUNCTIONS: dict[str, Callable[[Column], Column]] = {
 }
 
 
-def _aggregate_column(function: str, column: str | None, types: dict[str, str], path: str) -> Column:
+def _aggregate_column(function: str, column: Optional[str], types: dict[str, str], path: str) -> Column:
     if column is None:
         return F.count(F.lit(1))
     if function in ("sum", "avg") and types[column] not in ("number", "null"):
@@ -558,23 +574,82 @@ def read_inputs(spark: SparkSession, request: dict[str, Any]) -> dict[str, DataF
     return frames
 
 
-def write_output(df: DataFrame, output: dict[str, Any]) -> None:
+def write_output(df: DataFrame, output: dict[str, Any]) -> int:
+    """Write the plan's result where the request says; returns the number of rows written.
+
+    The count is observed while the rows are written (``Observation``), not by a second pass over the data.
+    The mode is the contract's: ``error`` (its default) refuses an existing location, ``overwrite`` replaces it.
+    """
     if output["single_file"]:
         df = df.coalesce(1)
+    observed = Observation("written")
+    df = df.observe(observed, F.count(F.lit(1)).alias("rows"))
     writer = df.write.mode("overwrite" if output["mode"] == "overwrite" else "errorifexists").format(output["format"])
     if output["format"] == "csv":
         writer = writer.options(header=str(output["options"]["header"]).lower(), sep=output["options"]["delimiter"])
     writer.save(output["uri"])
+    return int(observed.get["rows"])
 
 
-def run(spark: SparkSession, request_uri: str, *, uri_schemes: tuple[str, ...] = ("s3",)) -> dict[str, Any]:
-    """Read, check, plan and write one request; returns the validated request."""
+def run(spark: SparkSession, request_uri: str, *, uri_schemes: tuple[str, ...] = ("s3",)) -> tuple[dict[str, Any], int]:
+    """Read, check, plan and write one request; returns the validated request and the rows written."""
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
     request = contract.validate_request(read_request(spark, request_uri), uri_schemes=uri_schemes)
     frames = read_inputs(spark, request)
-    write_output(build_plan(request, frames), request["output"])
-    return request
+    rows = write_output(build_plan(request, frames), request["output"])
+    return request, rows
+
+
+# --- the results object ------------------------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def outcome_of(error: Optional[Exception], request: Optional[dict[str, Any]] = None, rows: int = 0) -> dict[str, Any]:
+    """What the results object says about one run: its state, and why when it did not succeed."""
+    if error is None:
+        assert request is not None
+        output = request["output"]
+        return {
+            "state": "SUCCEEDED",
+            "message": f"{rows} rows written to {output['uri']}",
+            "output": {"uri": output["uri"], "format": output["format"], "rows": rows},
+        }
+    if isinstance(error, InvalidRequest):
+        return {
+            "state": "INVALID_REQUEST",
+            "message": str(error),
+            "path": error.path,
+            "operation_index": error.operation_index,
+        }
+    return {"state": "FAILED", "message": f"{type(error).__name__}: {_reason(error)}"[:2000]}
+
+
+def write_results(spark: SparkSession, uri: str, document: dict[str, Any]) -> None:
+    """Write ``document`` as JSON to ``uri`` through Hadoop's file systems (EMRFS for s3://, with the cluster's
+    encryption), replacing an earlier attempt's object."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(json.dumps(document, indent=2, sort_keys=True).encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def _record(spark: SparkSession, results: Optional[str], document: dict[str, Any]) -> None:
+    if results is None:
+        return
+    try:
+        write_results(spark, results, document)
+    except Exception as error:  # the outcome still shows in the exit status and the driver's log
+        reason = f"{type(error).__name__}: {_reason(error)}"
+        print(f"could not write the results object {results}: {reason}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -582,20 +657,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--request", required=True, help="s3:// URI (or, with --allow-local-files, a path) of the request"
     )
+    parser.add_argument("--results", help="where to write the outcome as JSON (s3:// URI, or a path in local runs)")
     parser.add_argument(
         "--allow-local-files", action="store_true", help="accept file:// inputs and outputs (local runs and tests)"
     )
     args = parser.parse_args(argv)
     schemes = ("s3", "file") if args.allow_local_files else ("s3",)
     spark = SparkSession.builder.appName("reconciliation").getOrCreate()
+    record: dict[str, Any] = {
+        "request": args.request,
+        "application_id": spark.sparkContext.applicationId,
+        "started_at": _now(),
+    }
     try:
-        request = run(spark, args.request, uri_schemes=schemes)
-    except InvalidRequest as error:
-        print(f"InvalidRequest: {error}", file=sys.stderr)
-        return 2
+        try:
+            request, rows = run(spark, args.request, uri_schemes=schemes)
+        except InvalidRequest as error:
+            _record(spark, args.results, {**record, **outcome_of(error), "finished_at": _now()})
+            print(f"InvalidRequest: {error}", file=sys.stderr)
+            return 2
+        except Exception as error:
+            _record(spark, args.results, {**record, **outcome_of(error), "finished_at": _now()})
+            raise
+        _record(
+            spark,
+            args.results,
+            {**record, "request_id": request["request_id"], **outcome_of(None, request, rows), "finished_at": _now()},
+        )
     finally:
         spark.stop()
-    print(f"request {request['request_id']} written to {request['output']['uri']}")
+    print(f"request {request['request_id']}: {rows} rows written to {request['output']['uri']}")
     return 0
 
 

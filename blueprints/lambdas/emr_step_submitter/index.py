@@ -5,7 +5,9 @@ invalid one (a record under ``rejected/`` in the control bucket and a REJECTED
 notification on the results topic, then the message is consumed); otherwise
 claim the request id in the ledger table, write the request to
 ``requests/<request_id>.json`` and add one ``spark-submit`` step named after the
-request id. At most one step is added per request id:
+request id, which writes its outcome to ``results/<request_id>.json``. The
+contract refuses an output that overlaps an input or is a bucket root, so a
+request is refused here, before any step, as the job would refuse it. At most one step is added per request id:
 
 * the claim is a conditional write, so a second delivery of a submitted request
   is recognised and dropped, a concurrent one is deferred, and another request
@@ -107,6 +109,12 @@ def _env(name: str) -> str:
 
 def _step_name(request_id: str) -> str:
     return request_id
+
+
+def results_uri(bucket: str, request_id: str) -> str:
+    """Where the job writes the outcome of the request's step (the construct names the same place in the step
+    notifications and grants the nodes exactly that prefix)."""
+    return f"s3://{bucket}/results/{request_id}.json"
 
 
 def _notify(request_id: str | None, state: str, message: str, **extra: Any) -> None:
@@ -338,6 +346,8 @@ def _add_step(request: dict[str, Any], token: str, record: SQSRecord) -> None:
                 _env("JOB_SCRIPT_URI"),
                 "--request",
                 f"s3://{bucket}/{key}",
+                "--results",
+                results_uri(bucket, request_id),
             ],
         },
     }

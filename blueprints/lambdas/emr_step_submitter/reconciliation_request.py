@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Optional
 
 SCHEMA_VERSION = "1.0"
 ACCEPTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
@@ -36,7 +36,11 @@ FORMATS = ("csv", "parquet")
 JOIN_HOWS = ("inner", "left", "right", "full")
 AGGREGATES = ("sum", "count", "min", "max", "avg")
 SIMPLE_TYPES = ("string", "integer", "long", "double", "boolean", "date", "timestamp")
-WRITE_MODES = ("overwrite", "error")
+#: How the job writes its output: "error" (the default) fails if anything exists there; "overwrite" first deletes
+#: everything under the output location, so a request must ask for it by name.
+WRITE_MODES = ("error", "overwrite")
+#: Characters Hadoop expands in a path (glob patterns); an input may use them, an output may not.
+GLOB_CHARACTERS = re.compile(r"[*?\[\]{}\\]")
 SORT_ORDERS = ("asc", "desc")
 
 CSV_READ_OPTIONS: dict[str, Any] = {
@@ -98,7 +102,7 @@ COMMON_FIELDS = frozenset({"op", "input", "as"})
 class InvalidRequest(ValueError):
     """A request that breaks the contract. The message names where, what was found and what is accepted."""
 
-    def __init__(self, path: str, problem: str, accepted: str | None = None) -> None:
+    def __init__(self, path: str, problem: str, accepted: Optional[str] = None) -> None:
         self.path = path
         self.problem = problem
         self.accepted = accepted
@@ -120,7 +124,7 @@ def _type_name(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -280,7 +284,7 @@ class _Parser:
             self.depth -= 1
             if value == "+":
                 return operand
-            if operand[0] == "lit" and isinstance(operand[1], int | float) and not isinstance(operand[1], bool):
+            if operand[0] == "lit" and isinstance(operand[1], (int, float)) and not isinstance(operand[1], bool):
                 return ("lit", -operand[1])
             return ("neg", operand)
         return self._primary()
@@ -442,7 +446,7 @@ def _column_map(value: object, path: str) -> dict[str, Any]:
 
 
 def _scalar(value: object, path: str) -> str | int | float | bool | None:
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, (str, bool, int, float)):
         return value
     raise InvalidRequest(path, f"got {_type_name(value)}", "a string, number, boolean or null")
 
@@ -464,12 +468,44 @@ def _uri(value: object, path: str, schemes: tuple[str, ...]) -> str:
         for scheme in schemes
         if scheme in ("s3", "file")
     )
-    if isinstance(value, str):
-        if "s3" in schemes and S3_URI.fullmatch(value):
-            return value
-        if "file" in schemes and FILE_URI.fullmatch(value):
-            return value
+    if isinstance(value, str) and (
+        ("s3" in schemes and S3_URI.fullmatch(value)) or ("file" in schemes and FILE_URI.fullmatch(value))
+    ):
+        # Hadoop resolves '.' and '..' and drops empty segments, so such a URI names another place than it reads.
+        segments = _key(value).split("/")
+        for segment in segments[:-1] if segments[-1] == "" else segments:
+            if segment in ("", ".", ".."):
+                raise InvalidRequest(path, f"got {_show(value)}", "a URI without empty, '.' or '..' path segments")
+        return value
     raise InvalidRequest(path, f"got {_show(value)}", accepted)
+
+
+def _key(uri: str) -> str:
+    """The path part of an ``s3://bucket/key`` or ``file:///path`` URI, without its leading slash."""
+    rest = uri[len("file:///") :] if uri.startswith("file:///") else uri[len("s3://") :].partition("/")[2]
+    return rest
+
+
+def _overlap(output: str, name: str, uri: str) -> str | None:
+    """How the output location collides with input ``name`` at ``uri``, or None when they are apart.
+
+    Locations are compared as Hadoop paths: an input is a file, or a folder and everything under it. For an input
+    that is a glob pattern only its literal beginning is known, so any output that could meet a match is refused.
+    """
+    out = output.rstrip("/")
+    stem = GLOB_CHARACTERS.split(uri, 1)[0]
+    if stem != uri:
+        if out.startswith(stem) or stem.startswith(out + "/"):
+            return f"may meet the matches of inputs.{name}.uri {uri!r} (a pattern)"
+        return None
+    data = uri.rstrip("/")
+    if out == data:
+        return f"is inputs.{name}.uri {uri!r}"
+    if out.startswith(data + "/"):
+        return f"lies inside inputs.{name}.uri {uri!r}"
+    if data.startswith(out + "/"):
+        return f"contains inputs.{name}.uri {uri!r}"
+    return None
 
 
 # --- request -------------------------------------------------------------------------------------------------------
@@ -508,14 +544,42 @@ def _input(value: object, path: str, schemes: tuple[str, ...]) -> dict[str, Any]
     return {"uri": uri, "format": fmt, "options": options}
 
 
-def _output(value: object, schemes: tuple[str, ...]) -> dict[str, Any]:
-    spec = _object(value, "output", frozenset({"uri", "format"}), frozenset({"options", "mode", "single_file"}))
+def _output(
+    value: object, schemes: tuple[str, ...], request_id: str, inputs: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The output, normalized: ``uri`` is where the job writes (the per-request prefix added), and
+    ``per_request_prefix`` is then false, so that the normalized request validates to itself."""
+    spec = _object(
+        value,
+        "output",
+        frozenset({"uri", "format"}),
+        frozenset({"options", "mode", "single_file", "per_request_prefix"}),
+    )
     fmt = _choice(spec["format"], "output.format", FORMATS)
+    given = _uri(spec["uri"], "output.uri", schemes)
+    if not _key(given).strip("/"):
+        raise InvalidRequest(
+            "output.uri", f"{given!r} is a bucket root", "a prefix of its own in the bucket, e.g. s3://bucket/results/"
+        )
+    if GLOB_CHARACTERS.search(given):
+        raise InvalidRequest("output.uri", f"got {_show(given)}", "a URI without the glob characters * ? [ ] { } \\")
+    prefixed = _boolean(spec.get("per_request_prefix", True), "output.per_request_prefix")
+    location = given.rstrip("/") + "/" + request_id + "/" if prefixed else given
+    for name, spec_in in inputs.items():
+        overlap = _overlap(location, name, spec_in["uri"])
+        if overlap:
+            where = f"{location!r} (with the per-request prefix)" if prefixed else f"{location!r}"
+            raise InvalidRequest(
+                "output.uri",
+                f"{where} {overlap}",
+                "an output location apart from every input: not one of them, not inside one, not containing one",
+            )
     result: dict[str, Any] = {
-        "uri": _uri(spec["uri"], "output.uri", schemes),
+        "uri": location,
         "format": fmt,
-        "mode": _choice(spec.get("mode", "overwrite"), "output.mode", WRITE_MODES),
+        "mode": _choice(spec.get("mode", "error"), "output.mode", WRITE_MODES),
         "single_file": _boolean(spec.get("single_file", False), "output.single_file"),
+        "per_request_prefix": False,
         "options": {},
     }
     raw_options = spec.get("options", {})
@@ -597,7 +661,7 @@ def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
         if not isinstance(values, list) or not values or len(values) > 1000:
             raise InvalidRequest(at("values"), f"got {_show(values)}", "a list of 1 to 1000 pivot values")
         for i, item in enumerate(values):
-            if item is None or not isinstance(item, str | int | float) or isinstance(item, bool):
+            if item is None or not isinstance(item, (str, int, float)) or isinstance(item, bool):
                 raise InvalidRequest(f"{at('values')}[{i}]", f"got {_show(item)}", "a string or number")
             if item in values[:i]:
                 raise InvalidRequest(f"{at('values')}[{i}]", f"value {_show(item)} is listed twice", "each value once")
@@ -694,7 +758,7 @@ def validate_request(document: object, *, uri_schemes: tuple[str, ...] = ("s3",)
     ``uri_schemes`` lists the URI schemes inputs and output may use; the service accepts ``s3`` only, and
     local runs of the Spark job add ``file``.
     """
-    if isinstance(document, bytes | bytearray):
+    if isinstance(document, (bytes, bytearray)):
         try:
             document = document.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -744,5 +808,5 @@ def validate_request(document: object, *, uri_schemes: tuple[str, ...] = ("s3",)
         "schema_version": version,
         "inputs": inputs,
         "operations": operations,
-        "output": _output(request["output"], uri_schemes),
+        "output": _output(request["output"], uri_schemes, request_id, inputs),
     }
