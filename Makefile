@@ -1,9 +1,15 @@
 # blueprints: `make synth` and `make test` set themselves up on a fresh machine
-# (Python 3.11, Node.js with npm, make) and are no-ops for the set-up when current.
+# (Python 3.13 or newer, Node.js with npm, make) and are no-ops for the set-up when current.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-PYTHON ?= python3
+PYENV_ROOT ?= $(HOME)/.pyenv
+# The Lambda handlers' Python (blueprints.constructs.common.PYTHON_RUNTIME; tests/test_runtimes.py keeps them equal).
+LAMBDA_PYTHON := 3.14
+# .venv runs every test that imports handler code, so it is built on the runtime's Python, else the closest
+# older one installed (pyenv or PATH). The same .venv runs the constructs' tests: one run, no second copy.
+PYTHON ?= $(or $(firstword $(foreach v,$(LAMBDA_PYTHON) 3.13,$(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(v).*/bin/python))) $(shell command -v python$(v)))),python3)
+PYTHON_MINOR := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 VENV := .venv
 # The pinned Node.js and aws-cdk CLI from node_modules come first, for jsii too.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -12,12 +18,16 @@ CDK_FLAGS := --version-reporting false --path-metadata false --asset-metadata fa
 
 .PHONY: setup synth test test-emr lint typecheck cfn-lint diff bench snapshot-update clean airflow-venvs
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed-$(PYTHON_MINOR) node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The stamp names the Python minor version, so a .venv built on another Python is rebuilt.
+$(VENV)/.installed-$(PYTHON_MINOR): requirements.txt requirements-dev.txt
+	@if [ -x $(VENV)/bin/python ] && [ "$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_MINOR)" ]; then \
+		echo "$(VENV) runs another Python than $(PYTHON) ($(PYTHON_MINOR)): rebuilding it"; rm -rf $(VENV); fi
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(VENV)/bin/python -m pip install --progress-bar off --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed*
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -25,7 +35,6 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 ## airflow-venvs: a real Airflow per major version for tests/airflow, each in its own venv (cached like .venv)
-PYENV_ROOT ?= $(HOME)/.pyenv
 AIRFLOW2_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python))),python3.11)
 AIRFLOW3_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python))),python3.12)
 airflow-venvs: .venv-airflow2/.installed .venv-airflow3/.installed
@@ -68,10 +77,12 @@ lint: setup
 
 typecheck: setup
 	mypy
-	@# Each handler folder is its own import root in Lambda, so it is checked as one.
+	@# Each handler folder is its own import root in Lambda, so it is checked as one, against the standard library
+	@# of the runtime's Python (the tests run on the closest one installed, which may still have what 3.14 removed).
 	@for dir in blueprints/lambdas/*/; do \
 		[ -f "$$dir/index.py" ] || continue; \
-		(cd "$$dir" && mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/handlers .) || exit 1; \
+		(cd "$$dir" && mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --python-version $(LAMBDA_PYTHON) \
+			--cache-dir $(CURDIR)/.mypy_cache/handlers .) || exit 1; \
 	done
 	@# A job ships modules it shares with a handler (--py-files), so the handler folders are on its path.
 	@for dir in blueprints/jobs/*/; do \

@@ -36,6 +36,7 @@ from blueprints.constructs import (
     log_alb_access_logs,
     replica_key_alias,
     service_grant,
+    state_machine_log_group,
 )
 from blueprints.constructs.api import explain as _explain
 from blueprints.stacks import (
@@ -92,6 +93,7 @@ __all__ = [
     "log_alb_access_logs",
     "replica_key_alias",
     "service_grant",
+    "state_machine_log_group",
 ]
 
 # Every public construct and stack shows its real signature and docstring, and checks its arguments' types.

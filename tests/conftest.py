@@ -19,6 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 # CDK's built-in template validation off for every test app, as blueprints.example_app.new_app does for the
 # example app: it only warns, costs seconds per synthesis, and cfn-lint checks the templates instead.
 os.environ["CDK_VALIDATION"] = "false"
+# PySpark starts its Python workers with `python3` from PATH unless told: outside `make` (which puts .venv/bin first)
+# that is the machine's Python, and Spark refuses a worker whose minor version differs from the driver's.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 #: The Python that EMR runs the Spark job on (tools/emr_runtime_gate.py TARGET; `make test-emr` uses .venv-emr).
 EMR_RUNTIME = sys.version_info[:2] == (3, 9)
@@ -52,6 +55,16 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     )
     context.update(overrides)
     return context
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup``, each test file runs on one worker (so its module fixtures are
+    built once), and every test that uses the session's real Airflow servers runs on the same worker, which
+    starts them once. Without xdist the marks do nothing."""
+    for item in items:
+        uses_servers = "airflow_servers" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("airflow-servers" if uses_servers else item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from blueprints.constructs.common import (
     acknowledge,
     log_alb_access_logs,
     service_grant,
+    state_machine_log_group,
 )
 from blueprints.constructs.emr_reconciliation import EmrReconciliationCluster, FleetInstanceType
 from blueprints.constructs.mwaa_dr import (
@@ -65,4 +66,5 @@ __all__ = [
     "log_alb_access_logs",
     "replica_key_alias",
     "service_grant",
+    "state_machine_log_group",
 ]

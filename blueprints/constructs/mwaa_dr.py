@@ -45,6 +45,7 @@ from blueprints.constructs.common import (
     acknowledge,
     alarm_notification_topic,
     service_grant,
+    state_machine_log_group,
 )
 
 
@@ -1901,9 +1902,7 @@ class MwaaDrSecondary(Construct):
         return init.next(restore).next(done)
 
     def _machine(self, id: str, definition: sfn.IChainable, timeout: Duration) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
-            self, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
-        )
+        log_group = state_machine_log_group(self, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS)
         machine = sfn.StateMachine(
             self,
             id,

@@ -37,7 +37,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IDependable
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge
+from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, state_machine_log_group
 
 #: The AWS log sources Security Lake collects natively: the ``AwsLogSourceName`` enum of botocore's securitylake
 #: model (``AwsLogSourceResource.sourceName``).
@@ -430,7 +430,7 @@ class SecurityLakeShareAcceptance(Construct):
             log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
+                destination=state_machine_log_group(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,
             ),

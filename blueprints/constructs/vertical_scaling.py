@@ -36,7 +36,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge
+from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge, state_machine_log_group
 
 #: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
 #: letters, generation digit, option letters, and an optional ``-suffix`` such as ``-flex`` or ``u-6tb1``), a dot,
@@ -1059,9 +1059,7 @@ class VerticalScaling(Construct):
         )
         failed_run.next(sfn.Fail(self, "RunFailed", cause="The run failed before resizing any instance"))
         targets.add_catch(failed_run, errors=["States.ALL"], result_path="$.error")
-        self.state_machine_logs: logs.ILogGroup = logs.LogGroup(
-            self, "StateMachineLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY
-        )
+        self.state_machine_logs: logs.ILogGroup = state_machine_log_group(self, "StateMachineLogs", retention=retention)
         machine = sfn.StateMachine(
             self,
             "StateMachine",

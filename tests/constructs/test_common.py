@@ -18,6 +18,7 @@ from blueprints.constructs.common import (
     SecureQueue,
     acknowledge,
     handler_code,
+    state_machine_log_group,
 )
 from blueprints.example_app import add_nag_packs
 from tests.conftest import cdk_context
@@ -316,3 +317,29 @@ def test_another_grant_on_every_resource_is_not_covered_by_the_x_ray_acknowledgm
     add_nag_packs(app)
     with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
         app.synth()
+
+
+def test_state_machine_log_groups_are_vended_unique_per_stack_and_within_the_name_limit() -> None:
+    """Two stacks of one app, each with a construct path far longer than a log group name may be."""
+    import re
+
+    from constructs import Construct
+
+    app = cdk.App(context=cdk_context())
+    stacks = [cdk.Stack(app, name, env=ENV) for name in ("Orders-Prod", "Orders-Test")]
+    for stack in stacks:
+        scope: Construct = stack
+        for depth in range(12):
+            scope = Construct(scope, f"Level{depth}With_A.Long:Construct Id" * 2)
+        state_machine_log_group(scope, "Logs")
+        state_machine_log_group(stack, "Logs")
+    names = []
+    for stack in stacks:
+        for group in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values():
+            assert group["DeletionPolicy"] == "Delete"
+            names.append(group["Properties"]["LogGroupName"])
+    assert len(set(names)) == 4, names
+    for name in names:
+        # CloudWatch Logs: 1-512 characters of [.-_/#A-Za-z0-9] (CreateLogGroup, logGroupName).
+        assert name.startswith("/aws/vendedlogs/states/Orders-") and len(name) <= 512, name
+        assert re.fullmatch(r"[.\-_/#A-Za-z0-9]+", name), name

@@ -112,3 +112,38 @@ def test_no_example_bucket_is_left_to_fail_the_stack_deletion(example_templates:
         if resource["Type"] == "AWS::S3::Bucket" and resource.get("DeletionPolicy") != "Retain"
     ]
     assert deleted == []
+
+
+def _state_machine_log_groups(template: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(state machine logical id, name of each log group it logs to) for every state machine in ``template``."""
+    resources = template["Resources"]
+    found = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::StepFunctions::StateMachine":
+            continue
+        destinations = resource["Properties"].get("LoggingConfiguration", {}).get("Destinations", [])
+        assert destinations, f"{logical_id} sends its execution logs nowhere"
+        for destination in destinations:
+            arn = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]
+            group_id, attribute = arn["Fn::GetAtt"]
+            assert attribute == "Arn" and resources[group_id]["Type"] == "AWS::Logs::LogGroup", arn
+            found.append((logical_id, resources[group_id]["Properties"].get("LogGroupName")))
+    return found
+
+
+def test_every_state_machine_logs_under_vendedlogs_states(
+    example_templates: dict[str, Any], backup_restore_templates: dict[str, Any]
+) -> None:
+    """Step Functions' log deliveries to other names grow the account's 5,120-character CloudWatch Logs resource
+    policy until a new state machine's logging fails; ``/aws/vendedlogs/`` groups do not (see
+    ``blueprints.constructs.common.STATE_MACHINE_LOG_PREFIX``)."""
+    templates = {**example_templates, **{f"{name} (backup_restore)": t for name, t in backup_restore_templates.items()}}
+    found = {
+        f"{stack}/{machine}": name
+        for stack, template in templates.items()
+        for machine, name in _state_machine_log_groups(template)
+    }
+    # The vertical scaling pair, MWAA DR's failover and failback (both strategies), Security Lake's waiter.
+    assert len(found) >= 7, found
+    wrong = {m: n for m, n in found.items() if not (isinstance(n, str) and n.startswith("/aws/vendedlogs/states/"))}
+    assert wrong == {}
