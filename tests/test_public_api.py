@@ -52,6 +52,19 @@ def test_the_public_constructs_are_found() -> None:
     assert len(CONSTRUCTS) >= 20
 
 
+def _signature_line(page: str) -> str:
+    """The constructor's signature as ``help()`` prints it, on one line: Python 3.13's pydoc wraps a long signature
+    one parameter per line (``DomainApi(`` then ``scope: ...,``), earlier versions print it on one line."""
+    lines = [line.strip(" |") for line in page.splitlines()[3:]]
+    joined, depth = "", 0
+    for line in lines:
+        joined += line if joined.endswith("(") or not joined else " " + line
+        depth += line.count("(") - line.count(")")
+        if depth <= 0:
+            break
+    return joined.replace("( ", "(").replace(", )", ")")
+
+
 @pytest.mark.parametrize("name", CONSTRUCTS)
 def test_signature_and_help_show_the_constructor(name: str) -> None:
     cls = getattr(blueprints, name)
@@ -60,7 +73,7 @@ def test_signature_and_help_show_the_constructor(name: str) -> None:
     assert list(signature.parameters) == list(init.parameters)[1:]
     assert "args" not in signature.parameters
     page = pydoc.render_doc(cls, renderer=pydoc.plaintext)
-    header = page.splitlines()[3]
+    header = _signature_line(page)
     assert header.strip(" |").startswith(f"{name}(scope"), header
     assert "*args: Any" not in header
     assert "object at 0x" not in header, "defaults show as code, e.g. Duration.minutes(30)"
