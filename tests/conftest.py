@@ -58,10 +58,13 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With pytest-xdist's ``--dist loadgroup``, each test file runs on one worker (so its module fixtures are
     built once), and every test that uses the session's real Airflow servers runs on the same worker, which
-    starts them once. Without xdist the marks do nothing."""
+    starts them once. Without xdist (the EMR runtime venv has none) no mark is added: ``--strict-markers`` would
+    refuse ``xdist_group``."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         uses_servers = "airflow_servers" in getattr(item, "fixturenames", ())
         item.add_marker(pytest.mark.xdist_group("airflow-servers" if uses_servers else item.nodeid.split("::")[0]))
