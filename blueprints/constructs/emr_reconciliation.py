@@ -43,6 +43,7 @@ from blueprints.constructs.common import (
     TopicRuleTarget,
     acknowledge,
     alarm_notification_topic,
+    explain_zone_lookup,
     service_grant,
 )
 
@@ -266,6 +267,7 @@ class EmrReconciliationCluster(Construct):
         if core_on_demand_units is None:
             core_on_demand_units = DEFAULT_LAUNCH_UNITS - (DEFAULT_TASK_UNITS if task_instance_types else 0)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        explain_zone_lookup(self, vpc, created=False)
         job = job_script or JOB_SCRIPT
         certificates = _validate(
             in_transit_certificates=in_transit_certificates,

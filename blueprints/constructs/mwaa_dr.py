@@ -44,6 +44,7 @@ from blueprints.constructs.common import (
     SecureBucket,
     acknowledge,
     alarm_notification_topic,
+    explain_zone_lookup,
     service_grant,
     state_machine_log_group,
 )
@@ -933,6 +934,8 @@ class MwaaDrPrimary(Construct):
         if not 5 <= rpo_minutes <= 1440 or rpo.to_seconds() % 60:
             raise ValueError(f"rpo must be whole minutes between 5 and 1440; got {rpo.to_seconds()} seconds")
         subnet_list = _private_subnets(vpc, subnets) if vpc is not None else []
+        if vpc is not None:
+            explain_zone_lookup(self, vpc, created=False)
         if not create_environment:
             given = _given(
                 requirements=requirements,
@@ -1355,6 +1358,7 @@ class MwaaDrSecondary(Construct):
                 f"got {unhealthy_threshold}"
             )
         subnet_list = _private_subnets(vpc, subnets)
+        explain_zone_lookup(self, vpc, created=False)
         #: Worst-case minutes from the last heartbeat to a declared disaster.
         self.detection_minutes = heartbeat_window.to_minutes() + check_interval.to_minutes() * unhealthy_threshold
         self.environment_name = dr_name

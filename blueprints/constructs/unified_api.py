@@ -37,6 +37,7 @@ from blueprints.constructs.common import (
     PythonHandler,
     SecureBucket,
     acknowledge,
+    explain_zone_lookup,
     log_alb_access_logs,
 )
 
@@ -241,6 +242,7 @@ class UnifiedApi(Construct):
         else:
             self.flow_logs = None
         self.vpc: ec2.IVpc = vpc
+        explain_zone_lookup(self, vpc, created=self.flow_logs is not None)
         endpoint_selection = endpoint_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, one_per_az=True
         )

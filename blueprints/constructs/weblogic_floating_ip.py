@@ -46,6 +46,7 @@ from blueprints.constructs.common import (
     TopicRuleTarget,
     acknowledge,
     alarm_arn_pattern,
+    explain_zone_lookup,
     log_alb_access_logs,
     service_grant,
 )
@@ -453,6 +454,7 @@ class FloatingIpAdminServer(Construct):
         self.lifecycle_hook_name: str = LIFECYCLE_HOOK_NAME
 
         self.vpc: ec2.IVpc = vpc or self._create_vpc(availability_zones, vpc_cidr)
+        explain_zone_lookup(self, self.vpc, created=vpc is None)
         selection = admin_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         selected = self.vpc.select_subnets(
             subnet_type=selection.subnet_type,
