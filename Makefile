@@ -67,7 +67,7 @@ synth: setup
 
 ## test: pytest (snapshots included; tests/jobs run in test-emr only), the EMR runtime's tests, ruff, mypy, cfn-lint
 test: synth airflow-venvs
-	python -m pytest
+	python -m pytest -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory test-emr
 	$(MAKE) --no-print-directory lint typecheck cfn-lint
 
