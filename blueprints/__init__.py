@@ -40,7 +40,6 @@ from blueprints.constructs import (
 )
 from blueprints.constructs.api import explain as _explain
 from blueprints.stacks import (
-    DomainApi,
     EmrReconciliationStack,
     MwaaDrPrimaryStack,
     MwaaDrSecondaryStack,
@@ -58,7 +57,6 @@ __all__ = [
     "AlarmTrigger",
     "BucketEncryption",
     "Direction",
-    "DomainApi",
     "EmrReconciliationCluster",
     "EmrReconciliationStack",
     "ExampleStack",

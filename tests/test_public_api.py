@@ -54,7 +54,7 @@ def test_the_public_constructs_are_found() -> None:
 
 def _signature_line(page: str) -> str:
     """The constructor's signature as ``help()`` prints it, on one line: Python 3.13's pydoc wraps a long signature
-    one parameter per line (``DomainApi(`` then ``scope: ...,``), earlier versions print it on one line."""
+    one parameter per line (``UnifiedApi(`` then ``scope: ...,``), earlier versions print it on one line."""
     lines = [line.strip(" |") for line in page.splitlines()[3:]]
     joined, depth = "", 0
     for line in lines:
@@ -97,6 +97,9 @@ def test_dir_lists_the_public_api_only() -> None:
         assert internal not in listed
     for internal in ("config", "example_app", "jobs", "lambdas"):
         assert importlib.import_module(f"blueprints.{internal}") is not None  # still importable
+    # The example's stand-in domain API is the example's, not the library's.
+    assert "DomainApi" not in listed and not hasattr(blueprints, "DomainApi")
+    assert importlib.import_module("blueprints.stacks.unified_api").DomainApi is not None
 
 
 def test_a_duration_argument_given_an_int_names_the_argument_and_type() -> None:

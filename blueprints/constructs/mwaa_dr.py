@@ -591,8 +591,8 @@ def _nag(scope: Construct, value: str) -> str:
     return "".join(out)
 
 
-#: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, kept as they were; the
-#: statements now carry kms:ViaService (``_grant_key_via``).
+#: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, the same actions; each statement
+#: also carries kms:ViaService (``_grant_key_via``).
 _KEY_READ = ("kms:Decrypt", "kms:DescribeKey")
 _KEY_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 _KEY_PUBLISH = ("kms:Decrypt", "kms:GenerateDataKey*")

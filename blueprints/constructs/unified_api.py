@@ -150,7 +150,7 @@ class UnifiedApi(Construct):
                 Default: ``()``.
             access_logs_bucket: S3-managed encryption (ALB log delivery cannot use KMS), TLS-only, retained, its own
                 server access logs; a bucket passed in gets the ELB delivery statements only if it belongs to this app
-                (an imported bucket must already allow them; see *Choices made where the brief was silent* for what they
+                (an imported bucket must already allow them; see *Design choices* for what they
                 are).
                 Default: created.
             cloudfront: See above.

@@ -3,12 +3,11 @@
 from blueprints.stacks.emr_reconciliation import EmrReconciliationStack
 from blueprints.stacks.mwaa_dr import MwaaDrPrimaryStack, MwaaDrSecondaryStack
 from blueprints.stacks.security_lake import SecurityLakeSubscriberStack, SecurityLakeVisualizationStack
-from blueprints.stacks.unified_api import DomainApi, UnifiedApiStack
+from blueprints.stacks.unified_api import UnifiedApiStack
 from blueprints.stacks.vertical_scaling import VerticalScalingStack
 from blueprints.stacks.weblogic_floating_ip import WebLogicAdminHaStack
 
 __all__ = [
-    "DomainApi",
     "EmrReconciliationStack",
     "MwaaDrPrimaryStack",
     "MwaaDrSecondaryStack",

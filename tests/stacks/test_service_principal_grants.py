@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from blueprints.constructs.common import UNSOURCED_SERVICE_GRANTS
-from blueprints.example_app import landed_stack_names
+from blueprints.example_app import STACK_NAMES
 
 ATTACKER = "999999999999"
 
@@ -165,7 +165,7 @@ def test_every_example_stack_grants_a_service_principal_somewhere(
     assert found == set(example_templates) - {"SecurityLakeSubscriber"}
 
 
-@pytest.mark.parametrize("stack_name", landed_stack_names())
+@pytest.mark.parametrize("stack_name", STACK_NAMES)
 def test_no_service_principal_acts_for_another_accounts_resource(
     stack_name: str, example_templates: dict[str, Any], stack_envs: dict[str, tuple[str, str]]
 ) -> None:
@@ -207,7 +207,7 @@ def test_service_principal_statements_are_written_by_the_one_helper() -> None:
     assert direct == []
 
 
-@pytest.mark.parametrize("stack_name", landed_stack_names())
+@pytest.mark.parametrize("stack_name", STACK_NAMES)
 def test_the_real_source_is_still_allowed(
     stack_name: str, example_templates: dict[str, Any], stack_envs: dict[str, tuple[str, str]]
 ) -> None:
