@@ -9,7 +9,6 @@ from constructs import Construct as _Construct
 
 from blueprints.constructs import (
     AlarmTrigger,
-    BucketEncryption,
     Direction,
     EmrReconciliationCluster,
     FleetInstanceType,
@@ -55,7 +54,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlarmTrigger",
-    "BucketEncryption",
     "Direction",
     "EmrReconciliationCluster",
     "EmrReconciliationStack",

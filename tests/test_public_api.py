@@ -137,10 +137,11 @@ def test_an_enum_argument_takes_the_member_or_its_value_string() -> None:
         replaced_instance_action="terminate",
     )
     assert by_value.mode is ResizeMode.REPLACE
-    bucket = blueprints.SecureBucket(stack, "Logs", encryption="s3", access_log_destination=True)
-    assert bucket is not None
-    with pytest.raises(ValueError, match=r"argument 'encryption' must be one of BucketEncryption.KMS or 'kms'"):
-        blueprints.SecureBucket(stack, "Bad", encryption="aes")
+    with pytest.raises(ValueError, match=r"argument 'mode' must be one of ResizeMode.RESTART or 'restart'"):
+        blueprints.VerticalScaling(stack, "Bad", instance_sizes=["m7i.large", "m7i.xlarge"], mode="resize")
+    # CDK's own enums are not blueprints', and take their members only.
+    with pytest.raises(TypeError, match=r"'encryption'.*BucketEncryption"):
+        blueprints.SecureBucket(stack, "Logs", encryption="s3", access_log_destination=True)
     assert ReplacedInstanceAction("terminate") is ReplacedInstanceAction.TERMINATE
 
 

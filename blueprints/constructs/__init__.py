@@ -1,7 +1,6 @@
 """The reusable L3 constructs, one module per architecture, plus the shared blocks."""
 
 from blueprints.constructs.common import (
-    BucketEncryption,
     PythonHandler,
     SecureBucket,
     SecureQueue,
@@ -39,7 +38,6 @@ from blueprints.constructs.weblogic_floating_ip import FloatingIpAdminServer
 
 __all__ = [
     "AlarmTrigger",
-    "BucketEncryption",
     "Direction",
     "EmrReconciliationCluster",
     "FleetInstanceType",

@@ -27,7 +27,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 #: Arguments renamed in 0.x, so that the old keyword gets a message saying what to use instead.
-RENAMED = {"alarm_topic": "notification_topic"}
+RENAMED = {"alarm_topic": "notification_topic", "data": "removal_policy"}
 
 _SEQUENCES = {
     collections.abc.Sequence,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import jsii
 from aws_cdk import (
@@ -55,6 +55,27 @@ _RULE_RE = re.compile(r"^(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+(\[.+\])?$")
 _MIN_REASON = 20
 
 
+_T = TypeVar("_T")
+
+
+def narrowed(value: object, kind: type[_T], what: str) -> _T:
+    """``value`` as a ``kind``, for the type checker and at run time (an ``assert`` would vanish under ``-O``).
+
+    For what CDK gives back as an interface or a base class (``node.default_child``, ``find_child``): a
+    ``TypeError`` naming ``what`` if it is not a ``kind``, which only a change in CDK or in this library causes.
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{what}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def present(value: _T | None, what: str) -> _T:
+    """``value``, known not to be ``None`` (as :func:`narrowed`, for an optional attribute this code has set)."""
+    if value is None:
+        raise TypeError(f"{what}: expected a value, got None")
+    return value
+
+
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one cdk-nag finding on ``scope`` (and only its children).
 
@@ -77,14 +98,11 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{match.group('pack')}::{rule}", reason=reason.strip()))
 
 
-class BucketEncryption(Enum):
-    """How a :class:`SecureBucket` encrypts objects at rest."""
-
-    #: A customer managed KMS key (created, or passed as ``encryption_key``).
-    KMS = "kms"
-    #: S3-managed keys; for buckets that services write to which cannot use
-    #: KMS (S3 server access logs, ALB access logs).
-    S3_MANAGED = "s3"
+#: The encryptions a :class:`SecureBucket` takes: a customer managed KMS key, or S3-managed keys for buckets that
+#: services which cannot use KMS write to (S3 server access logs, ALB access logs).
+_BUCKET_ENCRYPTIONS = (s3.BucketEncryption.KMS, s3.BucketEncryption.S3_MANAGED)
+#: Removal policies a bucket can have (CloudFormation has no snapshot of a bucket).
+_BUCKET_REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 
 
 def _log_delivery_by_bucket_policy(scope: Construct) -> bool:
@@ -101,9 +119,9 @@ class SecureBucket(s3.Bucket):
     sibling log bucket (or one passed in), and retention on stack deletion
     for data buckets.
 
-    A bucket with ``data=False`` is deleted with its stack, but CloudFormation deletes only an empty bucket
-    (all versions included): use it for buckets that are empty when the stack goes (e.g. staging), and keep
-    anything that services write to (access logs) as data.
+    A bucket with ``removal_policy=RemovalPolicy.DESTROY`` is deleted with its stack, but CloudFormation deletes
+    only an empty bucket (all versions included): use it for buckets that are empty when the stack goes (e.g.
+    staging), and retain anything that services write to (access logs).
     """
 
     def __init__(
@@ -111,10 +129,10 @@ class SecureBucket(s3.Bucket):
         scope: Construct,
         id: str,
         *,
-        encryption: BucketEncryption | str = BucketEncryption.KMS,
+        encryption: s3.BucketEncryption = s3.BucketEncryption.KMS,
         encryption_key: kms.IKey | None = None,
         versioned: bool = True,
-        data: bool = True,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         server_access_logs_bucket: s3.IBucket | None = None,
         server_access_logs_prefix: str | None = None,
         access_log_destination: bool = False,
@@ -127,14 +145,15 @@ class SecureBucket(s3.Bucket):
         Args:
             scope: The parent construct.
             id: The construct's id, unique in ``scope``.
-            encryption: ``BucketEncryption.KMS`` or ``S3_MANAGED``, or its value string (``kms``, ``s3``).
-                Default: ``BucketEncryption.KMS``.
-            encryption_key: The KMS key; only with ``BucketEncryption.KMS``.
+            encryption: ``s3.BucketEncryption.KMS`` or ``s3.BucketEncryption.S3_MANAGED``.
+                Default: ``s3.BucketEncryption.KMS``.
+            encryption_key: The KMS key; only with ``s3.BucketEncryption.KMS``.
                 Default: ``None``: a new key with rotation.
             versioned: Keep object versions.
                 Default: ``True``.
-            data: Retain the bucket on stack deletion; ``False`` deletes it (only when empty).
-                Default: ``True``.
+            removal_policy: ``RETAIN`` (or ``RETAIN_ON_UPDATE_OR_DELETE``) keeps the bucket when the stack goes;
+                ``DESTROY`` deletes it (only when empty). Its access-log bucket gets the same.
+                Default: ``RemovalPolicy.RETAIN``.
             server_access_logs_bucket: Where server access logs go.
                 Default: ``None``: a sibling log bucket.
             server_access_logs_prefix: Key prefix of the access logs.
@@ -151,10 +170,18 @@ class SecureBucket(s3.Bucket):
         Attributes:
             server_access_logs_bucket (s3.IBucket | None)
         """
-        encryption = BucketEncryption(encryption)
-        if encryption_key is not None and encryption is not BucketEncryption.KMS:
+        if encryption not in _BUCKET_ENCRYPTIONS:
             raise ValueError(
-                "encryption_key is only used with encryption=BucketEncryption.KMS; "
+                f"encryption must be s3.BucketEncryption.KMS or s3.BucketEncryption.S3_MANAGED; got {encryption}"
+            )
+        if removal_policy not in _BUCKET_REMOVAL_POLICIES:
+            raise ValueError(
+                "removal_policy must be RemovalPolicy.RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY (a bucket has "
+                f"no snapshot); got {removal_policy}"
+            )
+        if encryption_key is not None and encryption is not s3.BucketEncryption.KMS:
+            raise ValueError(
+                "encryption_key is only used with encryption=s3.BucketEncryption.KMS; "
                 f"got encryption={encryption} and an encryption_key"
             )
         if access_log_destination and server_access_logs_bucket is not None:
@@ -162,19 +189,19 @@ class SecureBucket(s3.Bucket):
                 "an access_log_destination bucket does not log to another bucket; "
                 "pass either access_log_destination=True or server_access_logs_bucket, not both"
             )
-        if access_log_destination and encryption is BucketEncryption.KMS:
+        if access_log_destination and encryption is s3.BucketEncryption.KMS:
             raise ValueError(
                 "S3 server access logs can only be delivered to a bucket with S3-managed "
-                "encryption; use encryption=BucketEncryption.S3_MANAGED for access_log_destination"
+                "encryption; use encryption=s3.BucketEncryption.S3_MANAGED for access_log_destination"
             )
         logs_bucket = server_access_logs_bucket
         if not access_log_destination and logs_bucket is None:
             logs_bucket = SecureBucket(
                 scope,
                 f"{id}AccessLogs",
-                encryption=BucketEncryption.S3_MANAGED,
+                encryption=s3.BucketEncryption.S3_MANAGED,
                 access_log_destination=True,
-                data=data,
+                removal_policy=removal_policy,
                 versioned=False,
                 lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
             )
@@ -182,11 +209,9 @@ class SecureBucket(s3.Bucket):
             scope,
             id,
             bucket_name=bucket_name,
-            encryption=(
-                s3.BucketEncryption.KMS if encryption is BucketEncryption.KMS else s3.BucketEncryption.S3_MANAGED
-            ),
+            encryption=encryption,
             encryption_key=encryption_key,
-            bucket_key_enabled=encryption is BucketEncryption.KMS,
+            bucket_key_enabled=encryption is s3.BucketEncryption.KMS,
             enforce_ssl=True,
             minimum_tls_version=1.2,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -199,7 +224,7 @@ class SecureBucket(s3.Bucket):
             server_access_logs_bucket=logs_bucket,
             server_access_logs_prefix=server_access_logs_prefix or (f"{id}/" if logs_bucket else None),
             lifecycle_rules=list(lifecycle_rules) if lifecycle_rules else None,
-            removal_policy=RemovalPolicy.RETAIN if data else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
             auto_delete_objects=False,
             event_bridge_enabled=event_bridge_enabled,
         )
@@ -324,8 +349,7 @@ def state_machine_log_group(
         allowed_special_characters="-_.",
         max_length=_LOG_GROUP_NAME_MAX - len(STATE_MACHINE_LOG_PREFIX),
     )
-    cfn_log_group = log_group.node.default_child
-    assert isinstance(cfn_log_group, logs.CfnLogGroup)
+    cfn_log_group = narrowed(log_group.node.default_child, logs.CfnLogGroup, "the log group's resource")
     cfn_log_group.log_group_name = name
     return log_group
 
@@ -479,8 +503,7 @@ class PythonHandler(Construct):
         # Active tracing set on the resource, with the X-Ray grant in a policy of its own: the
         # acknowledgment of its '*' resource then covers X-Ray only, and any other grant on '*'
         # added to the role later still needs its own reviewed acknowledgment.
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function = narrowed(self.function.node.default_child, lambda_.CfnFunction, "the function's resource")
         cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         self.tracing_policy = iam.Policy(
             self,

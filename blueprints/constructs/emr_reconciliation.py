@@ -44,6 +44,7 @@ from blueprints.constructs.common import (
     acknowledge,
     alarm_notification_topic,
     explain_zone_lookup,
+    present,
     service_grant,
 )
 
@@ -557,8 +558,7 @@ class EmrReconciliationCluster(Construct):
             max_receive_count=max_receive_count,
         )
         self.queue: sqs.IQueue = queue
-        assert queue.dead_letters is not None
-        self.dead_letter_queue: sqs.IQueue = queue.dead_letters
+        self.dead_letter_queue: sqs.IQueue = present(queue.dead_letters, "the request queue's DLQ")
         self.ledger: dynamodb.ITable = dynamodb.Table(
             self,
             "Ledger",

@@ -45,6 +45,8 @@ from blueprints.constructs.common import (
     acknowledge,
     alarm_notification_topic,
     explain_zone_lookup,
+    narrowed,
+    present,
     service_grant,
     state_machine_log_group,
 )
@@ -659,8 +661,7 @@ def _grant_put_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: s
 
 def _arn_ref(bucket: s3.IBucket) -> str:
     """How cdk-nag names a bucket's ARN in a finding id: ``<LogicalId.Arn>``."""
-    cfn = bucket.node.default_child
-    assert isinstance(cfn, s3.CfnBucket)
+    cfn = narrowed(bucket.node.default_child, s3.CfnBucket, "the bucket's resource")
     return f"<{Stack.of(bucket).get_logical_id(cfn)}.Arn>"
 
 
@@ -730,8 +731,7 @@ def _replicate(
         destination["metrics"] = s3.CfnBucket.MetricsProperty(
             status="Enabled", event_threshold=s3.CfnBucket.ReplicationTimeValueProperty(minutes=15)
         )
-    cfn = bucket.node.default_child
-    assert isinstance(cfn, s3.CfnBucket)
+    cfn = narrowed(bucket.node.default_child, s3.CfnBucket, "the bucket's resource")
     cfn.replication_configuration = s3.CfnBucket.ReplicationConfigurationProperty(
         role=role.role_arn,
         rules=[
@@ -970,19 +970,18 @@ class MwaaDrPrimary(Construct):
             self, "BackupBucket", encryption_key=self.key, lifecycle_rules=_backup_lifecycle(backup_retention)
         )
         dr_names = dr_bucket_names(name_prefix, Stack.of(self).account, dr_region)
-        self.replication_role: iam.IRole = iam.Role(
+        replication_role = iam.Role(
             self,
             "ReplicationRole",
             assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
             description=f"Replicates the MWAA DR buckets of {environment_name} to {dr_region}",
         )
-        assert isinstance(self.replication_role, iam.Role)
+        self.replication_role: iam.IRole = replication_role
         for bucket, target in ((self.dags_bucket, dr_names["dags"]), (self.backup_bucket, dr_names["backup"])):
-            assert isinstance(bucket, s3.Bucket)
             _replicate(
                 self,
-                role=self.replication_role,
-                bucket=bucket,
+                role=replication_role,
+                bucket=narrowed(bucket, s3.Bucket, "a DR bucket"),
                 destination_bucket=target,
                 dr_region=dr_region,
                 name_prefix=name_prefix,
@@ -1021,12 +1020,11 @@ class MwaaDrPrimary(Construct):
         self.airflow: _AirflowEnvironment | None = None
         self.environment: mwaa.CfnEnvironment | None = None
         if create_environment:
-            assert vpc is not None
             self.airflow = _AirflowEnvironment(
                 self,
                 "Airflow",
                 name=environment_name,
-                vpc=vpc,
+                vpc=present(vpc, "vpc (create_environment=True)"),
                 subnets=subnet_list,
                 dags_bucket=self.dags_bucket,
                 dags_key=self.dags_key,
@@ -2030,8 +2028,13 @@ class MwaaDrSecondary(Construct):
         )
         restore = self._restore_loop(FAILBACK_PREFIX, "primary", rearm, "Failback")
         pause = self._pause_loop("dr", restore, failed, "FailbackPause")
-        for task in (backup, self.node.find_child("FailbackPauseDags"), self.node.find_child("FailbackRestore"), rearm):
-            assert isinstance(task, tasks.LambdaInvoke)
+        for child in (
+            backup,
+            self.node.find_child("FailbackPauseDags"),
+            self.node.find_child("FailbackRestore"),
+            rearm,
+        ):
+            task = narrowed(child, tasks.LambdaInvoke, "a failback task")
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2)
             task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         start = self._notified("failback_started", backup).next(pause)

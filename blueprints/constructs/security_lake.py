@@ -37,7 +37,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IDependable
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, state_machine_log_group
+from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, present, state_machine_log_group
 
 #: The AWS log sources Security Lake collects natively: the ``AwsLogSourceName`` enum of botocore's securitylake
 #: model (``AwsLogSourceResource.sourceName``).
@@ -1519,7 +1519,7 @@ class SecurityLakeVisualization(Construct):
             )
 
     def _quicksight(self, region: str, owner: str, viewers: Sequence[str], prefix: str, import_mode: str) -> None:
-        assert self.quicksight_role is not None
+        quicksight_role = present(self.quicksight_role, "quicksight_role")
         self.data_source = quicksight.CfnDataSource(
             self,
             "DataSource",
@@ -1529,7 +1529,7 @@ class SecurityLakeVisualization(Construct):
             type="ATHENA",
             data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
                 athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
-                    work_group=self.workgroup.ref, role_arn=self.quicksight_role.role_arn
+                    work_group=self.workgroup.ref, role_arn=quicksight_role.role_arn
                 )
             ),
             ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
@@ -1539,7 +1539,7 @@ class SecurityLakeVisualization(Construct):
                 )
             ],
         )
-        self.data_source.node.add_dependency(self.quicksight_role, *self.grants)
+        self.data_source.node.add_dependency(quicksight_role, *self.grants)
         for persona in persona_data_sets(self.database_name, region, self.sources):
             data_set = quicksight.CfnDataSet(
                 self,

@@ -33,12 +33,12 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from blueprints.constructs.common import (
-    BucketEncryption,
     PythonHandler,
     SecureBucket,
     acknowledge,
     explain_zone_lookup,
     log_alb_access_logs,
+    narrowed,
 )
 
 #: Base paths API Gateway accepts in a base path mapping of a private custom
@@ -292,8 +292,7 @@ class UnifiedApi(Construct):
             open=False,
             private_dns_enabled=private_dns_enabled,
         )
-        endpoint = self.vpc_endpoint
-        assert isinstance(endpoint, ec2.InterfaceVpcEndpoint)
+        endpoint = narrowed(self.vpc_endpoint, ec2.InterfaceVpcEndpoint, "vpc_endpoint")
         self.endpoint_id_parameter: ssm.IStringParameter | None = None
         if endpoint_id_parameter is not None:
             self.endpoint_id_parameter = ssm.StringParameter(
@@ -365,7 +364,7 @@ class UnifiedApi(Construct):
             validation=acm.CertificateValidation.from_dns(hosted_zone),
         )
         self.access_logs_bucket: s3.IBucket = access_logs_bucket or SecureBucket(
-            self, "AccessLogs", encryption=BucketEncryption.S3_MANAGED, versioned=False
+            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False
         )
         alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -393,8 +392,7 @@ class UnifiedApi(Construct):
             ),
         )
         if not cloudfront:
-            listener = self.https_listener
-            assert isinstance(listener, elbv2.ApplicationListener)
+            listener = narrowed(self.https_listener, elbv2.ApplicationListener, "https_listener")
             listener.add_action(
                 "ToApiDomain",
                 priority=10,
@@ -621,8 +619,7 @@ class UnifiedApi(Construct):
             "both), since an automatic rotation would change it under both without updating them.",
         )
         header_value = secret.secret_value.unsafe_unwrap()
-        listener = self.https_listener
-        assert isinstance(listener, elbv2.ApplicationListener)
+        listener = narrowed(self.https_listener, elbv2.ApplicationListener, "https_listener")
         listener.add_action(
             "FromCloudFront",
             priority=10,
@@ -865,7 +862,7 @@ class UnifiedApi(Construct):
         if stage is None:
             try:
                 stage = rest_api.deployment_stage.stage_name
-            except Exception as error:
+            except (RuntimeError, AttributeError) as error:  # jsii raises RuntimeError for an imported API
                 raise ValueError(
                     f"pass stage= for the REST API mapped at {base_path!r}: it has no deployment stage known to "
                     f"this app (an imported API); {error}"

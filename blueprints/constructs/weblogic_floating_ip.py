@@ -34,13 +34,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import (
-    BucketEncryption,
     PythonHandler,
     SecureBucket,
     TopicRuleTarget,
@@ -48,6 +48,8 @@ from blueprints.constructs.common import (
     alarm_arn_pattern,
     explain_zone_lookup,
     log_alb_access_logs,
+    narrowed,
+    present,
     service_grant,
 )
 
@@ -629,8 +631,7 @@ class FloatingIpAdminServer(Construct):
             service_name=ROUTE_MOVER_SERVICE,
         )
         self.route_mover_function: lambda_.IFunction = self.route_mover.function
-        assert self.route_mover.dead_letter_queue is not None
-        self.dead_letter_queue: sqs.IQueue = self.route_mover.dead_letter_queue
+        self.dead_letter_queue: sqs.IQueue = present(self.route_mover.dead_letter_queue, "the route mover's DLQ")
         self._grant_route_mover(stack, group_name)
 
         self.launch_rule: events.IRule = events.Rule(
@@ -702,8 +703,7 @@ class FloatingIpAdminServer(Construct):
             health_checks=autoscaling.HealthChecks.ec2(grace_period=Duration.minutes(5)),
             cooldown=Duration.minutes(5),
         )
-        cfn_group = group.node.default_child
-        assert isinstance(cfn_group, autoscaling.CfnAutoScalingGroup)
+        cfn_group = narrowed(group.node.default_child, autoscaling.CfnAutoScalingGroup, "the group's resource")
         cfn_group.lifecycle_hook_specification_list = [
             autoscaling.CfnAutoScalingGroup.LifecycleHookSpecificationProperty(
                 lifecycle_hook_name=LIFECYCLE_HOOK_NAME,
@@ -725,8 +725,9 @@ class FloatingIpAdminServer(Construct):
             "Auto Scaling service-linked role in the key policy, which may not exist yet in the account.",
         )
         self.auto_scaling_group: autoscaling.IAutoScalingGroup = group
-        cfn_launch_template = self.launch_template.node.default_child
-        assert isinstance(cfn_launch_template, ec2.CfnLaunchTemplate)
+        cfn_launch_template = narrowed(
+            self.launch_template.node.default_child, ec2.CfnLaunchTemplate, "the launch template's resource"
+        )
         self.node.add_validation(_InstanceTagKeysServableFromMetadata(cfn_launch_template, cfn_group))
 
         self.load_balancer: elbv2.IApplicationLoadBalancer | None = None
@@ -1052,7 +1053,7 @@ class FloatingIpAdminServer(Construct):
             alb_security_group, ec2.Port.tcp(self.admin_port), "Console load balancer reaches the admin server"
         )
         self.access_logs_bucket = SecureBucket(
-            self, "ConsoleAccessLogs", encryption=BucketEncryption.S3_MANAGED, versioned=False
+            self, "ConsoleAccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False
         )
         load_balancer = elbv2.ApplicationLoadBalancer(
             self,

@@ -23,7 +23,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from blueprints.config import ExampleConfig
-from blueprints.constructs.common import BucketEncryption, SecureBucket, log_alb_access_logs
+from blueprints.constructs.common import SecureBucket, log_alb_access_logs
 from blueprints.constructs.vertical_scaling import (
     AlarmTrigger,
     Direction,
@@ -179,7 +179,7 @@ class VerticalScalingStack(ExampleStack):
         logs = SecureBucket(
             self,
             "LoadBalancerLogs",
-            encryption=BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.S3_MANAGED,
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30))
             ],

@@ -8,11 +8,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.common import (
     POWERTOOLS_VERSION,
-    BucketEncryption,
     PythonHandler,
     SecureBucket,
     SecureQueue,
@@ -35,7 +35,13 @@ def _stack() -> tuple[cdk.App, cdk.Stack]:
 def template() -> Template:
     app, stack = _stack()
     SecureBucket(stack, "Data")
-    SecureBucket(stack, "Plain", encryption=BucketEncryption.S3_MANAGED, data=False, versioned=False)
+    SecureBucket(
+        stack,
+        "Plain",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        versioned=False,
+    )
     handler = PythonHandler(
         stack,
         "Echo",
@@ -192,8 +198,8 @@ def test_kms_key_passed_in_is_used() -> None:
 def test_key_with_s3_managed_encryption_is_refused() -> None:
     _, stack = _stack()
     key = kms.Key(stack, "Key")
-    with pytest.raises(ValueError, match="encryption_key is only used with encryption=BucketEncryption.KMS"):
-        SecureBucket(stack, "B", encryption=BucketEncryption.S3_MANAGED, encryption_key=key)
+    with pytest.raises(ValueError, match="encryption_key is only used with encryption=s3.BucketEncryption.KMS"):
+        SecureBucket(stack, "B", encryption=s3.BucketEncryption.S3_MANAGED, encryption_key=key)
 
 
 def test_access_log_destination_with_kms_is_refused() -> None:
@@ -204,12 +210,12 @@ def test_access_log_destination_with_kms_is_refused() -> None:
 
 def test_access_log_destination_that_logs_elsewhere_is_refused() -> None:
     _, stack = _stack()
-    other = SecureBucket(stack, "Other", encryption=BucketEncryption.S3_MANAGED, access_log_destination=True)
+    other = SecureBucket(stack, "Other", encryption=s3.BucketEncryption.S3_MANAGED, access_log_destination=True)
     with pytest.raises(ValueError, match="not both"):
         SecureBucket(
             stack,
             "B",
-            encryption=BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.S3_MANAGED,
             access_log_destination=True,
             server_access_logs_bucket=other,
         )
@@ -343,3 +349,20 @@ def test_state_machine_log_groups_are_vended_unique_per_stack_and_within_the_nam
         # CloudWatch Logs: 1-512 characters of [.-_/#A-Za-z0-9] (CreateLogGroup, logGroupName).
         assert name.startswith("/aws/vendedlogs/states/Orders-") and len(name) <= 512, name
         assert re.fullmatch(r"[.\-_/#A-Za-z0-9]+", name), name
+
+
+def test_secure_bucket_takes_cdks_encryption_and_removal_policy_and_refuses_the_rest() -> None:
+    _app, stack = _stack()
+    with pytest.raises(ValueError, match="encryption must be s3.BucketEncryption.KMS or s3.BucketEncryption.S3_"):
+        SecureBucket(stack, "Unencrypted", encryption=s3.BucketEncryption.UNENCRYPTED)
+    with pytest.raises(ValueError, match="removal_policy must be RemovalPolicy.RETAIN"):
+        SecureBucket(stack, "Snapshot", removal_policy=cdk.RemovalPolicy.SNAPSHOT)
+    with pytest.raises(TypeError, match=r"unexpected argument 'data' \(data was renamed removal_policy\)"):
+        SecureBucket(stack, "Old", data=False)  # type: ignore[call-arg]
+    SecureBucket(stack, "Staging", removal_policy=cdk.RemovalPolicy.DESTROY)
+    policies = {
+        name: resource["DeletionPolicy"]
+        for name, resource in Template.from_stack(stack).to_json()["Resources"].items()
+        if resource["Type"] == "AWS::S3::Bucket"
+    }
+    assert set(policies.values()) == {"Delete"} and len(policies) == 2, policies  # the bucket and its log bucket

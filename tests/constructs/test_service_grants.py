@@ -11,13 +11,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from blueprints.constructs.common import (
     UNSOURCED_SERVICE_GRANTS,
-    BucketEncryption,
     SecureBucket,
     TopicRuleTarget,
     alarm_arn_pattern,
@@ -222,7 +222,7 @@ def test_topic_rule_target_refuses(kwargs: dict[str, Any], message: str) -> None
 def _alb_template(region: str) -> Template:
     _app, stack = _stack(region)
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=[f"{region}a", f"{region}b"], nat_gateways=0)
-    bucket = SecureBucket(stack, "Logs", encryption=BucketEncryption.S3_MANAGED, versioned=False)
+    bucket = SecureBucket(stack, "Logs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False)
     alb = elbv2.ApplicationLoadBalancer(stack, "Alb", vpc=vpc, internet_facing=False)
     log_alb_access_logs(alb, bucket, "web")
     return Template.from_stack(stack)
@@ -277,7 +277,7 @@ def test_alb_access_log_prefix_is_checked(prefix: str) -> None:
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"], nat_gateways=0)
     alb = elbv2.ApplicationLoadBalancer(stack, "Alb", vpc=vpc)
     with pytest.raises(ValueError, match="prefix must be a non-empty S3 key prefix"):
-        log_alb_access_logs(alb, SecureBucket(stack, "Logs", encryption=BucketEncryption.S3_MANAGED), prefix)
+        log_alb_access_logs(alb, SecureBucket(stack, "Logs", encryption=s3.BucketEncryption.S3_MANAGED), prefix)
 
 
 def test_alb_access_logs_need_the_region() -> None:
@@ -286,4 +286,4 @@ def test_alb_access_logs_need_the_region() -> None:
     vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0)
     alb = elbv2.ApplicationLoadBalancer(stack, "Alb", vpc=vpc)
     with pytest.raises(ValueError, match="need the stack's Region"):
-        log_alb_access_logs(alb, SecureBucket(stack, "Logs", encryption=BucketEncryption.S3_MANAGED), "web")
+        log_alb_access_logs(alb, SecureBucket(stack, "Logs", encryption=s3.BucketEncryption.S3_MANAGED), "web")

@@ -60,7 +60,7 @@ _AWS_WORST_CASE_S = _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_S + _READ_TIMEOUT_S) + sum
 _ec2: Any = None
 
 
-class LookupError_(Exception):
+class LookupFailed(Exception):
     """A lookup that cannot succeed as asked; its message is the reason CloudFormation shows."""
 
 
@@ -82,24 +82,24 @@ def endpoint_ips(properties: dict[str, Any]) -> dict[str, str]:
     """The private IP of each network interface of the endpoint, ordered by AZ then address."""
     endpoint_id = properties.get("EndpointId")
     if not isinstance(endpoint_id, str) or not _ENDPOINT_ID.match(endpoint_id):
-        raise LookupError_(f"EndpointId must be a VPC endpoint id such as vpce-0123456789abcdef0; got {endpoint_id!r}")
+        raise LookupFailed(f"EndpointId must be a VPC endpoint id such as vpce-0123456789abcdef0; got {endpoint_id!r}")
     eni_ids = properties.get("NetworkInterfaceIds")
     if (
         not isinstance(eni_ids, list)
         or not eni_ids
         or not all(isinstance(e, str) and _ENI_ID.match(e) for e in eni_ids)
     ):
-        raise LookupError_(
+        raise LookupFailed(
             f"NetworkInterfaceIds must be a non-empty list of ids such as eni-0123456789abcdef0; got {eni_ids!r}"
         )
     try:
         expected = int(properties.get("ExpectedCount", ""))
     except (TypeError, ValueError):
-        raise LookupError_(
+        raise LookupFailed(
             f"ExpectedCount must be the number of endpoint subnets; got {properties.get('ExpectedCount')!r}"
         ) from None
     if len(eni_ids) != expected:
-        raise LookupError_(
+        raise LookupFailed(
             f"endpoint {endpoint_id} has {len(eni_ids)} network interface(s) but {expected} IP targets are "
             "registered (one per endpoint subnet); check that every endpoint subnet is in an Availability Zone "
             "where the execute-api endpoint service is offered"
@@ -108,15 +108,15 @@ def endpoint_ips(properties: dict[str, Any]) -> dict[str, str]:
         response = _client().describe_network_interfaces(NetworkInterfaceIds=sorted(set(eni_ids)))
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise LookupError_(f"DescribeNetworkInterfaces for {endpoint_id} failed with {code}: {error}") from error
+        raise LookupFailed(f"DescribeNetworkInterfaces for {endpoint_id} failed with {code}: {error}") from error
     interfaces = response.get("NetworkInterfaces", [])
     found = {eni["NetworkInterfaceId"]: eni for eni in interfaces}
     missing = sorted(set(eni_ids) - set(found))
     if missing:
-        raise LookupError_(f"network interface(s) {', '.join(missing)} of endpoint {endpoint_id} were not found")
+        raise LookupFailed(f"network interface(s) {', '.join(missing)} of endpoint {endpoint_id} were not found")
     without_ip = sorted(i for i, eni in found.items() if not eni.get("PrivateIpAddress"))
     if without_ip:
-        raise LookupError_(f"network interface(s) {', '.join(without_ip)} of {endpoint_id} have no private IPv4")
+        raise LookupFailed(f"network interface(s) {', '.join(without_ip)} of {endpoint_id} have no private IPv4")
     ordered = sorted(found.values(), key=lambda eni: (eni.get("AvailabilityZone", ""), eni["PrivateIpAddress"]))
     data = {f"Ip{i}": eni["PrivateIpAddress"] for i, eni in enumerate(ordered)}
     data["IpAddresses"] = ",".join(eni["PrivateIpAddress"] for eni in ordered)
@@ -128,7 +128,7 @@ def managed_prefix_list(properties: dict[str, Any]) -> dict[str, str]:
     """The id of the AWS-managed prefix list with the given name."""
     name = properties.get("PrefixListName")
     if not isinstance(name, str) or not name.startswith("com.amazonaws."):
-        raise LookupError_(
+        raise LookupFailed(
             f"PrefixListName must name an AWS-managed prefix list such as "
             f"com.amazonaws.global.cloudfront.origin-facing; got {name!r}"
         )
@@ -136,10 +136,10 @@ def managed_prefix_list(properties: dict[str, Any]) -> dict[str, str]:
         response = _client().describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [name]}])
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise LookupError_(f"DescribeManagedPrefixLists for {name} failed with {code}: {error}") from error
+        raise LookupFailed(f"DescribeManagedPrefixLists for {name} failed with {code}: {error}") from error
     lists = [p for p in response.get("PrefixLists", []) if p.get("PrefixListName") == name]
     if len(lists) != 1:
-        raise LookupError_(f"expected exactly one managed prefix list named {name}; found {len(lists)}")
+        raise LookupFailed(f"expected exactly one managed prefix list named {name}; found {len(lists)}")
     return {"PrefixListId": lists[0]["PrefixListId"]}
 
 
@@ -190,14 +190,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         resolver = RESOLVERS.get(resource_type)
         try:
             if resolver is None:
-                raise LookupError_(
+                raise LookupFailed(
                     f"unknown resource type {resource_type!r}; this function serves {', '.join(RESOLVERS)}"
                 )
             properties = event.get("ResourceProperties") or {}
             data = resolver(dict(properties))
             if request_type == "Create":
                 physical_id = str(properties.get("EndpointId") or physical_id)
-        except LookupError_ as error:
+        except LookupFailed as error:
             logger.error("lookup failed", extra={"reason": str(error)})
             status, reason = "FAILED", str(error)
         except (BotoCoreError, ClientError) as error:
