@@ -98,6 +98,30 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{match.group('pack')}::{rule}", reason=reason.strip()))
 
 
+def nag_text(scope: IConstruct, value: object) -> str:
+    """``value`` (a string that may hold tokens) written as cdk-nag writes it in a finding id.
+
+    The value is resolved in ``scope``'s stack; a ``Ref`` is written ``<Name>`` (``<AWS::Region>`` for a pseudo
+    parameter), an ``Fn::GetAtt`` ``<LogicalId.Attribute>``, and an ``Fn::Join`` is flattened. Anything else has no
+    cdk-nag spelling, and is refused rather than guessed.
+    """
+    return _nag_rendered(Stack.of(scope).resolve(value))
+
+
+def _nag_rendered(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Fn::Join":
+            return str(argument[0]).join(_nag_rendered(part) for part in argument[1])
+        if function == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        if function == "Ref":
+            return f"<{argument}>"
+    raise ValueError(f"cannot write {value!r} as cdk-nag does in a finding id")
+
+
 #: The encryptions a :class:`SecureBucket` takes: a customer managed KMS key, or S3-managed keys for buckets that
 #: services which cannot use KMS write to (S3 server access logs, ALB access logs).
 _BUCKET_ENCRYPTIONS = (s3.BucketEncryption.KMS, s3.BucketEncryption.S3_MANAGED)

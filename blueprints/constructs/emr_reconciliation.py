@@ -44,6 +44,7 @@ from blueprints.constructs.common import (
     acknowledge,
     alarm_notification_topic,
     explain_zone_lookup,
+    nag_text,
     present,
     service_grant,
 )
@@ -911,22 +912,7 @@ class EmrReconciliationCluster(Construct):
 
 def _acknowledge_resource(role: iam.IRole, resource: str, reason: str) -> None:
     """Acknowledge the IAM5 finding for one wildcard resource of ``role``'s policy, named as cdk-nag names it."""
-    acknowledge(role, f"AwsSolutions-IAM5[Resource::{_nag_name(Stack.of(role).resolve(resource))}]", reason)
-
-
-def _nag_name(value: object) -> str:
-    """A resolved CloudFormation value written the way cdk-nag writes it in a finding id."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Fn::Join":
-            return str(arg[0]).join(_nag_name(part) for part in arg[1])
-        if fn == "Fn::GetAtt":
-            return f"<{arg[0]}.{arg[1]}>"
-        if fn == "Ref":
-            return f"<{arg}>"
-    raise ValueError(f"cannot name {value!r} as cdk-nag does")
+    acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_text(role, resource)}]", reason)
 
 
 def _fleet(

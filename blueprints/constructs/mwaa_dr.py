@@ -45,6 +45,7 @@ from blueprints.constructs.common import (
     acknowledge,
     alarm_notification_topic,
     explain_zone_lookup,
+    nag_text,
     narrowed,
     present,
     service_grant,
@@ -473,9 +474,9 @@ class _AirflowEnvironment(Construct):
             "The environment reads every DAG, plugin and requirements object in its own DAGs bucket.",
         )
         for resource in (
-            f"Resource::{_nag(self, log_groups)}",
+            f"Resource::{nag_text(self, log_groups)}",
             "Resource::*",
-            f"Resource::{_nag(self, stack.format_arn(service='sqs', account='*', resource='airflow-celery-*'))}",
+            f"Resource::{nag_text(self, stack.format_arn(service='sqs', account='*', resource='airflow-celery-*'))}",
             "Action::kms:GenerateDataKey*",
         ):
             acknowledge(
@@ -490,7 +491,7 @@ class _AirflowEnvironment(Construct):
         for arn in self.secret_arns:
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_nag(self, arn)}]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, arn)}]",
                 "Airflow's Secrets Manager backend reads the secret named <prefix>/<id> for each connection or "
                 "variable it looks up; the statement allows GetSecretValue only, on the configured prefixes only "
                 "(secret ARNs end in a random suffix, hence the wildcard).",
@@ -572,25 +573,6 @@ def _allow_mwaa_logs(key: kms.IKey, name: str) -> None:
 
 def _log(level: str) -> mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty:
     return mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(enabled=True, log_level=level)
-
-
-def _nag(scope: Construct, value: str) -> str:
-    """How cdk-nag prints a (possibly tokenised) string in a finding id."""
-    resolved = Stack.of(scope).resolve(value)
-    if isinstance(resolved, str):
-        return resolved
-    parts = resolved["Fn::Join"][1] if isinstance(resolved, dict) and "Fn::Join" in resolved else [resolved]
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        elif "Ref" in part:
-            out.append(f"<{part['Ref']}>")
-        elif "Fn::GetAtt" in part:
-            out.append(f"<{part['Fn::GetAtt'][0]}.{part['Fn::GetAtt'][1]}>")
-        else:
-            raise ValueError(f"cannot render {part!r} as a cdk-nag finding id")
-    return "".join(out)
 
 
 #: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, the same actions; each statement
@@ -767,7 +749,7 @@ def _replicate(
     )
     acknowledge(
         role,
-        f"AwsSolutions-IAM5[Resource::{_nag(scope, destination_arn)}/*]",
+        f"AwsSolutions-IAM5[Resource::{nag_text(scope, destination_arn)}/*]",
         "S3 replication writes every replicated object into the DR bucket, whose name is derived from the "
         "account, the DR Region and the prefix (no cross-Region reference is possible).",
     )
@@ -1011,7 +993,7 @@ class MwaaDrPrimary(Construct):
         )
         acknowledge(
             self.replication_role,
-            f"AwsSolutions-IAM5[Resource::{_nag(self, replica_keys)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_text(self, replica_keys)}]",
             "The replica key lives in the DR stack and cannot be referenced across Regions; the statement is "
             f"narrowed by condition to the key with alias {replica_key_alias(name_prefix)}, used via S3 in "
             f"{dr_region}.",
@@ -1630,7 +1612,7 @@ class MwaaDrSecondary(Construct):
         lock_policy.attach_to_role(self.health_function.role)
         acknowledge(
             lock_policy,
-            f"AwsSolutions-IAM5[Resource::{_nag(self, executions)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_text(self, executions)}]",
             "The health check reads the status of whichever failover execution holds the lock; execution names "
             "are generated at run time, so the statement names every execution of the construct's own failover "
             "state machine, read-only.",
@@ -1812,8 +1794,10 @@ class MwaaDrSecondary(Construct):
         )
         for finding in (
             "Resource::*",
-            f"Resource::{_nag(self, stack.format_arn(service='ec2', resource='vpc-endpoint', resource_name='*'))}",
-            f"Resource::{_nag(self, stack.format_arn(service='ec2', resource='network-interface', resource_name='*'))}",
+            *(
+                f"Resource::{nag_text(self, stack.format_arn(service='ec2', resource=kind, resource_name='*'))}"
+                for kind in ("vpc-endpoint", "network-interface")
+            ),
         ):
             acknowledge(
                 self.failover_function.role,

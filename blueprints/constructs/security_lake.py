@@ -37,7 +37,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IDependable
 
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, present, state_machine_log_group
+from blueprints.constructs.common import (
+    PythonHandler,
+    SecureBucket,
+    acknowledge,
+    nag_text,
+    present,
+    state_machine_log_group,
+)
 
 #: The AWS log sources Security Lake collects natively: the ``AwsLogSourceName`` enum of botocore's securitylake
 #: model (``AwsLogSourceResource.sourceName``).
@@ -413,7 +420,7 @@ class SecurityLakeShareAcceptance(Construct):
         )
         acknowledge(
             checker.role,
-            f"AwsSolutions-IAM5[Resource::{_nag_arn(invitation_arns)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_text(self, invitation_arns)}]",
             "Invitation ARNs are only known once the invitation arrives; the statement is limited by the "
             "ram:ShareOwnerAccountId condition to invitations from the Security Lake account.",
         )
@@ -1608,11 +1615,6 @@ class SecurityLakeVisualization(Construct):
             )
             self.dashboards[key] = dashboard
         self.dashboard = self.dashboards["executive"]
-
-
-def _nag_arn(arn: str) -> str:
-    """An ARN as cdk-nag prints it in a finding id: partition and Region tokens as ``<AWS::...>``."""
-    return arn.replace(Aws.PARTITION, "<AWS::Partition>").replace(Aws.REGION, "<AWS::Region>")
 
 
 def _principal_key(principal: str, index: int) -> str:

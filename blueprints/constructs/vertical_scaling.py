@@ -36,7 +36,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge, state_machine_log_group
+from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge, nag_text, state_machine_log_group
 
 #: EC2 instance type names (EC2 User Guide, "Amazon EC2 instance type naming conventions"): a family (series
 #: letters, generation digit, option letters, and an optional ``-suffix`` such as ``-flex`` or ``u-6tb1``), a dot,
@@ -119,15 +119,6 @@ class AlarmTrigger:
 
     direction: Direction
     alarm: cloudwatch.IAlarm
-
-
-def _nag_id(stack: Stack, value: str) -> str:
-    """``value`` as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::Region>``)."""
-    resolved = stack.resolve(value)
-    if isinstance(resolved, str):
-        return resolved
-    parts = resolved["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
 def _size_scale(instance_type: str) -> float | None:
@@ -771,7 +762,7 @@ class VerticalScaling(Construct):
         )
 
         def arn(resource: str, account: bool = True) -> str:
-            return _nag_id(stack, self._ec2_arn(stack, resource, account))
+            return nag_text(stack, self._ec2_arn(stack, resource, account))
 
         if mode is ResizeMode.RESTART:
             acknowledge(
@@ -814,7 +805,7 @@ class VerticalScaling(Construct):
         if not target_groups:
             acknowledge(
                 self.step_handler.role,
-                f"AwsSolutions-IAM5[Resource::{_nag_id(stack, self._target_group_arn(stack))}]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(stack, self._target_group_arn(stack))}]",
                 "The new instance joins whichever target groups the old one is in, found when the resize runs; "
                 "pass target_groups to limit this to known groups.",
             )

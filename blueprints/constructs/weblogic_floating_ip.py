@@ -48,6 +48,7 @@ from blueprints.constructs.common import (
     alarm_arn_pattern,
     explain_zone_lookup,
     log_alb_access_logs,
+    nag_text,
     narrowed,
     present,
     service_grant,
@@ -185,15 +186,6 @@ class _InstanceTagKeysServableFromMetadata:
                     "(Tags.of(...).add(..., exclude_resource_types=[...]))."
                 )
         return errors
-
-
-def _nag_text(stack: Stack, value: str) -> str:
-    """``value`` as cdk-nag prints it in a finding id: pseudo parameters as ``<AWS::Region>``."""
-    resolved = stack.resolve(value)
-    if isinstance(resolved, str):
-        return resolved
-    parts = resolved["Fn::Join"][1]
-    return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
 
 
 def render_user_data(
@@ -1011,7 +1003,7 @@ class FloatingIpAdminServer(Construct):
         self.notification_topic.grant_publish(role)
         acknowledge(
             role,
-            f"AwsSolutions-IAM5[Resource::{_nag_text(stack, instances)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_text(stack, instances)}]",
             "ModifyInstanceAttribute and CreateTags are limited by the aws:autoscaling:groupName tag condition "
             "to instances of this construct's group, whose IDs are only known at launch; ModifyInstanceAttribute "
             "further to SourceDestCheck=false (ec2:Attribute/SourceDestCheck), CreateTags to the one tag "
@@ -1019,7 +1011,7 @@ class FloatingIpAdminServer(Construct):
         )
         acknowledge(
             role,
-            f"AwsSolutions-IAM5[Resource::{_nag_text(stack, group_arn)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_text(stack, group_arn)}]",
             "The group's ARN carries a UUID that CloudFormation does not expose; the ARN is pinned by the "
             "group's name, so only this construct's group is covered.",
         )

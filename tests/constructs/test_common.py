@@ -366,3 +366,19 @@ def test_secure_bucket_takes_cdks_encryption_and_removal_policy_and_refuses_the_
         if resource["Type"] == "AWS::S3::Bucket"
     }
     assert set(policies.values()) == {"Delete"} and len(policies) == 2, policies  # the bucket and its log bucket
+
+
+def test_nag_text_writes_tokens_as_cdk_nag_does_and_refuses_what_it_cannot() -> None:
+    from aws_cdk import aws_sqs as sqs
+
+    from blueprints.constructs.common import nag_text
+
+    stack = cdk.Stack(cdk.App(), "Agnostic")  # no env: partition, Region and account stay tokens
+    queue = sqs.Queue(stack, "Q")
+    logical = stack.get_logical_id(queue.node.default_child)  # type: ignore[arg-type]
+    arn = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+    assert nag_text(stack, arn) == "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*"
+    assert nag_text(stack, f"{queue.queue_arn}/x") == f"<{logical}.Arn>/x"
+    assert nag_text(stack, queue.queue_url) == f"<{logical}>"
+    with pytest.raises(ValueError, match="cannot write"):
+        nag_text(stack, cdk.Fn.select(0, cdk.Fn.get_azs()))
