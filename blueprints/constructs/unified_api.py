@@ -216,6 +216,7 @@ class UnifiedApi(Construct):
         self._base_paths: dict[str, apigw.CfnBasePathMappingV2] = {}
 
         # Network: a VPC of public subnets (the ALB) and isolated subnets (the endpoint), or the caller's.
+        creates_vpc = vpc is None
         if vpc is None:
             new_vpc = ec2.Vpc(
                 self,
@@ -242,7 +243,7 @@ class UnifiedApi(Construct):
         else:
             self.flow_logs = None
         self.vpc: ec2.IVpc = vpc
-        explain_zone_lookup(self, vpc, created=self.flow_logs is not None)
+        explain_zone_lookup(self, vpc, created=creates_vpc)
         endpoint_selection = endpoint_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, one_per_az=True
         )
