@@ -845,7 +845,7 @@ def save_results(path: Path, results: dict[str, Any]) -> None:
     results["machine"] = {
         "cpus": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / GIB, 1),
-        "machine": "the project's build machine; whether anything else ran shows in each figure's load average",
+        "note": "the project's build machine; whether anything else ran shows in each figure's load average",
         "python": sys.version.split()[0],
         "pyspark": pyspark.__version__,
         "duckdb": duckdb.__version__,
