@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_FLAGS := --version-reporting false --path-metadata false --asset-metadata false --no-notices --ci
 
-.PHONY: setup synth test test-emr lint typecheck cfn-lint diff bench snapshot-update clean airflow-venvs
+.PHONY: setup synth test test-emr lint typecheck cfn-lint checkov diff bench snapshot-update clean airflow-venvs
 
 setup: $(VENV)/.installed-$(PYTHON_MINOR) node_modules/.installed
 
@@ -94,6 +94,18 @@ typecheck: setup
 cfn-lint: setup
 	@# The MWAA DR pair's backup_restore templates are linted by tests/stacks (they are synthesized there).
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+## .venv-checkov: checkov in a venv of its own (its pins of boto3 and others are not the project's)
+CHECKOV_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python))),python3.12)
+.venv-checkov/.installed: requirements-checkov.txt
+	@test -x .venv-checkov/bin/python || $(CHECKOV_PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+## checkov: the second scanner over every synthesized template; a finding fails unless its resource skips it
+## with a reason (Metadata.checkov.skip, written with the matching cdk-nag acknowledgment)
+checkov: synth .venv-checkov/.installed
+	.venv-checkov/bin/python tools/checkov_gate.py cdk.out
 
 ## diff: cdk diff of every example stack against its committed template; non-zero on drift
 diff: synth

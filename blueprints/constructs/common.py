@@ -17,8 +17,11 @@ from aws_cdk import (
     Acknowledgment,
     Annotations,
     ArnFormat,
+    Aspects,
+    CfnResource,
     Duration,
     FeatureFlags,
+    IAspect,
     Names,
     RemovalPolicy,
     Stack,
@@ -76,13 +79,16 @@ def present(value: _T | None, what: str) -> _T:
     return value
 
 
-def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+def acknowledge(scope: IConstruct, rule: str, reason: str, *, checkov: Sequence[str] = ()) -> None:
     """Acknowledge one cdk-nag finding on ``scope`` (and only its children).
 
     ``rule`` is the finding id as cdk-nag prints it, e.g.
     ``AwsSolutions-IAM5[Resource::*]`` or ``Serverless-LambdaDLQ``; the pack
     prefix that cdk-nag 3 expects is added here. The reason is what a security
     reviewer reads, so an empty or token reason is refused.
+
+    ``checkov`` names the checkov checks the same reason answers (e.g. ``CKV_AWS_116`` next to
+    ``Serverless-LambdaDLQ``); they are skipped on the same resources (see :func:`skip_checkov`).
     """
     match = _RULE_RE.match(rule)
     if not match or match.group("pack") not in _PACKS:
@@ -96,6 +102,74 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
             f"(at least {_MIN_REASON} characters); got {reason!r}"
         )
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{match.group('pack')}::{rule}", reason=reason.strip()))
+    if checkov:
+        skip_checkov(scope, checkov, reason)
+
+
+#: The checkov checks this library skips anywhere, with the CloudFormation resource types each one inspects
+#: (checkov's own ``supported_resources``; tools/checkov_gate.py compares this table with the installed
+#: checkov's registry, so a wrong entry fails ``make test``).
+CHECKOV_RESOURCE_TYPES: Mapping[str, frozenset[str]] = {
+    "CKV_AWS_18": frozenset({"AWS::S3::Bucket"}),
+    "CKV_AWS_21": frozenset({"AWS::S3::Bucket"}),
+    "CKV_AWS_27": frozenset({"AWS::SQS::Queue"}),
+    "CKV_AWS_59": frozenset({"AWS::ApiGateway::Method"}),
+    "CKV_AWS_111": frozenset(
+        {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Group", "AWS::IAM::User"}
+    ),
+    "CKV_AWS_115": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
+    "CKV_AWS_116": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
+    "CKV_AWS_117": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
+    "CKV_AWS_120": frozenset({"AWS::ApiGateway::Stage", "AWS::Serverless::Api"}),
+    "CKV_AWS_149": frozenset({"AWS::SecretsManager::Secret"}),
+    "CKV_AWS_158": frozenset({"AWS::Logs::LogGroup"}),
+    "CKV_AWS_173": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
+}
+_CHECKOV_ID_RE = re.compile(r"^CKV2?_AWS_[0-9]+$")
+
+
+@jsii.implements(IAspect)
+class _CheckovSkip:
+    """Writes ``Metadata.checkov.skip`` on each resource of the checks' types at or below the scope it is added to."""
+
+    def __init__(self, checks: Sequence[str], reason: str) -> None:
+        self.checks = tuple(checks)
+        self.reason = reason
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, CfnResource):
+            return
+        wanted = [check for check in self.checks if node.cfn_resource_type in CHECKOV_RESOURCE_TYPES[check]]
+        if not wanted:
+            return
+        metadata = node.get_metadata("checkov") or {}
+        skips = list(metadata.get("skip", []))
+        listed = {skip["id"] for skip in skips}
+        skips += [{"id": check, "comment": self.reason} for check in wanted if check not in listed]
+        node.add_metadata("checkov", {**metadata, "skip": skips})
+
+
+def skip_checkov(scope: IConstruct, checks: Sequence[str], reason: str) -> None:
+    """Skip checkov ``checks`` on the resources at or below ``scope``, with ``reason`` as checkov's comment.
+
+    checkov reads a skip from the resource's ``Metadata.checkov.skip`` (``[{"id": ..., "comment": ...}]``) and
+    reports it as skipped with that comment. Like :func:`acknowledge`, this covers resources added under
+    ``scope`` later too (it runs as an aspect at synthesis), and only those of the types each check inspects.
+    Where the finding has a cdk-nag counterpart, pass the checks to :func:`acknowledge` instead, so the two
+    scanners read one reason.
+    """
+    unknown = [check for check in checks if not _CHECKOV_ID_RE.match(check) or check not in CHECKOV_RESOURCE_TYPES]
+    if unknown or not checks:
+        raise ValueError(
+            f"checks must be checkov ids listed in CHECKOV_RESOURCE_TYPES ({', '.join(CHECKOV_RESOURCE_TYPES)}); "
+            f"got {list(checks)!r}"
+        )
+    if len(reason.strip()) < _MIN_REASON:
+        raise ValueError(
+            f"reason for skipping {', '.join(checks)} must explain why the finding is acceptable "
+            f"(at least {_MIN_REASON} characters); got {reason!r}"
+        )
+    Aspects.of(scope).add(_CheckovSkip(checks, reason.strip()))
 
 
 def nag_text(scope: IConstruct, value: object) -> str:
@@ -259,7 +333,15 @@ class SecureBucket(s3.Bucket):
                 "AwsSolutions-S1",
                 "This bucket is the server access log destination; logging it into itself "
                 "would loop, and S3 records its own writes in CloudTrail data events if enabled.",
+                checkov=["CKV_AWS_18"],
             )
+            if not versioned:
+                skip_checkov(
+                    self,
+                    ["CKV_AWS_21"],
+                    "Access logs are written once, under keys of their own, by the log delivery service, and "
+                    "expire by the lifecycle rule; versioning would only keep a copy of each expired log.",
+                )
 
 
 class SecureQueue(sqs.Queue):
@@ -326,6 +408,13 @@ class SecureQueue(sqs.Queue):
                 else None
             ),
         )
+        if encryption_key is None:
+            skip_checkov(
+                self,
+                ["CKV_AWS_27"],
+                "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled, set by CDK's SQS_MANAGED); "
+                "checkov's CKV_AWS_27 counts only KmsMasterKeyId. Pass encryption_key for a customer managed key.",
+            )
         if is_dead_letter_queue:
             acknowledge(
                 self,
@@ -375,6 +464,12 @@ def state_machine_log_group(
     )
     cfn_log_group = narrowed(log_group.node.default_child, logs.CfnLogGroup, "the log group's resource")
     cfn_log_group.log_group_name = name
+    skip_checkov(
+        log_group,
+        ["CKV_AWS_158"],
+        "Execution logs carry state names, resource identifiers and outcomes of the library's own workflows; "
+        "CloudWatch Logs encrypts every log group at rest, and the data does not warrant a customer managed key.",
+    )
     return log_group
 
 
@@ -557,6 +652,39 @@ class PythonHandler(Construct):
                 "Serverless-LambdaDLQ",
                 f"Invoked synchronously by {sync_caller}: a failure returns to the caller, which retries "
                 "or records it, and a Lambda DLQ only ever receives asynchronous invocations.",
+                checkov=["CKV_AWS_116"],
+            )
+        self._skip_checkov(vpc is None, reserved_concurrent_executions is None)
+
+    def _skip_checkov(self, outside_vpc: bool, unreserved: bool) -> None:
+        """checkov's Lambda checks that the library's handlers answer by design, each with its reason."""
+        skip_checkov(
+            self.function,
+            ["CKV_AWS_173"],
+            "The environment holds resource names, ARNs and Powertools settings, never a secret; Lambda "
+            "encrypts environment variables at rest with an AWS managed key.",
+        )
+        skip_checkov(
+            self.log_group,
+            ["CKV_AWS_158"],
+            "The handlers log identifiers, outcomes and error messages (Powertools, log_event=False), never "
+            "event payloads or secret values; CloudWatch Logs encrypts every log group at rest, and the data "
+            "does not warrant a customer managed key.",
+        )
+        if outside_vpc:
+            skip_checkov(
+                self.function,
+                ["CKV_AWS_117"],
+                "The function calls AWS service APIs only, over TLS, and reaches nothing inside a VPC; in one it "
+                "would need a NAT gateway or an endpoint per service and gain no isolation: its role bounds it.",
+            )
+        if unreserved:
+            skip_checkov(
+                self.function,
+                ["CKV_AWS_115"],
+                "Its caller bounds its concurrency (an event source, state machine or rule of low volume); "
+                "reserving would take from the account's unreserved pool and can fail the deployment in an "
+                "account with a low quota. reserved_concurrent_executions reserves it where that matters.",
             )
 
 

@@ -382,3 +382,91 @@ def test_nag_text_writes_tokens_as_cdk_nag_does_and_refuses_what_it_cannot() -> 
     assert nag_text(stack, queue.queue_url) == f"<{logical}>"
     with pytest.raises(ValueError, match="cannot write"):
         nag_text(stack, cdk.Fn.select(0, cdk.Fn.get_azs()))
+
+
+# --- checkov skips: Metadata.checkov.skip, written with the cdk-nag acknowledgment they match -------------------
+
+
+def _skips(template: Template, kind: str) -> dict[str, dict[str, str]]:
+    """Logical id -> {check id: comment} of the checkov skips on each resource of ``kind``."""
+    return {
+        logical_id: {
+            skip["id"]: skip["comment"] for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        }
+        for logical_id, resource in template.find_resources(kind).items()
+    }
+
+
+def test_handlers_skip_checkovs_lambda_checks_they_answer_by_design(template: Template) -> None:
+    functions = _skips(template, "AWS::Lambda::Function")
+    sync = next(v for k, v in functions.items() if k.startswith("Echo"))
+    async_ = next(v for k, v in functions.items() if k.startswith("OnEvent"))
+    # Both run outside a VPC, unreserved, with an environment of names; only the synchronous one lacks a DLQ, and
+    # its skip carries the very reason of the Serverless-LambdaDLQ acknowledgment.
+    assert set(sync) == {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"}
+    assert set(async_) == {"CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"}
+    assert sync["CKV_AWS_116"].startswith("Invoked synchronously by the test")
+    for skips in _skips(template, "AWS::Logs::LogGroup").values():
+        assert set(skips) == {"CKV_AWS_158"}
+    # Nothing else carries a Lambda check.
+    assert all("CKV_AWS_116" not in skips for skips in _skips(template, "AWS::IAM::Role").values())
+
+
+def test_a_handler_in_a_vpc_with_reserved_concurrency_does_not_skip_those_checks() -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    _app, stack = _stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0, subnet_configuration=[
+        ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    ])  # fmt: skip
+    PythonHandler(
+        stack,
+        "Inside",
+        name="inside",
+        description="a function in a VPC with reserved concurrency",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        vpc=vpc,
+        reserved_concurrent_executions=2,
+    )
+    functions = _skips(Template.from_stack(stack), "AWS::Lambda::Function")
+    (skips,) = (v for k, v in functions.items() if k.startswith("Inside"))
+    assert set(skips) == {"CKV_AWS_173"}
+
+
+def test_queues_with_sqs_managed_keys_and_access_log_buckets_skip_what_checkov_misreads(template: Template) -> None:
+    queues = _skips(template, "AWS::SQS::Queue")
+    assert queues and all(set(skips) == {"CKV_AWS_27"} for skips in queues.values())
+    buckets = _skips(template, "AWS::S3::Bucket")
+    log_buckets = {k: v for k, v in buckets.items() if "AccessLogs" in k}
+    assert log_buckets and all(set(v) == {"CKV_AWS_18", "CKV_AWS_21"} for v in log_buckets.values())
+    assert all(not v for k, v in buckets.items() if k not in log_buckets)  # data buckets log and version
+
+
+def test_a_queue_with_a_customer_managed_key_skips_nothing() -> None:
+    _app, stack = _stack()
+    SecureQueue(stack, "Work", encryption_key=kms.Key(stack, "Key", enable_key_rotation=True))
+    assert all(not skips for skips in _skips(Template.from_stack(stack), "AWS::SQS::Queue").values())
+
+
+def test_skip_checkov_merges_skips_covers_later_children_and_refuses_bad_input() -> None:
+    from blueprints.constructs.common import skip_checkov
+
+    app, _ = _stack()
+    scope = cdk.Stack(app, "Scoped", env=ENV)
+    skip_checkov(scope, ["CKV_AWS_21"], "a reason long enough for a reviewer to read")
+    skip_checkov(scope, ["CKV_AWS_18", "CKV_AWS_21"], "a second reason that is long enough too")
+    s3.CfnBucket(scope, "Later")  # added after the skips: still covered, as an acknowledgment would be
+    kms.CfnKey(scope, "Key", key_policy={})
+    template = Template.from_stack(scope)
+    (bucket,) = _skips(template, "AWS::S3::Bucket").values()
+    assert bucket == {
+        "CKV_AWS_21": "a reason long enough for a reviewer to read",
+        "CKV_AWS_18": "a second reason that is long enough too",
+    }
+    assert all(not skips for skips in _skips(template, "AWS::KMS::Key").values())  # not a type the checks read
+    with pytest.raises(ValueError, match="checkov ids listed"):
+        skip_checkov(scope, ["CKV_AWS_999999"], "a reason long enough for a reviewer to read")
+    with pytest.raises(ValueError, match="checkov ids listed"):
+        skip_checkov(scope, [], "a reason long enough for a reviewer to read")
+    with pytest.raises(ValueError, match="must explain"):
+        skip_checkov(scope, ["CKV_AWS_21"], "short")
