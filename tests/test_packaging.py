@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,6 +31,9 @@ def _tracked_runtime_files() -> set[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One wheel build for the module's tests (a build takes seconds)."""
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools copies into build/lib and packs what is there, so a module moved in the tree would still ship
+    # from an earlier build: start from none (build/ is a cache; `make clean` removes it too).
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
         check=True,
@@ -41,10 +45,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_every_handler_job_file_and_the_type_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = _tracked_runtime_files() | {"blueprints/py.typed", "blueprints/constructs/common.py"}
+    expected = _tracked_runtime_files() | {"blueprints/py.typed", "blueprints/constructs/common/__init__.py"}
     missing = sorted(expected - names)
     assert not missing, f"the wheel lacks {missing}"
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
+    # Nothing stale: a module moved or deleted in the tree is not carried from an old build directory.
+    stale = sorted(n for n in names if n.startswith("blueprints/") and not (ROOT / n).exists())
+    assert not stale, f"the wheel carries files the tree no longer has: {stale}"
 
 
 def test_wheel_declares_the_spdx_license_and_carries_its_text(wheel: Path) -> None:

@@ -200,7 +200,7 @@ def test_service_principal_statements_are_written_by_the_one_helper() -> None:
     direct = [
         f"{path.relative_to(package.parent)}:{number}"
         for path in sorted(package.rglob("*.py"))
-        if path.name != "common.py"
+        if path.relative_to(package).as_posix() != "constructs/common/grants.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if re.search(r"principals=\[[^\]]*ServicePrincipal", line)
     ]

@@ -1,0 +1,68 @@
+"""Building blocks every blueprint uses, written once so that each architecture gets the same secure defaults
+and the same scanner story; an architecture module never builds a raw bucket, queue or function.
+
+- :mod:`.checks`: acknowledging a cdk-nag finding (and the checkov checks it answers) with a reason.
+- :mod:`.storage`: :class:`SecureBucket`, :class:`SecureQueue`, ALB access logs.
+- :mod:`.handlers`: :class:`PythonHandler`, the Powertools layer.
+- :mod:`.grants`: grants to AWS service principals bound to their source; the EventBridge-to-SNS target.
+- :mod:`.notifications`: the alarms' notification topic.
+- :mod:`.workflows`: state machines' log groups.
+- :mod:`.network`: the error that names the construct when a zone lookup needs credentials.
+"""
+
+from blueprints.constructs.common.checks import (
+    CHECKOV_RESOURCE_TYPES,
+    acknowledge,
+    nag_text,
+    narrowed,
+    present,
+    skip_checkov,
+)
+from blueprints.constructs.common.grants import (
+    SOURCE_BINDING_KEYS,
+    UNSOURCED_SERVICE_GRANTS,
+    TopicRuleTarget,
+    alarm_arn_pattern,
+    service_grant,
+)
+from blueprints.constructs.common.handlers import (
+    HANDLER_ARCHITECTURE,
+    LAMBDAS_DIR,
+    POWERTOOLS_VERSION,
+    PYTHON_RUNTIME,
+    PythonHandler,
+    handler_code,
+    powertools_layer,
+)
+from blueprints.constructs.common.network import explain_zone_lookup
+from blueprints.constructs.common.notifications import alarm_notification_topic
+from blueprints.constructs.common.storage import SecureBucket, SecureQueue, log_alb_access_logs
+from blueprints.constructs.common.workflows import STATE_MACHINE_LOG_PREFIX, state_machine_log_group
+
+__all__ = [
+    "CHECKOV_RESOURCE_TYPES",
+    "HANDLER_ARCHITECTURE",
+    "LAMBDAS_DIR",
+    "POWERTOOLS_VERSION",
+    "PYTHON_RUNTIME",
+    "SOURCE_BINDING_KEYS",
+    "STATE_MACHINE_LOG_PREFIX",
+    "UNSOURCED_SERVICE_GRANTS",
+    "PythonHandler",
+    "SecureBucket",
+    "SecureQueue",
+    "TopicRuleTarget",
+    "acknowledge",
+    "alarm_arn_pattern",
+    "alarm_notification_topic",
+    "explain_zone_lookup",
+    "handler_code",
+    "log_alb_access_logs",
+    "nag_text",
+    "narrowed",
+    "powertools_layer",
+    "present",
+    "service_grant",
+    "skip_checkov",
+    "state_machine_log_group",
+]
