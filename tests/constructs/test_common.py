@@ -470,3 +470,35 @@ def test_skip_checkov_merges_skips_covers_later_children_and_refuses_bad_input()
         skip_checkov(scope, [], "a reason long enough for a reviewer to read")
     with pytest.raises(ValueError, match="must explain"):
         skip_checkov(scope, ["CKV_AWS_21"], "short")
+
+
+def test_secure_topic_is_encrypted_tls_only_and_admits_alarms_only_when_asked() -> None:
+    from blueprints.constructs.common import secure_topic
+
+    _, stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    secure_topic(stack, "Quiet", key=key, display_name="quiet")
+    secure_topic(stack, "Alarmed", key=key, alarms_publish=True)
+    template = Template.from_stack(stack)
+    topics = template.find_resources("AWS::SNS::Topic")
+    assert {t["Properties"].get("KmsMasterKeyId") is not None for t in topics.values()} == {True}
+    policies = template.find_resources("AWS::SNS::TopicPolicy")
+    by_topic = {
+        policy["Properties"]["Topics"][0]["Ref"]: policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in policies.values()
+    }
+    for logical_id, statements in by_topic.items():
+        denies = [s for s in statements if s["Effect"] == "Deny"]
+        assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        alarm = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+        if logical_id.startswith("Alarmed"):
+            (grant,) = alarm
+            assert grant["Action"] == "sns:Publish"
+            assert set(grant["Condition"]) == {"ArnLike", "StringEquals"}  # the account's alarms only
+        else:
+            assert not alarm
+    key_statements = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]["KeyPolicy"]
+    cloudwatch = [
+        s for s in key_statements["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(cloudwatch) == 1 and cloudwatch[0]["Sid"] == "AllowCloudWatchAlarmsToPublish"

@@ -35,11 +35,17 @@ from blueprints.constructs.common.handlers import (
     powertools_layer,
 )
 from blueprints.constructs.common.network import explain_zone_lookup
-from blueprints.constructs.common.notifications import alarm_notification_topic
+from blueprints.constructs.common.notifications import (
+    ALARM_KEY_ACTIONS,
+    alarm_notification_topic,
+    allow_alarms_to_use_key,
+    secure_topic,
+)
 from blueprints.constructs.common.storage import SecureBucket, SecureQueue, log_alb_access_logs
 from blueprints.constructs.common.workflows import STATE_MACHINE_LOG_PREFIX, state_machine_log_group
 
 __all__ = [
+    "ALARM_KEY_ACTIONS",
     "CHECKOV_RESOURCE_TYPES",
     "HANDLER_ARCHITECTURE",
     "LAMBDAS_DIR",
@@ -55,6 +61,7 @@ __all__ = [
     "acknowledge",
     "alarm_arn_pattern",
     "alarm_notification_topic",
+    "allow_alarms_to_use_key",
     "explain_zone_lookup",
     "handler_code",
     "log_alb_access_logs",
@@ -62,6 +69,7 @@ __all__ = [
     "narrowed",
     "powertools_layer",
     "present",
+    "secure_topic",
     "service_grant",
     "skip_checkov",
     "state_machine_log_group",

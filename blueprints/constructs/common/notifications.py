@@ -1,4 +1,4 @@
-"""The alarms' notification topic."""
+"""Encrypted SNS topics, and the alarms' notification topic."""
 
 from __future__ import annotations
 
@@ -8,38 +8,62 @@ from constructs import Construct
 
 from blueprints.constructs.common.grants import alarm_arn_pattern, service_grant
 
+#: What CloudWatch needs of the key of a topic its alarms publish to (SNS User Guide, "Enable compatibility
+#: between event sources from AWS services and encrypted topics"): a data key to encrypt with, and Decrypt.
+ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
-def _notification_key(scope: Construct, key: kms.IKey) -> None:
-    """Let CloudWatch alarms publish to a topic encrypted with ``key``."""
+
+def allow_alarms_to_use_key(scope: Construct, key: kms.IKey, sid: str = "AllowCloudWatchAlarmsToPublish") -> None:
+    """Let this account's CloudWatch alarms use ``key`` for a topic it encrypts (a key of the stack's own only:
+    an imported key's policy is its owner's to change)."""
     if isinstance(key, kms.Key):
         key.add_to_resource_policy(
             service_grant(
                 scope,
-                sid="AllowCloudWatchAlarmsToPublish",
+                sid=sid,
                 service="cloudwatch.amazonaws.com",
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=list(ALARM_KEY_ACTIONS),
                 resources=["*"],
             )
         )
 
 
+def secure_topic(
+    scope: Construct,
+    id: str,
+    *,
+    key: kms.IKey,
+    display_name: str | None = None,
+    alarms_publish: bool = False,
+    key_sid: str = "AllowCloudWatchAlarmsToPublish",
+) -> sns.Topic:
+    """An SNS topic encrypted with ``key`` that refuses requests without TLS.
+
+    ``enforce_ssl`` writes a topic policy, which replaces SNS's default one (the one that lets the account's
+    services publish), so every publisher must be granted: a role with ``grant_publish``, an EventBridge rule
+    with :class:`~blueprints.constructs.common.TopicRuleTarget` (which adds its rule-bound statement), and, with
+    ``alarms_publish``, this account's CloudWatch alarms (a topic statement bound to the account's alarm ARNs,
+    and the key's grant, under ``key_sid``).
+    """
+    topic = sns.Topic(scope, id, master_key=key, enforce_ssl=True, display_name=display_name)
+    if alarms_publish:
+        allow_alarms_to_use_key(scope, key, key_sid)
+        topic.add_to_resource_policy(
+            service_grant(
+                scope,
+                sid="CloudWatchAlarmsPublish",
+                service="cloudwatch.amazonaws.com",
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                source_arn=alarm_arn_pattern(scope),
+            )
+        )
+    return topic
+
+
 def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
     """The notification topic: ``topic`` as given (its owner must let CloudWatch alarms publish),
-    or a new one encrypted with ``key`` that this account's alarms may publish to."""
+    or a new one, ``Notifications``, encrypted with ``key``, that this account's alarms may publish to."""
     if topic is not None:
         return topic
-    _notification_key(scope, key)
-    created = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
-    # enforce_ssl writes a topic policy, which replaces SNS's default one (the one that lets the
-    # account's alarms publish); without this statement CloudWatch's publish is denied.
-    created.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="CloudWatchAlarmsPublish",
-            service="cloudwatch.amazonaws.com",
-            actions=["sns:Publish"],
-            resources=[created.topic_arn],
-            source_arn=alarm_arn_pattern(scope),
-        )
-    )
-    return created
+    return secure_topic(scope, "Notifications", key=key, alarms_publish=True)
