@@ -502,3 +502,31 @@ def test_secure_topic_is_encrypted_tls_only_and_admits_alarms_only_when_asked() 
         s for s in key_statements["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
     ]
     assert len(cloudwatch) == 1 and cloudwatch[0]["Sid"] == "AllowCloudWatchAlarmsToPublish"
+
+
+def test_flow_logged_vpc_logs_every_flow_restricts_the_default_group_and_passes_both_packs() -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    from blueprints.constructs.common import flow_logged_vpc
+
+    app, stack = _stack()
+    vpc, log_group = flow_logged_vpc(
+        stack,
+        "Vpc",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    add_nag_packs(app)
+    app.synth()  # raises on an unacknowledged finding
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {"ResourceType": "VPC", "TrafficType": "ALL", "LogGroupName": {"Ref": Match.string_like_regexp("^FlowLogs")}},
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+    assert set(next(iter(_skips(template, "AWS::Logs::LogGroup").values()))) == {"CKV_AWS_158"}
+    (provider,) = (v for k, v in _skips(template, "AWS::Lambda::Function").items() if "RestrictDefaultSG" in k)
+    assert set(provider) == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"}
+    assert vpc.isolated_subnets and log_group.node.id == "FlowLogs"

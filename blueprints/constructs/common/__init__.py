@@ -34,7 +34,7 @@ from blueprints.constructs.common.handlers import (
     handler_code,
     powertools_layer,
 )
-from blueprints.constructs.common.network import explain_zone_lookup
+from blueprints.constructs.common.network import explain_zone_lookup, flow_logged_vpc
 from blueprints.constructs.common.notifications import (
     ALARM_KEY_ACTIONS,
     alarm_notification_topic,
@@ -63,6 +63,7 @@ __all__ = [
     "alarm_notification_topic",
     "allow_alarms_to_use_key",
     "explain_zone_lookup",
+    "flow_logged_vpc",
     "handler_code",
     "log_alb_access_logs",
     "nag_text",

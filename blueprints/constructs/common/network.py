@@ -1,16 +1,20 @@
-"""VPC helpers: the error that names the construct when a zone lookup needs credentials."""
+"""VPCs: the library's flow-logged VPC, and the error that names the construct when a zone lookup needs credentials."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import (
     Annotations,
+    RemovalPolicy,
     Stack,
     Token,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from blueprints.constructs.common.checks import skip_checkov
 
 #: What ``Stack.availability_zones`` returns while CDK has no answer to its lookup (aws-cdk-lib's
 #: ``ContextProvider`` dummy value for the ``availability-zones`` provider).
@@ -62,3 +66,63 @@ def explain_zone_lookup(construct: Construct, vpc: ec2.IVpc, *, created: bool) -
             "credentials and commit cdk.context.json."
         )
     Annotations.of(construct).add_error(message)
+
+
+#: The stack-level singleton through which CDK empties a VPC's default security group
+#: (``restrict_default_security_group``): a Node.js Lambda function CloudFormation invokes on deployment.
+_RESTRICT_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+
+
+def flow_logged_vpc(
+    scope: Construct,
+    id: str,
+    *,
+    subnet_configuration: Sequence[ec2.SubnetConfiguration],
+    nat_gateways: int,
+    availability_zones: Sequence[str] | None = None,
+    max_azs: int | None = None,
+    ip_addresses: ec2.IIpAddresses | None = None,
+    flow_log_id: str = "FlowLog",
+    log_group_id: str = "FlowLogs",
+    retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+) -> tuple[ec2.Vpc, logs.LogGroup]:
+    """A VPC the library's way: every flow (``ALL``) logged to a log group with retention, and the default
+    security group emptied of rules (``restrict_default_security_group``, AwsSolutions-VPC3's intent: nothing
+    that forgets to name a group gets the default one's allow-all-within-the-group).
+
+    ``flow_log_id`` and ``log_group_id`` name the flow log and its group in ``scope``; they are arguments so that
+    a construct that already deployed them under other ids keeps its resources. Returns the VPC and the group.
+    """
+    log_group = logs.LogGroup(scope, log_group_id, retention=retention, removal_policy=removal_policy)
+    vpc = ec2.Vpc(
+        scope,
+        id,
+        ip_addresses=ip_addresses,
+        availability_zones=list(availability_zones) if availability_zones else None,
+        max_azs=max_azs,
+        nat_gateways=nat_gateways,
+        subnet_configuration=list(subnet_configuration),
+        restrict_default_security_group=True,
+    )
+    vpc.add_flow_log(
+        flow_log_id,
+        destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group),
+        traffic_type=ec2.FlowLogTrafficType.ALL,
+    )
+    skip_checkov(
+        log_group,
+        ["CKV_AWS_158"],
+        "VPC flow logs hold connection metadata (addresses, ports, bytes, accept or reject), never payloads; "
+        "CloudWatch Logs encrypts every log group at rest, and the data does not warrant a customer managed key.",
+    )
+    provider = Stack.of(vpc).node.try_find_child(_RESTRICT_DEFAULT_SG_PROVIDER)
+    if provider is not None:
+        skip_checkov(
+            provider,
+            ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"],
+            "CDK's own provider that removes the default security group's rules: CloudFormation invokes it "
+            "synchronously, once per change of the VPC, and it calls the EC2 API only; a reservation, a DLQ "
+            "(it is never invoked asynchronously) or a VPC (it needs none to reach EC2) would add nothing.",
+        )
+    return vpc, log_group
