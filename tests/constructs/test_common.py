@@ -530,3 +530,69 @@ def test_flow_logged_vpc_logs_every_flow_restricts_the_default_group_and_passes_
     (provider,) = (v for k, v in _skips(template, "AWS::Lambda::Function").items() if "RestrictDefaultSG" in k)
     assert set(provider) == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"}
     assert vpc.isolated_subnets and log_group.node.id == "FlowLogs"
+
+
+def test_secure_table_uses_the_key_point_in_time_recovery_and_is_retained_by_default() -> None:
+    from blueprints.constructs.common import secure_table
+
+    _, stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    secure_table(stack, "Kept", key=key, partition_key="id", time_to_live_attribute="expires_at")
+    secure_table(stack, "Rebuilt", key=key, partition_key="pk", removal_policy=cdk.RemovalPolicy.DESTROY)
+    template = Template.from_stack(stack)
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    kept = next(v for k, v in tables.items() if k.startswith("Kept"))
+    rebuilt = next(v for k, v in tables.items() if k.startswith("Rebuilt"))
+    for table in (kept, rebuilt):
+        props = table["Properties"]
+        assert props["SSESpecification"]["SSEType"] == "KMS" and "KMSMasterKeyId" in props["SSESpecification"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert kept["DeletionPolicy"] == "Retain" and rebuilt["DeletionPolicy"] == "Delete"
+    assert kept["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "TimeToLiveSpecification" not in rebuilt["Properties"]
+
+
+def test_logged_state_machine_logs_traces_passes_both_packs_and_alarms_on_every_bad_end() -> None:
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_stepfunctions_tasks as tasks
+
+    from blueprints.constructs.common import STATE_MACHINE_LOG_PREFIX, execution_alarms, logged_state_machine, notify
+
+    app, stack = _stack()
+    worker = PythonHandler(
+        stack,
+        "Worker",
+        name="worker",
+        description="a step of the machine",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+        sync_caller="the state machine",
+    )
+    step = tasks.LambdaInvoke(stack, "Work", lambda_function=worker.function, payload_response_only=True)
+    machine = logged_state_machine(
+        stack, "Flow", definition=step, timeout=cdk.Duration.hours(2), invoked_functions=[worker.function]
+    )
+    alarms = execution_alarms(stack, machine, id_prefix="Flow", subject="A test run", timeout=cdk.Duration.hours(2))
+    topic = sns.Topic(stack, "Topic", master_key=kms.Key(stack, "TopicKey", enable_key_rotation=True), enforce_ssl=True)
+    notify(topic, *alarms.values())
+    add_nag_packs(app)
+    app.synth()  # raises on an unacknowledged finding: the role's '*' and ':*' grants are acknowledged
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": True}),
+        },
+    )
+    (group,) = (v for k, v in template.find_resources("AWS::Logs::LogGroup").items() if k.startswith("FlowLogs"))
+    assert group["Properties"]["LogGroupName"].startswith(STATE_MACHINE_LOG_PREFIX)
+    assert set(alarms) == {"failed", "timed_out", "aborted"}
+    found = template.find_resources("AWS::CloudWatch::Alarm")
+    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in found.values()}
+    assert set(by_metric) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    assert by_metric["ExecutionsTimedOut"]["AlarmDescription"] == "A test run timed out (limit 2 hours)"
+    for props in by_metric.values():
+        assert props["Threshold"] == 1 and props["TreatMissingData"] == "notBreaching"
+        assert props["AlarmActions"] == [{"Ref": next(k for k in template.find_resources("AWS::SNS::Topic"))}]
+        assert props["OKActions"] == props["AlarmActions"]

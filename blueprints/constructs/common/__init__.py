@@ -6,7 +6,8 @@ and the same scanner story; an architecture module never builds a raw bucket, qu
 - :mod:`.handlers`: :class:`PythonHandler`, the Powertools layer.
 - :mod:`.grants`: grants to AWS service principals bound to their source; the EventBridge-to-SNS target.
 - :mod:`.notifications`: the alarms' notification topic.
-- :mod:`.workflows`: state machines' log groups.
+- :mod:`.tables`: DynamoDB tables with a customer managed key and point-in-time recovery.
+- :mod:`.workflows`: logged, traced state machines and their execution alarms.
 - :mod:`.network`: the error that names the construct when a zone lookup needs credentials.
 """
 
@@ -39,14 +40,23 @@ from blueprints.constructs.common.notifications import (
     ALARM_KEY_ACTIONS,
     alarm_notification_topic,
     allow_alarms_to_use_key,
+    notify,
     secure_topic,
 )
 from blueprints.constructs.common.storage import SecureBucket, SecureQueue, log_alb_access_logs
-from blueprints.constructs.common.workflows import STATE_MACHINE_LOG_PREFIX, state_machine_log_group
+from blueprints.constructs.common.tables import secure_table
+from blueprints.constructs.common.workflows import (
+    EXECUTION_OUTCOMES,
+    STATE_MACHINE_LOG_PREFIX,
+    execution_alarms,
+    logged_state_machine,
+    state_machine_log_group,
+)
 
 __all__ = [
     "ALARM_KEY_ACTIONS",
     "CHECKOV_RESOURCE_TYPES",
+    "EXECUTION_OUTCOMES",
     "HANDLER_ARCHITECTURE",
     "LAMBDAS_DIR",
     "POWERTOOLS_VERSION",
@@ -62,14 +72,18 @@ __all__ = [
     "alarm_arn_pattern",
     "alarm_notification_topic",
     "allow_alarms_to_use_key",
+    "execution_alarms",
     "explain_zone_lookup",
     "flow_logged_vpc",
     "handler_code",
     "log_alb_access_logs",
+    "logged_state_machine",
     "nag_text",
     "narrowed",
+    "notify",
     "powertools_layer",
     "present",
+    "secure_table",
     "secure_topic",
     "service_grant",
     "skip_checkov",

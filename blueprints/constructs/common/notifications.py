@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -67,3 +69,12 @@ def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic 
     if topic is not None:
         return topic
     return secure_topic(scope, "Notifications", key=key, alarms_publish=True)
+
+
+def notify(topic: sns.ITopic, *alarms: cloudwatch.IAlarm, ok: bool = True) -> None:
+    """Send each alarm's ALARM (and, with ``ok``, its return to OK) to ``topic``."""
+    for alarm in alarms:
+        if isinstance(alarm, cloudwatch.Alarm):
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+            if ok:
+                alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))

@@ -1,15 +1,22 @@
-"""State machines' log groups."""
+"""State machines the library's way: logged under /aws/vendedlogs/states/, traced, acknowledged, alarmed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import (
+    Duration,
     Names,
     RemovalPolicy,
+    Stack,
 )
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from blueprints.constructs.common.checks import narrowed, skip_checkov
+from blueprints.constructs.common.checks import acknowledge, narrowed, skip_checkov
 
 #: Where a state machine's execution logs go. Step Functions delivers them as vended logs, which CloudWatch Logs
 #: admits through a resource policy that Step Functions adds to when logging is turned on; those policies are
@@ -51,3 +58,76 @@ def state_machine_log_group(
         "CloudWatch Logs encrypts every log group at rest, and the data does not warrant a customer managed key.",
     )
     return log_group
+
+
+def logged_state_machine(
+    scope: Construct,
+    id: str,
+    *,
+    definition: sfn.IChainable,
+    timeout: Duration,
+    invoked_functions: Sequence[lambda_.IFunction] = (),
+    retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    comment: str | None = None,
+) -> sfn.StateMachine:
+    """A state machine with X-Ray tracing and every execution logged, data included, to its own group
+    (``<id>Logs``, under ``/aws/vendedlogs/states/``), with the acknowledgments every such machine needs: its
+    role's log-delivery and X-Ray actions on ``*``, and each of ``invoked_functions`` at any version (``:*``),
+    as the Lambda task integration grants."""
+    log_group = state_machine_log_group(scope, f"{id}Logs", retention=retention)
+    machine = sfn.StateMachine(
+        scope,
+        id,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        comment=comment,
+    )
+    acknowledge(
+        machine.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
+    )
+    stack = Stack.of(scope)
+    for function in invoked_functions:
+        logical_id = stack.get_logical_id(narrowed(function.node.default_child, lambda_.CfnFunction, "a function"))
+        acknowledge(
+            machine.role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+            "Step Functions may invoke this one function's versions and aliases (ARN suffix ':*'), as the "
+            "Lambda task integration grants; no other function.",
+        )
+    return machine
+
+
+#: An execution's ends that need an alarm: (key, metric method, id suffix, what happened).
+EXECUTION_OUTCOMES = (
+    ("failed", "metric_failed", "Failed", "failed"),
+    ("timed_out", "metric_timed_out", "TimedOut", "timed out"),
+    ("aborted", "metric_aborted", "Aborted", "was stopped before it finished"),
+)
+
+
+def execution_alarms(
+    scope: Construct, machine: sfn.StateMachine, *, id_prefix: str, subject: str, timeout: Duration | None = None
+) -> dict[str, cloudwatch.Alarm]:
+    """An alarm per failed, timed-out and aborted execution of ``machine`` (5-minute sums, at least one, no data
+    is fine), ``<id_prefix>Executions<Failed|TimedOut|Aborted>Alarm``, described as "<subject> <what happened>".
+    A timed-out or aborted execution runs no Catch, so these alarms are its only signal. Keyed by outcome."""
+    alarms = {}
+    for key, metric_name, suffix, happened in EXECUTION_OUTCOMES:
+        if key == "timed_out" and timeout is not None:
+            happened = f"timed out (limit {timeout.to_hours():g} hours)"
+        metric: cloudwatch.Metric = getattr(machine, metric_name)(period=Duration.minutes(5), statistic="Sum")
+        alarms[key] = cloudwatch.Alarm(
+            scope,
+            f"{id_prefix}Executions{suffix}Alarm",
+            alarm_description=f"{subject} {happened}",
+            metric=metric,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+    return alarms
