@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIRS = ("blueprints/lambdas", "blueprints/jobs", "blueprints/schemas")
+#: The kinds of data file the constructs read (pyproject.toml's package-data).
+DATA_SUFFIXES = (".json", ".sql", ".sh", ".txt", ".yaml")
 
 
 def _tracked_runtime_files() -> set[str]:
@@ -52,6 +54,22 @@ def test_wheel_carries_every_handler_job_file_and_the_type_marker(wheel: Path) -
     # Nothing stale: a module moved or deleted in the tree is not carried from an old build directory.
     stale = sorted(n for n in names if n.startswith("blueprints/") and not (ROOT / n).exists())
     assert not stale, f"the wheel carries files the tree no longer has: {stale}"
+
+
+def test_wheel_carries_the_data_files_the_constructs_read(wheel: Path) -> None:
+    """The SQL, JSON and scripts a construct reads at synthesis time (package-data in pyproject.toml)."""
+    base = ROOT / "blueprints/constructs"
+    data = {
+        path.relative_to(ROOT).as_posix()
+        for path in base.rglob("*")
+        if path.is_file() and path.suffix in DATA_SUFFIXES and "__pycache__" not in path.parts
+    }
+    assert {
+        "blueprints/constructs/security_lake/dashboards.json",
+        "blueprints/constructs/security_lake/sql/executive.sql",
+    } <= data
+    missing = sorted(data - set(zipfile.ZipFile(wheel).namelist()))
+    assert not missing, f"the wheel lacks {missing}"
 
 
 def test_wheel_declares_the_spdx_license_and_carries_its_text(wheel: Path) -> None:

@@ -21,7 +21,9 @@ from blueprints.constructs.security_lake import (
     SecurityLakeSubscriber,
     SecurityLakeVisualization,
     all_aws_sources,
+    dashboards,
     parse_sources,
+    views,
 )
 from blueprints.stacks.security_lake import DEFAULT_SOURCES
 from tests.conftest import ROOT, cdk_context
@@ -575,6 +577,23 @@ def test_table_names_follow_security_lake() -> None:
         "amazon_security_lake_table_eu_west_1_sh_findings_2_0"
     )
     assert len(all_aws_sources()) == 8
+
+
+def test_every_sql_file_and_dashboard_is_read() -> None:
+    """The data files of the package are all in use: each SQL file is a persona's dataset, the view or a named
+    query, each dashboard in dashboards.json belongs to a persona, and every placeholder of a statement is filled."""
+    used = {key for key, _, _ in views.PERSONAS} | {file for _, _, file in views.NAMED_QUERIES}
+    assert {p.stem for p in views.SQL_DIR.glob("*.sql")} == used | {"failed_findings_view"}
+    assert list(dashboards.PERSONA_DASHBOARDS) == [key for key, _, _ in views.PERSONAS]
+    findings = SecurityLakeSource("SH_FINDINGS")
+    statements = [p.sql for p in views.persona_data_sets("db", REGION, EXAMPLE_SOURCES)]
+    statements += [
+        views.failed_findings_view_sql("db", SecurityLakeSource("SH_FINDINGS", v), REGION) for v in ("1.0", "2.0")
+    ]
+    statements += [views.named_query_sql(file, "db", findings, REGION) for _, _, file in views.NAMED_QUERIES]
+    assert all("$" not in s and "--" not in s and "\n" not in s for s in statements)
+    with pytest.raises(KeyError, match="findings"):
+        views.query("executive")
 
 
 @pytest.mark.parametrize(
