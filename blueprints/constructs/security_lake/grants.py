@@ -19,6 +19,7 @@ from blueprints.constructs.security_lake.catalog import LinkedCatalog
 from blueprints.constructs.security_lake.sources import pascal
 from blueprints.constructs.security_lake.views import ATHENA_DEFAULT_DATABASE, FAILED_FINDINGS_VIEW
 
+#: A Lake Formation grant (its property types are nested in it).
 _Permission = lakeformation.CfnPrincipalPermissions
 
 
@@ -200,9 +201,7 @@ class QueryAccess:
             self._grant(
                 f"Grant{key}Database",
                 principal,
-                _Permission.ResourceProperty(
-                    database=_Permission.DatabaseResourceProperty(catalog_id=Aws.ACCOUNT_ID, name=catalog.database_name)
-                ),
+                _database(catalog.database_name),
                 ["DESCRIBE"],
                 [catalog.database],
             ),
@@ -212,11 +211,7 @@ class QueryAccess:
             self._grant(
                 f"Grant{key}DefaultDatabase",
                 principal,
-                _Permission.ResourceProperty(
-                    database=_Permission.DatabaseResourceProperty(
-                        catalog_id=Aws.ACCOUNT_ID, name=ATHENA_DEFAULT_DATABASE
-                    )
-                ),
+                _database(ATHENA_DEFAULT_DATABASE),
                 ["DESCRIBE"],
                 [catalog.database, *([catalog.default_database] if catalog.default_database is not None else [])],
             ),
@@ -249,11 +244,11 @@ class QueryAccess:
         self,
         construct_id: str,
         principal: str,
-        resource: lakeformation.CfnPrincipalPermissions.ResourceProperty,
+        resource: _Permission.ResourceProperty,
         permissions: list[str],
         after: Sequence[glue.CfnTable | glue.CfnDatabase],
     ) -> lakeformation.CfnPrincipalPermissions:
-        permission = lakeformation.CfnPrincipalPermissions(
+        permission = _Permission(
             self.scope,
             construct_id,
             principal=_Permission.DataLakePrincipalProperty(data_lake_principal_identifier=principal),
@@ -266,7 +261,15 @@ class QueryAccess:
         return permission
 
 
-def _table(catalog_id: str, database_name: str, name: str) -> lakeformation.CfnPrincipalPermissions.ResourceProperty:
+def _database(name: str) -> _Permission.ResourceProperty:
+    """A database of this account, as a Lake Formation grant names it."""
+    return _Permission.ResourceProperty(
+        database=_Permission.DatabaseResourceProperty(catalog_id=Aws.ACCOUNT_ID, name=name)
+    )
+
+
+def _table(catalog_id: str, database_name: str, name: str) -> _Permission.ResourceProperty:
+    """A table of the catalog ``catalog_id``, as a Lake Formation grant names it."""
     return _Permission.ResourceProperty(
         table=_Permission.TableResourceProperty(catalog_id=catalog_id, database_name=database_name, name=name)
     )
