@@ -16,7 +16,7 @@ from constructs import Construct, IDependable
 
 from blueprints.constructs.common import present
 from blueprints.constructs.security_lake import workgroup as athena_workgroup
-from blueprints.constructs.security_lake.catalog import link_catalog
+from blueprints.constructs.security_lake.catalog import LinkedCatalog, link_catalog
 from blueprints.constructs.security_lake.grants import QueryAccess, principal_key
 from blueprints.constructs.security_lake.quicksight_resources import QuickSightResources, publish
 from blueprints.constructs.security_lake.share_acceptance import SecurityLakeShareAcceptance
@@ -191,28 +191,14 @@ class SecurityLakeVisualization(Construct):
         self.failed_findings_view: glue.CfnTable | None = catalog.failed_findings_view
 
         # 4. Athena: an encrypted results bucket with expiry and an enforcing workgroup.
-        self.results_key: kms.IKey = results_key or athena_workgroup.results_key(self)
-        self.results_bucket: s3.IBucket = athena_workgroup.results_bucket(self, self.results_key, results_expiration)
-        self.workgroup: athena.CfnWorkGroup = athena_workgroup.workgroup(
-            self,
-            name=workgroup_name,
-            bucket=self.results_bucket,
-            key=self.results_key,
-            bytes_scanned_cutoff_per_query=bytes_scanned_cutoff_per_query,
-        )
-        self.workgroup_name: str = self.workgroup.ref
-        self.named_queries = athena_workgroup.named_queries(self, catalog, self.workgroup)
+        self._athena(catalog, results_key, results_expiration, workgroup_name, bytes_scanned_cutoff_per_query)
 
         # 5. QuickSight's own role for the data source (the account-wide QuickSight role stays untouched).
         self._access = QueryAccess(self, catalog, self.workgroup, self.results_bucket, self.results_key)
         self.quicksight_role: iam.IRole | None = self._access.quicksight_role() if enable_quicksight else None
 
         # 6. Lake Formation grants: DESCRIBE on the database and links, SELECT on the shared tables.
-        self.grants: list[lakeformation.CfnPrincipalPermissions] = []
-        for index, principal in enumerate(analyst_principal_arns):
-            self.grants.extend(self._access.lake_formation_grants(principal_key(principal, index), principal))
-        if self.quicksight_role is not None:
-            self.grants.extend(self._access.lake_formation_grants("QuickSight", self.quicksight_role.role_arn))
+        self.grants: list[lakeformation.CfnPrincipalPermissions] = self._lake_formation_grants(analyst_principal_arns)
 
         # 7. QuickSight: the Athena data source, and a dataset and a dashboard per persona.
         published = QuickSightResources()
@@ -245,6 +231,36 @@ class SecurityLakeVisualization(Construct):
                 value=",".join(d.dashboard_id for d in self.dashboards.values()),
                 description="QuickSight dashboards: executive, custodian, operator",
             )
+
+    def _athena(
+        self,
+        catalog: LinkedCatalog,
+        results_key: kms.IKey | None,
+        results_expiration: Duration,
+        workgroup_name: str,
+        bytes_scanned_cutoff_per_query: int,
+    ) -> None:
+        """The results key and bucket, the enforcing workgroup and the named queries."""
+        self.results_key: kms.IKey = results_key or athena_workgroup.results_key(self)
+        self.results_bucket: s3.IBucket = athena_workgroup.results_bucket(self, self.results_key, results_expiration)
+        self.workgroup: athena.CfnWorkGroup = athena_workgroup.workgroup(
+            self,
+            name=workgroup_name,
+            bucket=self.results_bucket,
+            key=self.results_key,
+            bytes_scanned_cutoff_per_query=bytes_scanned_cutoff_per_query,
+        )
+        self.workgroup_name: str = self.workgroup.ref
+        self.named_queries = athena_workgroup.named_queries(self, catalog, self.workgroup)
+
+    def _lake_formation_grants(self, analysts: Sequence[str]) -> list[lakeformation.CfnPrincipalPermissions]:
+        """Each analyst's grants, then QuickSight's role's."""
+        grants: list[lakeformation.CfnPrincipalPermissions] = []
+        for index, principal in enumerate(analysts):
+            grants.extend(self._access.lake_formation_grants(principal_key(principal, index), principal))
+        if self.quicksight_role is not None:
+            grants.extend(self._access.lake_formation_grants("QuickSight", self.quicksight_role.role_arn))
+        return grants
 
     def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (an IAM role or user) query the lake through this construct's workgroup, as
