@@ -204,6 +204,8 @@ class VerticalScaling(Construct):
     # What the construct builds, in order -------------------------------------------------------
 
     def _create_lock_table(self) -> None:
+        # No customer managed key and DESTROY on purpose: an item holds an instance id, the owning execution's
+        # ARN and three timestamps, and expires (TTL) soon after its lock or cooldown; nothing to keep.
         self.lock_table: dynamodb.ITable = dynamodb.TableV2(
             self,
             "Locks",
@@ -223,6 +225,7 @@ class VerticalScaling(Construct):
         self._own_topic = topic is None
         self.encryption_key: kms.IKey | None = encryption_key
         if topic is None:
+            # DESTROY: the key encrypts notifications only while SNS delivers them; no data at rest outlives it.
             self.encryption_key = encryption_key or kms.Key(
                 self,
                 "Key",

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler
+from blueprints.constructs.common import PythonHandler, present
 from blueprints.constructs.vertical_scaling.functions import Functions
 from blueprints.constructs.vertical_scaling.options import DISCARD_POLLS, POLL, START_FAILED_RETRIES
 
@@ -164,17 +164,11 @@ class _Resize(sfn.StateMachineFragment):
 
     @property
     def start_state(self) -> sfn.State:
-        return self._built.start_state
+        return present(self._chain, f"{self.node.path}'s states").start_state
 
     @property
     def end_states(self) -> list[sfn.INextable]:
-        return self._built.end_states
-
-    @property
-    def _built(self) -> sfn.Chain:
-        if self._chain is None:
-            raise RuntimeError(f"{self.node.path} has no states yet")
-        return self._chain
+        return present(self._chain, f"{self.node.path}'s states").end_states
 
 
 class RestartResize(_Resize):
