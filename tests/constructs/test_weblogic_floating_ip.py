@@ -353,7 +353,9 @@ def test_the_route_movers_request_carries_the_value_the_condition_admits() -> No
         model.operation_model("ModifyInstanceAttribute"),
     )
     assert request["body"]["SourceDestCheck.Value"] == "false"
-    handler = (Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_floating_ip_route_mover/index.py").read_text()
+    handler = (
+        Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_floating_ip_route_mover/index.py"
+    ).read_text()
     assert 'modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})' in handler
 
 

@@ -22,11 +22,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureBucket, explain_zone_lookup, present
+from blueprints.constructs.common import PythonHandler, SecureBucket, explain_zone_lookup
 from blueprints.constructs.weblogic_floating_ip import instance, network, notifications
 from blueprints.constructs.weblogic_floating_ip.boot import admin_boot_script
 from blueprints.constructs.weblogic_floating_ip.console import create_console
-from blueprints.constructs.weblogic_floating_ip.grants import grant_route_mover
 from blueprints.constructs.weblogic_floating_ip.options import (
     LIFECYCLE_HOOK_NAME,
     validate_arguments,
@@ -35,9 +34,7 @@ from blueprints.constructs.weblogic_floating_ip.options import (
 from blueprints.constructs.weblogic_floating_ip.route_mover import (
     ROUTE_MOVER_METRICS,
     ROUTE_MOVER_SERVICE,
-    create_launch_rule,
-    create_route_mover,
-    create_scaling_events_rule,
+    create_launch_handling,
 )
 
 
@@ -291,38 +288,23 @@ class FloatingIpAdminServer(Construct):
 
         # The route mover and the rules that feed it (and the topic), in place before the group's first launch.
         group_name = instance.group_name(self)
-        self.route_mover: PythonHandler = create_route_mover(
+        launch = create_launch_handling(
             self,
             network=floating_network,
             route_table_ids=self.route_table_ids,
             group_name=group_name,
             topic=self.notification_topic,
             code=route_mover_code,
-        )
-        self.route_mover_function: lambda_.IFunction = self.route_mover.function
-        self.dead_letter_queue: sqs.IQueue = present(self.route_mover.dead_letter_queue, "the route mover's DLQ")
-        grant_route_mover(
-            self.route_mover.role,
-            stack,
-            route_table_ids=self.route_table_ids,
-            group_name=group_name,
-            topic=self.notification_topic,
-        )
-        self.launch_rule: events.IRule = create_launch_rule(
-            self,
-            function=self.route_mover.function,
-            dead_letter_queue=self.dead_letter_queue,
-            group_name=group_name,
             heartbeat_timeout=heartbeat_timeout,
         )
-        self.scaling_events_rule: events.IRule = create_scaling_events_rule(
-            self, topic=self.notification_topic, dead_letter_queue=self.dead_letter_queue, group_name=group_name
-        )
-        self.dead_letter_alarm: cloudwatch.IAlarm = notifications.create_dead_letter_alarm(
-            self, self.dead_letter_queue, self.notification_topic
-        )
-        notifications.allow_alarms_to_publish(self, self.notification_topic)
+        self.route_mover: PythonHandler = launch.route_mover
+        self.route_mover_function: lambda_.IFunction = launch.route_mover.function
+        self.dead_letter_queue: sqs.IQueue = launch.dead_letter_queue
+        self.launch_rule: events.IRule = launch.launch_rule
+        self.scaling_events_rule: events.IRule = launch.scaling_events_rule
+        self.dead_letter_alarm: cloudwatch.IAlarm = launch.dead_letter_alarm
 
+        # The one-instance group, launched once all of that is in place.
         self.auto_scaling_group: autoscaling.IAutoScalingGroup = instance.create_group(
             self,
             vpc=self.vpc,
@@ -335,6 +317,7 @@ class FloatingIpAdminServer(Construct):
             file_system=self.file_system,
         )
 
+        # The optional console: an internet-facing ALB whose one target is the floating IP.
         console = (
             create_console(
                 self,

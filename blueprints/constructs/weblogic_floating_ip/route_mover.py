@@ -1,12 +1,15 @@
 """The route mover (``blueprints/lambdas/weblogic_floating_ip_route_mover``) and the EventBridge rules around the
-group: launch lifecycle actions to the route mover, launches and terminations to the notification topic."""
+group: launch lifecycle actions to the route mover, launches and terminations to the notification topic. Every
+resource is created in the construct's own scope."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_lambda as lambda_
@@ -14,7 +17,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, TopicRuleTarget
+from blueprints.constructs.common import PythonHandler, TopicRuleTarget, present
+from blueprints.constructs.weblogic_floating_ip.grants import grant_route_mover
+from blueprints.constructs.weblogic_floating_ip.notifications import allow_alarms_to_publish, create_dead_letter_alarm
 from blueprints.constructs.weblogic_floating_ip.options import LIFECYCLE_HOOK_NAME, ROUTE_TAG_KEY, ROUTE_TAG_VALUE
 
 #: The handler's folder under ``blueprints/lambdas/``.
@@ -35,6 +40,50 @@ SCALING_EVENT_DETAIL_TYPES = (
     "EC2 Instance Terminate Successful",
     "EC2 Instance Terminate Unsuccessful",
 )
+
+
+class LaunchHandling(NamedTuple):
+    """What :func:`create_launch_handling` built."""
+
+    route_mover: PythonHandler
+    dead_letter_queue: sqs.IQueue
+    launch_rule: events.IRule
+    scaling_events_rule: events.IRule
+    dead_letter_alarm: cloudwatch.IAlarm
+
+
+def create_launch_handling(
+    scope: Construct,
+    *,
+    network: ipaddress.IPv4Network,
+    route_table_ids: Sequence[str],
+    group_name: str,
+    topic: sns.ITopic,
+    code: lambda_.Code | None,
+    heartbeat_timeout: Duration,
+) -> LaunchHandling:
+    """The route mover with its grants, the rules of the group's events, and the alarm on their DLQ: what must be
+    in place before the group launches its first instance."""
+    route_mover = create_route_mover(
+        scope, network=network, route_table_ids=route_table_ids, group_name=group_name, topic=topic, code=code
+    )
+    dead_letter_queue = present(route_mover.dead_letter_queue, "the route mover's DLQ")
+    grant_route_mover(
+        route_mover.role, Stack.of(scope), route_table_ids=route_table_ids, group_name=group_name, topic=topic
+    )
+    launch_rule = create_launch_rule(
+        scope,
+        function=route_mover.function,
+        dead_letter_queue=dead_letter_queue,
+        group_name=group_name,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    scaling_events_rule = create_scaling_events_rule(
+        scope, topic=topic, dead_letter_queue=dead_letter_queue, group_name=group_name
+    )
+    dead_letter_alarm = create_dead_letter_alarm(scope, dead_letter_queue, topic)
+    allow_alarms_to_publish(scope, topic)
+    return LaunchHandling(route_mover, dead_letter_queue, launch_rule, scaling_events_rule, dead_letter_alarm)
 
 
 def create_route_mover(
