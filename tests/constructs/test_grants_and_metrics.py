@@ -422,8 +422,8 @@ def _function_environment(built: Built, stack_name: str, function: Any) -> dict[
         ("Scaling", 1, "vertical_scaling_report", lambda c: c.report_handler.function),
         ("Emr", 0, "emr_step_submitter", lambda c: c.submitter.function),
         ("Emr", 1, "emr_step_submitter", lambda c: c.submitter.function),
-        ("WebLogic", 0, "weblogic_route_mover", lambda c: c.route_mover_function),
-        ("WebLogic", 1, "weblogic_route_mover", lambda c: c.route_mover_function),
+        ("WebLogic", 0, "weblogic_floating_ip_route_mover", lambda c: c.route_mover_function),
+        ("WebLogic", 1, "weblogic_floating_ip_route_mover", lambda c: c.route_mover_function),
         ("Airflow", 0, "mwaa_dr_metadata", lambda c: c.backup_function.function),
         ("Airflow", 1, "mwaa_dr_metadata", lambda c: c.backup_function.function),
     ],
@@ -486,7 +486,7 @@ def test_metric_arguments_are_checked() -> None:
         scaling.metric_resizes("ok")
     assert set(vertical_scaling.OUTCOMES) == set(load_handler("vertical_scaling_report").OUTCOMES)
     assert set(emr_reconciliation.REQUEST_METRICS.values()) == _published("emr_step_submitter")[0]
-    assert set(weblogic_floating_ip.ROUTE_MOVER_METRICS) == _published("weblogic_route_mover")[0]
+    assert set(weblogic_floating_ip.ROUTE_MOVER_METRICS) == _published("weblogic_floating_ip_route_mover")[0]
     assert mwaa_dr.BACKUP_SERVICE == "mwaa-dr-backup"
 
 
@@ -519,7 +519,7 @@ def test_route_mover_metrics_match_the_emf_of_a_rejected_event(
     environment = _function_environment(built, "WebLogic", admin.route_mover_function)
     for key, value in environment.items():
         monkeypatch.setenv(key, value if isinstance(value, str) else "rtb-0123456789abcdef0")
-    mover = load_handler("weblogic_route_mover")
+    mover = load_handler("weblogic_floating_ip_route_mover")
     capsys.readouterr()
     with pytest.raises(ValueError, match="LifecycleActionToken is missing"):
         mover.handler(load_event("weblogic_floating_ip_malformed"), LambdaContext())

@@ -28,7 +28,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from blueprints.constructs.weblogic_floating_ip import (
-    _START_SCRIPT_END,
     BOOT_SCRIPT_TEMPLATE,
     LIFECYCLE_HOOK_NAME,
     ROUTE_TAG_KEY,
@@ -39,6 +38,7 @@ from blueprints.constructs.weblogic_floating_ip import (
     render_user_data,
     validate_floating_address,
 )
+from blueprints.constructs.weblogic_floating_ip.options import _START_SCRIPT_END
 from blueprints.example_app import add_nag_packs
 from blueprints.stacks.weblogic_floating_ip import PLACEHOLDER_CONSOLE_CIDR
 from tests.conftest import cdk_context
@@ -353,7 +353,9 @@ def test_the_route_movers_request_carries_the_value_the_condition_admits() -> No
         model.operation_model("ModifyInstanceAttribute"),
     )
     assert request["body"]["SourceDestCheck.Value"] == "false"
-    handler = (Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_route_mover/index.py").read_text()
+    handler = (
+        Path(__file__).resolve().parents[2] / "blueprints/lambdas/weblogic_floating_ip_route_mover/index.py"
+    ).read_text()
     assert 'modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})' in handler
 
 
@@ -503,7 +505,7 @@ def test_rendered_user_data_passes_shellcheck(tmp_path: Path) -> None:
 
 def test_boot_script_is_a_real_bash_file_that_passes_shellcheck_unrendered(tmp_path: Path) -> None:
     # The template is what editors and shellcheck see; its placeholders sit inside words and quotes.
-    assert BOOT_SCRIPT_TEMPLATE.name.endswith(".sh") and BOOT_SCRIPT_TEMPLATE.parent.name == "constructs"
+    assert BOOT_SCRIPT_TEMPLATE.name.endswith(".sh") and BOOT_SCRIPT_TEMPLATE.parent.name == "weblogic_floating_ip"
     text = BOOT_SCRIPT_TEMPLATE.read_text(encoding="utf-8")
     assert text.startswith("#!/bin/bash\n")
     result = _shellcheck(text, tmp_path)

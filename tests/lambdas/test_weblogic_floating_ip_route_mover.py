@@ -133,7 +133,7 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReq
     event = load_event("weblogic_floating_ip_launch")
     event["detail"]["EC2InstanceId"] = new
     return World(
-        handler=load_handler("weblogic_route_mover"),
+        handler=load_handler("weblogic_floating_ip_route_mover"),
         ec2=ec2,
         new_instance=new,
         old_instance=old,
