@@ -14,6 +14,7 @@ Prints one line per problem and a summary; exits 1 on any problem.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -51,6 +52,34 @@ def registered_checks() -> dict[str, set[str]]:
     return {kind: {check.id for check in checks} for kind, checks in cfn_registry.checks.items()}
 
 
+TABLE = Path(__file__).resolve().parents[1] / "blueprints" / "constructs" / "common" / "checks.py"
+
+
+def table_problems(registry: dict[str, set[str]]) -> list[str]:
+    """``CHECKOV_RESOURCE_TYPES`` (read from the source: this venv has no aws-cdk) against checkov's registry."""
+    tree = ast.parse(TABLE.read_text())
+    (node,) = [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == "CHECKOV_RESOURCE_TYPES"
+    ]
+    # Each entry is "CKV_...": frozenset({"AWS::...", ...}): the call's one argument is a literal set.
+    assert isinstance(node, ast.Dict)
+    table = {
+        ast.literal_eval(key): ast.literal_eval(value.args[0])
+        for key, value in zip(node.keys, node.values, strict=True)
+        if key is not None and isinstance(value, ast.Call)
+    }
+    problems = []
+    for check, kinds in table.items():
+        actual = {kind for kind, ids in registry.items() if check in ids}
+        if set(kinds) != actual:
+            problems.append(
+                f"CHECKOV_RESOURCE_TYPES[{check!r}] is {sorted(kinds)}; checkov runs it on {sorted(actual)}"
+            )
+    return problems
+
+
 def skip_problems(path: Path, registry: dict[str, set[str]]) -> list[str]:
     problems = []
     resources = json.loads(path.read_text()).get("Resources", {})
@@ -71,6 +100,7 @@ def main(argv: list[str]) -> int:
     paths = templates(folder)
     problems: list[str] = []
     registry = registered_checks()
+    problems += table_problems(registry)
     for path in paths:
         problems += skip_problems(path, registry)
     passed = failed = skipped = 0

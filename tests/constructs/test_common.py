@@ -569,9 +569,10 @@ def test_logged_state_machine_logs_traces_passes_both_packs_and_alarms_on_every_
         sync_caller="the state machine",
     )
     step = tasks.LambdaInvoke(stack, "Work", lambda_function=worker.function, payload_response_only=True)
-    machine = logged_state_machine(
+    machine, log_group = logged_state_machine(
         stack, "Flow", definition=step, timeout=cdk.Duration.hours(2), invoked_functions=[worker.function]
     )
+    assert log_group.node.id == "FlowLogs"
     alarms = execution_alarms(stack, machine, id_prefix="Flow", subject="A test run", timeout=cdk.Duration.hours(2))
     topic = sns.Topic(stack, "Topic", master_key=kms.Key(stack, "TopicKey", enable_key_rotation=True), enforce_ssl=True)
     notify(topic, *alarms.values())

@@ -74,10 +74,12 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, checkov: Sequence[
 #: (checkov's own ``supported_resources``; tools/checkov_gate.py compares this table with the installed
 #: checkov's registry, so a wrong entry fails ``make test``).
 CHECKOV_RESOURCE_TYPES: Mapping[str, frozenset[str]] = {
+    "CKV_AWS_2": frozenset({"AWS::ElasticLoadBalancingV2::Listener"}),
     "CKV_AWS_18": frozenset({"AWS::S3::Bucket"}),
     "CKV_AWS_21": frozenset({"AWS::S3::Bucket"}),
     "CKV_AWS_27": frozenset({"AWS::SQS::Queue"}),
     "CKV_AWS_59": frozenset({"AWS::ApiGateway::Method"}),
+    "CKV_AWS_103": frozenset({"AWS::ElasticLoadBalancingV2::Listener"}),
     "CKV_AWS_111": frozenset(
         {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Group", "AWS::IAM::User"}
     ),
@@ -87,6 +89,7 @@ CHECKOV_RESOURCE_TYPES: Mapping[str, frozenset[str]] = {
     "CKV_AWS_120": frozenset({"AWS::ApiGateway::Stage", "AWS::Serverless::Api"}),
     "CKV_AWS_149": frozenset({"AWS::SecretsManager::Secret"}),
     "CKV_AWS_158": frozenset({"AWS::Logs::LogGroup"}),
+    "CKV_AWS_260": frozenset({"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}),
     "CKV_AWS_173": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
 }
 _CHECKOV_ID_RE = re.compile(r"^CKV2?_AWS_[0-9]+$")

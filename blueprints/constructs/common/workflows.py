@@ -69,11 +69,11 @@ def logged_state_machine(
     invoked_functions: Sequence[lambda_.IFunction] = (),
     retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     comment: str | None = None,
-) -> sfn.StateMachine:
+) -> tuple[sfn.StateMachine, logs.LogGroup]:
     """A state machine with X-Ray tracing and every execution logged, data included, to its own group
     (``<id>Logs``, under ``/aws/vendedlogs/states/``), with the acknowledgments every such machine needs: its
     role's log-delivery and X-Ray actions on ``*``, and each of ``invoked_functions`` at any version (``:*``),
-    as the Lambda task integration grants."""
+    as the Lambda task integration grants. Returns the machine and its log group."""
     log_group = state_machine_log_group(scope, f"{id}Logs", retention=retention)
     machine = sfn.StateMachine(
         scope,
@@ -98,7 +98,7 @@ def logged_state_machine(
             "Step Functions may invoke this one function's versions and aliases (ARN suffix ':*'), as the "
             "Lambda task integration grants; no other function.",
         )
-    return machine
+    return machine, log_group
 
 
 #: An execution's ends that need an alarm: (key, metric method, id suffix, what happened).

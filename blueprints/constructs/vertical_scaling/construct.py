@@ -21,7 +21,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureQueue, acknowledge, state_machine_log_group
+from blueprints.constructs.common import (
+    PythonHandler,
+    SecureQueue,
+    acknowledge,
+    execution_alarms,
+    logged_state_machine,
+    notify,
+    secure_topic,
+)
 from blueprints.constructs.vertical_scaling.functions import create_functions
 from blueprints.constructs.vertical_scaling.grants import grant_functions, grant_state_machine
 from blueprints.constructs.vertical_scaling.names import METRIC_SERVICE, OUTCOMES
@@ -135,8 +143,9 @@ class VerticalScaling(Construct):
                 Default: 5.
             dry_run: Default of every trigger: plan and report, change nothing. An execution input may set ``dry_run``.
                 Default: ``False``.
-            notification_topic: Failures are published here. If your topic is KMS-encrypted, let the report function's
-                role and the state machine's role use its key.
+            notification_topic: Failures are published here, and the alarms on failed, timed-out and aborted runs
+                notify it. A topic of yours must let CloudWatch alarms publish; if it is KMS-encrypted, let
+                CloudWatch, the report function's role and the state machine's role use its key.
                 Default: a new KMS-encrypted topic.
             event_bus: Where resize events go.
                 Default: the default bus.
@@ -161,6 +170,7 @@ class VerticalScaling(Construct):
             step_handler (PythonHandler)
             handlers (list[lambda_.IFunction])
             state_machine_logs (logs.ILogGroup)
+            execution_alarms (dict[str, cloudwatch.Alarm])
             state_machine (sfn.IStateMachine)
             trigger_dead_letters (sqs.IQueue)
             schedules (list[scheduler.ISchedule])
@@ -233,8 +243,8 @@ class VerticalScaling(Construct):
                 description=f"Encrypts the failure notifications of {self.node.path}"[:8192],
                 removal_policy=RemovalPolicy.DESTROY,
             )
-            topic = sns.Topic(
-                self, "Notifications", master_key=self.encryption_key, enforce_ssl=True, display_name="Vertical scaling"
+            topic = secure_topic(
+                self, "Notifications", key=self.encryption_key, display_name="Vertical scaling", alarms_publish=True
             )
         self.notification_topic: sns.ITopic = topic
         self.event_bus: events.IEventBus = event_bus or events.EventBus.from_event_bus_name(
@@ -294,20 +304,23 @@ class VerticalScaling(Construct):
                 health_waits=polls(health_check_timeout),
             )
         definition = run_definition(self, functions=functions, resize=resize, max_concurrency=max_concurrency)
-        self.state_machine_logs: logs.ILogGroup = state_machine_log_group(self, "StateMachineLogs", retention=retention)
-        machine = sfn.StateMachine(
+        targets = f"{self.target_tag_key}={self.target_tag_value}"
+        machine, self.state_machine_logs = logged_state_machine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
             timeout=options.execution_timeout,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.state_machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
-            comment=f"Resizes {self.target_tag_key}={self.target_tag_value} instances by {self.mode.value}",
+            invoked_functions=self.handlers,
+            retention=retention,
+            comment=f"Resizes {targets} instances by {self.mode.value}",
         )
-        grant_state_machine(machine, self.handlers, self.encryption_key if self._own_topic else None)
+        grant_state_machine(machine, self.encryption_key if self._own_topic else None)
         self.state_machine: sfn.IStateMachine = machine
+        # A failed run also reports itself (ReportRunFailure); a timed-out or aborted one cannot.
+        self.execution_alarms: dict[str, cloudwatch.Alarm] = execution_alarms(
+            self, machine, id_prefix="", subject=f"A resize run of {targets}", timeout=options.execution_timeout
+        )
+        notify(self.notification_topic, *self.execution_alarms.values())
 
     def _create_triggers(self, schedules: Sequence[ScheduleTrigger], alarms: Sequence[AlarmTrigger]) -> None:
         """The schedules and alarm rules that start runs, with the dead-letter queue they share."""

@@ -14,7 +14,6 @@ from aws_cdk import Stack
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 
 from blueprints.constructs.common import acknowledge, nag_text
@@ -288,25 +287,9 @@ def _acknowledge_replace(scaling: VerticalScaling, stack: Stack, target_groups: 
         )
 
 
-def grant_state_machine(
-    machine: sfn.StateMachine, functions: Sequence[lambda_.IFunction], topic_key: kms.IKey | None
-) -> None:
-    """Acknowledge what the state machine's role holds on ``*``, and let it publish with ``topic_key``, the key of
-    the topic the construct made (None: the user's topic, whose key the user grants)."""
-    acknowledge(
-        machine.role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
-    )
+def grant_state_machine(machine: sfn.StateMachine, topic_key: kms.IKey | None) -> None:
+    """Let the state machine publish with ``topic_key``, the key of the topic the construct made (None: the
+    user's topic, whose key the user grants)."""
     if topic_key is not None:
         topic_key.grant(machine.role, "kms:Decrypt", "kms:GenerateDataKey*")
         acknowledge(machine.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", _KEY_DATA_REASON)
-    stack = Stack.of(machine)
-    for function in functions:
-        logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            machine.role,
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
-            "Step Functions may invoke this one function's versions and aliases (ARN suffix ':*'), "
-            "as the Lambda task integration grants; no other function.",
-        )
