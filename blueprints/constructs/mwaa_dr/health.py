@@ -100,7 +100,7 @@ def _health_function(
     return handler
 
 
-def _allow_lock_release(scope: Construct, health: PythonHandler, failover_machine: sfn.IStateMachine) -> None:
+def _allow_lock_release(scope: Construct, health: PythonHandler, failover_machine: sfn.StateMachine) -> None:
     """The health check frees a failover lock whose execution ended without completing the
     failover (failed, timed out, aborted). A separate policy, not the role's default one: the
     function must not depend on the state machine that invokes it."""

@@ -211,36 +211,13 @@ class MwaaDrPrimary(Construct):
         self.backup_bucket: s3.IBucket = SecureBucket(
             self, "BackupBucket", encryption_key=self.key, lifecycle_rules=_backup_lifecycle(backup_retention)
         )
-        dr_names = dr_bucket_names(name_prefix, Stack.of(self).account, dr_region)
-        source_keys = [self.key]
-        if self.dags_key is not None and self.dags_key is not self.key:
-            source_keys.append(self.dags_key)
-        self.replication_role: iam.IRole = _replicate_to_dr(
-            self,
-            environment_name=environment_name,
-            targets=((self.dags_bucket, dr_names["dags"]), (self.backup_bucket, dr_names["backup"])),
-            source_keys=source_keys,
-            dr_region=dr_region,
-            name_prefix=name_prefix,
-            replication_time_control=replication_time_control,
-        )
+        self.replication_role: iam.IRole = self._replication(name_prefix, replication_time_control)
 
         self.airflow: _AirflowEnvironment | None = None
         self.environment: mwaa.CfnEnvironment | None = None
         if create_environment:
-            self.airflow = _AirflowEnvironment(
-                self,
-                "Airflow",
-                name=environment_name,
-                vpc=present(vpc, "vpc (create_environment=True)"),
-                subnets=subnet_list,
-                dags_bucket=self.dags_bucket,
-                dags_key=self.dags_key,
-                environment_key=self.dags_key,
-                settings=settings,
-                airflow_configuration_options=options,
-                retain=True,
-                create=True,
+            self.airflow = self._primary_environment(
+                present(vpc, "vpc (create_environment=True)"), subnet_list, settings, options
             )
             self.environment = self.airflow.environment
 
@@ -249,6 +226,47 @@ class MwaaDrPrimary(Construct):
         self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.key, notification_topic)
         self.heartbeat_alarm, self.backup_alarm = _primary_alarms(
             self, environment_name=environment_name, rpo=rpo, topic=self.notification_topic
+        )
+
+    def _replication(self, name_prefix: str, replication_time_control: bool) -> iam.Role:
+        """Both buckets replicate to the DR Region's, under the names :func:`dr_bucket_names` derives."""
+        dr_names = dr_bucket_names(name_prefix, Stack.of(self).account, self.dr_region)
+        source_keys = [self.key]
+        if self.dags_key is not None and self.dags_key is not self.key:
+            source_keys.append(self.dags_key)
+        return _replicate_to_dr(
+            self,
+            environment_name=self.environment_name,
+            targets=((self.dags_bucket, dr_names["dags"]), (self.backup_bucket, dr_names["backup"])),
+            source_keys=source_keys,
+            dr_region=self.dr_region,
+            name_prefix=name_prefix,
+            replication_time_control=replication_time_control,
+        )
+
+    def _primary_environment(
+        self,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        settings: _AirflowSettings,
+        options: Mapping[str, str],
+    ) -> _AirflowEnvironment:
+        """The created environment, encrypted with its DAGs bucket's key, as MWAA's guide requires."""
+        return _AirflowEnvironment(
+            self,
+            "Airflow",
+            name=self.environment_name,
+            vpc=vpc,
+            subnets=subnets,
+            dags_bucket=self.dags_bucket,
+            dags_key=self.dags_key,
+            environment_key=self.dags_key,
+            settings=settings,
+            airflow_configuration_options=options,
+            # Retained, unlike the DR side's passive environment: its metadata database is the one the
+            # backups copy (docs/mwaa-dr.md, "Replacement and retention").
+            retain=True,
+            create=True,
         )
 
     def _backup_function(self, airflow_rbac_role: str) -> PythonHandler:

@@ -195,13 +195,7 @@ class MwaaDrSecondary(Construct):
         self.primary_environment_name = primary_environment_name
         self.primary_region: str = primary_region
 
-        self.key: kms.IKey = kms.Key(
-            self,
-            "ReplicaKey",
-            enable_key_rotation=True,
-            alias=replica_key_alias(name_prefix),
-            description=f"MWAA DR replicas and state of {primary_environment_name} (DR Region)",
-        )
+        self.key: kms.IKey = self._replica_key(name_prefix)
         self.dags_bucket, self.backup_bucket = self._replica_buckets(name_prefix, backup_retention)
         self.state_table: dynamodb.ITable = self._health_state_table()
         self.airflow: _AirflowEnvironment = self._dr_environment(arguments, settings, vpc)
@@ -220,8 +214,10 @@ class MwaaDrSecondary(Construct):
         self.health_function: PythonHandler = functions.health
         self.metadata_function: PythonHandler = functions.metadata
         self.failover_function: PythonHandler = functions.failover
-        self.failover_state_machine, self.failback_state_machine = self._state_machines(functions)
-        _allow_lock_release(self, self.health_function, self.failover_state_machine)
+        failover_machine, failback_machine = self._state_machines(functions)
+        self.failover_state_machine: sfn.IStateMachine = failover_machine
+        self.failback_state_machine: sfn.IStateMachine = failback_machine
+        _allow_lock_release(self, self.health_function, failover_machine)
         self.schedule: scheduler.Schedule = _health_check_schedule(
             self,
             schedule_name=schedule_name,
@@ -241,6 +237,16 @@ class MwaaDrSecondary(Construct):
         )
         self.failed_executions_alarm = self.execution_alarms["failover_failed"]
         _notify_on_change(self.notification_topic, (self.backup_age_alarm, *self.execution_alarms.values()))
+
+    def _replica_key(self, name_prefix: str) -> kms.Key:
+        """The key of the replicas and the health state; the primary's replication finds it by its alias."""
+        return kms.Key(
+            self,
+            "ReplicaKey",
+            enable_key_rotation=True,
+            alias=replica_key_alias(name_prefix),
+            description=f"MWAA DR replicas and state of {self.primary_environment_name} (DR Region)",
+        )
 
     def _replica_buckets(self, name_prefix: str, backup_retention: Duration) -> tuple[s3.IBucket, s3.IBucket]:
         """The DAGs and backup buckets that the primary's replication writes to, under the names it derives."""
@@ -339,7 +345,7 @@ class MwaaDrSecondary(Construct):
         )
         return _DrFunctions(health=health, metadata=metadata, failover=failover)
 
-    def _state_machines(self, functions: _DrFunctions) -> tuple[sfn.IStateMachine, sfn.IStateMachine]:
+    def _state_machines(self, functions: _DrFunctions) -> tuple[sfn.StateMachine, sfn.StateMachine]:
         """The failover and failback state machines, each running its workflow."""
         notifications = _Notifications(
             topic=self.notification_topic,
