@@ -58,6 +58,24 @@ def _primary_alarms(
     return heartbeat_alarm, backup_alarm
 
 
+def _dr_alarms(
+    scope: Construct,
+    *,
+    primary_environment_name: str,
+    rpo: Duration,
+    failover: sfn.IStateMachine,
+    failback: sfn.IStateMachine,
+    topic: sns.ITopic,
+) -> tuple[cloudwatch.Alarm, dict[str, cloudwatch.Alarm]]:
+    """The DR Region's backup-age alarm and execution alarms (see :func:`_execution_alarms`)."""
+    backup_age_alarm = _backup_age_alarm(scope, primary_environment_name=primary_environment_name, rpo=rpo)
+    execution_alarms = _execution_alarms(
+        scope, primary_environment_name=primary_environment_name, failover=failover, failback=failback
+    )
+    _notify_on_change(topic, (backup_age_alarm, *execution_alarms.values()))
+    return backup_age_alarm, execution_alarms
+
+
 def _backup_age_alarm(scope: Construct, *, primary_environment_name: str, rpo: Duration) -> cloudwatch.Alarm:
     """The newest backup in the DR Region is older than two RPO intervals plus the replication allowance."""
     backup_age_limit = rpo.to_seconds() * 2 + 15 * 60

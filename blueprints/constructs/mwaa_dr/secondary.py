@@ -20,7 +20,7 @@ from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import PythonHandler, SecureBucket, alarm_notification_topic
-from blueprints.constructs.mwaa_dr.alarms import _backup_age_alarm, _execution_alarms, _notify_on_change
+from blueprints.constructs.mwaa_dr.alarms import _dr_alarms
 from blueprints.constructs.mwaa_dr.environment import _AirflowEnvironment, heartbeat_metric
 from blueprints.constructs.mwaa_dr.health import _allow_lock_release, _health_check_schedule, _health_function
 from blueprints.constructs.mwaa_dr.options import (
@@ -227,16 +227,17 @@ class MwaaDrSecondary(Construct):
             failover=self.failover_function,
         )
 
-        self.backup_age_alarm = _backup_age_alarm(self, primary_environment_name=primary_environment_name, rpo=rpo)
-        #: Every execution alarm, keyed "<failover|failback>_<failed|timed_out|aborted>".
-        self.execution_alarms: dict[str, cloudwatch.Alarm] = _execution_alarms(
+        self.backup_age_alarm, execution_alarms = _dr_alarms(
             self,
             primary_environment_name=primary_environment_name,
-            failover=self.failover_state_machine,
-            failback=self.failback_state_machine,
+            rpo=rpo,
+            failover=failover_machine,
+            failback=failback_machine,
+            topic=self.notification_topic,
         )
+        #: Every execution alarm, keyed "<failover|failback>_<failed|timed_out|aborted>".
+        self.execution_alarms: dict[str, cloudwatch.Alarm] = execution_alarms
         self.failed_executions_alarm = self.execution_alarms["failover_failed"]
-        _notify_on_change(self.notification_topic, (self.backup_age_alarm, *self.execution_alarms.values()))
 
     def _replica_key(self, name_prefix: str) -> kms.Key:
         """The key of the replicas and the health state; the primary's replication finds it by its alias."""
@@ -356,7 +357,9 @@ class MwaaDrSecondary(Construct):
         failover = _dr_state_machine(
             self,
             "FailoverStateMachine",
-            _FailoverWorkflow(self, "FailoverWorkflow", functions=functions, notifications=notifications),
+            _FailoverWorkflow(
+                self, "FailoverWorkflow", strategy=self.strategy, functions=functions, notifications=notifications
+            ),
             functions=functions,
             topic=self.notification_topic,
         )

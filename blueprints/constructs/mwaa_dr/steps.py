@@ -109,9 +109,10 @@ def _retry_then_fail(steps: Sequence[tasks.LambdaInvoke], failed: sfn.IChainable
 
 
 class _Fragment(sfn.StateMachineFragment):
-    """A fragment whose states are given once built: ``start`` is entered first, ``ends`` lead on."""
+    """A fragment built as one chain of states, which its constructor hands to ``_close``."""
 
     def _close(self, chain: sfn.Chain) -> None:
+        """Enter the fragment at ``chain``'s first state; go on from its ends."""
         self._start = chain.start_state
         self._ends = chain.end_states
 

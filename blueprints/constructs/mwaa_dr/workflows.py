@@ -46,14 +46,22 @@ class _FailoverWorkflow(_Fragment):
     restore the newest backup into the passive environment (active_passive), or create the environment from
     the backup's stored configuration, wait until it is ready, and restore that backup (backup_restore)."""
 
-    def __init__(self, scope: Construct, id: str, *, functions: _DrFunctions, notifications: _Notifications) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        strategy: MwaaDrStrategy,
+        functions: _DrFunctions,
+        notifications: _Notifications,
+    ) -> None:
         super().__init__(scope, id)
         failed_end = sfn.Fail(
             self, "FailoverFailed", error="FailoverFailed", cause="See the notification and the execution history"
         )
         failed = notifications.notified(self, "failover_failed", failed_end)
         succeeded = notifications.notified(self, "failover_succeeded", sfn.Succeed(self, "FailoverSucceeded"))
-        backup_restore = notifications.strategy is MwaaDrStrategy.BACKUP_RESTORE
+        backup_restore = strategy is MwaaDrStrategy.BACKUP_RESTORE
         # backup_restore picks the backup once, so the environment is created from the backup it is
         # restored from (a later backup may arrive while the environment is created)
         #: The restore of the chosen backup into the DR environment.
@@ -74,7 +82,7 @@ class _FailoverWorkflow(_Fragment):
         steps = [self.disable]
         recover: sfn.IChainable = self.restore
         if backup_restore:
-            recover, creation = self._create_environment(functions, failed)
+            recover, creation = self._environment_creation(functions, failed)
             steps += creation
         _retry_then_fail([*steps, self.restore.restore], failed)
         # A failed "started" notification must never block the failover: it goes on to disable the
@@ -95,7 +103,7 @@ class _FailoverWorkflow(_Fragment):
         )
         self._close(self.check.next(decide))
 
-    def _create_environment(
+    def _environment_creation(
         self, functions: _DrFunctions, failed: sfn.IChainable
     ) -> tuple[sfn.IChainable, list[tasks.LambdaInvoke]]:
         """backup_restore: choose the backup, create the environment from its stored configuration, wait until
