@@ -3,7 +3,9 @@ each other (network, key and topic, security groups, domain home, instance, rout
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 import jsii
 from aws_cdk import Duration, Stack
@@ -241,9 +243,7 @@ class FloatingIpAdminServer(Construct):
         self.floating_subnet: ec2.ISubnet = network.create_floating_subnet(
             self, self.vpc, floating_network, selected, with_console=console_certificate is not None
         )
-        self.route_table_ids: list[str] = (
-            list(route_table_ids) if route_table_ids else network.default_route_tables(self.vpc)
-        )
+        self.route_table_ids: list[str] = list(route_table_ids or network.default_route_tables(self.vpc))
 
         # The key of the domain home and the topic, and the topic the failover reports to.
         self.encryption_key: kms.IKey = encryption_key or notifications.create_key(self)
@@ -253,56 +253,17 @@ class FloatingIpAdminServer(Construct):
         )
 
         # The admin server, its domain home on EFS, and what boots it.
-        self.security_group: ec2.ISecurityGroup
-        self.managed_server_security_group: ec2.ISecurityGroup
-        self.security_group, self.managed_server_security_group = network.create_security_groups(
-            self,
-            self.vpc,
-            admin_port=admin_port,
-            floating_ip=address,
-            managed_server_security_group=managed_server_security_group,
-        )
-        self.file_system: efs.IFileSystem = file_system or instance.create_file_system(
-            self, self.vpc, selected, self.encryption_key
-        )
-        self.file_system.connections.allow_default_port_from(self.security_group, "Admin server mounts the domain home")
-        self.role: iam.IRole = instance.create_instance_role(self, self.file_system)
-        self.user_data_script: str = admin_boot_script(
-            floating_ip=address,
-            file_system_id=self.file_system.file_system_id,
-            mount_point=mount_point,
-            start_command=start_command,
-            run_as_user=run_as_user,
-            heartbeat_timeout=heartbeat_timeout,
-        )
-        self.launch_template: ec2.ILaunchTemplate = instance.create_launch_template(
-            self,
-            instance_type=instance_type,
-            machine_image=machine_image,
-            role=self.role,
-            security_group=self.security_group,
-            user_data_script=self.user_data_script,
-            root_device_name=root_device_name,
-            root_volume_size_gib=root_volume_size_gib,
-        )
+        self._admin_server(
+            address=address, selected=selected, managed_server_security_group=managed_server_security_group,
+            file_system=file_system, instance_type=instance_type, machine_image=machine_image,
+            boot={"mount_point": mount_point, "start_command": start_command, "run_as_user": run_as_user,
+                  "heartbeat_timeout": heartbeat_timeout},
+            root_device_name=root_device_name, root_volume_size_gib=root_volume_size_gib,
+        )  # fmt: skip
 
         # The route mover and the rules that feed it (and the topic), in place before the group's first launch.
         group_name = instance.group_name(self)
-        launch = create_launch_handling(
-            self,
-            network=floating_network,
-            route_table_ids=self.route_table_ids,
-            group_name=group_name,
-            topic=self.notification_topic,
-            code=route_mover_code,
-            heartbeat_timeout=heartbeat_timeout,
-        )
-        self.route_mover: PythonHandler = launch.route_mover
-        self.route_mover_function: lambda_.IFunction = launch.route_mover.function
-        self.dead_letter_queue: sqs.IQueue = launch.dead_letter_queue
-        self.launch_rule: events.IRule = launch.launch_rule
-        self.scaling_events_rule: events.IRule = launch.scaling_events_rule
-        self.dead_letter_alarm: cloudwatch.IAlarm = launch.dead_letter_alarm
+        self._launch_handling(floating_network, group_name, route_mover_code, heartbeat_timeout)
 
         # The one-instance group, launched once all of that is in place.
         self.auto_scaling_group: autoscaling.IAutoScalingGroup = instance.create_group(
@@ -318,23 +279,87 @@ class FloatingIpAdminServer(Construct):
         )
 
         # The optional console: an internet-facing ALB whose one target is the floating IP.
-        console = (
-            create_console(
+        self._console(
+            address,
+            console_certificate,
+            ingress_cidrs=console_ingress_cidrs,
+            health_check_path=health_check_path,
+            target_protocol=console_target_protocol,
+        )
+
+    def _admin_server(
+        self,
+        *,
+        address: str,
+        selected: ec2.SelectedSubnets,
+        managed_server_security_group: ec2.ISecurityGroup | None,
+        file_system: efs.IFileSystem | None,
+        boot: dict[str, Any],
+        **launch: Any,
+    ) -> None:
+        """The security groups, the domain home on EFS, the instance role, the boot script (``boot``: what
+        :func:`admin_boot_script` takes) and the launch template (``launch``: what it takes of the instance)."""
+        self.security_group: ec2.ISecurityGroup
+        self.managed_server_security_group: ec2.ISecurityGroup
+        self.security_group, self.managed_server_security_group = network.create_security_groups(
+            self,
+            self.vpc,
+            admin_port=self.admin_port,
+            floating_ip=address,
+            managed_server_security_group=managed_server_security_group,
+        )
+        self.file_system: efs.IFileSystem = file_system or instance.create_file_system(
+            self, self.vpc, selected, self.encryption_key
+        )
+        self.file_system.connections.allow_default_port_from(self.security_group, "Admin server mounts the domain home")
+        self.role: iam.IRole = instance.create_instance_role(self, self.file_system)
+        self.user_data_script: str = admin_boot_script(
+            floating_ip=address, file_system_id=self.file_system.file_system_id, **boot
+        )
+        self.launch_template: ec2.ILaunchTemplate = instance.create_launch_template(
+            self,
+            role=self.role,
+            security_group=self.security_group,
+            user_data_script=self.user_data_script,
+            **launch,
+        )
+
+    def _launch_handling(
+        self, network: ipaddress.IPv4Network, group_name: str, code: lambda_.Code | None, heartbeat_timeout: Duration
+    ) -> None:
+        """The route mover, its dead-letter queue and alarm, and the launch and scaling-event rules."""
+        launch = create_launch_handling(
+            self,
+            network=network,
+            route_table_ids=self.route_table_ids,
+            group_name=group_name,
+            topic=self.notification_topic,
+            code=code,
+            heartbeat_timeout=heartbeat_timeout,
+        )
+        self.route_mover: PythonHandler = launch.route_mover
+        self.route_mover_function: lambda_.IFunction = launch.route_mover.function
+        self.dead_letter_queue: sqs.IQueue = launch.dead_letter_queue
+        self.launch_rule: events.IRule = launch.launch_rule
+        self.scaling_events_rule: events.IRule = launch.scaling_events_rule
+        self.dead_letter_alarm: cloudwatch.IAlarm = launch.dead_letter_alarm
+
+    def _console(self, address: str, certificate: acm.ICertificate | None, **options: Any) -> None:
+        """The console's ALB, target group, listener, log bucket and alarm (``options`` as :func:`create_console`
+        takes them), or None for each without a certificate."""
+        console = None
+        if certificate is not None:
+            console = create_console(
                 self,
                 vpc=self.vpc,
                 admin_security_group=self.security_group,
                 floating_subnet=self.floating_subnet,
                 floating_ip=address,
-                admin_port=admin_port,
+                admin_port=self.admin_port,
                 topic=self.notification_topic,
-                certificate=console_certificate,
-                ingress_cidrs=console_ingress_cidrs,
-                health_check_path=health_check_path,
-                target_protocol=console_target_protocol,
+                certificate=certificate,
+                **options,
             )
-            if console_certificate is not None
-            else None
-        )
         self.load_balancer: elbv2.IApplicationLoadBalancer | None = console.load_balancer if console else None
         self.target_group: elbv2.IApplicationTargetGroup | None = console.target_group if console else None
         self.listener: elbv2.IApplicationListener | None = console.listener if console else None
