@@ -180,6 +180,77 @@ class UnifiedApi(Construct):
         self._base_paths: dict[str, apigw.CfnBasePathMappingV2] = {}
 
         # Network: a VPC of public subnets (the ALB) and isolated subnets (the endpoint), or the caller's.
+        endpoint, endpoint_count, load_balancer_selection = self._network(
+            vpc,
+            availability_zones=availability_zones,
+            log_retention=log_retention,
+            endpoint_subnets=endpoint_subnets,
+            load_balancer_subnets=load_balancer_subnets,
+            private_dns_enabled=private_dns_enabled,
+            endpoint_id_parameter=endpoint_id_parameter,
+        )
+
+        # Deploy-time facts: the endpoint's ENI IPs (and CloudFront's prefix list id).
+        self.lookup_function: PythonHandler = lookups.create_lookup_function(
+            self, log_retention=log_retention, cloudfront=cloudfront
+        )
+        self.endpoint_ips: CustomResource = lookups.resolve_endpoint_ips(
+            self, self.lookup_function, endpoint, endpoint_count
+        )
+        self.target_group: elbv2.IApplicationTargetGroup = lookups.create_endpoint_targets(
+            self, self.vpc, self.endpoint_ips, endpoint_count, health_check_codes
+        )
+
+        # Entry: certificate, ALB, listeners, access logs.
+        self.certificate: acm.ICertificate = certificate or entry.create_certificate(self, domain_name, hosted_zone)
+        self.access_logs_bucket: s3.IBucket = access_logs_bucket or entry.create_access_logs_bucket(self)
+        alb = entry.create_load_balancer(
+            self, self.vpc, load_balancer_selection, self.load_balancer_security_group, self.access_logs_bucket
+        )
+        self.load_balancer: elbv2.IApplicationLoadBalancer = alb
+        self.https_listener: elbv2.IApplicationListener = entry.add_https_listener(alb, self.certificate, ssl_policy)
+
+        # Edge: either the ALB itself, open to the internet, or CloudFront in front of it.
+        self._edge(
+            alb,
+            cloudfront=cloudfront,
+            domain_name=domain_name,
+            certificate=cloudfront_certificate or self.certificate,
+            web_acl_arn=cloudfront_web_acl_arn,
+            header_name=origin_header_name,
+        )
+
+        self.web_acl: wafv2.CfnWebACL = waf.create_web_acl(
+            self, rate_limit, common_rule_set_count_only, forwarded_ip=cloudfront
+        )
+        waf.associate_web_acl(self, alb, self.web_acl)
+        self.waf_logs: logs.ILogGroup | None = (
+            waf.create_waf_logs(self, self.web_acl, log_retention, origin_header_name) if waf_logs else None
+        )
+
+        # API Gateway: the private custom domain name, reachable through this endpoint only.
+        self._private_domain(endpoint, domain_name)
+
+        # DNS: the API host name points at CloudFront or at the ALB.
+        self.record: route53.IRecordSet | None = (
+            edge.create_alias_records(self, hosted_zone, domain_name, distribution=self.distribution, alb=alb)
+            if hosted_zone is not None
+            else None
+        )
+
+    def _network(
+        self,
+        vpc: ec2.IVpc | None,
+        *,
+        availability_zones: Sequence[str] | None,
+        log_retention: logs.RetentionDays,
+        endpoint_subnets: ec2.SubnetSelection | None,
+        load_balancer_subnets: ec2.SubnetSelection | None,
+        private_dns_enabled: bool,
+        endpoint_id_parameter: str | None,
+    ) -> tuple[ec2.InterfaceVpcEndpoint, int, ec2.SubnetSelection]:
+        """The VPC (with its flow logs when created), the security groups and the execute-api endpoint; returns the
+        endpoint, its number of subnets and where the load balancer goes."""
         creates_vpc = vpc is None
         self.vpc: ec2.IVpc
         self.flow_logs: logs.ILogGroup | None
@@ -204,28 +275,19 @@ class UnifiedApi(Construct):
             if endpoint_id_parameter is not None
             else None
         )
+        return endpoint, endpoint_count, load_balancer_selection
 
-        # Deploy-time facts: the endpoint's ENI IPs (and CloudFront's prefix list id).
-        self.lookup_function: PythonHandler = lookups.create_lookup_function(
-            self, log_retention=log_retention, cloudfront=cloudfront
-        )
-        self.endpoint_ips: CustomResource = lookups.resolve_endpoint_ips(
-            self, self.lookup_function, endpoint, endpoint_count
-        )
-        self.target_group: elbv2.IApplicationTargetGroup = lookups.create_endpoint_targets(
-            self, self.vpc, self.endpoint_ips, endpoint_count, health_check_codes
-        )
-
-        # Entry: certificate, ALB, listeners, access logs.
-        self.certificate: acm.ICertificate = certificate or entry.create_certificate(self, domain_name, hosted_zone)
-        self.access_logs_bucket: s3.IBucket = access_logs_bucket or entry.create_access_logs_bucket(self)
-        alb = entry.create_load_balancer(
-            self, self.vpc, load_balancer_selection, self.load_balancer_security_group, self.access_logs_bucket
-        )
-        self.load_balancer: elbv2.IApplicationLoadBalancer = alb
-        self.https_listener: elbv2.IApplicationListener = entry.add_https_listener(alb, self.certificate, ssl_policy)
-
-        # Edge: either the ALB itself, open to the internet, or CloudFront in front of it.
+    def _edge(
+        self,
+        alb: elbv2.ApplicationLoadBalancer,
+        *,
+        cloudfront: bool,
+        domain_name: str,
+        certificate: acm.ICertificate,
+        web_acl_arn: str | None,
+        header_name: str,
+    ) -> None:
+        """CloudFront in front of the ALB (and the ALB open to CloudFront only), or the ALB open to the internet."""
         self.distribution: cf.IDistribution | None = None
         self.origin_secret: secretsmanager.ISecret | None = None
         if cloudfront:
@@ -237,37 +299,23 @@ class UnifiedApi(Construct):
                 target_group=self.target_group,
                 alb=alb,
                 domain_name=domain_name,
-                certificate=cloudfront_certificate or self.certificate,
-                web_acl_arn=cloudfront_web_acl_arn,
-                header_name=origin_header_name,
+                certificate=certificate,
+                web_acl_arn=web_acl_arn,
+                header_name=header_name,
             )
         else:
             entry.forward_api_host(self.https_listener, domain_name, self.target_group)
             entry.open_to_internet(alb, self.load_balancer_security_group)
 
-        self.web_acl: wafv2.CfnWebACL = waf.create_web_acl(
-            self, rate_limit, common_rule_set_count_only, forwarded_ip=cloudfront
-        )
-        waf.associate_web_acl(self, alb, self.web_acl)
-        self.waf_logs: logs.ILogGroup | None = (
-            waf.create_waf_logs(self, self.web_acl, log_retention, origin_header_name) if waf_logs else None
-        )
-
-        # API Gateway: the private custom domain name, reachable through this endpoint only.
+    def _private_domain(self, endpoint: ec2.InterfaceVpcEndpoint, domain_name: str) -> None:
+        """The private custom domain name, the endpoint's policy limited to it, and their access association."""
         self.private_domain: apigw.CfnDomainNameV2 = domain.create_private_domain(
             self, domain_name, self.certificate, self.private_api_policy()
         )
-        self.endpoint_domain_arn_pattern: str = domain.endpoint_domain_arn_pattern(stack, domain_name)
+        self.endpoint_domain_arn_pattern: str = domain.endpoint_domain_arn_pattern(Stack.of(self), domain_name)
         domain.restrict_endpoint_to_domain(endpoint, self.endpoint_domain_arn_pattern)
         self.access_association: apigw.CfnDomainNameAccessAssociation = domain.associate_endpoint(
             self, endpoint, self.private_domain
-        )
-
-        # DNS: the API host name points at CloudFront or at the ALB.
-        self.record: route53.IRecordSet | None = (
-            edge.create_alias_records(self, hosted_zone, domain_name, distribution=self.distribution, alb=alb)
-            if hosted_zone is not None
-            else None
         )
 
     @property
