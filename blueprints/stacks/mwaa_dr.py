@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from blueprints.config import ExampleConfig
+from blueprints.constructs.common import flow_logged_vpc
 from blueprints.constructs.mwaa_dr import MwaaDrPrimary, MwaaDrSecondary, MwaaDrStrategy
 from blueprints.stacks.base import ExampleStack
 
@@ -20,23 +20,18 @@ NAME_PREFIX = "blueprints-mwaa"
 
 def example_vpc(scope: Construct, region: str) -> ec2.Vpc:
     """A small VPC with private subnets in two Availability Zones, one NAT gateway, and flow logs."""
-    vpc = ec2.Vpc(
+    vpc, _ = flow_logged_vpc(
         scope,
         "Vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
         # The Region's first two AZs, resolved by CloudFormation: no lookup at synthesis, no hard-coded names.
         availability_zones=[cdk.Fn.select(0, cdk.Fn.get_azs(region)), cdk.Fn.select(1, cdk.Fn.get_azs(region))],
         nat_gateways=1,
-        restrict_default_security_group=False,
         subnet_configuration=[
             ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
             ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20),
         ],
     )
-    flow_logs = logs.LogGroup(
-        scope, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.DESTROY
-    )
-    vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
     return vpc
 
 

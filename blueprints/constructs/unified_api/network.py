@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+
+from blueprints.constructs.common import flow_logged_vpc
 
 #: The subnet groups of the VPC the construct creates: the load balancer's and the endpoint's.
 ENTRY_SUBNET_GROUP = "Entry"
@@ -21,21 +24,21 @@ def create_vpc(
 ) -> tuple[ec2.IVpc, logs.ILogGroup]:
     """A VPC of public subnets (the ALB) and isolated subnets (the endpoint) in the named AZs, no NAT gateways,
     and its flow-log group."""
-    vpc = ec2.Vpc(
+    # Retained with the stack (the flow logs are the network's audit trail), unlike the library's default.
+    vpc, flow_logs = flow_logged_vpc(
         scope,
         "Vpc",
         availability_zones=list(availability_zones or []),
         nat_gateways=0,
-        restrict_default_security_group=False,
         subnet_configuration=[
             ec2.SubnetConfiguration(name=ENTRY_SUBNET_GROUP, subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
             ec2.SubnetConfiguration(
                 name=ENDPOINT_SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
             ),
         ],
+        retention=log_retention,
+        removal_policy=RemovalPolicy.RETAIN,
     )
-    flow_logs = logs.LogGroup(scope, "FlowLogs", retention=log_retention)
-    vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
     # The AZ names are given on purpose (no lookup at synthesis, one endpoint ENI per named AZ);
     # cfn-lint's W3010 ("avoid hard-coded AZs") is silenced on these subnets only.
     for subnet in [*vpc.public_subnets, *vpc.isolated_subnets]:

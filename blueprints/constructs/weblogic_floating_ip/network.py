@@ -6,10 +6,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Token
+from aws_cdk import Token
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from blueprints.constructs.common import flow_logged_vpc
 
 #: Where the console load balancer is enabled (one public subnet per AZ).
 CONSOLE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
@@ -17,11 +18,8 @@ CONSOLE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
 def create_vpc(scope: Construct, availability_zones: Sequence[str] | None, vpc_cidr: str) -> ec2.IVpc:
     """A VPC of public and private subnets with a NAT gateway per AZ, its flow logs to CloudWatch Logs."""
-    flow_logs = logs.LogGroup(
-        scope, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
-    )
     azs = list(availability_zones) if availability_zones else None
-    vpc = ec2.Vpc(
+    vpc, _ = flow_logged_vpc(
         scope,
         "Vpc",
         ip_addresses=ec2.IpAddresses.cidr(vpc_cidr),
@@ -33,12 +31,6 @@ def create_vpc(scope: Construct, availability_zones: Sequence[str] | None, vpc_c
             ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
             ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24),
         ],
-        restrict_default_security_group=True,
-    )
-    vpc.add_flow_log(
-        "FlowLog",
-        destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
-        traffic_type=ec2.FlowLogTrafficType.ALL,
     )
     return vpc
 
