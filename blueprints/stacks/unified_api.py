@@ -34,7 +34,7 @@ from aws_cdk import aws_route53 as route53
 from constructs import Construct, IDependable
 
 from blueprints.config import ExampleConfig
-from blueprints.constructs.common import acknowledge
+from blueprints.constructs.common import acknowledge, skip_checkov
 from blueprints.constructs.unified_api import UnifiedApi
 from blueprints.stacks.base import ExampleStack
 
@@ -192,6 +192,7 @@ class DomainApi(Construct):
             "AwsSolutions-APIG4",
             "Example domain API answering static mock data; each domain team chooses its own authorizer "
             "(Cognito, Lambda or IAM), and the unified entry does not authenticate on their behalf.",
+            checkov=["CKV_AWS_59"],
         )
         acknowledge(
             self.api,
@@ -210,6 +211,18 @@ class DomainApi(Construct):
             "Execution logs go to log groups API Gateway creates itself (API-Gateway-Execution-Logs_<api>/<stage>), "
             "which no stack owns, never expire and outlive the API; this mock API's stage records every request in "
             "JSON access logs (a log group with three months' retention) and X-Ray traces instead.",
+        )
+        skip_checkov(
+            self.api,
+            ["CKV_AWS_120"],
+            "Example domain API answering static mock data from a mock integration: a stage cache would hold "
+            "nothing worth keeping and bill by the hour; each domain team sizes its own cache.",
+        )
+        skip_checkov(
+            self.access_logs,
+            ["CKV_AWS_158"],
+            "JSON access logs of a mock API: method, path, status, length, time and client IP (caller and user "
+            "left out), which CloudWatch Logs encrypts at rest; the data does not warrant a customer managed key.",
         )
 
 

@@ -43,7 +43,7 @@ from blueprints.constructs.common.notifications import (
     notify,
     secure_topic,
 )
-from blueprints.constructs.common.storage import SecureBucket, SecureQueue, log_alb_access_logs
+from blueprints.constructs.common.storage import UNVERSIONED_LOGS, SecureBucket, SecureQueue, log_alb_access_logs
 from blueprints.constructs.common.tables import secure_table
 from blueprints.constructs.common.workflows import (
     EXECUTION_OUTCOMES,
@@ -64,6 +64,7 @@ __all__ = [
     "SOURCE_BINDING_KEYS",
     "STATE_MACHINE_LOG_PREFIX",
     "UNSOURCED_SERVICE_GRANTS",
+    "UNVERSIONED_LOGS",
     "PythonHandler",
     "SecureBucket",
     "SecureQueue",

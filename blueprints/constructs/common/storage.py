@@ -36,6 +36,13 @@ def _log_delivery_by_bucket_policy(scope: Construct) -> bool:
     return FeatureFlags.of(scope).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy") is True
 
 
+#: Why a bucket that only a log delivery service writes to (S3 server access logs, ALB access logs) is not versioned.
+UNVERSIONED_LOGS = (
+    "Only the log delivery service writes here, each object once under a key of its own, never overwritten; "
+    "versioning would only keep a copy of each log past its lifecycle expiry."
+)
+
+
 class SecureBucket(s3.Bucket):
     """An S3 bucket with the library's defaults.
 
@@ -163,12 +170,7 @@ class SecureBucket(s3.Bucket):
                 checkov=["CKV_AWS_18"],
             )
             if not versioned:
-                skip_checkov(
-                    self,
-                    ["CKV_AWS_21"],
-                    "Access logs are written once, under keys of their own, by the log delivery service, and "
-                    "expire by the lifecycle rule; versioning would only keep a copy of each expired log.",
-                )
+                skip_checkov(self, ["CKV_AWS_21"], UNVERSIONED_LOGS)
 
 
 class SecureQueue(sqs.Queue):

@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, acknowledge, nag_text, state_machine_log_group
+from blueprints.constructs.common import PythonHandler, acknowledge, nag_text, skip_checkov, state_machine_log_group
 from blueprints.constructs.security_lake.sources import (
     DEFAULT_SUBSCRIBER_NAME,
     SecurityLakeSource,
@@ -20,32 +20,38 @@ from blueprints.constructs.security_lake.sources import (
 )
 from blueprints.constructs.security_lake.validation import check_share_acceptance
 
-#: Findings on the Provider framework's functions and waiter that aws-cdk-lib builds and offers no setting for.
-_PROVIDER_FINDINGS = (
+#: Findings on the Provider framework's functions and waiter that aws-cdk-lib builds and offers no setting for:
+#: (cdk-nag rule, reason, the checkov checks the same reason answers).
+_PROVIDER_FINDINGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Serverless-LambdaDLQ",
         "The Provider framework's functions are invoked synchronously by CloudFormation's custom resource "
         "call and by the waiter state machine, which report failures back to CloudFormation.",
+        ("CKV_AWS_116",),
     ),
     (
         "Serverless-LambdaDefaultMemorySize",
         "The Provider framework's functions only relay calls and poll; aws-cdk-lib sizes them and offers "
         "no memory setting.",
+        (),
     ),
     (
         "Serverless-LambdaTracing",
         "aws-cdk-lib offers no tracing setting for the Provider framework's functions; the handlers they "
         "call are traced with X-Ray.",
+        (),
     ),
     (
         "AwsSolutions-SF2",
         "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
         "executions are logged to CloudWatch Logs at level ALL.",
+        (),
     ),
     (
         "Serverless-StepFunctionStateMachineXray",
         "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
         "executions are logged to CloudWatch Logs at level ALL.",
+        (),
     ),
 )
 
@@ -183,6 +189,13 @@ class SecurityLakeShareAcceptance(Construct):
         )
 
     def _provider(self, query_interval: Duration, *, total_timeout: Duration) -> cr.Provider:
+        log_group = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS)
+        skip_checkov(
+            log_group,
+            ["CKV_AWS_158"],
+            "The framework's logs record the custom resource's requests and responses (account ids, share names, "
+            "ARNs), which CloudWatch Logs encrypts at rest; the data does not warrant a customer managed key.",
+        )
         return cr.Provider(
             self,
             "Provider",
@@ -190,7 +203,7 @@ class SecurityLakeShareAcceptance(Construct):
             is_complete_handler=self.is_complete_function,
             query_interval=query_interval,
             total_timeout=total_timeout,
-            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+            log_group=log_group,
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
                 destination=state_machine_log_group(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
@@ -236,6 +249,14 @@ class SecurityLakeShareAcceptance(Construct):
             "permissions; the waiter state machine needs them to log its executions. aws-cdk-lib's statement also "
             "grants logs:CreateLogStream and PutLogEvents on *, which vended log delivery does not use; the role "
             "is assumable only by this state machine, which runs no code of its own.",
+            checkov=["CKV_AWS_111"],
         )
-        for rule, reason in _PROVIDER_FINDINGS:
-            acknowledge(provider, rule, reason)
+        for rule, reason, checkov in _PROVIDER_FINDINGS:
+            acknowledge(provider, rule, reason, checkov=checkov)
+        skip_checkov(
+            provider,
+            ["CKV_AWS_115", "CKV_AWS_117", "CKV_AWS_173"],
+            "aws-cdk-lib's Provider framework functions relay CloudFormation's calls to the construct's handlers and "
+            "poll them: invoked once per deployment, they call only Lambda and Step Functions (no VPC to reach), and "
+            "their environment names the handlers' ARNs, no secret; aws-cdk-lib offers no setting for any of these.",
+        )

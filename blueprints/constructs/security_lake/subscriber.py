@@ -9,7 +9,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_securitylake as securitylake
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge
+from blueprints.constructs.common import acknowledge, skip_checkov
 from blueprints.constructs.security_lake.sources import DEFAULT_SUBSCRIBER_NAME, SecurityLakeSource
 from blueprints.constructs.security_lake.validation import check_subscriber
 
@@ -103,6 +103,13 @@ class SecurityLakeSubscriber(Construct):
             "AwsSolutions-SMG4",
             "The external ID is an identifier shared with the subscriber, not a credential: Security Lake "
             "stores it on the subscriber, so rotating the secret alone would only break the match.",
+        )
+        skip_checkov(
+            secret,
+            ["CKV_AWS_149"],
+            "The external ID is an identifier shared with Security Lake, not a credential (the role's trust also "
+            "names Security Lake's account); Secrets Manager encrypts it at rest with its AWS managed key, and a "
+            "customer managed key would add a key policy to keep for a value that grants nothing by itself.",
         )
         return secret
 

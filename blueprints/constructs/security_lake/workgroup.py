@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import SecureBucket
+from blueprints.constructs.common import SecureBucket, skip_checkov
 from blueprints.constructs.security_lake.catalog import LinkedCatalog
 from blueprints.constructs.security_lake.views import NAMED_QUERIES, named_query_sql, view_source
 
@@ -24,7 +24,7 @@ def results_key(scope: Construct) -> kms.IKey:
 
 def results_bucket(scope: Construct, key: kms.IKey, expiration: Duration) -> s3.IBucket:
     """The query results, encrypted with ``key``; results expire after ``expiration``, incomplete uploads a day."""
-    return SecureBucket(
+    bucket = SecureBucket(
         scope,
         "Results",
         encryption_key=key,
@@ -33,6 +33,13 @@ def results_bucket(scope: Construct, key: kms.IKey, expiration: Duration) -> s3.
             s3.LifecycleRule(expiration=expiration, abort_incomplete_multipart_upload_after=Duration.days(1))
         ],
     )
+    skip_checkov(
+        bucket,
+        ["CKV_AWS_21"],
+        "Athena writes each query's results once, under the query's own id, and they expire by the lifecycle "
+        "rule; they are copies of data kept in Security Lake, so a versioned copy would protect nothing.",
+    )
+    return bucket
 
 
 def workgroup(

@@ -10,7 +10,14 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import SecureBucket, acknowledge, log_alb_access_logs, narrowed
+from blueprints.constructs.common import (
+    UNVERSIONED_LOGS,
+    SecureBucket,
+    acknowledge,
+    log_alb_access_logs,
+    narrowed,
+    skip_checkov,
+)
 
 
 def create_certificate(scope: Construct, domain_name: str, hosted_zone: route53.IHostedZone | None) -> acm.ICertificate:
@@ -25,7 +32,9 @@ def create_certificate(scope: Construct, domain_name: str, hosted_zone: route53.
 
 def create_access_logs_bucket(scope: Construct) -> s3.IBucket:
     """The ALB's access logs bucket: S3-managed encryption, which is what ALB log delivery can write to."""
-    return SecureBucket(scope, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False)
+    bucket = SecureBucket(scope, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False)
+    skip_checkov(bucket, ["CKV_AWS_21"], UNVERSIONED_LOGS)
+    return bucket
 
 
 def create_load_balancer(
@@ -90,4 +99,5 @@ def open_to_internet(alb: elbv2.ApplicationLoadBalancer, security_group: ec2.ISe
         "AwsSolutions-EC23",
         "The load balancer is the public entry of the API: it must accept HTTPS (and HTTP, which it only "
         "redirects) from any address; AWS WAF filters requests behind it.",
+        checkov=["CKV_AWS_260"],
     )

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from blueprints.constructs.common import skip_checkov
 from blueprints.constructs.unified_api.options import API_ID_HEADER, MANAGED_RULE_GROUPS
 
 
@@ -153,4 +154,11 @@ def create_waf_logs(
         ],
     )
     config.node.add_dependency(log_group)
+    skip_checkov(
+        log_group,
+        ["CKV_AWS_158"],
+        "WAF's request records with the Authorization, Cookie and X-Api-Key headers and the origin secret "
+        "redacted (redacted_fields): what is left is request metadata, which CloudWatch Logs encrypts at rest; "
+        "it does not warrant a customer managed key.",
+    )
     return log_group

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from blueprints.constructs.common import SecureBucket, log_alb_access_logs
+from blueprints.constructs.common import UNVERSIONED_LOGS, SecureBucket, log_alb_access_logs, skip_checkov
 from blueprints.constructs.weblogic_floating_ip.network import CONSOLE_SUBNETS
 
 
@@ -53,6 +53,7 @@ def create_console(
     access_logs_bucket = SecureBucket(
         scope, "ConsoleAccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, versioned=False
     )
+    skip_checkov(access_logs_bucket, ["CKV_AWS_21"], UNVERSIONED_LOGS)
     load_balancer = elbv2.ApplicationLoadBalancer(
         scope,
         "Console",
