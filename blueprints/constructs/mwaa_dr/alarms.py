@@ -4,24 +4,16 @@ failover or failback execution that fails, times out or is stopped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from blueprints.constructs.common import execution_alarms, narrowed, notify
 from blueprints.constructs.mwaa_dr.environment import heartbeat_metric
 from blueprints.constructs.mwaa_dr.options import BACKUP_SERVICE, METRIC_NAMESPACE
 from blueprints.constructs.mwaa_dr.workflows import EXECUTION_TIMEOUT
-
-
-def _notify_on_change(topic: sns.ITopic, alarms: Iterable[cloudwatch.Alarm]) -> None:
-    for alarm in alarms:
-        alarm.add_alarm_action(cw_actions.SnsAction(topic))
-        alarm.add_ok_action(cw_actions.SnsAction(topic))
 
 
 def _primary_alarms(
@@ -54,7 +46,7 @@ def _primary_alarms(
         evaluation_periods=2,
         treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
     )
-    _notify_on_change(topic, (heartbeat_alarm, backup_alarm))
+    notify(topic, heartbeat_alarm, backup_alarm)
     return heartbeat_alarm, backup_alarm
 
 
@@ -72,7 +64,7 @@ def _dr_alarms(
     execution_alarms = _execution_alarms(
         scope, primary_environment_name=primary_environment_name, failover=failover, failback=failback
     )
-    _notify_on_change(topic, (backup_age_alarm, *execution_alarms.values()))
+    notify(topic, backup_age_alarm, *execution_alarms.values())
     return backup_age_alarm, execution_alarms
 
 
@@ -115,24 +107,13 @@ def _execution_alarms(
         ("failover", failover, "health-check or failover"),
         ("failback", failback, "failback"),
     ):
-        for outcome, metric, (suffix, happened) in (
-            ("failed", machine.metric_failed, ("Failed", "failed")),
-            (
-                "timed_out",
-                machine.metric_timed_out,
-                ("TimedOut", f"timed out (limit {EXECUTION_TIMEOUT.to_hours():g} hours)"),
-            ),
-            ("aborted", machine.metric_aborted, ("Aborted", "was stopped before it finished")),
-        ):
-            # FailoverExecutionsFailedAlarm ... FailbackExecutionsAbortedAlarm: each id decides a logical id
-            alarms[f"{machine_name}_{outcome}"] = cloudwatch.Alarm(
-                scope,
-                f"{machine_name.title()}Executions{suffix}Alarm",
-                alarm_description=f"A {what} execution of {primary_environment_name}'s DR {happened}",
-                metric=metric(period=Duration.minutes(5), statistic="Sum"),
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
+        # FailoverExecutionsFailedAlarm ... FailbackExecutionsAbortedAlarm: each id decides a logical id
+        by_outcome = execution_alarms(
+            scope,
+            narrowed(machine, sfn.StateMachine, "a DR state machine"),
+            id_prefix=machine_name.title(),
+            subject=f"A {what} execution of {primary_environment_name}'s DR",
+            timeout=EXECUTION_TIMEOUT,
+        )
+        alarms.update({f"{machine_name}_{outcome}": alarm for outcome, alarm in by_outcome.items()})
     return alarms

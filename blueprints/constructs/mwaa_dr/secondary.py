@@ -19,7 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureBucket, alarm_notification_topic
+from blueprints.constructs.common import PythonHandler, SecureBucket, alarm_notification_topic, secure_table
 from blueprints.constructs.mwaa_dr.alarms import _dr_alarms
 from blueprints.constructs.mwaa_dr.environment import _AirflowEnvironment, heartbeat_metric
 from blueprints.constructs.mwaa_dr.health import _allow_lock_release, _health_check_schedule, _health_function
@@ -264,18 +264,8 @@ class MwaaDrSecondary(Construct):
 
     def _health_state_table(self) -> dynamodb.Table:
         """The health check's counter of unhealthy evaluations and the failover lock."""
-        return dynamodb.Table(
-            self,
-            "HealthState",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        # Deleted with the stack: the counter and the lock are rebuilt by the next health check.
+        return secure_table(self, "HealthState", key=self.key, partition_key="pk", removal_policy=RemovalPolicy.DESTROY)
 
     def _dr_environment(
         self, arguments: _SecondaryArguments, settings: _AirflowSettings, vpc: ec2.IVpc

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
-from aws_cdk import aws_logs as logs
+from aws_cdk import Duration
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, state_machine_log_group
+from blueprints.constructs.common import acknowledge, logged_state_machine
 from blueprints.constructs.mwaa_dr.grants import _KEY_PUBLISH, _grant_key_via
 from blueprints.constructs.mwaa_dr.options import BACKUP_PREFIX, FAILBACK_PREFIX, MwaaDrStrategy
 from blueprints.constructs.mwaa_dr.steps import (
@@ -192,14 +191,12 @@ def _dr_state_machine(
 ) -> sfn.StateMachine:
     """The state machine ``id`` in ``scope`` that runs ``workflow``: logged (log group ``<id>Logs``) and traced,
     limited to EXECUTION_TIMEOUT, allowed to publish to ``topic``."""
-    log_group = state_machine_log_group(scope, f"{id}Logs", retention=logs.RetentionDays.THREE_MONTHS)
-    machine = sfn.StateMachine(
+    machine, _ = logged_state_machine(
         scope,
         id,
-        definition_body=sfn.DefinitionBody.from_chainable(workflow),
+        definition=workflow,
         timeout=EXECUTION_TIMEOUT,
-        tracing_enabled=True,
-        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        invoked_functions=[fn.function for fn in (functions.health, functions.metadata, functions.failover)],
     )
     # SNS encrypts each message with the topic's key on the publisher's behalf, so a publisher to
     # an SSE topic needs kms:GenerateDataKey* and kms:Decrypt on it (SNS key management guide).
@@ -214,16 +211,5 @@ def _dr_state_machine(
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             "Publishing to the KMS-encrypted notification topic needs data keys from the topic's key; the "
             "statement names that key and applies only when SNS calls KMS for the role (kms:ViaService).",
-        )
-    acknowledge(
-        machine.role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
-    )
-    for fn in (functions.health, functions.metadata, functions.failover):
-        acknowledge(
-            machine.role,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(scope).get_logical_id(fn.function.node.default_child)}.Arn>:*]",  # type: ignore[arg-type]
-            "Invoking the construct's own function at any version or alias.",
         )
     return machine
