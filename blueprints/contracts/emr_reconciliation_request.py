@@ -1,13 +1,13 @@
 """The reconciliation request contract, shared by the step submitter and the Spark job.
 
-Standard library only: the Lambda imports it at cold start and the Spark job
-ships it with ``--py-files``. Both call :func:`validate_request`, so both
-reject a bad request with the same message, of the form
-``operations[3].how: got 'outer'; accepted: inner, left, right, full``.
+Standard library only, and one top-level module, ``emr_reconciliation_request``, wherever it runs: the construct
+packages it beside the submitter's ``index.py``, which imports it at cold start, and ships it to each step as
+``--py-files``, from which the job imports it. Both call :func:`validate_request`, so both reject a bad request
+with the same message, of the form ``operations[3].how: got 'outer'; accepted: inner, left, right, full``.
 
 Checks that need the data (a column that does not exist, a type mismatch)
 happen in the Spark job, which raises :class:`InvalidRequest` with the same
-message format. The JSON Schema ``reconciliation_request.schema.json`` next to
+message format. The JSON Schema ``emr_reconciliation_request.schema.json`` next to
 this module describes the same structure for editors and other tooling.
 """
 

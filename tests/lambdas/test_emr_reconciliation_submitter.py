@@ -140,7 +140,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "POWERTOOLS_SERVICE_NAME": "emr_step_submitter",
         }.items():
             monkeypatch.setenv(key, value)
-        yield Aws(load_handler("emr_step_submitter"), cluster_id, queue_url, notifications_url)
+        yield Aws(load_handler("emr_reconciliation_submitter"), cluster_id, queue_url, notifications_url)
 
 
 def record_visibility_changes(aws: Aws) -> list[dict[str, Any]]:

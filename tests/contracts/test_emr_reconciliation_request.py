@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import emr_reconciliation_request as rr
 import jsonschema
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "blueprints" / "lambdas" / "emr_step_submitter"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "reconciliation_request_under_test", FOLDER / "reconciliation_request.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-rr = _load()
-SCHEMA = json.loads((FOLDER / "reconciliation_request.schema.json").read_text())
+FOLDER = Path(rr.__file__).resolve().parent
+SCHEMA = json.loads((FOLDER / "emr_reconciliation_request.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
@@ -145,7 +131,8 @@ def test_file_uris_only_when_the_caller_allows_them() -> None:
 
 def test_the_contract_imports_only_the_standard_library() -> None:
     probe = (
-        f"import sys; sys.path.insert(0, {str(FOLDER)!r}); import reconciliation_request; print(sorted(sys.modules))"
+        f"import sys; sys.path.insert(0, {str(FOLDER)!r}); "
+        "import emr_reconciliation_request; print(sorted(sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "jsonschema" not in loaded
