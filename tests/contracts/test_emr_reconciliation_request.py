@@ -16,33 +16,17 @@ import emr_reconciliation_request as rr
 import jsonschema
 import pytest
 
+from tests.handler_kit import load_event
+
 FOLDER = Path(rr.__file__).resolve().parent
 SCHEMA = rr.json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
 def base() -> dict[str, Any]:
-    return {
-        "request_id": "recon-2026-11-001",
-        "schema_version": "1.0",
-        "inputs": {
-            "ledger": {"uri": "s3://finance-data/ledger/2026-11/", "format": "csv", "options": {"delimiter": ";"}},
-            "bank": {"uri": "s3://finance-data/bank/2026-11.parquet", "format": "parquet"},
-        },
-        "operations": [
-            {
-                "op": "vlookup",
-                "input": "ledger",
-                "with": "bank",
-                "on": ["txn_id"],
-                "columns": ["bank_amount"],
-                "default": {"bank_amount": 0},
-            },
-            {"op": "derive", "column": "diff", "expression": "round(amount - bank_amount, 2)"},
-            {"op": "filter", "condition": "abs(diff) >= 0.01"},
-        ],
-        "output": {"uri": "s3://finance-results/reconciliation/", "format": "csv"},
-    }
+    """The base request the EMR reconciliation tests share (``tests/lambdas/events/emr_reconciliation_request.json``),
+    a fresh copy for each use."""
+    return load_event("emr_reconciliation_request")
 
 
 def mutated(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
