@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from blueprints.constructs.common import notify
 
 
 def create_alarms(
@@ -52,6 +53,5 @@ def create_alarms(
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
     ]
-    for alarm in alarms:
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+    notify(topic, *alarms, ok=False)
     return list(alarms)

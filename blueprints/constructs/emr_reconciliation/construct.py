@@ -223,7 +223,6 @@ class EmrReconciliationCluster(Construct):
             maximum_on_demand_capacity_units,
             maximum_core_capacity_units,
         )
-        selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         explain_zone_lookup(self, vpc, created=False)
         job = job_script or JOB_SCRIPT
         certificates = validate(
@@ -242,7 +241,7 @@ class EmrReconciliationCluster(Construct):
             data_buckets=data_buckets,
             submitter_max_concurrency=submitter_max_concurrency,
         )
-        subnets = private_subnets(vpc, selection)
+        subnets = private_subnets(vpc, vpc_subnets)
 
         self.encryption_key: kms.IKey = encryption_key or create_key(self)
         self.control_bucket: s3.IBucket = create_control_bucket(self, self.encryption_key, log_retention_days)
@@ -353,8 +352,6 @@ class EmrReconciliationCluster(Construct):
             results_topic=self.results_topic,
             key=self.encryption_key,
         )
-
-    # -------------------------------------------------------------------------------------------------------------
 
     def grant_send_requests(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` send reconciliation requests: ``sqs:SendMessage`` on ``queue``, and

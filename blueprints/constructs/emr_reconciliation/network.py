@@ -21,8 +21,10 @@ class ClusterSecurityGroups:
     service_access: ec2.ISecurityGroup
 
 
-def private_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:
-    """The subnets ``selection`` picks in ``vpc``; refused unless they are one or more, all private."""
+def private_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.SelectedSubnets:
+    """The subnets ``selection`` picks in ``vpc`` (by default its private subnets with egress); refused unless they
+    are one or more, all private."""
+    selection = selection or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
     subnets = vpc.select_subnets(
         subnet_type=selection.subnet_type,
         subnet_group_name=selection.subnet_group_name,

@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import SecureQueue, TopicRuleTarget, acknowledge, service_grant
+from blueprints.constructs.common import SecureQueue, TopicRuleTarget, acknowledge, secure_topic, service_grant
 
 #: Where the job writes each request's outcome in the control bucket (the submitter's results_uri).
 RESULTS_PREFIX = "results/"
@@ -19,7 +19,7 @@ RESULTS_PREFIX = "results/"
 
 def create_results_topic(scope: Construct, key: kms.IKey) -> sns.ITopic:
     """The topic of every outcome: the submitter's rejections and EMR's step state changes."""
-    return sns.Topic(scope, "Results", master_key=key, enforce_ssl=True, display_name="Reconciliation results")
+    return secure_topic(scope, "Results", key=key, display_name="Reconciliation results")
 
 
 def publish_step_events(

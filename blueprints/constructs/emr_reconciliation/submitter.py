@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import LAMBDAS_DIR, PythonHandler, SecureQueue, acknowledge, present
+from blueprints.constructs.common import LAMBDAS_DIR, PythonHandler, SecureQueue, acknowledge, present, secure_table
 from blueprints.constructs.emr_reconciliation.artifacts import code_with_contract
 
 #: The submitter's handler folder under ``blueprints/lambdas/``.
@@ -58,20 +58,9 @@ def create_request_queue(
 
 
 def create_ledger(scope: Construct, key: kms.IKey) -> dynamodb.ITable:
-    """One item per request id, which the submitter claims before it adds a step; entries expire (``expires_at``)."""
-    return dynamodb.Table(
-        scope,
-        "Ledger",
-        partition_key=dynamodb.Attribute(name="request_id", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-        encryption_key=key,
-        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
-        time_to_live_attribute="expires_at",
-        removal_policy=RemovalPolicy.RETAIN,
-    )
+    """One item per request id, which the submitter claims before it adds a step; entries expire (``expires_at``).
+    Retained with the stack: it is what stops a request id from running twice."""
+    return secure_table(scope, "Ledger", key=key, partition_key="request_id", time_to_live_attribute="expires_at")
 
 
 def create_submitter(
