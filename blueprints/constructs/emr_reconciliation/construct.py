@@ -22,31 +22,18 @@ from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
 from blueprints.constructs.common import PythonHandler, alarm_notification_topic, explain_zone_lookup
-from blueprints.constructs.emr_reconciliation.alarms import create_alarms
-from blueprints.constructs.emr_reconciliation.artifacts import JOB_SCRIPT, create_job_artifacts
-from blueprints.constructs.emr_reconciliation.cluster import (
-    RELEASE_LABEL,
-    create_cluster,
-    create_security_configuration,
+from blueprints.constructs.emr_reconciliation import (
+    alarms,
+    artifacts,
+    cluster,
+    fleets,
+    grants,
+    network,
+    results,
+    storage,
+    submitter,
 )
-from blueprints.constructs.emr_reconciliation.fleets import (
-    PRIMARY_INSTANCE_TYPES,
-    WORKER_INSTANCE_TYPES,
-    FleetInstanceType,
-    InstanceFleets,
-    ScalingLimits,
-)
-from blueprints.constructs.emr_reconciliation.grants import create_cluster_roles, grant_instance_role, grant_submitter
-from blueprints.constructs.emr_reconciliation.network import create_security_groups, private_subnets
-from blueprints.constructs.emr_reconciliation.results import create_results_topic, publish_step_events
-from blueprints.constructs.emr_reconciliation.storage import create_control_bucket, create_key, data_buckets_or_new
-from blueprints.constructs.emr_reconciliation.submitter import (
-    REQUEST_METRICS,
-    SUBMITTER_SERVICE,
-    create_ledger,
-    create_request_queue,
-    create_submitter,
-)
+from blueprints.constructs.emr_reconciliation.fleets import FleetInstanceType
 from blueprints.constructs.emr_reconciliation.validation import validate
 
 
@@ -69,10 +56,10 @@ class EmrReconciliationCluster(Construct):
         encryption_key: kms.IKey | None = None,
         data_buckets: Sequence[s3.IBucket] | None = None,
         cluster_name: str = "reconciliation",
-        release_label: str = RELEASE_LABEL,
-        primary_instance_types: Sequence[FleetInstanceType] = PRIMARY_INSTANCE_TYPES,
-        core_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
-        task_instance_types: Sequence[FleetInstanceType] = WORKER_INSTANCE_TYPES,
+        release_label: str = cluster.RELEASE_LABEL,
+        primary_instance_types: Sequence[FleetInstanceType] = fleets.PRIMARY_INSTANCE_TYPES,
+        core_instance_types: Sequence[FleetInstanceType] = fleets.WORKER_INSTANCE_TYPES,
+        task_instance_types: Sequence[FleetInstanceType] = fleets.WORKER_INSTANCE_TYPES,
         primary_on_demand: bool = True,
         core_on_demand_units: int | None = None,
         core_spot_units: int = 0,
@@ -206,7 +193,7 @@ class EmrReconciliationCluster(Construct):
             alarms (list[cloudwatch.IAlarm])
         """
         super().__init__(scope, id)
-        fleets = InstanceFleets.with_defaults(
+        instance_fleets = fleets.InstanceFleets.with_defaults(
             primary=primary_instance_types,
             core=core_instance_types,
             task=task_instance_types,
@@ -217,19 +204,19 @@ class EmrReconciliationCluster(Construct):
             task_spot_units=task_spot_units,
             spot_price_percent_of_on_demand=spot_price_percent_of_on_demand,
         )
-        limits = ScalingLimits(
+        limits = fleets.ScalingLimits(
             minimum_capacity_units,
             maximum_capacity_units,
             maximum_on_demand_capacity_units,
             maximum_core_capacity_units,
         )
         explain_zone_lookup(self, vpc, created=False)
-        job = job_script or JOB_SCRIPT
+        job = job_script or artifacts.JOB_SCRIPT
         certificates = validate(
             in_transit_certificates=in_transit_certificates,
             cluster_name=cluster_name,
             release_label=release_label,
-            fleets=fleets,
+            fleets=instance_fleets,
             limits=limits,
             step_concurrency_level=step_concurrency_level,
             job_script=job,
@@ -241,40 +228,30 @@ class EmrReconciliationCluster(Construct):
             data_buckets=data_buckets,
             submitter_max_concurrency=submitter_max_concurrency,
         )
-        subnets = private_subnets(vpc, vpc_subnets)
+        subnets = network.private_subnets(vpc, vpc_subnets)
 
-        self.encryption_key: kms.IKey = encryption_key or create_key(self)
-        self.control_bucket: s3.IBucket = create_control_bucket(self, self.encryption_key, log_retention_days)
-        self.data_buckets: list[s3.IBucket] = data_buckets_or_new(self, self.encryption_key, data_buckets)
-        groups = create_security_groups(self, vpc, subnets)
+        self.encryption_key: kms.IKey = encryption_key or storage.create_key(self)
+        self.control_bucket: s3.IBucket = storage.create_control_bucket(self, self.encryption_key, log_retention_days)
+        self.data_buckets: list[s3.IBucket] = storage.data_buckets_or_new(self, self.encryption_key, data_buckets)
+        groups = network.create_security_groups(self, vpc, subnets)
         self.primary_security_group: ec2.ISecurityGroup = groups.primary
         self.worker_security_group: ec2.ISecurityGroup = groups.worker
         self.service_access_security_group: ec2.ISecurityGroup = groups.service_access
-        roles = create_cluster_roles(self, self.encryption_key)
+        roles = grants.create_cluster_roles(self, self.encryption_key)
         self.instance_role: iam.IRole = roles.instance_role
         self.instance_profile: iam.CfnInstanceProfile = roles.instance_profile
         self.service_role: iam.IRole = roles.service_role
-        self.job_script: s3_assets.Asset
-        self.job_modules: s3_assets.Asset
-        self.job_script, self.job_modules = create_job_artifacts(self, job)
-        grant_instance_role(
-            self.instance_role,
-            control=self.control_bucket,
-            data_buckets=self.data_buckets,
-            key=self.encryption_key,
-            job=(self.job_script, self.job_modules),
-            certificates=certificates,
-        )
-        self.security_configuration: emr.CfnSecurityConfiguration = create_security_configuration(
+        self._ship_job(job, certificates)
+        self.security_configuration: emr.CfnSecurityConfiguration = cluster.create_security_configuration(
             self, self.encryption_key, in_transit_certificates
         )
-        self.cluster: emr.CfnCluster = create_cluster(
+        self.cluster: emr.CfnCluster = cluster.create_cluster(
             self,
             name=cluster_name,
             release_label=release_label,
             step_concurrency_level=step_concurrency_level,
             termination_protected=termination_protected,
-            fleets=fleets,
+            fleets=instance_fleets,
             limits=limits,
             subnets=subnets,
             security_groups=groups,
@@ -288,13 +265,20 @@ class EmrReconciliationCluster(Construct):
         )
         self._build_requests_and_results(submitter_timeout, request_retention, max_receive_count)
         self._build_submitter(submitter_code, submitter_timeout, submitter_max_concurrency, ledger_retention_days)
-        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.encryption_key, notification_topic)
-        self.alarms: list[cloudwatch.IAlarm] = create_alarms(
-            self,
-            dead_letter_queue=self.dead_letter_queue,
-            results_dead_letter_queue=self.results_dead_letter_queue,
-            submitter=self.submitter.function,
-            topic=self.notification_topic,
+        self._build_alarms(notification_topic)
+
+    def _ship_job(self, job: Path, certificates: tuple[str, str]) -> None:
+        """The job script and the contract for ``--py-files``, and what the nodes may read and write to run it."""
+        self.job_script: s3_assets.Asset
+        self.job_modules: s3_assets.Asset
+        self.job_script, self.job_modules = artifacts.create_job_artifacts(self, job)
+        grants.grant_instance_role(
+            self.instance_role,
+            control=self.control_bucket,
+            data_buckets=self.data_buckets,
+            key=self.encryption_key,
+            job=(self.job_script, self.job_modules),
+            certificates=certificates,
         )
 
     def _build_requests_and_results(
@@ -303,18 +287,18 @@ class EmrReconciliationCluster(Construct):
         """The request queue, the ledger, the results topic, and EMR's step events published on it."""
         self.queue: sqs.IQueue
         self.dead_letter_queue: sqs.IQueue
-        self.queue, self.dead_letter_queue = create_request_queue(
+        self.queue, self.dead_letter_queue = submitter.create_request_queue(
             self,
             self.encryption_key,
             submitter_timeout=submitter_timeout,
             retention=request_retention,
             max_receive_count=max_receive_count,
         )
-        self.ledger: dynamodb.ITable = create_ledger(self, self.encryption_key)
-        self.results_topic: sns.ITopic = create_results_topic(self, self.encryption_key)
+        self.ledger: dynamodb.ITable = submitter.create_ledger(self, self.encryption_key)
+        self.results_topic: sns.ITopic = results.create_results_topic(self, self.encryption_key)
         self.results_dead_letter_queue: sqs.IQueue
         self.step_events_rule: events.IRule
-        self.results_dead_letter_queue, self.step_events_rule = publish_step_events(
+        self.results_dead_letter_queue, self.step_events_rule = results.publish_step_events(
             self,
             topic=self.results_topic,
             key=self.encryption_key,
@@ -326,7 +310,7 @@ class EmrReconciliationCluster(Construct):
         self, code: lambda_.Code | None, timeout: Duration, max_concurrency: int, ledger_retention_days: int
     ) -> None:
         """The submitter, fed by the request queue, with the permissions it needs and the settings it reads."""
-        self.submitter: PythonHandler = create_submitter(
+        self.submitter: PythonHandler = submitter.create_submitter(
             self,
             queue=self.queue,
             code=code,
@@ -344,13 +328,24 @@ class EmrReconciliationCluster(Construct):
                 "LEDGER_TTL_DAYS": str(ledger_retention_days),
             },
         )
-        grant_submitter(
+        grants.grant_submitter(
             self.submitter.role,
             control=self.control_bucket,
             ledger=self.ledger,
             cluster_arn=self.cluster_arn,
             results_topic=self.results_topic,
             key=self.encryption_key,
+        )
+
+    def _build_alarms(self, notification_topic: sns.ITopic | None) -> None:
+        """The notification topic (``notification_topic``, or a new one) and the alarms that notify it."""
+        self.notification_topic: sns.ITopic = alarm_notification_topic(self, self.encryption_key, notification_topic)
+        self.alarms: list[cloudwatch.IAlarm] = alarms.create_alarms(
+            self,
+            dead_letter_queue=self.dead_letter_queue,
+            results_dead_letter_queue=self.results_dead_letter_queue,
+            submitter=self.submitter.function,
+            topic=self.notification_topic,
         )
 
     def grant_send_requests(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -379,10 +374,13 @@ class EmrReconciliationCluster(Construct):
         ``rejected``, ``deferred``, ``failed``, ``duplicate``, ``recovered``): the ``Blueprints`` namespace,
         dimension ``service`` = ``emr_step_submitter``, metric ``RequestsSubmitted``, ``RequestsRejected``...;
         5-minute sums."""
-        if outcome not in REQUEST_METRICS:
-            raise ValueError(f"outcome must be one of {', '.join(REQUEST_METRICS)}; got {outcome!r}")
+        if outcome not in submitter.REQUEST_METRICS:
+            raise ValueError(f"outcome must be one of {', '.join(submitter.REQUEST_METRICS)}; got {outcome!r}")
         return handler_metric(
-            REQUEST_METRICS[outcome], {"service": SUBMITTER_SERVICE}, statistic=statistic, period=period
+            submitter.REQUEST_METRICS[outcome],
+            {"service": submitter.SUBMITTER_SERVICE},
+            statistic=statistic,
+            period=period,
         )
 
     def metric_requests_rejected(self, *, period: Duration | None = None) -> cloudwatch.Metric:
