@@ -11,6 +11,8 @@ from constructs import Construct
 
 from blueprints.constructs.common import notify
 
+_PERIOD = Duration.minutes(5)
+
 
 def create_alarms(
     scope: Construct,
@@ -22,36 +24,41 @@ def create_alarms(
 ) -> list[cloudwatch.IAlarm]:
     """One alarm per failure a person must look at, each notifying ``topic``."""
     alarms = [
-        cloudwatch.Alarm(
+        _at_least_one(
             scope,
             "DeadLetteredRequestsAlarm",
-            alarm_description="Reconciliation requests failed repeatedly and were dead-lettered: inspect, redrive",
-            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "Reconciliation requests failed repeatedly and were dead-lettered: inspect, redrive",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(period=_PERIOD),
         ),
-        cloudwatch.Alarm(
+        _at_least_one(
             scope,
             "UndeliveredResultsAlarm",
-            alarm_description="EMR step results could not be published to the results topic",
-            metric=results_dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "EMR step results could not be published to the results topic",
+            results_dead_letter_queue.metric_approximate_number_of_messages_visible(period=_PERIOD),
         ),
-        cloudwatch.Alarm(
+        _at_least_one(
             scope,
             "SubmitterErrorsAlarm",
-            alarm_description="The step submitter function failed (not a single request: the whole invocation)",
-            metric=submitter.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
+            "The step submitter function failed (not a single request: the whole invocation)",
+            submitter.metric_errors(period=_PERIOD),
             evaluation_periods=3,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
     ]
     notify(topic, *alarms, ok=False)
     return list(alarms)
+
+
+def _at_least_one(
+    scope: Construct, id: str, description: str, metric: cloudwatch.IMetric, *, evaluation_periods: int = 1
+) -> cloudwatch.Alarm:
+    """An alarm when ``metric`` is 1 or more in ``evaluation_periods`` periods in a row; no data is no alarm."""
+    return cloudwatch.Alarm(
+        scope,
+        id,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=evaluation_periods,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
