@@ -57,7 +57,7 @@ EMR_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.9.*/bin
 ## test-emr: the syntax gate, then tests/jobs and the contract tests on the EMR runtime
 test-emr: .venv-emr/.installed
 	.venv-emr/bin/python tools/emr_runtime_gate.py
-	.venv-emr/bin/python -m pytest tests/jobs tests/lambdas/test_reconciliation_request.py
+	.venv-emr/bin/python -m pytest tests/jobs tests/contracts/test_emr_reconciliation_request.py
 
 ## synth: every example stack, with the AwsSolutions and Serverless nag packs, into cdk.out/
 synth: setup
@@ -84,11 +84,12 @@ typecheck: setup
 		(cd "$$dir" && mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --python-version $(LAMBDA_PYTHON) \
 			--cache-dir $(CURDIR)/.mypy_cache/handlers .) || exit 1; \
 	done
-	@# A job ships modules it shares with a handler (--py-files), so the handler folders are on its path.
+	@# Each job folder is its own import root too. A contract shared by a handler and a job (blueprints/contracts)
+	@# is found through mypy_path (pyproject.toml) and checked once, in the package run above.
 	@for dir in blueprints/jobs/*/; do \
 		[ -d "$$dir" ] || continue; \
-		(cd "$$dir" && MYPYPATH="$$(ls -d $(CURDIR)/blueprints/lambdas/*/ | paste -sd:)" \
-			mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/jobs .) || exit 1; \
+		(cd "$$dir" && mypy --explicit-package-bases --config-file $(CURDIR)/pyproject.toml \
+			--cache-dir $(CURDIR)/.mypy_cache/jobs .) || exit 1; \
 	done
 
 cfn-lint: setup

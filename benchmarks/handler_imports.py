@@ -18,11 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "blueprints" / "lambdas"
+#: Modules a construct packages beside a handler's index.py (blueprints.constructs.emr_reconciliation.artifacts).
+CONTRACTS = ROOT / "blueprints" / "contracts"
 BUDGET = 1.3
 
 _PROBE = """
 import sys, time
-sys.path.insert(0, {folder!r})
+sys.path[:0] = [{folder!r}, {contracts!r}]
 start = time.perf_counter()
 import {module}
 print(time.perf_counter() - start)
@@ -30,7 +32,7 @@ print(time.perf_counter() - start)
 
 
 def cold_import(module: str, folder: Path | None = None) -> float:
-    code = _PROBE.format(folder=str(folder or ROOT), module=module)
+    code = _PROBE.format(folder=str(folder or ROOT), contracts=str(CONTRACTS), module=module)
     env = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1])

@@ -50,7 +50,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
-JOB = ROOT / "blueprints" / "jobs" / "reconciliation" / "reconcile.py"
+JOB = ROOT / "blueprints" / "jobs" / "emr_reconciliation" / "reconcile.py"
+#: The folder of the job's contract module, which the job imports as a top-level module (on EMR from --py-files).
+CONTRACTS = ROOT / "blueprints" / "contracts"
 RESULTS = ROOT / "benchmarks" / "results" / "reconcile.json"
 CHART = ROOT / "docs" / "img" / "emr-reconciliation-growth.png"
 DATA = Path(tempfile.gettempdir()) / "reconcile-bench-data"
@@ -243,6 +245,9 @@ def request(folder: Path, fmt: str, output: Path) -> dict[str, Any]:
 
 
 def load_job() -> ModuleType:
+    """The job module, with its contract importable as ``spark-submit --py-files`` makes it on EMR."""
+    if str(CONTRACTS) not in sys.path:
+        sys.path.insert(0, str(CONTRACTS))
     spec = importlib.util.spec_from_file_location("reconcile", JOB)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_DIRS = ("blueprints/lambdas", "blueprints/jobs", "blueprints/schemas")
+SHIPPED_DIRS = ("blueprints/lambdas", "blueprints/jobs", "blueprints/contracts", "blueprints/schemas")
 #: The kinds of data file the constructs read (pyproject.toml's package-data).
 DATA_SUFFIXES = (".json", ".sql", ".sh", ".txt", ".yaml")
 

@@ -19,9 +19,9 @@ from blueprints.constructs.common import PYTHON_RUNTIME
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "blueprints" / "lambdas"
-#: Modules under blueprints/lambdas that also run somewhere else, on an older Python with its own gate: the
-#: reconciliation contract is shipped to EMR with the Spark job (``--py-files``).
-ALSO_RUN_ELSEWHERE = {"emr_step_submitter/reconciliation_request.py"}
+#: Modules under blueprints/lambdas that also run somewhere else, on an older Python with its own gate. None: a
+#: module that a handler shares with a Spark job lives in blueprints/contracts, under the job's gate.
+ALSO_RUN_ELSEWHERE: set[str] = set()
 #: PEP 758 (unparenthesized ``except A, B``) is new in 3.14: ruff names the target it holds a file to.
 PROBE_3_14 = "try:\n    pass\nexcept ValueError, TypeError:\n    raise\n"
 

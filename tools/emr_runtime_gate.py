@@ -1,11 +1,12 @@
 """The EMR runtime gate: fails when the Spark job or its contract need a Python newer than EMR runs them on.
 
-The job (``blueprints/jobs``) and the request contract it ships with ``--py-files`` run on EMR's PySpark
-interpreter, Python 3.9 (``JOB_PYTHON`` in ``blueprints.constructs.emr_reconciliation``), so they may use neither
-syntax nor standard-library features of later versions. vermin finds both, including ``X | Y`` unions at run time
-(``isinstance(x, int | float)``) and ``zip(..., strict=True)``; annotations are not evaluated (PEP 563). vermin
-cannot see syntax that the Python running it cannot parse (it passes a ``match`` statement when run on 3.9), so
-every file is first parsed with ``ast.parse(feature_version=TARGET)``, which refuses it.
+The job (``blueprints/jobs``) and the request contract it ships with ``--py-files`` (``blueprints/contracts``)
+run on EMR's PySpark interpreter, Python 3.9 (``JOB_PYTHON`` in ``blueprints.constructs.emr_reconciliation``), so
+they may use neither syntax nor standard-library features of later versions. vermin finds both, including
+``X | Y`` unions at run time (``isinstance(x, int | float)``) and ``zip(..., strict=True)``; annotations are not
+evaluated (PEP 563). vermin cannot see syntax that the Python running it cannot parse (it passes a ``match``
+statement when run on 3.9), so every file is first parsed with ``ast.parse(feature_version=TARGET)``, which
+refuses it.
 
     python tools/emr_runtime_gate.py [paths...]    # exit 0: within the target; 1: a violation, listed
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = "3.9"
 PATHS = (
     ROOT / "blueprints" / "jobs",
-    ROOT / "blueprints" / "lambdas" / "emr_step_submitter" / "reconciliation_request.py",
+    ROOT / "blueprints" / "contracts" / "emr_reconciliation_request.py",
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,17 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
+from blueprints.constructs.common import LAMBDAS_DIR
 from blueprints.constructs.emr_reconciliation import (
+    CONTRACT,
+    CONTRACT_MODULE,
     EMR_MANAGED_TAG,
     JOB_PYTHON,
     JOB_PYTHON_VERSION,
+    JOB_SCRIPT,
     RELEASE_LABEL,
     RELEASE_SPARK_VERSION,
+    SUBMITTER,
     EmrReconciliationCluster,
     FleetInstanceType,
     deferral_seconds,
@@ -297,16 +304,37 @@ def test_instance_role_reaches_only_the_construct_buckets_the_job_and_the_certif
     assert statements["ReadWriteData"]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("ReconciliationData")
 
 
-def test_job_ships_as_the_script_and_a_zip_holding_only_the_contract_module(template: Template, outdir: Path) -> None:
-    env = next(
-        f["Properties"]["Environment"]["Variables"]
+def _submitter_function(template: Template) -> dict[str, Any]:
+    return next(
+        f
         for f in template.find_resources("AWS::Lambda::Function").values()
         if "PY_FILES_URI" in f["Properties"].get("Environment", {}).get("Variables", {})
     )
+
+
+def test_job_ships_as_the_script_and_a_zip_holding_only_the_contract_module(template: Template, outdir: Path) -> None:
+    env = _submitter_function(template)["Properties"]["Environment"]["Variables"]
     modules_hash = env["PY_FILES_URI"].rsplit("/", 1)[-1].removesuffix(".zip")
     script_hash = env["JOB_SCRIPT_URI"].rsplit("/", 1)[-1].removesuffix(".py")
-    assert sorted(p.name for p in (outdir / f"asset.{modules_hash}").iterdir()) == ["reconciliation_request.py"]
-    assert (outdir / f"asset.{script_hash}.py").is_file()  # the job script itself, staged as a single file
+    modules = outdir / f"asset.{modules_hash}"
+    assert sorted(p.name for p in modules.iterdir()) == [CONTRACT_MODULE]
+    assert (modules / CONTRACT_MODULE).read_bytes() == CONTRACT.read_bytes()
+    assert (outdir / f"asset.{script_hash}.py").read_bytes() == JOB_SCRIPT.read_bytes()  # staged as a single file
+
+
+def test_the_submitters_package_holds_the_contract_it_imports(template: Template, outdir: Path) -> None:
+    """The package is the handler folder and the same contract module as the job's, and imports on its own."""
+    key = _submitter_function(template)["Properties"]["Code"]["S3Key"]
+    package = outdir / f"asset.{key.removesuffix('.zip')}"
+    assert sorted(p.name for p in package.iterdir()) == [CONTRACT_MODULE, "index.py"]
+    assert (package / CONTRACT_MODULE).read_bytes() == CONTRACT.read_bytes()
+    assert (package / "index.py").read_bytes() == (LAMBDAS_DIR / SUBMITTER / "index.py").read_bytes()
+    probe = "import index, emr_reconciliation_request as c; print(c.__file__, index.InvalidRequest is c.InvalidRequest)"
+    environment = {"AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "1", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=package, env=environment, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split() == [str(package / CONTRACT_MODULE), "True"]
 
 
 def test_submitter_may_add_and_list_steps_on_its_cluster_only(template: Template) -> None:
@@ -455,7 +483,7 @@ def json_zone(value: Any) -> int:
 
 
 def test_retention_check_uses_the_submitters_own_backoff() -> None:
-    handler = load_handler("emr_step_submitter")
+    handler = load_handler("emr_reconciliation_submitter")
     record = load_event("emr_reconciliation_sqs_record")
 
     def backoff(receives: int) -> int:
@@ -660,7 +688,7 @@ def test_step_notifications_name_the_results_object_the_job_writes(template: Tem
     (bucket_ref,) = [p for p in parts if not isinstance(p, str)]
     assert bucket_ref["Ref"] in rendered and bucket_ref["Ref"].startswith("ReconciliationControl")
     # The submitter passes the job the same place for the same request id.
-    submitter = load_handler("emr_step_submitter")
+    submitter = load_handler("emr_reconciliation_submitter")
     assert submitter.results_uri("bucket", "recon-1") == "s3://bucket/results/recon-1.json"
 
 

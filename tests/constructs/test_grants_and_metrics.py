@@ -420,8 +420,8 @@ def _function_environment(built: Built, stack_name: str, function: Any) -> dict[
     [
         ("Scaling", 0, "vertical_scaling_report", lambda c: c.report_handler.function),
         ("Scaling", 1, "vertical_scaling_report", lambda c: c.report_handler.function),
-        ("Emr", 0, "emr_step_submitter", lambda c: c.submitter.function),
-        ("Emr", 1, "emr_step_submitter", lambda c: c.submitter.function),
+        ("Emr", 0, "emr_reconciliation_submitter", lambda c: c.submitter.function),
+        ("Emr", 1, "emr_reconciliation_submitter", lambda c: c.submitter.function),
         ("WebLogic", 0, "weblogic_floating_ip_route_mover", lambda c: c.route_mover_function),
         ("WebLogic", 1, "weblogic_floating_ip_route_mover", lambda c: c.route_mover_function),
         ("Airflow", 0, "mwaa_dr_metadata", lambda c: c.backup_function.function),
@@ -485,7 +485,7 @@ def test_metric_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="outcome must be one of resized, noop"):
         scaling.metric_resizes("ok")
     assert set(vertical_scaling.OUTCOMES) == set(load_handler("vertical_scaling_report").OUTCOMES)
-    assert set(emr_reconciliation.REQUEST_METRICS.values()) == _published("emr_step_submitter")[0]
+    assert set(emr_reconciliation.REQUEST_METRICS.values()) == _published("emr_reconciliation_submitter")[0]
     assert set(weblogic_floating_ip.ROUTE_MOVER_METRICS) == _published("weblogic_floating_ip_route_mover")[0]
     assert mwaa_dr.BACKUP_SERVICE == "mwaa-dr-backup"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "blueprints" / "lambdas"
+#: Modules a construct packages beside a handler's index.py (blueprints.constructs.emr_reconciliation.artifacts).
+CONTRACTS = LAMBDAS.parent / "contracts"
 HANDLERS = sorted(p.parent.name for p in LAMBDAS.glob("*/index.py"))
 HEAVY = (
     "pandas",
@@ -30,7 +32,7 @@ HEAVY = (
 
 _PROBE = """
 import json, sys
-sys.path.insert(0, {folder!r})
+sys.path[:0] = [{folder!r}, {contracts!r}]
 import index
 print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
 """
@@ -39,7 +41,7 @@ print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
 @pytest.mark.parametrize("name", HANDLERS)
 def test_handler_import_pulls_in_no_heavy_library(name: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(folder=str(LAMBDAS / name))],
+        [sys.executable, "-c", _PROBE.format(folder=str(LAMBDAS / name), contracts=str(CONTRACTS))],
         capture_output=True,
         text=True,
         check=True,

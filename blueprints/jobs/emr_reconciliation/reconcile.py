@@ -1,6 +1,6 @@
 """Spark entry point of the reconciliation service: one request in, one dataset out.
 
-    spark-submit --py-files s3://.../reconciliation_request.zip s3://.../reconcile.py --request s3://.../request.json
+    spark-submit --py-files s3://.../emr_reconciliation_request.zip s3://.../reconcile.py --request s3://.../request.json
 
 The request is read through Spark (so ``s3://`` goes through EMRFS on EMR), checked with the same contract module
 as the step submitter, and turned into ONE DataFrame plan for the whole operation list, built from Spark's
@@ -13,6 +13,9 @@ writes its outcome there as JSON before it exits: ``SUCCEEDED`` with the output 
 ``INVALID_REQUEST`` with the message naming the field or operation, or ``FAILED`` (a platform fault) with the
 error. In cluster mode the driver's stderr is a YARN container log, so this object is how a requester learns why.
 
+The contract is the top-level module ``emr_reconciliation_request``: the construct ships it as the step's
+``--py-files``; a local run passes ``--py-files blueprints/contracts/emr_reconciliation_request.py`` the same way.
+
 Runs on EMR's PySpark interpreter, Python 3.9 (``tools/emr_runtime_gate.py`` keeps the syntax within it).
 """
 
@@ -20,42 +23,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from types import ModuleType
 from typing import Any, Optional
 
+import emr_reconciliation_request as contract
+from emr_reconciliation_request import InvalidRequest
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-CONTRACT_MODULE = "reconciliation_request"
-# Where the contract lives in this package (blueprints/lambdas/emr_step_submitter), for runs without --py-files.
-CONTRACT_FOLDER = ("lambdas", "emr_step_submitter")
-
 # Spark settings the plan's semantics rely on (null on a bad cast or a division by zero, as a spreadsheet shows a
 # blank rather than aborting a 100 GB job), set on the session so a cluster default cannot change results.
 SESSION_CONF = {"spark.sql.ansi.enabled": "false", "spark.sql.caseSensitive": "true"}
-
-
-def load_contract() -> ModuleType:
-    """The shared contract module: from ``--py-files`` on EMR, else from this package's source tree."""
-    try:
-        return importlib.import_module(CONTRACT_MODULE)
-    except ModuleNotFoundError:
-        here = Path(__file__).resolve()
-        if len(here.parents) < 3:
-            raise
-        sys.path.insert(0, str(here.parents[2].joinpath(*CONTRACT_FOLDER)))
-        return importlib.import_module(CONTRACT_MODULE)
-
-
-contract = load_contract()
-InvalidRequest = contract.InvalidRequest
 
 
 def _reason(error: Exception) -> str:

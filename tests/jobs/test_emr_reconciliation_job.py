@@ -19,7 +19,7 @@ from pyspark.errors import AnalysisException
 
 pytestmark = pytest.mark.spark
 
-JOB = Path(__file__).resolve().parents[2] / "blueprints" / "jobs" / "reconciliation" / "reconcile.py"
+JOB = Path(__file__).resolve().parents[2] / "blueprints" / "jobs" / "emr_reconciliation" / "reconcile.py"
 
 
 def _load_job() -> ModuleType:

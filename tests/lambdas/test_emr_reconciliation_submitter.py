@@ -20,7 +20,8 @@ from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
 
 REGION = "us-east-1"
 CONTROL = "reconciliation-control"
-DATA = "reconciliation-data"
+DATA = "finance-data"
+RESULTS = "finance-results"
 LEDGER = "reconciliation-ledger"
 REQUEST = load_event("emr_reconciliation_request")
 RECORD = load_event("emr_reconciliation_sqs_record")
@@ -95,6 +96,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=CONTROL)
         s3.create_bucket(Bucket=DATA)
+        s3.create_bucket(Bucket=RESULTS)
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=LEDGER,
             KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
@@ -130,7 +132,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         for key, value in {
             "CLUSTER_ID": cluster_id,
             "CONTROL_BUCKET": CONTROL,
-            "DATA_BUCKETS": f"{DATA},other-data",
+            "DATA_BUCKETS": f"{DATA},{RESULTS}",
             "LEDGER_TABLE": LEDGER,
             "RESULTS_TOPIC_ARN": topic_arn,
             "JOB_SCRIPT_URI": "s3://assets/job.py",
@@ -140,7 +142,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "POWERTOOLS_SERVICE_NAME": "emr_step_submitter",
         }.items():
             monkeypatch.setenv(key, value)
-        yield Aws(load_handler("emr_step_submitter"), cluster_id, queue_url, notifications_url)
+        yield Aws(load_handler("emr_reconciliation_submitter"), cluster_id, queue_url, notifications_url)
 
 
 def record_visibility_changes(aws: Aws) -> list[dict[str, Any]]:
@@ -244,7 +246,7 @@ def test_valid_request_becomes_one_spark_step_and_is_recorded(aws: Aws) -> None:
         aws.client("s3").get_object(Bucket=CONTROL, Key="requests/recon-2026-11-001.json")["Body"].read()
     )
     assert stored["request_id"] == "recon-2026-11-001"
-    assert stored["inputs"]["bank"]["options"]["header"] is True  # the normalized request, defaults filled in
+    assert stored["inputs"]["ledger"]["options"]["header"] is True  # the normalized request, defaults filled in
     assert aws.handler.validate_request(stored) == stored  # the job re-validates this file and gets the same request
     item = aws.ledger("recon-2026-11-001")
     assert item is not None
@@ -377,13 +379,13 @@ def test_step_search_stops_at_steps_older_than_the_claim(aws: Aws) -> None:
         (request(output={"uri": "s3://someone-elses-bucket/out/", "format": "csv"}), "recon-2026-11-001",
          "output.uri: bucket 'someone-elses-bucket' is not one the cluster may use"),
         # An output that Spark's overwrite would delete inputs with, or that would write over a whole bucket.
-        (request(output={"uri": "s3://reconciliation-data/ledger/", "format": "csv", "mode": "overwrite",
+        (request(output={"uri": "s3://finance-data/ledger/", "format": "csv", "mode": "overwrite",
                          "per_request_prefix": False}), "recon-2026-11-001",
-         "output.uri: 's3://reconciliation-data/ledger/' contains inputs.ledger.uri"),
-        (request(output={"uri": "s3://reconciliation-data/ledger/2026-11/", "format": "csv"}), "recon-2026-11-001",
+         "output.uri: 's3://finance-data/ledger/' contains inputs.ledger.uri"),
+        (request(output={"uri": "s3://finance-data/ledger/2026-11/", "format": "csv"}), "recon-2026-11-001",
          "(with the per-request prefix) lies inside inputs.ledger.uri"),
-        (request(output={"uri": "s3://reconciliation-data/", "format": "csv"}), "recon-2026-11-001",
-         "output.uri: 's3://reconciliation-data/' is a bucket root"),
+        (request(output={"uri": "s3://finance-data/", "format": "csv"}), "recon-2026-11-001",
+         "output.uri: 's3://finance-data/' is a bucket root"),
     ],
 )  # fmt: skip
 def test_invalid_request_is_recorded_and_notified_as_rejected_and_consumed(

@@ -1,13 +1,15 @@
 """Turns reconciliation requests from SQS into Spark steps on the EMR cluster.
 
-For each message: validate the request against the shared contract; reject an
-invalid one (a record under ``rejected/`` in the control bucket and a REJECTED
-notification on the results topic, then the message is consumed); otherwise
-claim the request id in the ledger table, write the request to
-``requests/<request_id>.json`` and add one ``spark-submit`` step named after the
-request id, which writes its outcome to ``results/<request_id>.json``. The
+For each message: validate the request against the shared contract
+(``emr_reconciliation_request``, which the construct packages next to this
+module); reject an invalid one (a record under ``rejected/`` in the control
+bucket and a REJECTED notification on the results topic, then the message is
+consumed); otherwise claim the request id in the ledger table, write the request
+to ``requests/<request_id>.json`` and add one ``spark-submit`` step named after
+the request id, which writes its outcome to ``results/<request_id>.json``. The
 contract refuses an output that overlaps an input or is a bucket root, so a
-request is refused here, before any step, as the job would refuse it. At most one step is added per request id:
+request is refused here, before any step, as the job would refuse it. At most
+one step is added per request id:
 
 * the claim is a conditional write, so a second delivery of a submitted request
   is recognised and dropped, a concurrent one is deferred, and another request
@@ -34,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from typing import Any
 
@@ -47,7 +48,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from reconciliation_request import InvalidRequest, validate_request
+from emr_reconciliation_request import REQUEST_ID, InvalidRequest, validate_request
 
 logger = Logger()
 metrics = Metrics()
@@ -61,9 +62,6 @@ BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 900
 #: Steps created this long before a claim still count when looking for a step a dead attempt added (clock skew).
 CLOCK_SKEW_SECONDS = 300
-
-#: The contract's request id pattern; also a valid EMR step name.
-REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 #: Error codes that botocore's standard retry mode treats as transient (the request may have been processed).
 UNKNOWN_OUTCOME_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})

@@ -1,14 +1,13 @@
 """The reconciliation request contract, shared by the step submitter and the Spark job.
 
-Standard library only: the Lambda imports it at cold start and the Spark job
-ships it with ``--py-files``. Both call :func:`validate_request`, so both
-reject a bad request with the same message, of the form
-``operations[3].how: got 'outer'; accepted: inner, left, right, full``.
+Standard library only, and one top-level module, ``emr_reconciliation_request``, wherever it runs: the construct
+packages it beside the submitter's ``index.py``, which imports it at cold start, and ships it to each step as
+``--py-files``, from which the job imports it. Both call :func:`validate_request`, so both reject a bad request
+with the same message, of the form ``operations[3].how: got 'outer'; accepted: inner, left, right, full``.
 
-Checks that need the data (a column that does not exist, a type mismatch)
-happen in the Spark job, which raises :class:`InvalidRequest` with the same
-message format. The JSON Schema ``reconciliation_request.schema.json`` next to
-this module describes the same structure for editors and other tooling.
+Checks that need the data (a column that does not exist, a type mismatch) happen in the Spark job, which raises
+:class:`InvalidRequest` with the same message format. The JSON Schema ``emr_reconciliation_request.schema.json``
+next to this module, for editors and other tooling, is generated from it (:func:`json_schema`, at the end).
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ MAX_EXPRESSION_DEPTH = 64
 REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 COLUMN_NAME = re.compile(r"^[^`\x00-\x1f]{1,255}$")
-S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
+S3_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+S3_URI = re.compile(rf"^s3://{S3_BUCKET}(/[^\x00-\x1f]*)?$")
 FILE_URI = re.compile(r"^file:///[^\x00-\x1f]*$")
 DECIMAL_TYPE = re.compile(r"decimal\(([0-9]{1,2}),([0-9]{1,2})\)")
 
@@ -40,7 +40,8 @@ SIMPLE_TYPES = ("string", "integer", "long", "double", "boolean", "date", "times
 #: everything under the output location, so a request must ask for it by name.
 WRITE_MODES = ("error", "overwrite")
 #: Characters Hadoop expands in a path (glob patterns); an input may use them, an output may not.
-GLOB_CHARACTERS = re.compile(r"[*?\[\]{}\\]")
+GLOB = r"*?\[\]{}\\"
+GLOB_CHARACTERS = re.compile(f"[{GLOB}]")
 SORT_ORDERS = ("asc", "desc")
 
 CSV_READ_OPTIONS: dict[str, Any] = {
@@ -55,6 +56,11 @@ CSV_READ_OPTIONS: dict[str, Any] = {
     "schema": None,
 }
 CSV_WRITE_OPTIONS: dict[str, Any] = {"header": True, "delimiter": ","}
+#: CSV options by kind; every other read option but ``schema`` is a string of at most MAX_OPTION_LENGTH characters.
+CSV_BOOLEAN_OPTIONS = ("header", "infer_schema")
+CSV_CHARACTER_OPTIONS = ("delimiter", "quote", "escape")
+MAX_OPTION_LENGTH = 64
+MAX_PIVOT_VALUES = 1000
 
 # Scalar functions an expression may call: name -> (fewest arguments, most arguments or None).
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
@@ -525,9 +531,9 @@ def _input(value: object, path: str, schemes: tuple[str, ...]) -> dict[str, Any]
         where = f"{path}.options.{key}"
         if key == "schema" and option is None:
             continue
-        if key in ("header", "infer_schema"):
+        if key in CSV_BOOLEAN_OPTIONS:
             options[key] = _boolean(option, where)
-        elif key in ("delimiter", "quote", "escape"):
+        elif key in CSV_CHARACTER_OPTIONS:
             options[key] = _char(option, where)
         elif key == "schema":
             if not isinstance(option, dict) or not option:
@@ -535,8 +541,8 @@ def _input(value: object, path: str, schemes: tuple[str, ...]) -> dict[str, Any]
                     where, f"got {_show(option)}", "an object mapping each column, in file order, to a type"
                 )
             options[key] = {_column(c, f"{where}.{c}"): _data_type(t, f"{where}.{c}") for c, t in option.items()}
-        elif not isinstance(option, str) or len(option) > 64:
-            raise InvalidRequest(where, f"got {_show(option)}", "a string of at most 64 characters")
+        elif not isinstance(option, str) or len(option) > MAX_OPTION_LENGTH:
+            raise InvalidRequest(where, f"got {_show(option)}", f"a string of at most {MAX_OPTION_LENGTH} characters")
         else:
             options[key] = option
     if options["schema"] is not None and options["infer_schema"]:
@@ -658,8 +664,10 @@ def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
         result["column"] = _column(value["column"], at("column"))
         result["value"] = _column(value["value"], at("value"))
         values = value["values"]
-        if not isinstance(values, list) or not values or len(values) > 1000:
-            raise InvalidRequest(at("values"), f"got {_show(values)}", "a list of 1 to 1000 pivot values")
+        if not isinstance(values, list) or not values or len(values) > MAX_PIVOT_VALUES:
+            raise InvalidRequest(
+                at("values"), f"got {_show(values)}", f"a list of 1 to {MAX_PIVOT_VALUES} pivot values"
+            )
         for i, item in enumerate(values):
             if item is None or not isinstance(item, (str, int, float)) or isinstance(item, bool):
                 raise InvalidRequest(f"{at('values')}[{i}]", f"got {_show(item)}", "a string or number")
@@ -810,3 +818,306 @@ def validate_request(document: object, *, uri_schemes: tuple[str, ...] = ("s3",)
         "operations": operations,
         "output": _output(request["output"], uri_schemes, request_id, inputs),
     }
+
+
+# --- JSON Schema ---------------------------------------------------------------------------------------------------
+#
+# The schema is generated from this module, which owns the contract: the field names, limits, patterns, choices
+# and option defaults above are read here, and only the shape of each field (a column, a list of columns, a map)
+# and the documentation are written here, next to the checks they describe. validate_request does not use the
+# schema: it runs standard library only, on Lambda and on EMR, and checks what a schema cannot (expressions,
+# table references, overlapping locations). The committed file is this function's output (a test holds them
+# equal); write it again with ``python blueprints/contracts/emr_reconciliation_request.py``.
+
+SCHEMA_FILE = "emr_reconciliation_request.schema.json"
+_DEFS = "#/$defs/"
+_PREVIOUS = "null: the previous result"
+
+#: What each operation does, for the schema's readers.
+OPERATION_DESCRIPTIONS = {
+    "vlookup": "Left join on key columns that adds the picked columns of the 'with' table (one row per key), with a "
+    "default where nothing matches.",
+    "join": "Join with another table.",
+    "pivot": "One row per index, one column per listed value of 'column', holding agg(value).",
+    "unpivot": "Columns to rows.",
+    "filter": "Keep the rows where the condition is true.",
+    "derive": "Add or replace a column computed by an expression.",
+    "rename": "Rename columns: {old: new}.",
+    "select": "Keep these columns, in this order.",
+    "drop": "Remove these columns.",
+    "cast": "Convert columns to types: {column: type}.",
+    "sort": "Sort rows.",
+    "deduplicate": "Remove duplicate rows (on all columns, or one row per value of the listed columns).",
+    "aggregate": "Group-by aggregates.",
+    "union": "Append the rows of other tables, matching columns by name.",
+    "fill_nulls": "Replace nulls: {column: value}.",
+}
+
+
+def _json_ecma(pattern: str) -> str:
+    """A Python pattern as JSON Schema (ECMA 262) writes it: ``\\xHH`` escapes become ``\\u00HH``."""
+    return re.sub(r"\\x([0-9a-fA-F]{2})", r"\\u00\1", pattern)
+
+
+def _json_ref(name: str) -> dict[str, Any]:
+    return {"$ref": _DEFS + name}
+
+
+def _json_nullable(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}], **extra}
+
+
+def _json_column_list(fewest: int = 1) -> dict[str, Any]:
+    return {"type": "array", "items": _json_ref("column"), "minItems": fewest, "uniqueItems": True}
+
+
+def _json_column_map(values: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "minProperties": 1, "propertyNames": _json_ref("column"), "additionalProperties": values}
+
+
+def _json_with_default(schema: dict[str, Any], default: object) -> dict[str, Any]:
+    return {**schema, "default": default}
+
+
+def _json_aggregation() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["function", "as"],
+        "properties": {
+            "function": {"enum": list(AGGREGATES)},
+            "column": _json_nullable(_json_ref("column")),
+            "as": _json_ref("column"),
+        },
+        "additionalProperties": False,
+        "if": {"properties": {"function": {"not": {"const": "count"}}}},
+        "then": {"required": ["column"], "properties": {"column": _json_ref("column")}},
+    }
+
+
+def _json_operation_fields() -> dict[str, dict[str, dict[str, Any]]]:
+    """The schema of each field of each operation, beyond ``op``, ``input`` and ``as``."""
+    join_keys = {"with": _json_ref("table"), "on": _json_column_list(), "with_on": _json_column_list()}
+    sort_key = {
+        "type": "object",
+        "required": ["column"],
+        "properties": {"column": _json_ref("column"), "order": {"enum": list(SORT_ORDERS), "default": "asc"}},
+        "additionalProperties": False,
+    }
+    scalar = {"type": ["string", "number", "boolean", "null"]}
+    return {
+        "vlookup": {
+            **join_keys,
+            "columns": _json_column_list(),
+            "default": {"type": "object", "propertyNames": _json_ref("column"), "additionalProperties": scalar},
+        },
+        "join": {**join_keys, "how": {"enum": list(JOIN_HOWS), "default": "inner"}},
+        "pivot": {
+            "index": _json_column_list(),
+            "column": _json_ref("column"),
+            "values": {
+                "type": "array",
+                "items": {"type": ["string", "number"]},
+                "minItems": 1,
+                "maxItems": MAX_PIVOT_VALUES,
+                "uniqueItems": True,
+            },
+            "value": _json_ref("column"),
+            "agg": {"enum": list(AGGREGATES), "default": "sum"},
+        },
+        "unpivot": {
+            "ids": _json_column_list(0),
+            "columns": _json_column_list(),
+            "names_to": _json_with_default(_json_ref("column"), "column"),
+            "values_to": _json_with_default(_json_ref("column"), "value"),
+        },
+        "filter": {"condition": _json_ref("expression")},
+        "derive": {"column": _json_ref("column"), "expression": _json_ref("expression")},
+        "rename": {"columns": _json_column_map(_json_ref("column"))},
+        "select": {"columns": _json_column_list()},
+        "drop": {"columns": _json_column_list()},
+        "cast": {"columns": _json_column_map(_json_ref("type"))},
+        "sort": {"by": {"type": "array", "minItems": 1, "items": {"oneOf": [_json_ref("column"), sort_key]}}},
+        "deduplicate": {"columns": _json_nullable(_json_column_list())},
+        "aggregate": {
+            "group_by": _json_column_list(0),
+            "aggregations": {"type": "array", "minItems": 1, "items": _json_aggregation()},
+        },
+        "union": {
+            "with": {"oneOf": [_json_ref("table"), {"type": "array", "items": _json_ref("table"), "minItems": 1}]},
+            "allow_missing_columns": {"type": "boolean", "default": False},
+        },
+        "fill_nulls": {"values": _json_column_map({"type": ["string", "number", "boolean"]})},
+    }
+
+
+def _json_operations() -> dict[str, dict[str, Any]]:
+    """``operation`` (the ``op`` switch) and one ``op_<name>`` definition per operation."""
+    fields = _json_operation_fields()
+    definitions: dict[str, dict[str, Any]] = {
+        "operation": {
+            "type": "object",
+            "required": ["op"],
+            "properties": {"op": {"enum": list(OPERATION_FIELDS)}},
+            "allOf": [
+                {"if": {"properties": {"op": {"const": op}}, "required": ["op"]}, "then": _json_ref(f"op_{op}")}
+                for op in OPERATION_FIELDS
+            ],
+        }
+    }
+    for op, (required, optional) in OPERATION_FIELDS.items():
+        if set(fields[op]) != required | optional:
+            raise RuntimeError(f"the schema of {op} describes {sorted(fields[op])}, not {sorted(required | optional)}")
+        definitions[f"op_{op}"] = {
+            "description": OPERATION_DESCRIPTIONS[op],
+            "type": "object",
+            "required": ["op", *(name for name in fields[op] if name in required)],
+            "properties": {
+                "op": {"const": op},
+                "input": _json_nullable(_json_ref("table"), description=_PREVIOUS),
+                "as": _json_nullable(_json_ref("table"), description=_PREVIOUS),
+                **fields[op],
+            },
+            "additionalProperties": False,
+        }
+    return definitions
+
+
+def _json_char() -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": 1}
+
+
+def _json_csv_option(name: str, default: object) -> dict[str, Any]:
+    if name in CSV_BOOLEAN_OPTIONS:
+        return {"type": "boolean", "default": default}
+    if name in CSV_CHARACTER_OPTIONS:
+        return {**_json_char(), "default": default}
+    if name == "schema":
+        return {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": _json_ref("column"),
+                    "additionalProperties": _json_ref("type"),
+                },
+                {"type": "null"},
+            ]
+        }
+    return {"type": "string", "maxLength": MAX_OPTION_LENGTH, "default": default}
+
+
+def _json_by_format(csv_options: dict[str, Any], *, forbid: dict[str, Any] | None = None) -> dict[str, Any]:
+    """CSV options for a CSV dataset, none for Parquet."""
+    options: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": csv_options}
+    if forbid:
+        options["not"] = forbid
+    return {
+        "if": {"properties": {"format": {"const": "csv"}}},
+        "then": {"properties": {"options": options}},
+        "else": {"properties": {"options": {"type": "object", "maxProperties": 0}}},
+    }
+
+
+def _json_datasets() -> dict[str, dict[str, Any]]:
+    """``input``, ``output`` and ``output_uri``."""
+    output_uri = f"^s3://{S3_BUCKET}/+[^{GLOB}/\\x00-\\x1f][^{GLOB}\\x00-\\x1f]*$"
+    read = {name: _json_csv_option(name, default) for name, default in CSV_READ_OPTIONS.items()}
+    write = {name: _json_csv_option(name, default) for name, default in CSV_WRITE_OPTIONS.items()}
+    schema_and_inference = {
+        "required": ["schema", "infer_schema"],
+        "properties": {"schema": {"type": "object"}, "infer_schema": {"const": True}},
+    }
+    return {
+        "input": {
+            "type": "object",
+            "required": ["uri", "format"],
+            "additionalProperties": False,
+            "properties": {"uri": _json_ref("uri"), "format": {"enum": list(FORMATS)}, "options": {"type": "object"}},
+            **_json_by_format(read, forbid=schema_and_inference),
+        },
+        "output": {
+            "type": "object",
+            "required": ["uri", "format"],
+            "additionalProperties": False,
+            "properties": {
+                "uri": _json_ref("output_uri"),
+                "format": {"enum": list(FORMATS)},
+                "mode": {
+                    "enum": list(WRITE_MODES),
+                    "default": "error",
+                    "description": "error: refuse an existing output; overwrite: delete everything under the output "
+                    "location first",
+                },
+                "single_file": {"type": "boolean", "default": False},
+                "per_request_prefix": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "write under <uri>/<request_id>/",
+                },
+                "options": {"type": "object"},
+            },
+            **_json_by_format(write),
+        },
+        "output_uri": {
+            "description": "Not a bucket root and no glob characters; it must also be apart from every input (not "
+            "one of them, not inside one, not containing one), which validate_request checks",
+            "type": "string",
+            "pattern": _json_ecma(output_uri),
+        },
+    }
+
+
+def json_schema() -> dict[str, Any]:
+    """The request's JSON Schema (draft 2020-12), for editors, producers in other languages and CI checks."""
+    types = "|".join([*SIMPLE_TYPES, DECIMAL_TYPE.pattern])
+    definitions: dict[str, Any] = {
+        "table": {"type": "string", "pattern": TABLE_NAME.pattern},
+        "column": {"type": "string", "pattern": _json_ecma(COLUMN_NAME.pattern)},
+        "uri": {"type": "string", "pattern": _json_ecma(S3_URI.pattern)},
+        "expression": {"type": "string", "minLength": 1, "maxLength": MAX_EXPRESSION_LENGTH, "pattern": "\\S"},
+        "type": {"type": "string", "pattern": f"^({types})$"},
+    }
+    datasets = _json_datasets()
+    definitions.update(input=datasets["input"], output=datasets["output"], **_json_operations())
+    definitions["output_uri"] = datasets["output_uri"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:blueprints:emr-reconciliation:request:{SCHEMA_VERSION}",
+        "title": "Reconciliation request",
+        "description": f"A transformation request for the EMR reconciliation service, schema_version "
+        f"{SCHEMA_VERSION}. Generated from the Python module emr_reconciliation_request.py, which enforces the same "
+        "structure and also parses expressions and checks table references.",
+        "type": "object",
+        "required": ["request_id", "schema_version", "inputs", "operations", "output"],
+        "additionalProperties": False,
+        "properties": {
+            "request_id": {"type": "string", "pattern": REQUEST_ID.pattern},
+            "schema_version": {"const": SCHEMA_VERSION},
+            "inputs": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": MAX_INPUTS,
+                "propertyNames": _json_ref("table"),
+                "additionalProperties": _json_ref("input"),
+            },
+            "operations": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_OPERATIONS,
+                "items": _json_ref("operation"),
+            },
+            "output": _json_ref("output"),
+        },
+        "$defs": definitions,
+    }
+
+
+def schema_text() -> str:
+    """:func:`json_schema` as the committed ``emr_reconciliation_request.schema.json`` holds it."""
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    Path(__file__).with_name(SCHEMA_FILE).write_text(schema_text())

@@ -1,61 +1,32 @@
-"""The reconciliation request contract: every rejection branch, its message, and agreement with the JSON Schema."""
+"""The reconciliation request contract: every rejection branch, its message, and agreement with the JSON Schema
+generated from it."""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import emr_reconciliation_request as rr
 import jsonschema
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "blueprints" / "lambdas" / "emr_step_submitter"
+from tests.handler_kit import load_event
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "reconciliation_request_under_test", FOLDER / "reconciliation_request.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-rr = _load()
-SCHEMA = json.loads((FOLDER / "reconciliation_request.schema.json").read_text())
+FOLDER = Path(rr.__file__).resolve().parent
+SCHEMA = rr.json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
 def base() -> dict[str, Any]:
-    return {
-        "request_id": "recon-2026-11-001",
-        "schema_version": "1.0",
-        "inputs": {
-            "ledger": {"uri": "s3://finance-data/ledger/2026-11/", "format": "csv", "options": {"delimiter": ";"}},
-            "bank": {"uri": "s3://finance-data/bank/2026-11.parquet", "format": "parquet"},
-        },
-        "operations": [
-            {
-                "op": "vlookup",
-                "input": "ledger",
-                "with": "bank",
-                "on": ["txn_id"],
-                "columns": ["bank_amount"],
-                "default": {"bank_amount": 0},
-            },
-            {"op": "derive", "column": "diff", "expression": "round(amount - bank_amount, 2)"},
-            {"op": "filter", "condition": "abs(diff) >= 0.01"},
-        ],
-        "output": {"uri": "s3://finance-results/reconciliation/", "format": "csv"},
-    }
+    """The base request the EMR reconciliation tests share (``tests/lambdas/events/emr_reconciliation_request.json``),
+    a fresh copy for each use."""
+    return load_event("emr_reconciliation_request")
 
 
 def mutated(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
@@ -145,7 +116,8 @@ def test_file_uris_only_when_the_caller_allows_them() -> None:
 
 def test_the_contract_imports_only_the_standard_library() -> None:
     probe = (
-        f"import sys; sys.path.insert(0, {str(FOLDER)!r}); import reconciliation_request; print(sorted(sys.modules))"
+        f"import sys; sys.path.insert(0, {str(FOLDER)!r}); "
+        "import emr_reconciliation_request; print(sorted(sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "jsonschema" not in loaded
@@ -547,7 +519,7 @@ def test_bad_expressions(text: str, message: str) -> None:
         rr.parse_expression(text, "operations[0].expression")
 
 
-# --- the JSON Schema agrees -----------------------------------------------------------------------------------------
+# --- the JSON Schema, generated from the module, agrees with it ----------------------------------------------------
 
 # Requests both the JSON Schema and validate_request must accept.
 ACCEPTED = [
@@ -614,11 +586,60 @@ def test_schema_and_module_reject_the_same_requests(name: str, change: Callable[
         assert schema_errors, f"the JSON Schema accepts {name!r}, which validate_request rejects"
 
 
-def test_schema_version_matches_the_module() -> None:
-    assert SCHEMA["properties"]["schema_version"]["const"] == rr.SCHEMA_VERSION
+def test_the_committed_schema_is_the_generated_one() -> None:
+    committed = (FOLDER / rr.SCHEMA_FILE).read_text()
+    assert committed == rr.schema_text(), "write it again: python blueprints/contracts/emr_reconciliation_request.py"
     assert SCHEMA["$id"].endswith(f":{rr.SCHEMA_VERSION}")
-    assert set(SCHEMA["properties"]["operations"]["items"]["$ref"].split("/")[-1:]) == {"operation"}
-    assert SCHEMA["$defs"]["operation"]["properties"]["op"]["enum"] == list(rr.OPERATION_FIELDS)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+# One operation of each kind with every optional field left out, on the tables of base().
+MINIMAL_OPERATIONS = {
+    "vlookup": {"with": "bank", "on": ["txn_id"], "columns": ["bank_amount"]},
+    "join": {"with": "bank", "on": ["txn_id"]},
+    "pivot": {"index": ["account"], "column": "status", "values": ["open"], "value": "amount"},
+    "unpivot": {"ids": [], "columns": ["amount"]},
+    "filter": {"condition": "amount > 0"},
+    "derive": {"column": "net", "expression": "amount - 1"},
+    "rename": {"columns": {"amount": "total"}},
+    "select": {"columns": ["amount"]},
+    "drop": {"columns": ["amount"]},
+    "cast": {"columns": {"amount": "double"}},
+    "sort": {"by": [{"column": "amount"}]},
+    "deduplicate": {},
+    "aggregate": {"aggregations": [{"function": "count", "as": "n"}]},
+    "union": {"with": "bank"},
+    "fill_nulls": {"values": {"amount": 0}},
+}
+
+
+def _defaults(properties: dict[str, Any]) -> dict[str, Any]:
+    return {name: schema["default"] for name, schema in properties.items() if "default" in schema}
+
+
+@pytest.mark.parametrize("op", list(rr.OPERATION_FIELDS))
+def test_the_schemas_defaults_are_what_validate_request_fills_in(op: str) -> None:
+    request = mutated(_set(["operations"], [{"op": op, "input": "ledger", **MINIMAL_OPERATIONS[op]}]))
+    VALIDATOR.validate(request)
+    (normalized,) = rr.validate_request(request)["operations"]
+    defaults = _defaults(SCHEMA["$defs"][f"op_{op}"]["properties"])
+    assert {name: normalized[name] for name in defaults} == defaults
+    if op == "sort":
+        sort_key = SCHEMA["$defs"]["op_sort"]["properties"]["by"]["items"]["oneOf"][1]
+        assert normalized["by"][0]["order"] == sort_key["properties"]["order"]["default"]
+
+
+def test_the_schemas_option_and_output_defaults_are_what_validate_request_fills_in() -> None:
+    normalized = rr.validate_request(mutated(_set(["inputs", "ledger", "options"], {})))
+    read = SCHEMA["$defs"]["input"]["then"]["properties"]["options"]["properties"]
+    assert _defaults(read) == {k: v for k, v in normalized["inputs"]["ledger"]["options"].items() if k != "schema"}
+    write = SCHEMA["$defs"]["output"]["then"]["properties"]["options"]["properties"]
+    assert _defaults(write) == normalized["output"]["options"]
+    output = _defaults(SCHEMA["$defs"]["output"]["properties"])
+    # The normalized output has its per-request prefix added to the uri, and says so with per_request_prefix false.
+    assert output.pop("per_request_prefix") is True
+    assert normalized["output"]["uri"].endswith(f"/{normalized['request_id']}/")
+    assert {name: normalized["output"][name] for name in output} == output
 
 
 @pytest.mark.parametrize("document", ACCEPTED, ids=range(len(ACCEPTED)))
