@@ -65,11 +65,11 @@ synth: setup
 	cdk synth --quiet $(CDK_FLAGS)
 	@python tools/synth_report.py cdk.out
 
-## test: pytest (snapshots included; tests/jobs run in test-emr only), the EMR runtime's tests, ruff, mypy, cfn-lint
+## test: pytest (snapshots included; tests/jobs run in test-emr only), the EMR runtime's tests, ruff, mypy, cfn-lint, checkov
 test: synth airflow-venvs
 	python -m pytest -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory test-emr
-	$(MAKE) --no-print-directory lint typecheck cfn-lint
+	$(MAKE) --no-print-directory lint typecheck cfn-lint checkov
 
 lint: setup
 	ruff check .

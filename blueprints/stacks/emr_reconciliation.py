@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from blueprints.config import ExampleConfig
+from blueprints.constructs.common import flow_logged_vpc
 from blueprints.constructs.emr_reconciliation import EmrReconciliationCluster
 
 EXAMPLE_STACKS = ("EmrReconciliation",)
@@ -96,7 +96,7 @@ class EmrReconciliationStack(cdk.Stack):
         return self._zones
 
     def _new_vpc(self, zones: list[str]) -> ec2.IVpc:
-        vpc = ec2.Vpc(
+        vpc, _ = flow_logged_vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr("10.60.0.0/16"),
@@ -106,14 +106,10 @@ class EmrReconciliationStack(cdk.Stack):
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
                 ec2.SubnetConfiguration(name="cluster", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=19),
             ],
+            flow_log_id="FlowLogs",
+            log_group_id="FlowLogGroup",
         )
         self.s3_endpoint = vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        vpc.add_flow_log(
-            "FlowLogs",
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                logs.LogGroup(self, "FlowLogGroup", retention=logs.RetentionDays.THREE_MONTHS)
-            ),
-        )
         return vpc
 
 
