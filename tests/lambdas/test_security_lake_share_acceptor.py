@@ -11,7 +11,7 @@ import copy
 import time
 import uuid
 from datetime import UTC, datetime
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import botocore.endpoint
@@ -337,7 +337,9 @@ def _unreachable(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[
         raise EndpointConnectionError(endpoint_url=kwargs["request"].url)
 
     client.meta.events.register("before-send.ram", refuse, unique_id="test-unreachable")
-    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)  # botocore's backoff between attempts
+    # botocore's backoff between attempts, skipped: the module botocore.endpoint sees is replaced, not time.sleep,
+    # which other threads of the test process also call.
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda seconds: None))
     return tried
 
 

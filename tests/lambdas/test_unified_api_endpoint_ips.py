@@ -11,7 +11,7 @@ import copy
 import json
 import urllib.request
 from collections.abc import Iterator
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import boto3
@@ -238,7 +238,9 @@ def test_timeouts_on_every_attempt_are_reported_as_failed(
         attempts.append(kwargs["request"].url)
         raise ReadTimeoutError(endpoint_url=kwargs["request"].url)
 
-    monkeypatch.setattr(botocore.endpoint.time, "sleep", pauses.append)
+    # botocore's retry pause is endpoint.py's ``time.sleep(...)``: replace the module botocore.endpoint sees, not
+    # time.sleep itself, which other threads of the test process (servers, pollers) also call.
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=pauses.append))
     client.meta.events.register("before-send.ec2.DescribeNetworkInterfaces", time_out, unique_id="test-timeout")
     try:
         index.handler(load_event("unified_api_endpoint_ips_create"), lambda_context)
