@@ -146,11 +146,11 @@ class LambdaFunction:
         self.results: list[Any] = []
 
     def __call__(self, call: TaskCall) -> Any:
-        if self.module is None:
-            self.module = load_handler(self.handler)
         event = json.loads(json.dumps(call.input))
         context = LambdaContext()
         with mock.patch.dict(os.environ, self.environment):
+            if self.module is None:
+                self.module = load_handler(self.handler)
             try:
                 result = self.module.handler(event, context)
             except Exception as error:
@@ -193,7 +193,7 @@ def select(path: str, data: Any, context: Mapping[str, Any]) -> Any:
     nothing is a States.Runtime error (spec, "Paths"; guide, "Handling errors", States.Runtime)."""
     if not path.startswith("$"):
         raise AssertionError(f"not a path: {path}")
-    node = context if path.startswith("$$") else data
+    node: Any = context if path.startswith("$$") else data
     for step in _steps(path):
         if isinstance(step, int):
             found = isinstance(node, list) and step < len(node)
@@ -239,13 +239,15 @@ def intrinsic(text: str, data: Any, context: Mapping[str, Any]) -> Any:
     match = re.fullmatch(r"(States\.\w+)\((.*)\)", text.strip(), re.DOTALL)
     if not match:
         raise AssertionError(f"intrinsic function not understood: {text}")
-    name, args = match.group(1), [_argument(a, data, context) for a in _arguments(match.group(2))]
+    name, raw = match.group(1), _arguments(match.group(2))
+    args = [_argument(a, data, context) for a in raw]
     if name == "States.JsonToString" and len(args) == 1:
         return json.dumps(args[0], separators=(",", ":"))
     if name == "States.StringToJson" and len(args) == 1:
         return json.loads(args[0])
-    if name == "States.Format" and args:
-        pieces = re.split(r"(?<!\\)\{\}", args[0])
+    if name == "States.Format" and raw and raw[0].startswith("'"):
+        # split the literal before unescaping it: an escaped \{\} is text, not a placeholder
+        pieces = [re.sub(r"\\(.)", r"\1", p) for p in re.split(r"(?<!\\)\{\}", raw[0][1:-1])]
         if len(pieces) != len(args):
             raise StatesRuntime(f"{text}: {len(pieces) - 1} placeholders for {len(args) - 1} arguments")
         values = [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in args[1:]]

@@ -93,7 +93,7 @@ def test_input_path_parameters_and_context_object() -> None:
                 "execution.$": "$$.Execution.Id",
                 "state.$": "$$.State.Name",
                 "message.$": "States.JsonToString($.items)",
-                "greeting.$": "States.Format('hello {} of {}', $.name, $.items)",
+                "greeting.$": "States.Format('hello {} of {}, \\{\\}', $.name, $.items)",
                 "parsed.$": "States.StringToJson($.text)",
             },
         ),
@@ -109,7 +109,7 @@ def test_input_path_parameters_and_context_object() -> None:
         "execution": "arn:aws:states:::execution:m:e1",
         "state": "A",
         "message": "[1,2]",  # compact, as Step Functions serializes (the vertical scaling interpreter added spaces)
-        "greeting": "hello n of [1,2]",
+        "greeting": "hello n of [1,2], {}",
         "parsed": {"a": 1},
     }
 
