@@ -29,6 +29,7 @@ from blueprints.constructs.mwaa_dr import (
     replica_key_alias,
 )
 from blueprints.example_app import add_nag_packs, new_app
+from tests import asl_kit
 from tests.conftest import cdk_context
 from tests.stack_kit import synth_example
 
@@ -45,30 +46,9 @@ def backup_restore() -> dict[str, Template]:
     return synth_example("blueprints.stacks.mwaa_dr", mwaa_dr_strategy="backup_restore")
 
 
-def _render(value: Any) -> str:
-    """A definition string with every token replaced by a readable placeholder."""
-    if isinstance(value, str):
-        return value
-    parts = value["Fn::Join"][1]
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        elif "Ref" in part:
-            out.append(f"REF_{part['Ref']}")
-        else:
-            out.append(f"ATT_{part['Fn::GetAtt'][0]}")
-    return "".join(out)
-
-
 def _machines(template: Template) -> dict[str, dict[str, Any]]:
     """State machine definitions keyed by their first state's name."""
-    found = template.find_resources("AWS::StepFunctions::StateMachine")
-    machines = {}
-    for resource in found.values():
-        definition = json.loads(_render(resource["Properties"]["DefinitionString"]))
-        machines[definition["StartAt"]] = definition
-    return machines
+    return {d["StartAt"]: d for d in asl_kit.state_machines(template.to_json()["Resources"]).values()}
 
 
 def _failover(template: Template) -> dict[str, Any]:
@@ -79,97 +59,12 @@ def _failback(template: Template) -> dict[str, Any]:
     return _machines(template)["NotifyFailbackStarted"]
 
 
-# -- a small interpreter for the states the definitions use --------------------------------------
+# -- the definitions run by tests/asl_kit.py, each task answered from a list per state ------------------------
 
-
-class TaskFailed(Exception):
-    """A task's outcome: it fails with ``error`` after its retries."""
-
-    def __init__(self, error: str = "States.TaskFailed") -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def _catcher(state: dict[str, Any], error: str) -> dict[str, Any] | None:
-    """The first Catch that handles ``error``, as Step Functions picks it."""
-    for catcher in state.get("Catch", []):
-        names = catcher["ErrorEquals"]
-        if error in names or "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout"):
-            return catcher
-    return None
-
-
-class StatesRuntime(AssertionError):
-    """A path that does not resolve: Step Functions fails the execution with States.Runtime,
-    which no Retry or Catch (not even States.ALL) handles."""
-
+#: A task's outcome: it fails with ``error`` on its first attempt and on every retry.
+TaskFailed = asl_kit.TaskError
 
 CONTEXT = {"Execution": {"Id": "arn:aws:states:us-west-2:111111111111:execution:machine:run"}}
-
-
-def _get(data: Any, path: str) -> Any:
-    """A reference path (``$.a.b``, or ``$$.a`` into the context object) that must exist."""
-    root, rest = (CONTEXT, path[2:]) if path.startswith("$$") else (data, path[1:])
-    assert path.startswith("$"), f"not a path: {path}"
-    node = root
-    for part in rest.strip(".").split("."):
-        if not part:
-            continue
-        if not isinstance(node, dict) or part not in node:
-            raise StatesRuntime(f"path {path} does not exist in {json.dumps(root)[:300]}")
-        node = node[part]
-    return node
-
-
-def _parameters(template: Any, data: Any) -> Any:
-    """Parameters with every ``key.$`` replaced by the value its path selects."""
-    if isinstance(template, list):
-        return [_parameters(v, data) for v in template]
-    if not isinstance(template, dict):
-        return template
-    out = {}
-    for key, value in template.items():
-        if key.endswith(".$"):
-            assert isinstance(value, str) and value.startswith("$"), f"intrinsic not understood: {value}"
-            out[key[:-2]] = _get(data, value)
-        else:
-            out[key] = _parameters(value, data)
-    return out
-
-
-def _set(data: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
-    if path is None:
-        return data
-    if path == "$":
-        return value
-    out = json.loads(json.dumps(data))
-    node = out
-    parts = path.removeprefix("$.").split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return out
-
-
-def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
-    if "Or" in rule:
-        return any(_matches(r, data) for r in rule["Or"])
-    # And stops at its first false rule, as in the Step Functions guide's IsPresent-then-compare
-    # example ("Choice Rules": a comparison of a missing path would fail the execution).
-    if "And" in rule:
-        return all(_matches(r, data) for r in rule["And"])
-    if "IsPresent" in rule:
-        try:
-            _get(data, rule["Variable"])
-        except StatesRuntime:
-            return rule["IsPresent"] is False
-        return rule["IsPresent"] is True
-    value = _get(data, rule["Variable"])
-    if "BooleanEquals" in rule:
-        return value is rule["BooleanEquals"]
-    if "StringEquals" in rule:
-        return value == rule["StringEquals"]
-    raise AssertionError(f"condition not understood: {rule}")
 
 
 def walk(
@@ -178,51 +73,32 @@ def walk(
     limit: int = 60,
     inputs: dict[str, list[Any]] | None = None,
 ) -> list[str]:
-    """Run the definition with each Task's results taken in order from ``outputs``.
-
-    Each Task's ``Parameters`` are evaluated against the state's input as Step Functions does
-    (a ``.$`` path that does not exist raises ``StatesRuntime``) and, with ``inputs``, recorded
-    per state. An output that is a ``TaskFailed`` instance makes the task fail (retries are
-    exhausted immediately), so its Catch is followed; with none, the execution fails and the path
-    ends in ``ExecutionFailed:<error>``. Returns the names of the states visited.
+    """Run the definition with each Task's results taken in order from ``outputs`` (``{}`` once a state's
+    list is used up), one per entry into the state: a ``TaskFailed`` fails that attempt and its retries, so
+    the state's Catch is followed; with none, the execution fails and the path ends in
+    ``ExecutionFailed:<error>``. With ``inputs``, each entry's effective Parameters are recorded per state.
+    A path that does not resolve (States.Runtime) fails the test. Returns the names of the states visited.
     """
-    states = definition["States"]
-    name, data, path = definition["StartAt"], {}, []
     remaining = {k: list(v) for k, v in outputs.items()}
-    for _ in range(limit):
-        path.append(name)
-        state = states[name]
-        kind = state["Type"]
-        unsupported = {"InputPath", "OutputPath", "ResultSelector", "Arguments", "Output"} & set(state)
-        assert not unsupported, f"{name}: the test interpreter does not evaluate {unsupported}"
-        if kind in ("Succeed", "Fail"):
-            return path
-        if kind == "Choice":
-            name = next((c["Next"] for c in state["Choices"] if _matches(c, data)), state.get("Default"))
-            assert name, f"Choice {path[-1]} has no matching branch and no default"
-            continue
-        if kind == "Pass":
-            effective = _parameters(state["Parameters"], data) if "Parameters" in state else data
-            data = _set(data, state.get("ResultPath", "$"), state.get("Result", effective))
-        elif kind == "Task":
-            request = _parameters(state.get("Parameters", {}), data)
+    current: dict[str, Any] = {}
+
+    def answer(call: asl_kit.TaskCall) -> Any:
+        if call.retry_count == 0:
             if inputs is not None:
-                inputs.setdefault(name, []).append(request)
-            queued = remaining.get(name)
-            result = queued.pop(0) if queued else {}
-            if isinstance(result, TaskFailed):
-                catcher = _catcher(state, result.error)
-                if catcher is None:  # the execution fails with the task's error
-                    path.append(f"ExecutionFailed:{result.error}")
-                    return path
-                data = _set(data, catcher.get("ResultPath", "$"), {"Error": result.error})
-                name = catcher["Next"]
-                continue
-            data = _set(data, state.get("ResultPath", "$"), result)
-        if state.get("End"):
-            return path
-        name = state["Next"]
-    raise AssertionError(f"no end after {limit} states: {path}")
+                inputs.setdefault(call.state, []).append(call.input)
+            queued = remaining.get(call.state)
+            current[call.state] = queued.pop(0) if queued else {}
+        outcome = current[call.state]
+        if isinstance(outcome, TaskFailed):
+            raise outcome
+        return outcome
+
+    execution = asl_kit.run(definition, answer, {}, execution_id=CONTEXT["Execution"]["Id"], limit=limit)
+    assert execution.error != "States.Runtime", execution.cause
+    path = list(execution.visited)
+    if execution.status == "FAILED" and definition["States"][path[-1]]["Type"] != "Fail":
+        path.append(f"ExecutionFailed:{execution.error}")
+    return path
 
 
 HEALTHY = {"healthy": True, "consecutive_unhealthy": 0, "disaster": False}
@@ -545,7 +421,7 @@ def test_executions_that_fail_time_out_or_are_aborted_raise_alarms(
     assert len(machines) == 2
     topic = next(iter(template.find_resources("AWS::SNS::Topic")))
     for machine, properties in machines.items():
-        definition = json.loads(_render(properties["Properties"]["DefinitionString"]))
+        definition = asl_kit.render(properties["Properties"]["DefinitionString"])
         assert definition.get("TimeoutSeconds") == 3 * 3600
         for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"):
             alarms = template.find_resources(
