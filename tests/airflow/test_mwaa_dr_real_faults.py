@@ -1,6 +1,6 @@
 """What the real servers refuse, and the fault-injection fake checked against them.
 
-``FakeAirflow`` (tests/lambdas/test_mwaa_dr_metadata.py) stays for what a real server cannot be
+``FakeAirflow`` (tests/lambdas/mwaa_dr_kit.py) stays for what a real server cannot be
 made to do on demand (throttling, 5xx, a clock running out); these tests require it to answer
 the same calls the way the real Airflow 2.11.0 and 3.0.6 servers do.
 """
@@ -16,7 +16,7 @@ from tests.airflow.kit import api_record, handler_against, put_connection, put_v
 from tests.airflow.mwaa_adapter import RealMwaa
 from tests.airflow.servers import AirflowServer
 from tests.handler_kit import LambdaContext, load_handler
-from tests.lambdas.test_mwaa_dr_metadata import FakeAirflow
+from tests.lambdas.mwaa_dr_kit import FakeAirflow
 
 
 def test_airflow2_backup_restores_into_airflow3_and_names_what_airflow3_refuses(

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from tests.handler_kit import LambdaContext, load_event, stubbed
-from tests.lambdas.test_vertical_scaling_restart import EXECUTION, Aws, aws, handlers
-
-__all__ = ["aws", "handlers"]  # fixtures shared with the restart tests
+from tests.lambdas.vertical_scaling_kit import EXECUTION, Aws
 
 
 def state(execution: str = EXECUTION, **extra: Any) -> dict[str, Any]:

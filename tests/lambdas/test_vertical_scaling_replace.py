@@ -11,19 +11,16 @@ from typing import Any
 import pytest
 
 from tests.handler_kit import LambdaContext, stubbed
-from tests.lambdas.test_vertical_scaling_restart import (
+from tests.lambdas.vertical_scaling_kit import (
     EXECUTION,
     TAG_KEY,
     Aws,
-    aws,
     call,
     caught,
     describe,
     finish,
-    handlers,
 )
 
-__all__ = ["aws", "handlers"]  # fixtures shared with the restart tests
 STEPS = (
     "image",
     "await_image",

@@ -21,9 +21,8 @@ import pytest
 from blueprints.constructs.vertical_scaling import ResizeMode, VerticalScaling
 from tests import asl_kit
 from tests.conftest import cdk_context
-from tests.lambdas.test_vertical_scaling_restart import REGION, Aws, aws, describe, launch
+from tests.lambdas.vertical_scaling_kit import REGION, Aws, describe, launch
 
-__all__ = ["aws"]
 _FUNCTION = re.compile(r"(Targets|Lock|Plan|Restart|Replace|Report)Function[0-9A-F]{8}$")
 
 
