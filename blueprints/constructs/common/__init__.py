@@ -39,6 +39,7 @@ from blueprints.constructs.common.network import explain_zone_lookup, flow_logge
 from blueprints.constructs.common.notifications import (
     ALARM_KEY_ACTIONS,
     alarm_notification_topic,
+    allow_alarms_to_publish,
     allow_alarms_to_use_key,
     notify,
     secure_topic,
@@ -72,6 +73,7 @@ __all__ = [
     "acknowledge",
     "alarm_arn_pattern",
     "alarm_notification_topic",
+    "allow_alarms_to_publish",
     "allow_alarms_to_use_key",
     "execution_alarms",
     "explain_zone_lookup",

@@ -50,17 +50,23 @@ def secure_topic(
     topic = sns.Topic(scope, id, master_key=key, enforce_ssl=True, display_name=display_name)
     if alarms_publish:
         allow_alarms_to_use_key(scope, key, key_sid)
-        topic.add_to_resource_policy(
-            service_grant(
-                scope,
-                sid="CloudWatchAlarmsPublish",
-                service="cloudwatch.amazonaws.com",
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                source_arn=alarm_arn_pattern(scope),
-            )
-        )
+        allow_alarms_to_publish(scope, topic)
     return topic
+
+
+def allow_alarms_to_publish(scope: Construct, topic: sns.ITopic) -> None:
+    """Let this account's CloudWatch alarms publish to ``topic``: a TLS-only topic's policy replaces SNS's default
+    one, so the alarms' publisher is named, bound to the account's alarm ARNs."""
+    topic.add_to_resource_policy(
+        service_grant(
+            scope,
+            sid="CloudWatchAlarmsPublish",
+            service="cloudwatch.amazonaws.com",
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            source_arn=alarm_arn_pattern(scope),
+        )
+    )
 
 
 def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic | None) -> sns.ITopic:
@@ -71,10 +77,9 @@ def alarm_notification_topic(scope: Construct, key: kms.IKey, topic: sns.ITopic 
     return secure_topic(scope, "Notifications", key=key, alarms_publish=True)
 
 
-def notify(topic: sns.ITopic, *alarms: cloudwatch.IAlarm, ok: bool = True) -> None:
+def notify(topic: sns.ITopic, *alarms: cloudwatch.AlarmBase, ok: bool = True) -> None:
     """Send each alarm's ALARM (and, with ``ok``, its return to OK) to ``topic``."""
     for alarm in alarms:
-        if isinstance(alarm, cloudwatch.Alarm):
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-            if ok:
-                alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        if ok:
+            alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import alarm_arn_pattern, service_grant
+from blueprints.constructs.common import service_grant
 
 
 def create_key(scope: Construct) -> kms.IKey:
@@ -75,20 +75,3 @@ def create_dead_letter_alarm(scope: Construct, queue: sqs.IQueue, topic: sns.ITo
     )
     alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
     return alarm
-
-
-def allow_alarms_to_publish(scope: Construct, topic: sns.ITopic) -> None:
-    """Let this account's CloudWatch alarms publish to ``topic``."""
-    # The rule target's publish grant is bound to the scaling-events rule (TopicRuleTarget). The topic
-    # policy CDK writes (TLS-only, EventBridge) replaces SNS's default one, so the alarms' publisher is
-    # allowed explicitly, for this account's alarms only.
-    topic.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="CloudWatchAlarmsPublish",
-            service="cloudwatch.amazonaws.com",
-            actions=["sns:Publish"],
-            resources=[topic.topic_arn],
-            source_arn=alarm_arn_pattern(scope),
-        )
-    )

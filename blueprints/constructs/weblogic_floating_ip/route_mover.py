@@ -17,9 +17,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, TopicRuleTarget, present
+from blueprints.constructs.common import PythonHandler, TopicRuleTarget, allow_alarms_to_publish, present
 from blueprints.constructs.weblogic_floating_ip.grants import grant_route_mover
-from blueprints.constructs.weblogic_floating_ip.notifications import allow_alarms_to_publish, create_dead_letter_alarm
+from blueprints.constructs.weblogic_floating_ip.notifications import create_dead_letter_alarm
 from blueprints.constructs.weblogic_floating_ip.options import LIFECYCLE_HOOK_NAME, ROUTE_TAG_KEY, ROUTE_TAG_VALUE
 
 #: The handler's folder under ``blueprints/lambdas/``.
