@@ -734,3 +734,31 @@ def test_example_instances_use_the_image_cached_in_cdk_context_json(template: Te
     assert {i["Properties"]["ImageId"] for i in instances.values()} == {cached[key]}
     parameters = template.to_json().get("Parameters", {})
     assert not [name for name in parameters if "amilinuxlatest" in name.lower()]
+
+
+def test_every_run_that_fails_times_out_or_is_aborted_alarms_to_the_constructs_topic(template: Template) -> None:
+    # A timed-out or aborted run reaches no Catch, so ReportRunFailure never runs: the alarm is its only signal.
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    topics = template.find_resources("AWS::SNS::Topic")
+    alarms = [
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/States"
+    ]
+    assert len(alarms) == 3 * len(machines) == 6
+    for construct in ("BackOfficeScaling", "WebScaling"):
+        (machine,) = (k for k in machines if k.startswith(f"{construct}StateMachine"))
+        (topic,) = (k for k in topics if k.startswith(f"{construct}Notifications"))
+        own = [a for a in alarms if a["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": machine}}]]
+        assert sorted(a["MetricName"] for a in own) == ["ExecutionsAborted", "ExecutionsFailed", "ExecutionsTimedOut"]
+        for alarm in own:
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic}]
+            assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching"
+        # The topic's policy (TLS-only, so SNS's default is replaced) lets this account's alarms publish.
+        (policy,) = (
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for p in template.find_resources("AWS::SNS::TopicPolicy").values()
+            if p["Properties"]["Topics"] == [{"Ref": topic}]
+        )
+        (publish,) = [s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+        assert publish["Action"] == "sns:Publish" and "ArnLike" in publish["Condition"]
