@@ -107,9 +107,9 @@ class SecurityLakeSubscriber(Construct):
         skip_checkov(
             secret,
             ["CKV_AWS_149"],
-            "The external ID is an identifier shared with Security Lake, not a credential (the role's trust also "
-            "names Security Lake's account); Secrets Manager encrypts it at rest with its AWS managed key, and a "
-            "customer managed key would add a key policy to keep for a value that grants nothing by itself.",
+            "The external ID is a condition of the role Security Lake creates for the subscriber account, whose "
+            "trust also names that account: not a credential, it grants nothing by itself. Secrets Manager "
+            "encrypts it at rest with its AWS managed key; a customer managed key would add a key policy to keep.",
         )
         return secret
 
