@@ -104,8 +104,8 @@ CHECKOV_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.
 	@touch $@
 
 ## checkov: the second scanner over every synthesized template; a finding fails unless its resource skips it
-## with a reason (Metadata.checkov.skip, written with the matching cdk-nag acknowledgment)
-checkov: synth .venv-checkov/.installed
+## with a reason (Metadata.checkov.skip, written with the matching cdk-nag acknowledgment); reads cdk.out, as cfn-lint does
+checkov: setup .venv-checkov/.installed
 	.venv-checkov/bin/python tools/checkov_gate.py cdk.out
 
 ## diff: cdk diff of every example stack against its committed template; non-zero on drift
