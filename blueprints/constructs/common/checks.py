@@ -92,7 +92,6 @@ CHECKOV_RESOURCE_TYPES: Mapping[str, frozenset[str]] = {
     "CKV_AWS_260": frozenset({"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}),
     "CKV_AWS_173": frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
 }
-_CHECKOV_ID_RE = re.compile(r"^CKV2?_AWS_[0-9]+$")
 
 
 @jsii.implements(IAspect)
@@ -125,7 +124,7 @@ def skip_checkov(scope: IConstruct, checks: Sequence[str], reason: str) -> None:
     Where the finding has a cdk-nag counterpart, pass the checks to :func:`acknowledge` instead, so the two
     scanners read one reason.
     """
-    unknown = [check for check in checks if not _CHECKOV_ID_RE.match(check) or check not in CHECKOV_RESOURCE_TYPES]
+    unknown = [check for check in checks if check not in CHECKOV_RESOURCE_TYPES]
     if unknown or not checks:
         raise ValueError(
             f"checks must be checkov ids listed in CHECKOV_RESOURCE_TYPES ({', '.join(CHECKOV_RESOURCE_TYPES)}); "
