@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -70,9 +71,9 @@ class World:
             calls.append(model.name)
 
         for client in (
-            self.handler.client("ec2"),
-            self.handler.client("autoscaling"),
-            self.handler.completion_client(),
+            self.handler._client("ec2"),
+            self.handler._client("autoscaling"),
+            self.handler._completion_client(),
         ):
             client.meta.events.register("before-parameter-build.*.*", record)
         return calls
@@ -147,13 +148,13 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReq
 
 def _autoscaling(world: World) -> Any:
     """The route mover's Auto Scaling client for heartbeats."""
-    return world.handler.client("autoscaling")
+    return world.handler._client("autoscaling")
 
 
 @contextlib.contextmanager
 def lifecycle(world: World) -> Iterator[tuple[Stubber, Stubber]]:
     """Stubbers on the route mover's two Auto Scaling clients: heartbeats, and completions (one attempt each)."""
-    with stubbed(_autoscaling(world)) as heartbeats, stubbed(world.handler.completion_client()) as completions:
+    with stubbed(_autoscaling(world)) as heartbeats, stubbed(world.handler._completion_client()) as completions:
         yield heartbeats, completions
 
 
@@ -323,7 +324,7 @@ def test_failed_tag_abandons_the_launch_after_the_routes_moved(
     def refuse(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "not allowed"}}, "CreateTags")
 
-    monkeypatch.setattr(world.handler.client("ec2"), "create_tags", refuse)
+    monkeypatch.setattr(world.handler._client("ec2"), "create_tags", refuse)
     with lifecycle(world) as (heartbeats, completions):
         heartbeats.add_response("record_lifecycle_action_heartbeat", {}, world.lifecycle_params())
         completions.add_response("complete_lifecycle_action", {}, world.lifecycle_params("ABANDON"))
@@ -490,8 +491,27 @@ def test_events_that_are_not_this_groups_launch_are_rejected(
         world.handler.handler(event, lambda_context)
 
 
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"detail-type": "EC2 Instance-launch Lifecycle Action", "detail": {}}, "got '<no source>'"),
+        ({"source": "aws.autoscaling", "detail": {}}, "got '<no detail-type>'"),
+        ({"source": "aws.autoscaling", "detail-type": "EC2 Instance-launch Lifecycle Action"}, "no detail object"),
+        (["not", "an", "event"], "not an EventBridge event object"),
+    ],
+)
+def test_events_without_eventbridge_fields_are_rejected_by_name(
+    world: World, lambda_context: LambdaContext, event: Any, message: str
+) -> None:
+    # An EventBridge event always has source, detail-type and detail (EventBridge User Guide, "Amazon EventBridge
+    # events": the top-level fields of an event); one without them is refused, naming the missing field.
+    with lifecycle(world), pytest.raises(ValueError, match=re.escape(message)):
+        world.handler.handler(event, lambda_context)
+    assert world.route_target(world.table_with_old_route) == world.old_instance
+
+
 def test_route_reported_as_not_found_falls_back_to_create(world: World) -> None:
-    ec2 = world.handler.client("ec2")
+    ec2 = world.handler._client("ec2")
     route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
     with Stubber(ec2) as stub:
         stub.add_client_error("replace_route", "InvalidRoute.NotFound", "no route", 400, route)
@@ -501,7 +521,7 @@ def test_route_reported_as_not_found_falls_back_to_create(world: World) -> None:
 
 
 def test_route_created_concurrently_is_replaced_not_deleted(world: World) -> None:
-    ec2 = world.handler.client("ec2")
+    ec2 = world.handler._client("ec2")
     route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
     with Stubber(ec2) as stub:
         stub.add_client_error(
@@ -514,7 +534,7 @@ def test_route_created_concurrently_is_replaced_not_deleted(world: World) -> Non
 
 
 def test_other_replace_route_errors_are_not_mistaken_for_a_missing_route(world: World) -> None:
-    ec2 = world.handler.client("ec2")
+    ec2 = world.handler._client("ec2")
     route = {"RouteTableId": "rtb-0123456789abcdef0", "DestinationCidrBlock": CIDR, "InstanceId": world.new_instance}
     with Stubber(ec2) as stub:
         stub.add_client_error("replace_route", "InvalidParameterValue", "Invalid value for instance", 400, route)

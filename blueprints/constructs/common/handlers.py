@@ -186,7 +186,9 @@ class PythonHandler(Construct):
         """Active tracing, with its X-Ray grant in a policy of its own."""
         # Active tracing set on the resource, with the X-Ray grant in a policy of its own: the
         # acknowledgment of its '*' resource then covers X-Ray only, and any other grant on '*'
-        # added to the role later still needs its own reviewed acknowledgment.
+        # added to the role later still needs its own reviewed acknowledgment. The handlers do not use
+        # Powertools' Tracer: it would trace each AWS call, but aws_xray_sdk costs a cold start ~180 ms
+        # (CONTRIBUTING.md, "Handlers").
         cfn_function = narrowed(self.function.node.default_child, lambda_.CfnFunction, "the function's resource")
         cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         self.tracing_policy = iam.Policy(

@@ -29,6 +29,17 @@ once, with the SDK's retries off: those retries (on 5xx, timeouts and connection
 errors) would add a second step whenever the first was added but its response was
 lost, before the ledger could tell. Every other call is safe to repeat and keeps
 the SDK's retries (a claim write repeated after a lost answer finds its own token).
+
+Why a ledger of its own and not Powertools' Idempotency utility (which the
+conventions name for idempotency): that utility saves an INPROGRESS record, runs
+the function, and on any exception deletes the record so that the next delivery
+runs it again. Here an exception after AddJobFlowSteps was sent (a timeout, a
+dropped connection, a server error) does not mean the step was not added, so
+deleting the record would let the next delivery add a second step. The utility
+has no hook for the question this handler asks instead: has a step of this name
+been created since the claim (ListSteps)? Nor can it return a message to the
+queue with a delay of its own. So the claim and its lease are kept here, on the
+same DynamoDB conditional-write primitive the utility uses.
 """
 
 from __future__ import annotations
@@ -68,7 +79,7 @@ UNKNOWN_OUTCOME_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", 
 #: The key of the EMR client that adds steps: one attempt per call, never retried by the SDK.
 ADD_STEPS_CLIENT = "emr:add-steps"
 
-_RETRYING = Config(retries={"mode": "standard", "max_attempts": 3})
+_RETRYING = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
 # One attempt, and a read timeout well inside the function's, so that a hung call is seen here (and its
 # claim kept) rather than ending the whole batch.
 _ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20)

@@ -41,16 +41,17 @@ class BadRequest(Exception):
     """The event cannot be acted on."""
 
 
-def _ddb() -> Any:
-    if "ddb" not in _clients:
-        _clients["ddb"] = boto3.client("dynamodb", config=_CONFIG)
-    return _clients["ddb"]
+def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
+    if name not in _clients:
+        _clients[name] = boto3.client(name, config=_CONFIG)
+    return _clients[name]
 
 
 def acquire(state: dict[str, Any], now: int) -> dict[str, Any]:
     lock_until = now + int(os.environ["LOCK_SECONDS"])
     try:
-        _ddb().update_item(
+        _client("dynamodb").update_item(
             TableName=os.environ["TABLE_NAME"],
             Key={"instance_id": {"S": state["instance_id"]}},
             UpdateExpression="SET lock_owner = :owner, locked_until = :until, expires_at = :expires",
@@ -104,7 +105,7 @@ def _start_cooldown(instance_id: str, cooldown_until: int, now: int) -> None:
     own release starts the cooldown.
     """
     try:
-        _ddb().update_item(
+        _client("dynamodb").update_item(
             TableName=os.environ["TABLE_NAME"],
             Key={"instance_id": {"S": instance_id}},
             UpdateExpression=(
@@ -147,7 +148,7 @@ def release(state: dict[str, Any], now: int) -> dict[str, Any]:
         # Written whether or not this execution still holds the old instance's lock: the swap happened.
         _start_cooldown(new_id, cooldown_until, now)
     try:
-        _ddb().update_item(
+        _client("dynamodb").update_item(
             TableName=os.environ["TABLE_NAME"],
             Key={"instance_id": {"S": state["instance_id"]}},
             UpdateExpression=f"SET locked_until = :zero, {cooldown_expr}, expires_at = :expires REMOVE lock_owner",

@@ -60,10 +60,18 @@ class BadRequest(Exception):
     """The event cannot be acted on."""
 
 
-def _client(name: str, config: Config = _CONFIG) -> Any:
-    key = f"{name}/{id(config)}"
+def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
+    if name not in _clients:
+        _clients[name] = boto3.client(name, config=_CONFIG)
+    return _clients[name]
+
+
+def _scan_client(name: str) -> Any:
+    """The client for ``name`` that the load-balancer scan uses: short timeouts, two attempts, a pool per worker."""
+    key = f"{name}:scan"
     if key not in _clients:
-        _clients[key] = boto3.client(name, config=config)
+        _clients[key] = boto3.client(name, config=_SCAN_CONFIG)
     return _clients[key]
 
 
@@ -158,7 +166,7 @@ def _group_registrations(
 
 def _classic_registrations(instance_id: str) -> list[str]:
     found: list[str] = []
-    for page in _client("elb", _SCAN_CONFIG).get_paginator("describe_load_balancers").paginate():
+    for page in _scan_client("elb").get_paginator("describe_load_balancers").paginate():
         for balancer in page["LoadBalancerDescriptions"]:
             if any(i.get("InstanceId") == instance_id for i in balancer.get("Instances", [])):
                 found.append(f"Classic Load Balancer {balancer['LoadBalancerName']} (it has no target groups)")
@@ -173,7 +181,7 @@ def registrations(state: dict[str, Any], context: Any) -> dict[str, Any]:
     """
     if not state.get("scanning"):
         return state
-    elbv2 = _client("elbv2", _SCAN_CONFIG)
+    elbv2 = _scan_client("elbv2")
     scan = dict(state["scan"])
     found, foreign = list(state["registrations"]), list(state["unmigratable"])
     checked = int(scan.get("checked", 0))

@@ -76,6 +76,7 @@ class BadRequest(Exception):
 
 
 def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
     if name not in _clients:
         _clients[name] = boto3.client(name, config=_CONFIG)
     return _clients[name]

@@ -36,6 +36,7 @@ class PublishFailed(Exception):
 
 
 def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
     if name not in _clients:
         _clients[name] = boto3.client(name, config=_CONFIG)
     return _clients[name]
@@ -98,8 +99,8 @@ def summarize(state: dict[str, Any], now: float) -> dict[str, Any]:
     return detail
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state = event.get("state")
     if not isinstance(state, dict):

@@ -62,10 +62,11 @@ class BadRequest(Exception):
     """The event cannot be acted on."""
 
 
-def _ec2() -> Any:
-    if "ec2" not in _clients:
-        _clients["ec2"] = boto3.client("ec2", config=_CONFIG)
-    return _clients["ec2"]
+def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
+    if name not in _clients:
+        _clients[name] = boto3.client(name, config=_CONFIG)
+    return _clients[name]
 
 
 def _code(error: ClientError) -> str:
@@ -73,7 +74,7 @@ def _code(error: ClientError) -> str:
 
 
 def _status(instance_id: str) -> dict[str, Any]:
-    statuses = _ec2().describe_instance_status(InstanceIds=[instance_id], IncludeAllInstances=True)
+    statuses = _client("ec2").describe_instance_status(InstanceIds=[instance_id], IncludeAllInstances=True)
     return statuses["InstanceStatuses"][0]
 
 
@@ -90,7 +91,7 @@ def _next_candidate(state: dict[str, Any], failure: str) -> dict[str, Any]:
 
 
 def stop(state: dict[str, Any]) -> dict[str, Any]:
-    _ec2().stop_instances(InstanceIds=[state["instance_id"]])
+    _client("ec2").stop_instances(InstanceIds=[state["instance_id"]])
     return {**state, "changed": True}
 
 
@@ -106,7 +107,7 @@ def await_stopped(state: dict[str, Any]) -> dict[str, Any]:
 def modify(state: dict[str, Any]) -> dict[str, Any]:
     new_type = state["candidates"][state["candidate_index"]]
     try:
-        _ec2().modify_instance_attribute(InstanceId=state["instance_id"], InstanceType={"Value": new_type})
+        _client("ec2").modify_instance_attribute(InstanceId=state["instance_id"], InstanceType={"Value": new_type})
     except ClientError as error:
         raise ModifyFailed(f"{state['instance_id']} cannot change to {new_type}: {_code(error)}") from error
     result = {**state, "current_type": new_type, "changed": True, "next": "start"}
@@ -117,7 +118,7 @@ def modify(state: dict[str, Any]) -> dict[str, Any]:
 
 def start(state: dict[str, Any]) -> dict[str, Any]:
     try:
-        _ec2().start_instances(InstanceIds=[state["instance_id"]])
+        _client("ec2").start_instances(InstanceIds=[state["instance_id"]])
     except ClientError as error:
         if _code(error) in FALLBACK_CODES:
             return _next_candidate(state, _code(error))
@@ -147,7 +148,7 @@ def await_running(state: dict[str, Any]) -> dict[str, Any]:
 
 def revert(state: dict[str, Any]) -> dict[str, Any]:
     """Put the original type back and restart the instance if it was running; re-entrant."""
-    ec2 = _ec2()
+    ec2 = _client("ec2")
     instance = ec2.describe_instances(InstanceIds=[state["instance_id"]])["Reservations"][0]["Instances"][0]
     name, current = instance["State"]["Name"], instance["InstanceType"]
     reverted = {**state, "reverting": True, "changed": True, "current_type": current}

@@ -29,10 +29,11 @@ class BadRequest(Exception):
     """The execution input cannot be acted on."""
 
 
-def _ec2() -> Any:
-    if "ec2" not in _clients:
-        _clients["ec2"] = boto3.client("ec2", config=_CONFIG)
-    return _clients["ec2"]
+def _client(name: str) -> Any:
+    """The container's client for ``name``, created on first use; the SDK retries its calls."""
+    if name not in _clients:
+        _clients[name] = boto3.client(name, config=_CONFIG)
+    return _clients[name]
 
 
 def parse_request(event: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     retired_key = f"{os.environ['MARK_TAG_KEY']}:replaced-by"
     instances: list[str] = []
     retired: list[str] = []
-    paginator = _ec2().get_paginator("describe_instances")
+    paginator = _client("ec2").get_paginator("describe_instances")
     for page in paginator.paginate(
         Filters=[
             {"Name": f"tag:{key}", "Values": [value]},

@@ -35,6 +35,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -104,14 +105,14 @@ class LaunchAction:
         }
 
 
-def client(name: str) -> Any:
+def _client(name: str) -> Any:
     """One boto3 client per service and container, created on first use; the SDK retries its calls."""
     if name not in _clients:
         _clients[name] = boto3.client(name, config=_CLIENT_CONFIG)
     return _clients[name]
 
 
-def completion_client() -> Any:
+def _completion_client() -> Any:
     """The Auto Scaling client for CompleteLifecycleAction: one attempt per call."""
     if COMPLETION_CLIENT not in _clients:
         _clients[COMPLETION_CLIENT] = boto3.client("autoscaling", config=_ONE_ATTEMPT_CONFIG)
@@ -120,12 +121,18 @@ def completion_client() -> Any:
 
 def parse_action(event: dict[str, Any], settings: Settings) -> LaunchAction:
     """The launch action in the EventBridge ``event``, or :class:`MalformedEventError` saying what is wrong."""
-    if event.get("source") != "aws.autoscaling" or event.get("detail-type") != LAUNCH_DETAIL_TYPE:
+    if not isinstance(event, dict):
+        raise MalformedEventError(f"the event is a {type(event).__name__}, not an EventBridge event object")
+    received = EventBridgeEvent(event)
+    try:
+        source, detail_type = received.source, received.detail_type
+    except KeyError as missing:
+        source = detail_type = f"<no {missing.args[0]}>"
+    if source != "aws.autoscaling" or detail_type != LAUNCH_DETAIL_TYPE:
         raise MalformedEventError(
-            f"expected source aws.autoscaling and detail-type {LAUNCH_DETAIL_TYPE!r}; "
-            f"got {event.get('source')!r} / {event.get('detail-type')!r}"
+            f"expected source aws.autoscaling and detail-type {LAUNCH_DETAIL_TYPE!r}; got {source!r} / {detail_type!r}"
         )
-    detail = event.get("detail")
+    detail = received.get("detail")  # the data class's detail property raises KeyError when it is missing
     if not isinstance(detail, dict):
         raise MalformedEventError("the event has no detail object")
     fields = {}
@@ -178,7 +185,7 @@ def _is_route_missing(error: ClientError) -> bool:
 def action_is_pending(action: LaunchAction) -> bool:
     """Record a heartbeat: True while the action waits for us, False once it was completed or timed out."""
     try:
-        client("autoscaling").record_lifecycle_action_heartbeat(**action.lifecycle_params())
+        _client("autoscaling").record_lifecycle_action_heartbeat(**action.lifecycle_params())
     except ClientError as error:
         if _is_no_active_action(error):
             return False
@@ -188,7 +195,7 @@ def action_is_pending(action: LaunchAction) -> bool:
 
 def move_route(route_table_id: str, destination_cidr: str, instance_id: str) -> str:
     """Point ``destination_cidr`` in one route table at the instance; say whether it was replaced or created."""
-    ec2 = client("ec2")
+    ec2 = _client("ec2")
     route = {"RouteTableId": route_table_id, "DestinationCidrBlock": destination_cidr, "InstanceId": instance_id}
     try:
         ec2.replace_route(**route)
@@ -209,7 +216,7 @@ def move_route(route_table_id: str, destination_cidr: str, instance_id: str) -> 
 
 def mark_route_moved(settings: Settings, instance_id: str) -> None:
     """Tag the instance once every route points at it: its boot script starts WebLogic on this tag."""
-    client("ec2").create_tags(
+    _client("ec2").create_tags(
         Resources=[instance_id], Tags=[{"Key": settings.route_tag_key, "Value": settings.route_tag_value}]
     )
 
@@ -221,7 +228,7 @@ def complete(action: LaunchAction, result: str) -> bool:
     connection), and the ``ClientError`` of a refusal (throttling, access denied), which certainly changed nothing.
     """
     try:
-        completion_client().complete_lifecycle_action(LifecycleActionResult=result, **action.lifecycle_params())
+        _completion_client().complete_lifecycle_action(LifecycleActionResult=result, **action.lifecycle_params())
     except ClientError as error:
         if _is_no_active_action(error):
             logger.warning("lifecycle action no longer pending", extra={"result": result})
@@ -235,7 +242,7 @@ def complete(action: LaunchAction, result: str) -> bool:
 
 
 def notify(settings: Settings, subject: str, message: dict[str, Any]) -> None:
-    client("sns").publish(TopicArn=settings.topic_arn, Subject=subject[:100], Message=json.dumps(message, indent=2))
+    _client("sns").publish(TopicArn=settings.topic_arn, Subject=subject[:100], Message=json.dumps(message, indent=2))
 
 
 def abandon(settings: Settings, action: LaunchAction, reason: str, moved: dict[str, str]) -> dict[str, Any]:
@@ -303,8 +310,8 @@ def continue_unconfirmed(
     return {"status": "unconfirmed", "instance": action.instance_id, "routes": moved}
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_environment()
     try:
@@ -324,7 +331,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     moved: dict[str, str] = {}
     try:
-        client("ec2").modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})
+        _client("ec2").modify_instance_attribute(InstanceId=action.instance_id, SourceDestCheck={"Value": False})
         for route_table_id in settings.route_table_ids:
             moved[route_table_id] = move_route(route_table_id, settings.destination_cidr, action.instance_id)
         # Only after the last route moved, and before CONTINUE: a failed tag still abandons the launch.
