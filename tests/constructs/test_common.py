@@ -504,6 +504,25 @@ def test_secure_topic_is_encrypted_tls_only_and_admits_alarms_only_when_asked() 
     assert len(cloudwatch) == 1 and cloudwatch[0]["Sid"] == "AllowCloudWatchAlarmsToPublish"
 
 
+def test_eventbridge_key_grant_is_exactly_what_sns_asks_for_and_leaves_imported_keys_alone() -> None:
+    from blueprints.constructs.common import allow_eventbridge_to_use_key
+
+    _, stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    allow_eventbridge_to_use_key(stack, key, "EventBridgeDelivers")
+    imported = kms.Key.from_key_arn(
+        stack, "Theirs", "arn:aws:kms:eu-west-1:111111111111:key/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    )
+    allow_eventbridge_to_use_key(stack, imported, "EventBridgeDeliversToTheirs")
+    (own,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    (grant,) = [s for s in own["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "EventBridgeDelivers"]
+    # SNS encrypts with a plaintext data key (GenerateDataKey); no wildcard that would admit WithoutPlaintext too.
+    assert grant["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # EventBridge's KMS request for an SNS target carries no source keys: a condition would drop every event.
+    assert "Condition" not in grant
+
+
 def test_flow_logged_vpc_logs_every_flow_restricts_the_default_group_and_passes_both_packs() -> None:
     from aws_cdk import aws_ec2 as ec2
 

@@ -38,9 +38,11 @@ from blueprints.constructs.common.handlers import (
 from blueprints.constructs.common.network import explain_zone_lookup, flow_logged_vpc
 from blueprints.constructs.common.notifications import (
     ALARM_KEY_ACTIONS,
+    EVENTBRIDGE_KEY_ACTIONS,
     alarm_notification_topic,
     allow_alarms_to_publish,
     allow_alarms_to_use_key,
+    allow_eventbridge_to_use_key,
     notify,
     secure_topic,
 )
@@ -57,6 +59,7 @@ from blueprints.constructs.common.workflows import (
 __all__ = [
     "ALARM_KEY_ACTIONS",
     "CHECKOV_RESOURCE_TYPES",
+    "EVENTBRIDGE_KEY_ACTIONS",
     "EXECUTION_OUTCOMES",
     "HANDLER_ARCHITECTURE",
     "LAMBDAS_DIR",
@@ -75,6 +78,7 @@ __all__ = [
     "alarm_notification_topic",
     "allow_alarms_to_publish",
     "allow_alarms_to_use_key",
+    "allow_eventbridge_to_use_key",
     "execution_alarms",
     "explain_zone_lookup",
     "flow_logged_vpc",

@@ -15,6 +15,32 @@ from blueprints.constructs.common.grants import alarm_arn_pattern, service_grant
 ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 
+#: What EventBridge needs of the key of an encrypted SNS topic that a rule targets (AWS re:Post Knowledge Center,
+#: "Why isn't my Amazon SNS topic receiving Amazon EventBridge notifications?": the key policy lets
+#: events.amazonaws.com call kms:Decrypt and kms:GenerateDataKey). SNS asks for a plaintext data key, so the
+#: WithoutPlaintext variant that a ``GenerateDataKey*`` wildcard would also allow is never needed.
+EVENTBRIDGE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def allow_eventbridge_to_use_key(scope: Construct, key: kms.IKey, sid: str) -> None:
+    """Let EventBridge rules deliver to a topic encrypted with ``key``: SNS encrypts with the publisher's identity.
+
+    EventBridge's KMS request carries no source keys (``UNSOURCED_SERVICE_GRANTS``), so the grant cannot name the
+    rule; the topic's own policy admits only the rule that targets it (``TopicRuleTarget``). An imported key's
+    policy is its owner's to change, and ``add_to_resource_policy`` leaves it alone.
+    """
+    key.add_to_resource_policy(
+        service_grant(
+            scope,
+            sid=sid,
+            service="events.amazonaws.com",
+            actions=list(EVENTBRIDGE_KEY_ACTIONS),
+            resources=["*"],
+            source_account=False,
+        )
+    )
+
+
 def allow_alarms_to_use_key(scope: Construct, key: kms.IKey, sid: str = "AllowCloudWatchAlarmsToPublish") -> None:
     """Let this account's CloudWatch alarms use ``key`` for a topic it encrypts (a key of the stack's own only:
     an imported key's policy is its owner's to change)."""

@@ -11,7 +11,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import SecureQueue, TopicRuleTarget, acknowledge, secure_topic, service_grant
+from blueprints.constructs.common import (
+    SecureQueue,
+    TopicRuleTarget,
+    acknowledge,
+    allow_eventbridge_to_use_key,
+    secure_topic,
+)
 
 #: Where the job writes each request's outcome in the control bucket (the submitter's results_uri).
 RESULTS_PREFIX = "results/"
@@ -29,18 +35,7 @@ def publish_step_events(
 
     Returns the dead-letter queue of the deliveries that failed, and the rule.
     """
-    # SNS encrypts with the publisher's identity; EventBridge's KMS request carries no source keys
-    # (UNSOURCED_SERVICE_GRANTS). The topic's own policy admits only the step-events rule (TopicRuleTarget).
-    key.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="EventBridgePublishesResults",
-            service="events.amazonaws.com",
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],
-            source_account=False,
-        )
-    )
+    allow_eventbridge_to_use_key(scope, key, "EventBridgePublishesResults")
     dead_letter_queue = SecureQueue.dead_letter(scope, "UndeliveredResults")
     acknowledge(
         dead_letter_queue,

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from blueprints.constructs.common import service_grant
+from blueprints.constructs.common import allow_alarms_to_use_key, allow_eventbridge_to_use_key, secure_topic
 
 
 def create_key(scope: Construct) -> kms.IKey:
@@ -26,39 +26,13 @@ def create_key(scope: Construct) -> kms.IKey:
 
 def allow_publishers_to_use_key(scope: Construct, key: kms.IKey) -> None:
     """Let EventBridge (scaling events) and CloudWatch (the dead-letter alarm) encrypt messages to the topic."""
-    # SNS encrypts with the publisher's identity: EventBridge (scaling events) and
-    # CloudWatch (the dead-letter alarm) need the key. EventBridge's KMS request
-    # carries no source keys (UNSOURCED_SERVICE_GRANTS), so only CloudWatch's grant names its source.
-    key.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="EventBridgePublishesToTopic",
-            service="events.amazonaws.com",
-            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-            resources=["*"],
-            source_account=False,
-        )
-    )
-    key.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid="CloudWatchAlarmsPublishToTopic",
-            service="cloudwatch.amazonaws.com",
-            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-            resources=["*"],
-        )
-    )
+    allow_eventbridge_to_use_key(scope, key, "EventBridgePublishesToTopic")
+    allow_alarms_to_use_key(scope, key, "CloudWatchAlarmsPublishToTopic")
 
 
 def create_topic(scope: Construct, key: kms.IKey) -> sns.ITopic:
     """The failover notifications: encrypted with ``key``, TLS-only."""
-    return sns.Topic(
-        scope,
-        "Notifications",
-        display_name="WebLogic admin server failover",
-        master_key=key,
-        enforce_ssl=True,
-    )
+    return secure_topic(scope, "Notifications", key=key, display_name="WebLogic admin server failover")
 
 
 def create_dead_letter_alarm(scope: Construct, queue: sqs.IQueue, topic: sns.ITopic) -> cloudwatch.IAlarm:
