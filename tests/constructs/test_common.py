@@ -384,6 +384,27 @@ def test_nag_text_writes_tokens_as_cdk_nag_does_and_refuses_what_it_cannot() -> 
         nag_text(stack, cdk.Fn.select(0, cdk.Fn.get_azs()))
 
 
+
+@pytest.mark.parametrize("acknowledged", [True, False])
+def test_acknowledge_wildcard_names_the_finding_cdk_nag_raises_for_that_resource(acknowledged: bool) -> None:
+    from aws_cdk import aws_iam as iam
+
+    from blueprints.constructs.common import acknowledge_wildcard
+
+    app, stack = _stack()
+    bucket = SecureBucket(stack, "Data")
+    role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket.bucket_arn}/in/*"]))
+    if acknowledged:
+        acknowledge_wildcard(role, f"{bucket.bucket_arn}/in/*", "Reads every object under in/ of its own bucket.")
+    add_nag_packs(app)
+    if acknowledged:
+        app.synth()  # the id written from the resource is the one cdk-nag raises
+    else:
+        with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5\[Resource::<Data[0-9A-F]+\.Arn>/in/\*\]"):
+            app.synth()
+
+
 # --- checkov skips: Metadata.checkov.skip, written with the cdk-nag acknowledgment they match -------------------
 
 

@@ -14,6 +14,7 @@ and the same scanner story; an architecture module never builds a raw bucket, qu
 from blueprints.constructs.common.checks import (
     CHECKOV_RESOURCE_TYPES,
     acknowledge,
+    acknowledge_wildcard,
     nag_text,
     narrowed,
     present,
@@ -74,6 +75,7 @@ __all__ = [
     "SecureQueue",
     "TopicRuleTarget",
     "acknowledge",
+    "acknowledge_wildcard",
     "alarm_arn_pattern",
     "alarm_notification_topic",
     "allow_alarms_to_publish",

@@ -138,6 +138,16 @@ def skip_checkov(scope: IConstruct, checks: Sequence[str], reason: str) -> None:
     Aspects.of(scope).add(_CheckovSkip(checks, reason.strip()))
 
 
+def acknowledge_wildcard(scope: IConstruct, resource: object, reason: str, *, checkov: Sequence[str] = ()) -> None:
+    """Acknowledge ``AwsSolutions-IAM5`` on ``scope`` for one wildcard ``resource`` of its policies.
+
+    ``resource`` is the ARN as the policy names it (a string that may hold tokens, e.g.
+    ``f"{bucket.bucket_arn}/backups/*"``); the finding id is written from it as cdk-nag writes it
+    (:func:`nag_text`), so the acknowledgment follows the resource when its logical id changes.
+    """
+    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{nag_text(scope, resource)}]", reason, checkov=checkov)
+
+
 def nag_text(scope: IConstruct, value: object) -> str:
     """``value`` (a string that may hold tokens) written as cdk-nag writes it in a finding id.
 

@@ -8,7 +8,6 @@ from aws_cdk import (
     Duration,
     Names,
     RemovalPolicy,
-    Stack,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
@@ -16,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from blueprints.constructs.common.checks import acknowledge, narrowed, skip_checkov
+from blueprints.constructs.common.checks import acknowledge, acknowledge_wildcard, narrowed, skip_checkov
 
 #: Where a state machine's execution logs go. Step Functions delivers them as vended logs, which CloudWatch Logs
 #: admits through a resource policy that Step Functions adds to when logging is turned on; those policies are
@@ -89,12 +88,10 @@ def logged_state_machine(
         "AwsSolutions-IAM5[Resource::*]",
         "Step Functions log delivery and X-Ray tracing actions support no resource-level permissions.",
     )
-    stack = Stack.of(scope)
     for function in invoked_functions:
-        logical_id = stack.get_logical_id(narrowed(function.node.default_child, lambda_.CfnFunction, "a function"))
-        acknowledge(
+        acknowledge_wildcard(
             machine.role,
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+            f"{function.function_arn}:*",
             "Step Functions may invoke this one function's versions and aliases (ARN suffix ':*'), as the "
             "Lambda task integration grants; no other function.",
         )

@@ -19,7 +19,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, nag_text
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard
 from blueprints.constructs.emr_reconciliation.results import RESULTS_PREFIX
 
 
@@ -207,32 +207,32 @@ def _grant_data(role: iam.IRole, data_buckets: Sequence[s3.IBucket], key: kms.IK
 def _acknowledge_instance_role(
     role: iam.IRole, control: s3.IBucket, data_buckets: Sequence[s3.IBucket], emr_artifacts: str
 ) -> None:
-    _acknowledge_resource(
+    acknowledge_wildcard(
         role,
         control.arn_for_objects("requests/*"),
         "Each step reads its own request object, named for the request id; the nodes read only the "
         "requests/ prefix of the control bucket.",
     )
-    _acknowledge_resource(
+    acknowledge_wildcard(
         role,
         control.arn_for_objects("logs/*"),
         "EMR writes step, application and node logs under keys it chooses; the nodes write only the "
         "logs/ prefix of the control bucket.",
     )
-    _acknowledge_resource(
+    acknowledge_wildcard(
         role,
         control.arn_for_objects(f"{RESULTS_PREFIX}*"),
         "Each step writes (and EMRFS first looks up) its own results object, results/<request id>.json; the "
         "nodes write nothing else in the control bucket outside logs/.",
     )
-    _acknowledge_resource(
+    acknowledge_wildcard(
         role,
         emr_artifacts,
         "Read-only access to the Region's EMR-owned bucket of EMR artifacts, which the nodes fetch "
         "while they bootstrap; it holds no customer data.",
     )
     for bucket in data_buckets:
-        _acknowledge_resource(
+        acknowledge_wildcard(
             role,
             bucket.arn_for_objects("*"),
             "A data bucket holds the inputs and outputs that requests name by key; Spark reads, writes "
@@ -276,7 +276,7 @@ def grant_submitter(
         iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[results_topic.topic_arn])
     )
     for prefix in ("requests/*", "rejected/*"):
-        _acknowledge_resource(
+        acknowledge_wildcard(
             role,
             control.arn_for_objects(prefix),
             f"The submitter writes one object per request under {prefix[:-1]}, named for the request id "
@@ -289,8 +289,3 @@ def grant_submitter(
             resources=[key.key_arn],
         )
     )
-
-
-def _acknowledge_resource(role: iam.IRole, resource: str, reason: str) -> None:
-    """Acknowledge the IAM5 finding for one wildcard resource of ``role``'s policy, named as cdk-nag names it."""
-    acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_text(role, resource)}]", reason)

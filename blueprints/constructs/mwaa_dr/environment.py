@@ -15,8 +15,7 @@ from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, nag_text, service_grant
-from blueprints.constructs.mwaa_dr.grants import _arn_ref
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard, nag_text, service_grant
 from blueprints.constructs.mwaa_dr.options import SecretsManagerBackend, _AirflowSettings
 
 HEARTBEAT_NAMESPACE = "AmazonMWAA"
@@ -290,9 +289,9 @@ def _acknowledge_execution_policy(
         "AwsSolutions-IAM5[Action::s3:List*]",
         "MWAA's documented execution-role policy: listing, limited to the DAGs bucket and its objects.",
     )
-    acknowledge(
+    acknowledge_wildcard(
         policy,
-        f"AwsSolutions-IAM5[Resource::{_arn_ref(dags_bucket)}/*]",
+        f"{dags_bucket.bucket_arn}/*",
         "The environment reads every DAG, plugin and requirements object in its own DAGs bucket.",
     )
     for resource in (
@@ -311,9 +310,9 @@ def _acknowledge_execution_policy(
             "customer managed key, names that key.",
         )
     for arn in secret_arns:
-        acknowledge(
+        acknowledge_wildcard(
             policy,
-            f"AwsSolutions-IAM5[Resource::{nag_text(policy, arn)}]",
+            arn,
             "Airflow's Secrets Manager backend reads the secret named <prefix>/<id> for each connection or "
             "variable it looks up; the statement allows GetSecretValue only, on the configured prefixes only "
             "(secret ARNs end in a random suffix, hence the wildcard).",

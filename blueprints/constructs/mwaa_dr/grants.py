@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, nag_text, narrowed
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard, narrowed
 from blueprints.constructs.mwaa_dr.options import replica_key_alias
 
 #: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, the same actions; each statement
@@ -82,12 +82,6 @@ def _grant_put_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: s
     )
 
 
-def _arn_ref(bucket: s3.IBucket) -> str:
-    """How cdk-nag names a bucket's ARN in a finding id: ``<LogicalId.Arn>``."""
-    cfn = narrowed(bucket.node.default_child, s3.CfnBucket, "the bucket's resource")
-    return f"<{Stack.of(bucket).get_logical_id(cfn)}.Arn>"
-
-
 def _replicate(
     scope: Construct,
     *,
@@ -145,14 +139,14 @@ def _replicate(
     role.add_to_policy(
         iam.PolicyStatement(actions=["s3:ReplicateObject", "s3:ReplicateTags"], resources=[f"{destination_arn}/*"])
     )
-    acknowledge(
+    acknowledge_wildcard(
         role,
-        f"AwsSolutions-IAM5[Resource::{_arn_ref(bucket)}/*]",
+        f"{bucket.bucket_arn}/*",
         "S3 replication reads every object version of the source bucket; the statement is limited to that bucket.",
     )
-    acknowledge(
+    acknowledge_wildcard(
         role,
-        f"AwsSolutions-IAM5[Resource::{nag_text(scope, destination_arn)}/*]",
+        f"{destination_arn}/*",
         "S3 replication writes every replicated object into the DR bucket, whose name is derived from the "
         "account, the DR Region and the prefix (no cross-Region reference is possible).",
     )
@@ -206,9 +200,9 @@ def _replicate_to_dr(
             },
         )
     )
-    acknowledge(
+    acknowledge_wildcard(
         role,
-        f"AwsSolutions-IAM5[Resource::{nag_text(scope, replica_keys)}]",
+        replica_keys,
         "The replica key lives in the DR stack and cannot be referenced across Regions; the statement is "
         f"narrowed by condition to the key with alias {replica_key_alias(name_prefix)}, used via S3 in "
         f"{dr_region}.",

@@ -18,7 +18,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprints.constructs.api import handler_metric
-from blueprints.constructs.common import PythonHandler, SecureBucket, acknowledge, alarm_notification_topic, present
+from blueprints.constructs.common import (
+    PythonHandler,
+    SecureBucket,
+    acknowledge,
+    acknowledge_wildcard,
+    alarm_notification_topic,
+    present,
+)
 from blueprints.constructs.mwaa_dr.alarms import _primary_alarms
 from blueprints.constructs.mwaa_dr.environment import (
     _AirflowEnvironment,
@@ -29,7 +36,6 @@ from blueprints.constructs.mwaa_dr.environment import (
 from blueprints.constructs.mwaa_dr.grants import (
     _KEY_WRITE,
     _ack_key_use,
-    _arn_ref,
     _grant_key_via,
     _grant_put_objects,
     _replicate_to_dr,
@@ -301,9 +307,9 @@ class MwaaDrPrimary(Construct):
         )
         _grant_put_objects(fn, self.backup_bucket, f"{BACKUP_PREFIX}/*")
         _grant_key_via(fn, self.key, _KEY_WRITE, ["s3"])
-        acknowledge(
+        acknowledge_wildcard(
             handler.role,
-            f"AwsSolutions-IAM5[Resource::{_arn_ref(self.backup_bucket)}/{BACKUP_PREFIX}/*]",
+            f"{self.backup_bucket.bucket_arn}/{BACKUP_PREFIX}/*",
             "Each backup writes new timestamped objects under the backups/ prefix of its own bucket.",
         )
         _ack_key_use(handler.role, "Writes SSE-KMS backup objects", ["S3"])

@@ -20,7 +20,6 @@ from blueprints.constructs.mwaa_dr.grants import (
     _KEY_READ,
     _KEY_WRITE,
     _ack_key_use,
-    _arn_ref,
     _grant_key_via,
     _grant_put_objects,
     _grant_read_objects,
@@ -81,9 +80,9 @@ def _metadata_function(
     _grant_put_objects(meta, backup_bucket, f"{FAILBACK_PREFIX}/*")
     _grant_key_via(meta, key, (*_KEY_READ, *_KEY_WRITE), ["s3"])
     for finding, reason in (
-        (f"Resource::{_arn_ref(backup_bucket)}/*", "Restores read any backup folder of this bucket."),
+        (f"Resource::{nag_text(scope, backup_bucket.bucket_arn)}/*", "Restores read any backup folder of this bucket."),
         (
-            f"Resource::{_arn_ref(backup_bucket)}/{FAILBACK_PREFIX}/*",
+            f"Resource::{nag_text(scope, backup_bucket.bucket_arn)}/{FAILBACK_PREFIX}/*",
             "Failback backups write new timestamped objects under the failback/ prefix only.",
         ),
         ("Action::s3:GetObject*", "Read-only object access for restores, limited to the backup bucket."),
@@ -168,7 +167,7 @@ def _failover_function(
         _grant_read_objects(failover, backup_bucket, f"{BACKUP_PREFIX}/*")
         for finding, reason in (
             (
-                f"Resource::{_arn_ref(backup_bucket)}/{BACKUP_PREFIX}/*",
+                f"Resource::{nag_text(scope, backup_bucket.bucket_arn)}/{BACKUP_PREFIX}/*",
                 "Reads the newest backup's stored environment configuration under backups/.",
             ),
             ("Action::s3:GetObject*", "Read-only object access, limited to backups/ of the backup bucket."),

@@ -14,7 +14,7 @@ from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard
 from blueprints.constructs.security_lake.catalog import LinkedCatalog
 from blueprints.constructs.security_lake.sources import pascal
 from blueprints.constructs.security_lake.views import ATHENA_DEFAULT_DATABASE, FAILED_FINDINGS_VIEW
@@ -165,7 +165,6 @@ class QueryAccess:
 
     def acknowledge(self, construct: Construct) -> None:
         """The findings on a principal that holds :meth:`statements`."""
-        bucket_id = Stack.of(self.scope).get_logical_id(self.results_bucket.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             construct,
             "AwsSolutions-IAM5[Resource::*]",
@@ -173,9 +172,9 @@ class QueryAccess:
             "resource-level permissions; the listings only read names, and Lake Formation itself decides which "
             "tables the role may read, from the grants this construct makes.",
         )
-        acknowledge(
+        acknowledge_wildcard(
             construct,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/results/*]",
+            f"{self.results_bucket.bucket_arn}/results/*",
             "Athena writes each query's results under a new key below results/ in the construct's own bucket; "
             "the role is limited to that prefix.",
         )

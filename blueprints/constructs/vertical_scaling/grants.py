@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 
-from blueprints.constructs.common import acknowledge, nag_text
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard
 from blueprints.constructs.vertical_scaling.names import MARK_TAG_KEY
 from blueprints.constructs.vertical_scaling.options import ResizeMode
 
@@ -233,9 +233,9 @@ def _acknowledge_functions(scaling: VerticalScaling, stack: Stack, target_groups
         acknowledge(handler.role, "AwsSolutions-IAM5[Resource::*]", describe)
     acknowledge(scaling.report_handler.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", _KEY_DATA_REASON)
     if scaling.mode is ResizeMode.RESTART:
-        acknowledge(
+        acknowledge_wildcard(
             scaling.step_handler.role,
-            f"AwsSolutions-IAM5[Resource::{nag_text(stack, ec2_arn(stack, 'instance'))}]",
+            ec2_arn(stack, "instance"),
             "Stop, start and modify are allowed only on instances that carry the target tag "
             "(aws:ResourceTag condition), which is how the construct selects its instances, and modify only "
             "sets the instance type to one on the ladder (ec2:Attribute/InstanceType); their ids are "
@@ -246,12 +246,9 @@ def _acknowledge_functions(scaling: VerticalScaling, stack: Stack, target_groups
 
 
 def _acknowledge_replace(scaling: VerticalScaling, stack: Stack, target_groups: bool) -> None:
-    def arn(resource: str, account: bool = True) -> str:
-        return nag_text(stack, ec2_arn(stack, resource, account))
-
-    acknowledge(
+    acknowledge_wildcard(
         scaling.plan_handler.role,
-        f"AwsSolutions-IAM5[Resource::{arn('instance')}]",
+        ec2_arn(stack, "instance"),
         "DescribeInstanceAttribute (stop and termination protection, shutdown behaviour) is allowed only on "
         "instances that carry the target tag (aws:ResourceTag condition); their ids are not known at deploy time.",
     )
@@ -270,18 +267,18 @@ def _acknowledge_replace(scaling: VerticalScaling, stack: Stack, target_groups: 
     }
     step_role = scaling.step_handler.role
     for resource, reason in reasons.items():
-        acknowledge(step_role, f"AwsSolutions-IAM5[Resource::{arn(resource)}]", reason)
+        acknowledge_wildcard(step_role, ec2_arn(stack, resource), reason)
     for resource in ("image", "snapshot"):
-        acknowledge(
+        acknowledge_wildcard(
             step_role,
-            f"AwsSolutions-IAM5[Resource::{arn(resource, account=False)}]",
+            ec2_arn(stack, resource, account=False),
             "Images and snapshots are created per resize; using, tagging and deleting them is conditioned on "
             f"the {MARK_TAG_KEY} tag the construct sets when creating them.",
         )
     if not target_groups:
-        acknowledge(
+        acknowledge_wildcard(
             step_role,
-            f"AwsSolutions-IAM5[Resource::{nag_text(stack, target_group_arn(stack))}]",
+            target_group_arn(stack),
             "The new instance joins whichever target groups the old one is in, found when the resize runs; "
             "pass target_groups to limit this to known groups.",
         )

@@ -9,7 +9,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 
-from blueprints.constructs.common import acknowledge, nag_text
+from blueprints.constructs.common import acknowledge, acknowledge_wildcard
 from blueprints.constructs.weblogic_floating_ip.options import ROUTE_TAG_KEY, ROUTE_TAG_VALUE
 
 
@@ -78,17 +78,17 @@ def grant_route_mover(
 
 
 def _acknowledge_route_mover_grants(role: iam.IRole, stack: Stack, *, instances: str, group_arn: str) -> None:
-    acknowledge(
+    acknowledge_wildcard(
         role,
-        f"AwsSolutions-IAM5[Resource::{nag_text(stack, instances)}]",
+        instances,
         "ModifyInstanceAttribute and CreateTags are limited by the aws:autoscaling:groupName tag condition "
         "to instances of this construct's group, whose IDs are only known at launch; ModifyInstanceAttribute "
         "further to SourceDestCheck=false (ec2:Attribute/SourceDestCheck), CreateTags to the one tag "
         f"{ROUTE_TAG_KEY}={ROUTE_TAG_VALUE} (aws:TagKeys, aws:RequestTag).",
     )
-    acknowledge(
+    acknowledge_wildcard(
         role,
-        f"AwsSolutions-IAM5[Resource::{nag_text(stack, group_arn)}]",
+        group_arn,
         "The group's ARN carries a UUID that CloudFormation does not expose; the ARN is pinned by the "
         "group's name, so only this construct's group is covered.",
     )
