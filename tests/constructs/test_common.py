@@ -384,7 +384,6 @@ def test_nag_text_writes_tokens_as_cdk_nag_does_and_refuses_what_it_cannot() -> 
         nag_text(stack, cdk.Fn.select(0, cdk.Fn.get_azs()))
 
 
-
 @pytest.mark.parametrize("acknowledged", [True, False])
 def test_acknowledge_wildcard_names_the_finding_cdk_nag_raises_for_that_resource(acknowledged: bool) -> None:
     from aws_cdk import aws_iam as iam
@@ -542,6 +541,27 @@ def test_eventbridge_key_grant_is_exactly_what_sns_asks_for_and_leaves_imported_
     assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     # EventBridge's KMS request for an SNS target carries no source keys: a condition would drop every event.
     assert "Condition" not in grant
+
+
+def test_grant_publish_needs_no_wildcard_action_and_no_acknowledgment() -> None:
+    from aws_cdk import aws_iam as iam
+
+    from blueprints.constructs.common import grant_publish, secure_topic
+
+    app, stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    topic = secure_topic(stack, "Topic", key=key)
+    role = iam.Role(stack, "Publisher", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant_publish(topic, role)
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    actions = {
+        action
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert actions == {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"}
+    add_nag_packs(app)
+    app.synth()  # AwsSolutions-IAM5 has no wildcard action to flag, so no acknowledgment is needed
 
 
 def test_flow_logged_vpc_logs_every_flow_restricts_the_default_group_and_passes_both_packs() -> None:

@@ -641,12 +641,12 @@ def _kms_grants_of_machines_publishing_to(template: Template, topic_marker: str)
 
 
 def test_a_callers_encrypted_topic_gets_its_key_granted(caller_topics: tuple[cdk.Stack, Template, Any]) -> None:
-    """SNS needs kms:GenerateDataKey* and kms:Decrypt on an SSE topic's key from every publisher."""
+    """SNS needs kms:GenerateDataKey and kms:Decrypt (no wildcard) on an SSE topic's key from every publisher."""
     _, template, _ = caller_topics
     for statements in _kms_grants_of_machines_publishing_to(template, f"arn:aws:sns:us-west-2:{ACCOUNT}:ops"):
         assert statements == [
             {
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Effect": "Allow",
                 "Resource": TOPIC_KEY,
                 "Condition": {"StringEquals": {"kms:ViaService": ["sns.us-west-2.amazonaws.com"]}},

@@ -40,10 +40,12 @@ from blueprints.constructs.common.network import explain_zone_lookup, flow_logge
 from blueprints.constructs.common.notifications import (
     ALARM_KEY_ACTIONS,
     EVENTBRIDGE_KEY_ACTIONS,
+    PUBLISH_KEY_ACTIONS,
     alarm_notification_topic,
     allow_alarms_to_publish,
     allow_alarms_to_use_key,
     allow_eventbridge_to_use_key,
+    grant_publish,
     notify,
     secure_topic,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "HANDLER_ARCHITECTURE",
     "LAMBDAS_DIR",
     "POWERTOOLS_VERSION",
+    "PUBLISH_KEY_ACTIONS",
     "PYTHON_RUNTIME",
     "SOURCE_BINDING_KEYS",
     "STATE_MACHINE_LOG_PREFIX",
@@ -84,6 +87,7 @@ __all__ = [
     "execution_alarms",
     "explain_zone_lookup",
     "flow_logged_vpc",
+    "grant_publish",
     "handler_code",
     "log_alb_access_logs",
     "logged_state_machine",

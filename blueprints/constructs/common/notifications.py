@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -20,6 +21,25 @@ ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 #: events.amazonaws.com call kms:Decrypt and kms:GenerateDataKey). SNS asks for a plaintext data key, so the
 #: WithoutPlaintext variant that a ``GenerateDataKey*`` wildcard would also allow is never needed.
 EVENTBRIDGE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+#: What a role that publishes to an encrypted topic needs of the topic's key. SNS encrypts the message on the
+#: publisher's behalf with a data key that KMS returns in plaintext (kms:GenerateDataKey; "not authorized to
+#: perform: kms:GenerateDataKey" is the refusal a publisher without it gets) and decrypts data keys it reuses.
+#: CDK's ``Topic.grant_publish`` grants ``kms:GenerateDataKey*``, which adds GenerateDataKeyWithoutPlaintext,
+#: a call SNS never makes, and which AwsSolutions-IAM5 rightly flags.
+PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def grant_publish(topic: sns.ITopic, grantee: iam.IGrantable) -> iam.Grant:
+    """``sns:Publish`` on ``topic`` and, when it is encrypted with a key the construct knows, that key's
+    :data:`PUBLISH_KEY_ACTIONS`: ``Topic.grant_publish`` without its wildcard action."""
+    grant = iam.Grant.add_to_principal_or_resource(
+        grantee=grantee, actions=["sns:Publish"], resource_arns=[topic.topic_arn], resource=topic
+    )
+    if topic.master_key is not None:
+        topic.master_key.grant(grantee, *PUBLISH_KEY_ACTIONS)
+    return grant
 
 
 def allow_eventbridge_to_use_key(scope: Construct, key: kms.IKey, sid: str) -> None:

@@ -13,14 +13,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, acknowledge_wildcard, narrowed
+from blueprints.constructs.common import PUBLISH_KEY_ACTIONS, acknowledge, acknowledge_wildcard, narrowed
 from blueprints.constructs.mwaa_dr.options import replica_key_alias
 
 #: KMS actions of CDK's read, write (bucket, key) and SNS publish grants, the same actions; each statement
 #: also carries kms:ViaService (``_grant_key_via``).
 _KEY_READ = ("kms:Decrypt", "kms:DescribeKey")
 _KEY_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
-_KEY_PUBLISH = ("kms:Decrypt", "kms:GenerateDataKey*")
+_KEY_PUBLISH = PUBLISH_KEY_ACTIONS
 
 
 def _grant_key_via(

@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, logged_state_machine
+from blueprints.constructs.common import logged_state_machine
 from blueprints.constructs.mwaa_dr.grants import _KEY_PUBLISH, _grant_key_via
 from blueprints.constructs.mwaa_dr.options import BACKUP_PREFIX, FAILBACK_PREFIX, MwaaDrStrategy
 from blueprints.constructs.mwaa_dr.steps import (
@@ -199,17 +199,11 @@ def _dr_state_machine(
         invoked_functions=[fn.function for fn in (functions.health, functions.metadata, functions.failover)],
     )
     # SNS encrypts each message with the topic's key on the publisher's behalf, so a publisher to
-    # an SSE topic needs kms:GenerateDataKey* and kms:Decrypt on it (SNS key management guide).
+    # an SSE topic needs kms:GenerateDataKey and kms:Decrypt on it (common.PUBLISH_KEY_ACTIONS).
     # That holds for a caller's topic too, when it was passed with its key
     # (sns.Topic.from_topic_attributes(key_arn=...)); its key policy must delegate to IAM or
     # allow these roles.
     topic_key = topic.master_key
     if topic_key is not None:
         _grant_key_via(machine, topic_key, _KEY_PUBLISH, ["sns"], region=topic.env.region)
-        acknowledge(
-            machine.role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "Publishing to the KMS-encrypted notification topic needs data keys from the topic's key; the "
-            "statement names that key and applies only when SNS calls KMS for the role (kms:ViaService).",
-        )
     return machine

@@ -16,17 +16,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 
-from blueprints.constructs.common import acknowledge, acknowledge_wildcard
+from blueprints.constructs.common import PUBLISH_KEY_ACTIONS, acknowledge, acknowledge_wildcard, grant_publish
 from blueprints.constructs.vertical_scaling.names import MARK_TAG_KEY
 from blueprints.constructs.vertical_scaling.options import ResizeMode
 
 if TYPE_CHECKING:
     from blueprints.constructs.vertical_scaling.construct import VerticalScaling
-
-_KEY_DATA_REASON = (
-    "Publishing to the KMS-encrypted notification topic needs data keys of that one key; the grant "
-    "is on the key's ARN only."
-)
 
 
 def ec2_arn(stack: Stack, resource: str, account: bool = True) -> str:
@@ -51,7 +46,7 @@ def grant_functions(
     _grant_reads(scaling, instance_arn, tagged)
     scaling.lock_table.grant(scaling.lock_handler.role, "dynamodb:UpdateItem")
     scaling.event_bus.grant_put_events_to(scaling.report_handler.role)
-    scaling.notification_topic.grant_publish(scaling.report_handler.role)
+    grant_publish(scaling.notification_topic, scaling.report_handler.role)
     step_role = scaling.step_handler.role
     step_role.add_to_principal_policy(
         iam.PolicyStatement(
@@ -231,7 +226,6 @@ def _acknowledge_functions(scaling: VerticalScaling, stack: Stack, target_groups
     )
     for handler in (scaling.targets_handler, scaling.plan_handler, scaling.step_handler):
         acknowledge(handler.role, "AwsSolutions-IAM5[Resource::*]", describe)
-    acknowledge(scaling.report_handler.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", _KEY_DATA_REASON)
     if scaling.mode is ResizeMode.RESTART:
         acknowledge_wildcard(
             scaling.step_handler.role,
@@ -288,5 +282,4 @@ def grant_state_machine(machine: sfn.StateMachine, topic_key: kms.IKey | None) -
     """Let the state machine publish with ``topic_key``, the key of the topic the construct made (None: the
     user's topic, whose key the user grants)."""
     if topic_key is not None:
-        topic_key.grant(machine.role, "kms:Decrypt", "kms:GenerateDataKey*")
-        acknowledge(machine.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", _KEY_DATA_REASON)
+        topic_key.grant(machine.role, *PUBLISH_KEY_ACTIONS)

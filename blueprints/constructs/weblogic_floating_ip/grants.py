@@ -9,7 +9,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 
-from blueprints.constructs.common import acknowledge, acknowledge_wildcard
+from blueprints.constructs.common import acknowledge_wildcard, grant_publish
 from blueprints.constructs.weblogic_floating_ip.options import ROUTE_TAG_KEY, ROUTE_TAG_VALUE
 
 
@@ -73,7 +73,7 @@ def grant_route_mover(
             resources=[group_arn],
         )
     )
-    topic.grant_publish(role)
+    grant_publish(topic, role)
     _acknowledge_route_mover_grants(role, stack, instances=instances, group_arn=group_arn)
 
 
@@ -91,10 +91,4 @@ def _acknowledge_route_mover_grants(role: iam.IRole, stack: Stack, *, instances:
         group_arn,
         "The group's ARN carries a UUID that CloudFormation does not expose; the ARN is pinned by the "
         "group's name, so only this construct's group is covered.",
-    )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-        "Publishing to the KMS-encrypted notification topic needs GenerateDataKey* (both variants SNS may "
-        "call), and the grant is limited to the construct's one key.",
     )
