@@ -30,6 +30,16 @@ def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1
 
 
+SHIPPED = sorted((ROOT / "blueprints").rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_code_checks_with_errors_not_asserts(module: Path) -> None:
+    """``python -O`` (or ``PYTHONOPTIMIZE``) strips ``assert``; what the library checks it checks with an error."""
+    asserts = [node.lineno for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.Assert)]
+    assert not asserts, f"{module.relative_to(ROOT)} uses assert at lines {asserts}"
+
+
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(CONSTRUCTS)))
 def test_construct_modules_and_their_functions_stay_readable(module: Path) -> None:
     text = module.read_text()

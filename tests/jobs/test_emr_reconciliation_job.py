@@ -614,6 +614,19 @@ def test_a_missing_input_frame_is_reported(tables: dict[str, Any]) -> None:
         job.build_plan(request, {"ledger": tables["ledger"]})
 
 
+def test_a_plan_without_a_first_input_or_any_operation_is_refused_even_under_python_o(tables: dict[str, Any]) -> None:
+    # The contract refuses both before the job runs; the job checks again with an error, not an assert, which
+    # python -O (and PYTHONOPTIMIZE in a cluster's spark-env) would strip.
+    request = request_for([{"op": "deduplicate", "input": "ledger"}], ["ledger"])
+    no_input = {**request, "operations": [{**request["operations"][0], "input": None}]}
+    with pytest.raises(InvalidRequest, match=r"^operations\[0\]\.input: the first operation must name its input"):
+        job.build_plan(no_input, {"ledger": tables["ledger"]})
+    with pytest.raises(InvalidRequest, match=r"^operations: the request has no operation"):
+        job.build_plan({**request, "operations": []}, {"ledger": tables["ledger"]})
+    with pytest.raises(ValueError, match="with the request it ran"):
+        job.outcome_of(None)
+
+
 # --- end to end: request file, CSV and Parquet inputs, written output ----------------------------------------------
 
 

@@ -493,7 +493,8 @@ def build_plan(request: dict[str, Any], frames: dict[str, DataFrame]) -> DataFra
     for index, op in enumerate(request["operations"]):
         path = f"operations[{index}]"
         source = tables[op["input"]] if op["input"] is not None else current
-        assert source is not None  # the contract requires an input on the first operation
+        if source is None:  # the contract refuses this; a check, not an assert, so that python -O keeps it
+            raise InvalidRequest(f"{path}.input", "the first operation must name its input", ", ".join(tables))
         try:
             current = apply_operation(source, op, path, tables)
         except AnalysisException as error:
@@ -505,7 +506,8 @@ def build_plan(request: dict[str, Any], frames: dict[str, DataFrame]) -> DataFra
             ) from None
         if op["as"] is not None:
             tables[op["as"]] = current
-    assert current is not None
+    if current is None:
+        raise InvalidRequest("operations", "the request has no operation", "one operation or more")
     return current
 
 
@@ -593,7 +595,8 @@ def _now() -> str:
 def outcome_of(error: Optional[Exception], request: Optional[dict[str, Any]] = None, rows: int = 0) -> dict[str, Any]:
     """What the results object says about one run: its state, and why when it did not succeed."""
     if error is None:
-        assert request is not None
+        if request is None:
+            raise ValueError("a successful outcome is reported with the request it ran")
         output = request["output"]
         return {
             "state": "SUCCEEDED",
@@ -614,7 +617,8 @@ def write_results(spark: SparkSession, uri: str, document: dict[str, Any]) -> No
     """Write ``document`` as JSON to ``uri`` through Hadoop's file systems (EMRFS for s3://, with the cluster's
     encryption), replacing an earlier attempt's object."""
     jvm = spark.sparkContext._jvm
-    assert jvm is not None
+    if jvm is None:
+        raise RuntimeError("the Spark context has no JVM gateway (it was stopped); the results cannot be written")
     path = jvm.org.apache.hadoop.fs.Path(uri)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     stream = fs.create(path, True)
