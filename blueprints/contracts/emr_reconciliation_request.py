@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 SCHEMA_VERSION = "1.0"
 ACCEPTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
@@ -630,134 +630,200 @@ def _operation(value: object, index: int, tables: list[str]) -> dict[str, Any]:
         result["as"] = name
     else:
         result["as"] = None
-
-    def at(field: str) -> str:
-        return f"{path}.{field}"
-
-    if op in ("vlookup", "join"):
-        result["with"] = _table_ref(value["with"], at("with"), tables)
-        result["on"] = _columns(value["on"], at("on"))
-        with_on = _columns(value["with_on"], at("with_on")) if "with_on" in value else list(result["on"])
-        if len(with_on) != len(result["on"]):
-            raise InvalidRequest(
-                at("with_on"), f"has {len(with_on)} columns for {len(result['on'])} in 'on'", "one per 'on' column"
-            )
-        result["with_on"] = with_on
-        if op == "join":
-            result["how"] = _choice(value.get("how", "inner"), at("how"), JOIN_HOWS)
-        else:
-            result["columns"] = _columns(value["columns"], at("columns"))
-            default = value.get("default", {})
-            if not isinstance(default, dict):
-                raise InvalidRequest(
-                    at("default"), f"got {_type_name(default)}", "an object mapping picked columns to a value"
-                )
-            for key, item in default.items():
-                if key not in result["columns"]:
-                    raise InvalidRequest(
-                        f"{at('default')}.{key}", "not one of the picked columns", ", ".join(result["columns"])
-                    )
-                _scalar(item, f"{at('default')}.{key}")
-            result["default"] = dict(default)
-    elif op == "pivot":
-        result["index"] = _columns(value["index"], at("index"))
-        result["column"] = _column(value["column"], at("column"))
-        result["value"] = _column(value["value"], at("value"))
-        values = value["values"]
-        if not isinstance(values, list) or not values or len(values) > MAX_PIVOT_VALUES:
-            raise InvalidRequest(
-                at("values"), f"got {_show(values)}", f"a list of 1 to {MAX_PIVOT_VALUES} pivot values"
-            )
-        for i, item in enumerate(values):
-            if item is None or not isinstance(item, (str, int, float)) or isinstance(item, bool):
-                raise InvalidRequest(f"{at('values')}[{i}]", f"got {_show(item)}", "a string or number")
-            if item in values[:i]:
-                raise InvalidRequest(f"{at('values')}[{i}]", f"value {_show(item)} is listed twice", "each value once")
-        result["values"] = list(values)
-        result["agg"] = _choice(value.get("agg", "sum"), at("agg"), AGGREGATES)
-    elif op == "unpivot":
-        result["ids"] = _columns(value["ids"], at("ids"), allow_empty=True)
-        result["columns"] = _columns(value["columns"], at("columns"))
-        result["names_to"] = _column(value.get("names_to", "column"), at("names_to"))
-        result["values_to"] = _column(value.get("values_to", "value"), at("values_to"))
-        if result["names_to"] == result["values_to"]:
-            raise InvalidRequest(at("values_to"), "same name as names_to", "two different column names")
-    elif op == "filter":
-        parse_expression(value["condition"], at("condition"))
-        result["condition"] = value["condition"]
-    elif op == "derive":
-        result["column"] = _column(value["column"], at("column"))
-        parse_expression(value["expression"], at("expression"))
-        result["expression"] = value["expression"]
-    elif op == "rename":
-        mapping = _column_map(value["columns"], at("columns"))
-        result["columns"] = {old: _column(new, f"{at('columns')}.{old}") for old, new in mapping.items()}
-    elif op in ("select", "drop"):
-        result["columns"] = _columns(value["columns"], at("columns"))
-    elif op == "cast":
-        mapping = _column_map(value["columns"], at("columns"))
-        result["columns"] = {name: _data_type(t, f"{at('columns')}.{name}") for name, t in mapping.items()}
-    elif op == "sort":
-        by = value["by"]
-        if not isinstance(by, list) or not by:
-            raise InvalidRequest(at("by"), f"got {_show(by)}", "a non-empty list of column names or {column, order}")
-        keys = []
-        for i, item in enumerate(by):
-            where = f"{at('by')}[{i}]"
-            if isinstance(item, str):
-                keys.append({"column": _column(item, where), "order": "asc"})
-            else:
-                spec = _object(item, where, frozenset({"column"}), frozenset({"order"}))
-                keys.append(
-                    {
-                        "column": _column(spec["column"], f"{where}.column"),
-                        "order": _choice(spec.get("order", "asc"), f"{where}.order", SORT_ORDERS),
-                    }
-                )
-        result["by"] = keys
-    elif op == "deduplicate":
-        result["columns"] = _columns(value["columns"], at("columns")) if "columns" in value else None
-    elif op == "aggregate":
-        result["group_by"] = _columns(value.get("group_by", []), at("group_by"), allow_empty=True)
-        aggregations = value["aggregations"]
-        if not isinstance(aggregations, list) or not aggregations:
-            raise InvalidRequest(
-                at("aggregations"), f"got {_show(aggregations)}", "a non-empty list of {function, column, as}"
-            )
-        specs: list[dict[str, Any]] = []
-        for i, item in enumerate(aggregations):
-            where = f"{at('aggregations')}[{i}]"
-            spec = _object(item, where, frozenset({"function", "as"}), frozenset({"column"}))
-            if spec.get("column", "") is None:
-                spec = {key: item for key, item in spec.items() if key != "column"}
-            function = _choice(spec["function"], f"{where}.function", AGGREGATES)
-            if "column" not in spec and function != "count":
-                raise InvalidRequest(
-                    f"{where}.column", f"required for {function}", "a column name (only count may omit it)"
-                )
-            column = _column(spec["column"], f"{where}.column") if "column" in spec else None
-            name = _column(spec["as"], f"{where}.as")
-            if name in result["group_by"] or name in [s["as"] for s in specs]:
-                raise InvalidRequest(f"{where}.as", f"column {name!r} is produced twice", "a name unique in the result")
-            specs.append({"function": function, "column": column, "as": name})
-        result["aggregations"] = specs
-    elif op == "union":
-        others = value["with"]
-        if isinstance(others, str):
-            others = [others]
-        if not isinstance(others, list) or not others:
-            raise InvalidRequest(at("with"), f"got {_show(others)}", "a table name or a non-empty list of them")
-        result["with"] = [_table_ref(name, f"{at('with')}[{i}]", tables) for i, name in enumerate(others)]
-        result["allow_missing_columns"] = _boolean(
-            value.get("allow_missing_columns", False), at("allow_missing_columns")
-        )
-    elif op == "fill_nulls":
-        mapping = _column_map(value["values"], at("values"))
-        result["values"] = {name: _scalar(item, f"{at('values')}.{name}") for name, item in mapping.items()}
-        for name, item in result["values"].items():
-            if item is None:
-                raise InvalidRequest(f"{at('values')}.{name}", "got null", "a string, number or boolean")
+    result.update(_OPERATION_VALIDATORS[op](value, _Where(path), tables))
     return result
+
+
+class _Where:
+    """Names a field of one operation in an error (``operations[2].on``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, field: str) -> str:
+        return f"{self.path}.{field}"
+
+
+def _lookup_fields(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    """``vlookup`` and ``join``: the other table and the key columns on both sides."""
+    result: dict[str, Any] = {
+        "with": _table_ref(value["with"], at("with"), tables),
+        "on": _columns(value["on"], at("on")),
+    }
+    with_on = _columns(value["with_on"], at("with_on")) if "with_on" in value else list(result["on"])
+    if len(with_on) != len(result["on"]):
+        raise InvalidRequest(
+            at("with_on"), f"has {len(with_on)} columns for {len(result['on'])} in 'on'", "one per 'on' column"
+        )
+    result["with_on"] = with_on
+    return result
+
+
+def _join(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    return {**_lookup_fields(value, at, tables), "how": _choice(value.get("how", "inner"), at("how"), JOIN_HOWS)}
+
+
+def _vlookup(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    result = _lookup_fields(value, at, tables)
+    result["columns"] = _columns(value["columns"], at("columns"))
+    default = value.get("default", {})
+    if not isinstance(default, dict):
+        raise InvalidRequest(at("default"), f"got {_type_name(default)}", "an object mapping picked columns to a value")
+    for key, item in default.items():
+        if key not in result["columns"]:
+            raise InvalidRequest(
+                f"{at('default')}.{key}", "not one of the picked columns", ", ".join(result["columns"])
+            )
+        _scalar(item, f"{at('default')}.{key}")
+    result["default"] = dict(default)
+    return result
+
+
+def _pivot(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    values = value["values"]
+    if not isinstance(values, list) or not values or len(values) > MAX_PIVOT_VALUES:
+        raise InvalidRequest(at("values"), f"got {_show(values)}", f"a list of 1 to {MAX_PIVOT_VALUES} pivot values")
+    for i, item in enumerate(values):
+        if item is None or not isinstance(item, (str, int, float)) or isinstance(item, bool):
+            raise InvalidRequest(f"{at('values')}[{i}]", f"got {_show(item)}", "a string or number")
+        if item in values[:i]:
+            raise InvalidRequest(f"{at('values')}[{i}]", f"value {_show(item)} is listed twice", "each value once")
+    return {
+        "index": _columns(value["index"], at("index")),
+        "column": _column(value["column"], at("column")),
+        "value": _column(value["value"], at("value")),
+        "values": list(values),
+        "agg": _choice(value.get("agg", "sum"), at("agg"), AGGREGATES),
+    }
+
+
+def _unpivot(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    result = {
+        "ids": _columns(value["ids"], at("ids"), allow_empty=True),
+        "columns": _columns(value["columns"], at("columns")),
+        "names_to": _column(value.get("names_to", "column"), at("names_to")),
+        "values_to": _column(value.get("values_to", "value"), at("values_to")),
+    }
+    if result["names_to"] == result["values_to"]:
+        raise InvalidRequest(at("values_to"), "same name as names_to", "two different column names")
+    return result
+
+
+def _filter(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    parse_expression(value["condition"], at("condition"))
+    return {"condition": value["condition"]}
+
+
+def _derive(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    column = _column(value["column"], at("column"))
+    parse_expression(value["expression"], at("expression"))
+    return {"column": column, "expression": value["expression"]}
+
+
+def _rename(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    mapping = _column_map(value["columns"], at("columns"))
+    return {"columns": {old: _column(new, f"{at('columns')}.{old}") for old, new in mapping.items()}}
+
+
+def _column_list(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    """``select`` and ``drop``."""
+    return {"columns": _columns(value["columns"], at("columns"))}
+
+
+def _cast(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    mapping = _column_map(value["columns"], at("columns"))
+    return {"columns": {name: _data_type(t, f"{at('columns')}.{name}") for name, t in mapping.items()}}
+
+
+def _sort(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    by = value["by"]
+    if not isinstance(by, list) or not by:
+        raise InvalidRequest(at("by"), f"got {_show(by)}", "a non-empty list of column names or {column, order}")
+    keys = []
+    for i, item in enumerate(by):
+        where = f"{at('by')}[{i}]"
+        if isinstance(item, str):
+            keys.append({"column": _column(item, where), "order": "asc"})
+        else:
+            spec = _object(item, where, frozenset({"column"}), frozenset({"order"}))
+            keys.append(
+                {
+                    "column": _column(spec["column"], f"{where}.column"),
+                    "order": _choice(spec.get("order", "asc"), f"{where}.order", SORT_ORDERS),
+                }
+            )
+    return {"by": keys}
+
+
+def _deduplicate(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    return {"columns": _columns(value["columns"], at("columns")) if "columns" in value else None}
+
+
+def _aggregate(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    group_by = _columns(value.get("group_by", []), at("group_by"), allow_empty=True)
+    aggregations = value["aggregations"]
+    if not isinstance(aggregations, list) or not aggregations:
+        raise InvalidRequest(
+            at("aggregations"), f"got {_show(aggregations)}", "a non-empty list of {function, column, as}"
+        )
+    specs: list[dict[str, Any]] = []
+    for i, item in enumerate(aggregations):
+        where = f"{at('aggregations')}[{i}]"
+        spec = _object(item, where, frozenset({"function", "as"}), frozenset({"column"}))
+        if spec.get("column", "") is None:
+            spec = {key: item for key, item in spec.items() if key != "column"}
+        function = _choice(spec["function"], f"{where}.function", AGGREGATES)
+        if "column" not in spec and function != "count":
+            raise InvalidRequest(
+                f"{where}.column", f"required for {function}", "a column name (only count may omit it)"
+            )
+        column = _column(spec["column"], f"{where}.column") if "column" in spec else None
+        name = _column(spec["as"], f"{where}.as")
+        if name in group_by or name in [s["as"] for s in specs]:
+            raise InvalidRequest(f"{where}.as", f"column {name!r} is produced twice", "a name unique in the result")
+        specs.append({"function": function, "column": column, "as": name})
+    return {"group_by": group_by, "aggregations": specs}
+
+
+def _union(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    others = value["with"]
+    if isinstance(others, str):
+        others = [others]
+    if not isinstance(others, list) or not others:
+        raise InvalidRequest(at("with"), f"got {_show(others)}", "a table name or a non-empty list of them")
+    return {
+        "with": [_table_ref(name, f"{at('with')}[{i}]", tables) for i, name in enumerate(others)],
+        "allow_missing_columns": _boolean(value.get("allow_missing_columns", False), at("allow_missing_columns")),
+    }
+
+
+def _fill_nulls(value: dict[str, Any], at: _Where, tables: list[str]) -> dict[str, Any]:
+    mapping = _column_map(value["values"], at("values"))
+    values = {name: _scalar(item, f"{at('values')}.{name}") for name, item in mapping.items()}
+    for name, item in values.items():
+        if item is None:
+            raise InvalidRequest(f"{at('values')}.{name}", "got null", "a string, number or boolean")
+    return {"values": values}
+
+
+#: Each operation's own fields, validated and normalized (the fields every operation has are done by _operation).
+_OPERATION_VALIDATORS: dict[str, Callable[[dict[str, Any], _Where, list[str]], dict[str, Any]]] = {
+    "vlookup": _vlookup,
+    "join": _join,
+    "pivot": _pivot,
+    "unpivot": _unpivot,
+    "filter": _filter,
+    "derive": _derive,
+    "rename": _rename,
+    "select": _column_list,
+    "drop": _column_list,
+    "cast": _cast,
+    "sort": _sort,
+    "deduplicate": _deduplicate,
+    "aggregate": _aggregate,
+    "union": _union,
+    "fill_nulls": _fill_nulls,
+}
 
 
 def validate_request(document: object, *, uri_schemes: tuple[str, ...] = ("s3",)) -> dict[str, Any]:
