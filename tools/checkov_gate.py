@@ -2,7 +2,11 @@
 
 Run with the checkov venv's Python (``make checkov``)::
 
-    .venv-checkov/bin/python tools/checkov_gate.py cdk.out
+    .venv-checkov/bin/python tools/checkov_gate.py cdk.out [more folders or template files]
+
+Folders are read for ``*.template.json``; a file is taken as a template whatever its name (``make checkov``
+adds the committed snapshots of the MWAA pair's backup_restore variant, which ``cdk.out`` does not hold and
+which tests/stacks proves equal to what that variant synthesizes).
 
 A resource skips a check in its ``Metadata.checkov.skip`` (``[{"id": "CKV_AWS_116", "comment": "..."}]``),
 which the library writes next to the cdk-nag acknowledgment of the same finding
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +101,35 @@ def skip_problems(path: Path, registry: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def collect(arguments: list[str]) -> list[Path]:
+    """The templates named by ``arguments``: each folder's ``*.template.json``, and each file as it is."""
+    paths: list[Path] = []
+    for argument in arguments or ["cdk.out"]:
+        path = Path(argument)
+        if path.is_dir():
+            paths += templates(path)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise SystemExit(f"{argument}: no such folder or template")
+    return paths
+
+
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0] if argv else "cdk.out")
-    paths = templates(folder)
+    paths = collect(argv)
     problems: list[str] = []
     registry = registered_checks()
     problems += table_problems(registry)
     for path in paths:
         problems += skip_problems(path, registry)
     passed = failed = skipped = 0
-    for part in run_checkov(folder):
+    with tempfile.TemporaryDirectory() as scanned:
+        # One folder for checkov, every template under a name it reads as CloudFormation.
+        for path in paths:
+            name = path.name if path.name.endswith(".template.json") else f"{path.stem}.template.json"
+            shutil.copyfile(path, Path(scanned) / name)
+        parts = run_checkov(Path(scanned))
+    for part in parts:
         summary = part.get("summary", {})
         passed += summary.get("passed", 0)
         skipped += summary.get("skipped", 0)
