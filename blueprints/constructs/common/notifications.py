@@ -50,14 +50,16 @@ def allow_eventbridge_to_use_key(scope: Construct, key: kms.IKey, sid: str) -> N
     policy is its owner's to change, and ``add_to_resource_policy`` leaves it alone.
     """
     key.add_to_resource_policy(
-        service_grant(
-            scope,
-            sid=sid,
-            service="events.amazonaws.com",
-            actions=list(EVENTBRIDGE_KEY_ACTIONS),
-            resources=["*"],
-            source_account=False,
-        )
+        _key_use(scope, sid, "events.amazonaws.com", EVENTBRIDGE_KEY_ACTIONS, source_account=False)
+    )
+
+
+def _key_use(
+    scope: Construct, sid: str, service: str, actions: tuple[str, ...], *, source_account: bool = True
+) -> iam.PolicyStatement:
+    """A key-policy statement letting ``service`` use the key (any key policy's ``Resource`` is the key: ``*``)."""
+    return service_grant(
+        scope, sid=sid, service=service, actions=list(actions), resources=["*"], source_account=source_account
     )
 
 
@@ -65,15 +67,7 @@ def allow_alarms_to_use_key(scope: Construct, key: kms.IKey, sid: str = "AllowCl
     """Let this account's CloudWatch alarms use ``key`` for a topic it encrypts (a key of the stack's own only:
     an imported key's policy is its owner's to change)."""
     if isinstance(key, kms.Key):
-        key.add_to_resource_policy(
-            service_grant(
-                scope,
-                sid=sid,
-                service="cloudwatch.amazonaws.com",
-                actions=list(ALARM_KEY_ACTIONS),
-                resources=["*"],
-            )
-        )
+        key.add_to_resource_policy(_key_use(scope, sid, "cloudwatch.amazonaws.com", ALARM_KEY_ACTIONS))
 
 
 def secure_topic(
