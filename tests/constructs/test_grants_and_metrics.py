@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -426,6 +425,7 @@ def _function_environment(built: Built, stack_name: str, function: Any) -> dict[
         ("WebLogic", 1, "weblogic_floating_ip_route_mover", lambda c: c.route_mover_function),
         ("Airflow", 0, "mwaa_dr_metadata", lambda c: c.backup_function.function),
         ("Airflow", 1, "mwaa_dr_metadata", lambda c: c.backup_function.function),
+        ("AirflowDr", 0, "mwaa_dr_health", lambda c: c.health_function.function),
     ],
 )
 def test_each_powertools_metric_matches_what_its_function_publishes(
@@ -490,16 +490,45 @@ def test_metric_arguments_are_checked() -> None:
     assert mwaa_dr.BACKUP_SERVICE == "mwaa-dr-backup"
 
 
-def test_backup_age_metric_matches_what_the_health_check_puts(built: Built) -> None:
-    """``BackupAgeSeconds`` is sent with ``put_metric_data``: its namespace and dimension, from the source."""
-    source = (Path(LAMBDAS) / "mwaa_dr_health" / "index.py").read_text()
-    assert '"MetricName": "BackupAgeSeconds"' in source
-    assert '"Dimensions": [{"Name": "Environment", "Value": os.environ["PRIMARY_ENVIRONMENT_NAME"]}]' in source
+def test_backup_age_metric_matches_the_health_checks_emf(
+    built: Built, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The health check, run with the environment the template gives it, prints the EMF of ``BackupAgeSeconds``
+    that CloudWatch turns into the very metric ``metric_backup_age`` (and so the backup-age alarm) names."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.handler_kit import stubbed
+
     dr = built.constructs["AirflowDr"][0]
     environment = _function_environment(built, "AirflowDr", dr.health_function.function)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value if isinstance(value, str) else "resolved-at-deploy")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    health = load_handler("mwaa_dr_health")
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    health._clients[("s3", "us-west-2")] = s3
+    now = datetime.now(UTC)
+    capsys.readouterr()
+    with stubbed(s3) as stub:
+        stub.add_response("head_object", {"LastModified": now - timedelta(minutes=7)})
+        assert health.publish_backup_age(now) == 420.0
+    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
     metric = dr.metric_backup_age()
-    assert metric.namespace == environment["METRIC_NAMESPACE"]
-    assert metric.dimensions == {"Environment": environment["PRIMARY_ENVIRONMENT_NAME"]}
+    assert directive["Namespace"] == metric.namespace
+    assert [m["Name"] for m in directive["Metrics"]] == [metric.metric_name]
+    (dimension_set,) = directive["Dimensions"]
+    assert (
+        {k: emf[k] for k in dimension_set}
+        == metric.dimensions
+        == {
+            "service": "mwaa-dr-health",
+            "Environment": environment["PRIMARY_ENVIRONMENT_NAME"],
+        }
+    )
+    assert emf["BackupAgeSeconds"] == [420.0]
     heartbeat = dr.metric_primary_heartbeat()
     assert (heartbeat.namespace, heartbeat.metric_name, heartbeat.region) == (
         "AmazonMWAA",

@@ -62,7 +62,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "STATE_TABLE": TABLE,
             "BACKUP_BUCKET": BUCKET,
             "BACKUP_PREFIX": "backups",
-            "METRIC_NAMESPACE": "Blueprints",
+            "POWERTOOLS_METRICS_NAMESPACE": "Blueprints",
+            "POWERTOOLS_SERVICE_NAME": "mwaa-dr-health",
         }.items():
             monkeypatch.setenv(key, value)
         yield {"s3": s3, "cw_primary": boto3.client("cloudwatch", region_name=PRIMARY)}
@@ -132,24 +133,25 @@ def test_unreachable_primary_cloudwatch_counts_as_unhealthy(
 
 
 def test_backup_age_is_published_from_the_replicated_pointer(
-    aws: dict[str, Any], lambda_context: LambdaContext
+    aws: dict[str, Any], lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The age goes out as one EMF line (CloudWatch's embedded metric format): nothing is published while no
+    pointer has replicated, and then the datapoint names the primary environment and the function's service."""
     module = load_handler("mwaa_dr_health")
+    capsys.readouterr()
     assert _run(module, lambda_context)["backup_age_seconds"] is None
+    assert '"_aws"' not in capsys.readouterr().out
     aws["s3"].put_object(Bucket=BUCKET, Key="backups/latest.json", Body=json.dumps({"folder": "backups/x"}))
     _beat(aws["cw_primary"])
     age = _run(module, lambda_context)["backup_age_seconds"]
     assert age is not None and 0 <= age < 60
-    stats = boto3.client("cloudwatch", region_name=DR).get_metric_statistics(
-        Namespace="Blueprints",
-        MetricName="BackupAgeSeconds",
-        Dimensions=[{"Name": "Environment", "Value": "prod"}],
-        StartTime=datetime.now(UTC) - timedelta(minutes=5),
-        EndTime=datetime.now(UTC) + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Maximum"],
-    )
-    assert stats["Datapoints"]
+    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Blueprints"
+    assert directive["Metrics"] == [{"Name": "BackupAgeSeconds", "Unit": "Seconds"}]
+    (dimension_set,) = directive["Dimensions"]
+    assert set(dimension_set) == {"service", "Environment"}
+    assert (emf["service"], emf["Environment"], emf["BackupAgeSeconds"]) == ("mwaa-dr-health", "prod", [age])
 
 
 def _stubbed_s3(module: ModuleType) -> Any:
@@ -190,17 +192,18 @@ def test_a_forbidden_pointer_is_reported_and_never_costs_the_verdict(
         assert "403" in result["backup_age_error"] and "Forbidden" in result["backup_age_error"]
 
 
-def test_a_failed_metric_publish_keeps_the_verdict(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+def test_the_backup_age_needs_no_cloudwatch_call(aws: dict[str, Any], lambda_context: LambdaContext) -> None:
+    """The role has no cloudwatch:PutMetricData (the template's policy): the age goes out as EMF, so no call
+    to the DR Region's CloudWatch is made; a Stubber with nothing queued refuses any call it would make."""
     module = load_handler("mwaa_dr_health")
     aws["s3"].put_object(Bucket=BUCKET, Key="backups/latest.json", Body=b"{}")
     cloudwatch = boto3.client("cloudwatch", region_name=DR)
     module._clients[("cloudwatch", DR)] = cloudwatch
     _beat(aws["cw_primary"])
-    with stubbed(cloudwatch) as stub:
-        stub.add_client_error("put_metric_data", "AccessDenied", "not authorized", http_status_code=403)
+    with stubbed(cloudwatch):
         result = _run(module, lambda_context)
     assert result["healthy"] is True and result["consecutive_unhealthy"] == 0
-    assert result["backup_age_seconds"] is None and "AccessDenied" in result["backup_age_error"]
+    assert result["backup_age_seconds"] is not None and result["backup_age_error"] is None
 
 
 def test_event_without_execution_is_rejected(aws: dict[str, Any], lambda_context: LambdaContext) -> None:

@@ -18,6 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from blueprints.constructs.api import METRIC_NAMESPACE
 from blueprints.constructs.common.checks import acknowledge, narrowed, skip_checkov
 from blueprints.constructs.common.storage import SecureQueue
 
@@ -149,7 +150,7 @@ class PythonHandler(Construct):
         )
         env = {
             "POWERTOOLS_SERVICE_NAME": service_name or name,
-            "POWERTOOLS_METRICS_NAMESPACE": "Blueprints",
+            "POWERTOOLS_METRICS_NAMESPACE": METRIC_NAMESPACE,
             "LOG_LEVEL": "INFO",
         }
         env.update(environment or {})

@@ -16,6 +16,7 @@ execution role), ``grants`` (key and bucket grants, the primary's replication), 
 functions), ``steps`` and ``workflows`` (the failover and failback state machines), ``alarms``.
 """
 
+from blueprints.constructs.api import METRIC_NAMESPACE
 from blueprints.constructs.mwaa_dr.environment import HEARTBEAT_NAMESPACE, heartbeat_metric
 from blueprints.constructs.mwaa_dr.options import (
     AIRFLOW_RBAC_ROLES,
@@ -25,7 +26,7 @@ from blueprints.constructs.mwaa_dr.options import (
     DR_CONFIGURATION_OPTIONS,
     ENVIRONMENT_CLASSES,
     FAILBACK_PREFIX,
-    METRIC_NAMESPACE,
+    HEALTH_SERVICE,
     REPLACING_PROPERTIES,
     SECRETS_MANAGER_BACKEND,
     AirflowS3Object,
@@ -48,6 +49,7 @@ __all__ = [
     "ENVIRONMENT_CLASSES",
     "EXECUTION_TIMEOUT",
     "FAILBACK_PREFIX",
+    "HEALTH_SERVICE",
     "HEARTBEAT_NAMESPACE",
     "METRIC_NAMESPACE",
     "NOTIFICATION_ERROR_PATH",

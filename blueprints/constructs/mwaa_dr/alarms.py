@@ -10,9 +10,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from blueprints.constructs.api import METRIC_NAMESPACE
 from blueprints.constructs.common import execution_alarms, narrowed, notify
 from blueprints.constructs.mwaa_dr.environment import heartbeat_metric
-from blueprints.constructs.mwaa_dr.options import BACKUP_SERVICE, METRIC_NAMESPACE
+from blueprints.constructs.mwaa_dr.options import BACKUP_SERVICE, HEALTH_SERVICE
 from blueprints.constructs.mwaa_dr.workflows import EXECUTION_TIMEOUT
 
 
@@ -37,7 +38,7 @@ def _primary_alarms(
         metric=cloudwatch.Metric(
             namespace=METRIC_NAMESPACE,
             metric_name="MwaaBackupsCompleted",
-            dimensions_map={"service": BACKUP_SERVICE, "environment": environment_name},
+            dimensions_map={"service": BACKUP_SERVICE, "Environment": environment_name},
             statistic="Sum",
             period=rpo,
         ),
@@ -81,7 +82,7 @@ def _backup_age_alarm(scope: Construct, *, primary_environment_name: str, rpo: D
         metric=cloudwatch.Metric(
             namespace=METRIC_NAMESPACE,
             metric_name="BackupAgeSeconds",
-            dimensions_map={"Environment": primary_environment_name},
+            dimensions_map={"service": HEALTH_SERVICE, "Environment": primary_environment_name},
             statistic="Maximum",
             period=Duration.minutes(5),
         ),

@@ -17,7 +17,7 @@ from constructs import Construct
 from blueprints.constructs.common import PythonHandler, acknowledge, nag_text
 from blueprints.constructs.mwaa_dr.environment import _environment_arn
 from blueprints.constructs.mwaa_dr.grants import _KEY_WRITE, _ack_key_use, _grant_key_via
-from blueprints.constructs.mwaa_dr.options import BACKUP_PREFIX, METRIC_NAMESPACE
+from blueprints.constructs.mwaa_dr.options import BACKUP_PREFIX, HEALTH_SERVICE
 
 
 def _health_function(
@@ -38,6 +38,7 @@ def _health_function(
         name="mwaa_dr_health",
         description=f"evaluates the SchedulerHeartbeat of MWAA environment {primary_environment_name}",
         sync_caller="the failover state machine",
+        service_name=HEALTH_SERVICE,
         environment={
             "PRIMARY_ENVIRONMENT_NAME": primary_environment_name,
             "PRIMARY_REGION": primary_region,
@@ -46,7 +47,6 @@ def _health_function(
             "STATE_TABLE": state_table.table_name,
             "BACKUP_BUCKET": backup_bucket.bucket_name,
             "BACKUP_PREFIX": BACKUP_PREFIX,
-            "METRIC_NAMESPACE": METRIC_NAMESPACE,
         },
     )
     health = handler.function
@@ -56,13 +56,6 @@ def _health_function(
         iam.PolicyStatement(
             actions=["airflow:GetEnvironment"],
             resources=[_environment_arn(scope, primary_environment_name, primary_region)],
-        )
-    )
-    health.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
         )
     )
     health.add_to_role_policy(
@@ -94,8 +87,8 @@ def _health_function(
     acknowledge(
         handler.role,
         "AwsSolutions-IAM5[Resource::*]",
-        "cloudwatch:GetMetricData and cloudwatch:PutMetricData support no resource-level permissions; "
-        "PutMetricData is limited by condition to the Blueprints namespace.",
+        "cloudwatch:GetMetricData supports no resource-level permissions (the Service Authorization Reference "
+        "lists no resource type for it); the function only reads the primary's SchedulerHeartbeat.",
     )
     return handler
 

@@ -35,8 +35,9 @@ ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1
 AIRFLOW_RBAC_ROLES = ("Admin", "Op")
 BACKUP_PREFIX = "backups"
 FAILBACK_PREFIX = "failback"
-METRIC_NAMESPACE = "Blueprints"
+#: Powertools' ``service`` metric dimension of the backup function and of the health check.
 BACKUP_SERVICE = "mwaa-dr-backup"
+HEALTH_SERVICE = "mwaa-dr-health"
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,22}[a-z0-9]$")
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 

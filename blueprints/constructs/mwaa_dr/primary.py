@@ -345,10 +345,10 @@ class MwaaDrPrimary(Construct):
 
     def metric_backups_completed(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Metadata backups of this environment that completed (``MwaaBackupsCompleted``): the ``Blueprints``
-        namespace, dimensions ``service`` = ``mwaa-dr-backup`` and ``environment``; 5-minute sums."""
+        namespace, dimensions ``service`` = ``mwaa-dr-backup`` and ``Environment``; 5-minute sums."""
         return handler_metric(
             "MwaaBackupsCompleted",
-            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            {"service": BACKUP_SERVICE, "Environment": self.environment_name},
             statistic="Sum",
             period=period,
         )
@@ -357,7 +357,7 @@ class MwaaDrPrimary(Construct):
         """Seconds each backup took (``MwaaBackupSeconds``), same dimensions; 5-minute maximum."""
         return handler_metric(
             "MwaaBackupSeconds",
-            {"service": BACKUP_SERVICE, "environment": self.environment_name},
+            {"service": BACKUP_SERVICE, "Environment": self.environment_name},
             statistic="Maximum",
             period=period,
         )

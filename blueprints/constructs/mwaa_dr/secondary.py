@@ -24,6 +24,7 @@ from blueprints.constructs.mwaa_dr.alarms import _dr_alarms
 from blueprints.constructs.mwaa_dr.environment import _AirflowEnvironment, heartbeat_metric
 from blueprints.constructs.mwaa_dr.health import _allow_lock_release, _health_check_schedule, _health_function
 from blueprints.constructs.mwaa_dr.options import (
+    HEALTH_SERVICE,
     AirflowS3Object,
     MwaaDrStrategy,
     SecretsManagerBackend,
@@ -373,10 +374,14 @@ class MwaaDrSecondary(Construct):
 
     def metric_backup_age(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Age in seconds of the newest backup in the DR Region, as the health check publishes it
-        (``BackupAgeSeconds``, the ``Blueprints`` namespace, dimension ``Environment`` = the primary's name);
+        (``BackupAgeSeconds``, the ``Blueprints`` namespace, dimensions ``service`` = ``mwaa-dr-health`` and
+        ``Environment`` = the primary's name);
         5-minute maximum."""
         return handler_metric(
-            "BackupAgeSeconds", {"Environment": self.primary_environment_name}, statistic="Maximum", period=period
+            "BackupAgeSeconds",
+            {"service": HEALTH_SERVICE, "Environment": self.primary_environment_name},
+            statistic="Maximum",
+            period=period,
         )
 
     def metric_primary_heartbeat(self, *, period: Duration | None = None) -> cloudwatch.Metric:

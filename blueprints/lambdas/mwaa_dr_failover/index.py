@@ -48,7 +48,11 @@ def _client(service: str) -> Any:
         import boto3
         from botocore.config import Config
 
-        _clients[service] = boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        # Within the function's 30 s timeout: 2 attempts x (3 s to connect + 10 s between bytes read) and
+        # botocore's backoff of under 1 s is 27 s. A call that still fails fails the step, and the state
+        # machine's Retry runs it again (every action is idempotent).
+        config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2})
+        _clients[service] = boto3.client(service, config=config)
     return _clients[service]
 
 

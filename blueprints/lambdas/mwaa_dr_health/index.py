@@ -29,8 +29,9 @@ heartbeat (a failover drill); it still has to win the lock. ``{"resume": true}``
 over from a failover that failed part-way, once its cause is fixed, and runs the failover again
 (every step is idempotent).
 
-The function also publishes ``BackupAgeSeconds``: the age of the newest backup that has reached
-the DR Region (the ``latest`` pointer in the replicated backup bucket). A fault there is logged
+The function also publishes ``BackupAgeSeconds`` (embedded metric format, dimensions ``service`` and
+``Environment``): the age of the newest backup that has reached the DR Region (the ``latest`` pointer in the
+replicated backup bucket). A fault there is logged
 and returned as ``backup_age_error``; it never changes the health verdict.
 """
 
@@ -40,9 +41,13 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
+#: Embedded metric format: the datapoint is a log line CloudWatch turns into a metric, so publishing it needs
+#: no CloudWatch call (and no cloudwatch:PutMetricData) and cannot fail or slow the health verdict.
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Blueprints"))
 
 NAMESPACE = "AmazonMWAA"
 HEALTH_KEY = "health"
@@ -269,18 +274,9 @@ def publish_backup_age(now: datetime) -> float | None:
             return None
         raise
     age = max(0.0, (now - head["LastModified"]).total_seconds())
-    _client("cloudwatch").put_metric_data(
-        Namespace=os.environ.get("METRIC_NAMESPACE", "Blueprints"),
-        MetricData=[
-            {
-                "MetricName": "BackupAgeSeconds",
-                "Dimensions": [{"Name": "Environment", "Value": os.environ["PRIMARY_ENVIRONMENT_NAME"]}],
-                "Value": age,
-                "Unit": "Seconds",
-                "Timestamp": now,
-            }
-        ],
-    )
+    metrics.add_dimension(name="Environment", value=os.environ["PRIMARY_ENVIRONMENT_NAME"])
+    metrics.add_metric(name="BackupAgeSeconds", unit=MetricUnit.Seconds, value=age)
+    metrics.flush_metrics()
     return age
 
 

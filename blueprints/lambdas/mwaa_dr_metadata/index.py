@@ -59,11 +59,9 @@ def _client(service: str, region: str) -> Any:
         import boto3
         from botocore.config import Config
 
-        if service == "mwaa":
-            # bounded so one InvokeRestApi call fits in SAFETY_MS (botocore waits 60 s by default)
-            config = Config(connect_timeout=3, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
-        else:
-            config = Config(retries={"mode": "standard", "max_attempts": 5})
+        # Bounded so that one call of any service (MWAA's InvokeRestApi, S3, KMS) fits in SAFETY_MS
+        # (botocore waits 60 s to connect and 60 s to read by default).
+        config = Config(connect_timeout=3, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 3})
         _clients[key] = boto3.client(service, region_name=region, config=config)
     return _clients[key]
 
@@ -180,7 +178,7 @@ def backup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
     written = _store().write_backup(prefix, now.strftime("%Y%m%dT%H%M%S%fZ"), sections, meta)
     counts = {name: info["records"] for name, info in written.manifest["files"].items()}
-    metrics.add_dimension(name="environment", value=env["name"])
+    metrics.add_dimension(name="Environment", value=env["name"])
     metrics.add_metric(name="MwaaBackupsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="MwaaBackupSeconds", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
     metrics.flush_metrics()

@@ -89,7 +89,7 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _SHARE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:(?P<owner>\d{12}):resource-share/[A-Za-z0-9-]+$")
 _TOKEN_NAMESPACE = uuid.UUID("9f5c2b1e-6a43-4c55-9b0e-52d1f1b6c0de")
 
-_ram: Any = None
+_clients: dict[str, Any] = {}
 #: ``time.monotonic()`` at which Lambda ends the current invocation; set by ``handler``.
 _ends_at = float("inf")
 
@@ -103,9 +103,8 @@ class OutOfTime(Exception):
 
 
 def _client() -> Any:
-    global _ram
-    if _ram is None:
-        _ram = boto3.client(
+    if "ram" not in _clients:
+        _clients["ram"] = boto3.client(
             "ram",
             config=Config(
                 connect_timeout=_CONNECT_TIMEOUT_S,
@@ -113,7 +112,7 @@ def _client() -> Any:
                 retries={"mode": "standard", "total_max_attempts": _MAX_ATTEMPTS},
             ),
         )
-    return _ram
+    return _clients["ram"]
 
 
 def _call(operation: str, **kwargs: Any) -> Any:
