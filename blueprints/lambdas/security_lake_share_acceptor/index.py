@@ -27,11 +27,11 @@ variable ``ACCEPTOR_PHASE``):
 Deleting the resource leaves the share accepted: a recipient cannot leave a
 share; the Security Lake account ends it by deleting the subscriber.
 
-Both phases get the Provider framework's custom resource request as a plain
-dict, read by its documented keys (``RequestType``, ``PhysicalResourceId``,
-``ResourceProperties``, and in ``is_complete`` the ``Data`` that ``on_event``
-returned), which spares the cold start the import of Powertools' event data
-classes.
+Both phases read the Provider framework's custom resource request through
+Powertools' ``CloudFormationCustomResourceEvent`` (``request_type``,
+``physical_resource_id``, ``resource_properties``), and in ``is_complete`` the
+``Data`` that ``on_event`` returned, a key the framework adds and the data
+class has no property for.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -272,27 +273,27 @@ def accept_matching(settings: Settings) -> tuple[list[str], list[str]]:
     return sorted(set(accepted)), notes
 
 
-def _properties(event: dict[str, Any]) -> dict[str, Any]:
+def _properties(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     """A copy of the request's ``ResourceProperties``; empty when the request has none."""
-    return dict(event.get("ResourceProperties") or {})
+    return dict(request.resource_properties)
 
 
-def on_event(event: dict[str, Any]) -> dict[str, Any]:
-    if event["RequestType"] == "Delete":
+def on_event(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    if request.request_type == "Delete":
         logger.info("Nothing to undo: the share stays until the Security Lake account deletes the subscriber")
-        return {"PhysicalResourceId": event.get("PhysicalResourceId") or ""}
-    settings = Settings(_properties(event))
+        return {"PhysicalResourceId": request.physical_resource_id}
+    settings = Settings(_properties(request))
     return {
         "PhysicalResourceId": settings.physical_id,
         "Data": {"AcceptBefore": str(int(time.time()) + settings.timeout)},
     }
 
 
-def is_complete(event: dict[str, Any]) -> dict[str, Any]:
-    if event["RequestType"] == "Delete":
+def is_complete(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    if request.request_type == "Delete":
         return {"IsComplete": True}
-    settings = Settings(_properties(event))
-    data = event.get("Data") or {}
+    settings = Settings(_properties(request))
+    data = request.get("Data") or {}
     try:
         deadline = int(data["AcceptBefore"])
     except (KeyError, TypeError, ValueError):
@@ -340,9 +341,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     global _ends_at
     _ends_at = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     phase = os.environ.get("ACCEPTOR_PHASE", "")
-    logger.append_keys(request_type=event["RequestType"], phase=phase)
+    request = CloudFormationCustomResourceEvent(event)
+    logger.append_keys(request_type=request.request_type, phase=phase)
     if phase == "on_event":
-        return on_event(event)
+        return on_event(request)
     if phase == "is_complete":
-        return is_complete(event)
+        return is_complete(request)
     raise RuntimeError(f"ACCEPTOR_PHASE must be 'on_event' or 'is_complete'; got {phase!r}")
