@@ -57,7 +57,7 @@ _READ_TIMEOUT_S = 6
 #: response's 15 s leaves 15 s of the function's 60 s for the cold start and the rest.
 _AWS_WORST_CASE_S = _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_S + _READ_TIMEOUT_S) + sum(2**i for i in range(_MAX_ATTEMPTS - 1))
 
-_ec2: Any = None
+_clients: dict[str, Any] = {}
 
 
 class LookupFailed(Exception):
@@ -65,9 +65,8 @@ class LookupFailed(Exception):
 
 
 def _client() -> Any:
-    global _ec2
-    if _ec2 is None:
-        _ec2 = boto3.client(
+    if "ec2" not in _clients:
+        _clients["ec2"] = boto3.client(
             "ec2",
             config=Config(
                 retries={"total_max_attempts": _MAX_ATTEMPTS, "mode": "standard"},
@@ -75,7 +74,7 @@ def _client() -> Any:
                 read_timeout=_READ_TIMEOUT_S,
             ),
         )
-    return _ec2
+    return _clients["ec2"]
 
 
 def endpoint_ips(properties: dict[str, Any]) -> dict[str, str]:
