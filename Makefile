@@ -105,10 +105,11 @@ CHECKOV_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.
 
 ## checkov: the second scanner over every synthesized template; a finding fails unless its resource skips it
 ## with a reason (Metadata.checkov.skip, written with the matching cdk-nag acknowledgment); reads cdk.out, as cfn-lint does
-## The MWAA pair's backup_restore variant is not in cdk.out; its snapshots are (tests/stacks proves them current)
-BACKUP_RESTORE_SNAPSHOTS = $(wildcard tests/stacks/__snapshots__/test_example_stacks/test_backup_restore_template*.json)
+## The example variants (MWAA backup_restore, unified API with CloudFront) are not in cdk.out; their snapshots are
+## (tests/stacks/test_example_stacks.py VARIANTS proves them current)
+VARIANT_SNAPSHOTS = $(wildcard tests/stacks/__snapshots__/test_example_stacks/test_variant_template*.json)
 checkov: setup .venv-checkov/.installed
-	.venv-checkov/bin/python tools/checkov_gate.py cdk.out $(foreach f,$(BACKUP_RESTORE_SNAPSHOTS),'$(f)')
+	.venv-checkov/bin/python tools/checkov_gate.py cdk.out $(foreach f,$(VARIANT_SNAPSHOTS),'$(f)')
 
 ## diff: cdk diff of every example stack against its committed template; non-zero on drift
 diff: synth

@@ -53,27 +53,43 @@ def test_template(stack_name: str, example_templates: dict[str, Any], template_s
     assert render(example_templates[stack_name]) == template_snapshot
 
 
+#: The example app's other shapes, chosen by context: variant -> (stack module, context, the stacks it shapes).
+VARIANTS: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    "backup_restore": (
+        "blueprints.stacks.mwaa_dr",
+        {"mwaa_dr_strategy": "backup_restore"},
+        ("MwaaDrPrimary", "MwaaDrSecondary"),
+    ),
+    "cloudfront": ("blueprints.stacks.unified_api", {"unified_api:cloudfront": "true"}, ("UnifiedApi",)),
+}
+VARIANT_STACKS = [(variant, stack) for variant, (_, _, stacks) in VARIANTS.items() for stack in stacks]
+
+
 @pytest.fixture(scope="module")
-def backup_restore_templates() -> dict[str, Any]:
+def variant_templates() -> dict[tuple[str, str], Any]:
     from tests.stack_kit import synth_example
 
-    templates = synth_example("blueprints.stacks.mwaa_dr", mwaa_dr_strategy="backup_restore")
-    return {name: template.to_json() for name, template in templates.items()}
+    out: dict[tuple[str, str], Any] = {}
+    for variant, (module, context, stacks) in VARIANTS.items():
+        templates = synth_example(module, **context)
+        out.update({(variant, name): templates[name].to_json() for name in stacks})
+    return out
 
 
-@pytest.mark.parametrize("stack_name", ["MwaaDrPrimary", "MwaaDrSecondary"])
-def test_backup_restore_template(
-    stack_name: str, backup_restore_templates: dict[str, Any], template_snapshot: SnapshotAssertion
+@pytest.mark.parametrize(("variant", "stack_name"), VARIANT_STACKS)
+def test_variant_template(
+    variant: str, stack_name: str, variant_templates: dict[tuple[str, str], Any], template_snapshot: SnapshotAssertion
 ) -> None:
-    """The MWAA DR pair's other strategy (`-c mwaa_dr_strategy=backup_restore`)."""
-    assert render(backup_restore_templates[stack_name]) == template_snapshot
+    """The other shapes of the example app: the MWAA DR pair's `-c mwaa_dr_strategy=backup_restore`, the unified
+    API's `-c unified_api:cloudfront=true`. `make checkov` scans these snapshots beside cdk.out."""
+    assert render(variant_templates[(variant, stack_name)]) == template_snapshot
 
 
-def test_backup_restore_templates_pass_cfn_lint(backup_restore_templates: dict[str, Any], tmp_path: Path) -> None:
-    """`make test` lints the default app's templates; this lints the other MWAA DR strategy's."""
+def test_variant_templates_pass_cfn_lint(variant_templates: dict[tuple[str, str], Any], tmp_path: Path) -> None:
+    """`make test` lints the default app's templates; this lints the variants'."""
     files = []
-    for name, template in backup_restore_templates.items():
-        path = tmp_path / f"{name}.template.json"
+    for (variant, name), template in variant_templates.items():
+        path = tmp_path / f"{name}-{variant}.template.json"
         path.write_text(json.dumps(template))
         files.append(str(path))
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
@@ -143,12 +159,12 @@ def _state_machine_log_groups(template: dict[str, Any]) -> list[tuple[str, Any]]
 
 
 def test_every_state_machine_logs_under_vendedlogs_states(
-    example_templates: dict[str, Any], backup_restore_templates: dict[str, Any]
+    example_templates: dict[str, Any], variant_templates: dict[tuple[str, str], Any]
 ) -> None:
     """Step Functions' log deliveries to other names grow the account's 5,120-character CloudWatch Logs resource
     policy until a new state machine's logging fails; ``/aws/vendedlogs/`` groups do not (see
     ``blueprints.constructs.common.STATE_MACHINE_LOG_PREFIX``)."""
-    templates = {**example_templates, **{f"{name} (backup_restore)": t for name, t in backup_restore_templates.items()}}
+    templates = {**example_templates, **{f"{name} ({variant})": t for (variant, name), t in variant_templates.items()}}
     found = {
         f"{stack}/{machine}": name
         for stack, template in templates.items()

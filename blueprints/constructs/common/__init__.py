@@ -8,6 +8,7 @@ and the same scanner story; an architecture module never builds a raw bucket, qu
 - :mod:`.notifications`: the alarms' notification topic.
 - :mod:`.tables`: DynamoDB tables with a customer managed key and point-in-time recovery.
 - :mod:`.workflows`: logged, traced state machines and their execution alarms.
+- :mod:`.providers`: custom resources on the Provider framework, its logs and its acknowledgments.
 - :mod:`.network`: the error that names the construct when a zone lookup needs credentials.
 """
 
@@ -49,6 +50,7 @@ from blueprints.constructs.common.notifications import (
     notify,
     secure_topic,
 )
+from blueprints.constructs.common.providers import secure_provider
 from blueprints.constructs.common.storage import UNVERSIONED_LOGS, SecureBucket, SecureQueue, log_alb_access_logs
 from blueprints.constructs.common.tables import secure_table
 from blueprints.constructs.common.workflows import (
@@ -96,6 +98,7 @@ __all__ = [
     "notify",
     "powertools_layer",
     "present",
+    "secure_provider",
     "secure_table",
     "secure_topic",
     "service_grant",

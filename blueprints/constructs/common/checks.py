@@ -79,6 +79,8 @@ CHECKOV_RESOURCE_TYPES: Mapping[str, frozenset[str]] = {
     "CKV_AWS_21": frozenset({"AWS::S3::Bucket"}),
     "CKV_AWS_27": frozenset({"AWS::SQS::Queue"}),
     "CKV_AWS_59": frozenset({"AWS::ApiGateway::Method"}),
+    "CKV_AWS_68": frozenset({"AWS::CloudFront::Distribution"}),
+    "CKV_AWS_86": frozenset({"AWS::CloudFront::Distribution"}),
     "CKV_AWS_103": frozenset({"AWS::ElasticLoadBalancingV2::Listener"}),
     "CKV_AWS_111": frozenset(
         {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Group", "AWS::IAM::User"}

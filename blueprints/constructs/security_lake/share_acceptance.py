@@ -7,53 +7,16 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from blueprints.constructs.common import PythonHandler, acknowledge, nag_text, skip_checkov, state_machine_log_group
+from blueprints.constructs.common import PythonHandler, acknowledge, nag_text, secure_provider
 from blueprints.constructs.security_lake.sources import (
     DEFAULT_SUBSCRIBER_NAME,
     SecurityLakeSource,
     sources_property,
 )
 from blueprints.constructs.security_lake.validation import check_share_acceptance
-
-#: Findings on the Provider framework's functions and waiter that aws-cdk-lib builds and offers no setting for:
-#: (cdk-nag rule, reason, the checkov checks the same reason answers).
-_PROVIDER_FINDINGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (
-        "Serverless-LambdaDLQ",
-        "The Provider framework's functions are invoked synchronously by CloudFormation's custom resource "
-        "call and by the waiter state machine, which report failures back to CloudFormation.",
-        ("CKV_AWS_116",),
-    ),
-    (
-        "Serverless-LambdaDefaultMemorySize",
-        "The Provider framework's functions only relay calls and poll; aws-cdk-lib sizes them and offers "
-        "no memory setting.",
-        (),
-    ),
-    (
-        "Serverless-LambdaTracing",
-        "aws-cdk-lib offers no tracing setting for the Provider framework's functions; the handlers they "
-        "call are traced with X-Ray.",
-        (),
-    ),
-    (
-        "AwsSolutions-SF2",
-        "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
-        "executions are logged to CloudWatch Logs at level ALL.",
-        (),
-    ),
-    (
-        "Serverless-StepFunctionStateMachineXray",
-        "aws-cdk-lib offers no X-Ray setting for the Provider framework's waiter state machine; its "
-        "executions are logged to CloudWatch Logs at level ALL.",
-        (),
-    ),
-)
 
 
 class SecurityLakeShareAcceptance(Construct):
@@ -125,8 +88,14 @@ class SecurityLakeShareAcceptance(Construct):
         self._allow_acceptance(is_complete.role, sender_account)
         self.on_event_function: lambda_.IFunction = on_event.function
         self.is_complete_function: lambda_.IFunction = is_complete.function
-        self.provider = self._provider(query_interval, total_timeout=Duration.seconds(seconds + 600))
-        self._acknowledge_provider()
+        self.provider: cr.Provider = secure_provider(
+            self,
+            on_event=on_event.function,
+            is_complete=is_complete.function,
+            query_interval=query_interval,
+            total_timeout=Duration.seconds(seconds + 600),
+            logged_data="account ids, share names, ARNs",
+        )
         properties: dict[str, str] = {
             "SenderAccountId": sender_account,
             "SubscriberName": subscriber_name,
@@ -186,77 +155,4 @@ class SecurityLakeShareAcceptance(Construct):
             f"AwsSolutions-IAM5[Resource::{nag_text(self, invitation_arns)}]",
             "Invitation ARNs are only known once the invitation arrives; the statement is limited by the "
             "ram:ShareOwnerAccountId condition to invitations from the Security Lake account.",
-        )
-
-    def _provider(self, query_interval: Duration, *, total_timeout: Duration) -> cr.Provider:
-        log_group = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS)
-        skip_checkov(
-            log_group,
-            ["CKV_AWS_158"],
-            "The framework's logs record the custom resource's requests and responses (account ids, share names, "
-            "ARNs), which CloudWatch Logs encrypts at rest; the data does not warrant a customer managed key.",
-        )
-        return cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.on_event_function,
-            is_complete_handler=self.is_complete_function,
-            query_interval=query_interval,
-            total_timeout=total_timeout,
-            log_group=log_group,
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=state_machine_log_group(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=False,
-            ),
-        )
-
-    def _acknowledge_provider(self) -> None:
-        """Findings on the Provider framework's own functions, roles and waiter, which CDK builds and owns.
-
-        ``cr.Provider`` offers no public handle to its framework functions or its waiter state machine (only to
-        the two handlers it is given), so they are found by the construct ids aws-cdk-lib gives them
-        (``framework-isComplete``, ``framework-onTimeout``, ``waiter-state-machine``).
-        """
-        stack = Stack.of(self)
-        provider = self.provider
-        invoked = [
-            self.on_event_function,
-            self.is_complete_function,
-            *(provider.node.find_child(name) for name in ("framework-isComplete", "framework-onTimeout")),
-        ]
-        for function in invoked:
-            logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
-            acknowledge(
-                provider,
-                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
-                "The Provider framework invokes this one function by ARN and may call any of its versions "
-                "(ARN:*); the wildcard covers versions of that function only.",
-            )
-        acknowledge(
-            provider,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The Provider framework's own functions are built by aws-cdk-lib with this policy. It allows "
-            "logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group of the account (Resource *), "
-            "wider than the framework's one ProviderLogs group; aws-cdk-lib offers no way to scope it, and the "
-            "functions run only aws-cdk-lib's framework code.",
-        )
-        acknowledge(
-            provider.node.find_child("waiter-state-machine"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "Step Functions log delivery (logs:CreateLogDelivery and related actions) supports no resource-level "
-            "permissions; the waiter state machine needs them to log its executions. aws-cdk-lib's statement also "
-            "grants logs:CreateLogStream and PutLogEvents on *, which vended log delivery does not use; the role "
-            "is assumable only by this state machine, which runs no code of its own.",
-            checkov=["CKV_AWS_111"],
-        )
-        for rule, reason, checkov in _PROVIDER_FINDINGS:
-            acknowledge(provider, rule, reason, checkov=checkov)
-        skip_checkov(
-            provider,
-            ["CKV_AWS_115", "CKV_AWS_117", "CKV_AWS_173"],
-            "aws-cdk-lib's Provider framework functions relay CloudFormation's calls to the construct's handlers and "
-            "poll them: invoked once per deployment, they call only Lambda and Step Functions (no VPC to reach), and "
-            "their environment names the handlers' ARNs, no secret; aws-cdk-lib offers no setting for any of these.",
         )

@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from blueprints.constructs.common import PythonHandler, explain_zone_lookup
@@ -144,6 +145,7 @@ class UnifiedApi(Construct):
             vpc_endpoint (ec2.IInterfaceVpcEndpoint)
             endpoint_id_parameter (ssm.IStringParameter | None)
             lookup_function (PythonHandler)
+            lookup_provider (cr.Provider)
             endpoint_ips (CustomResource)
             target_group (elbv2.IApplicationTargetGroup)
             certificate (acm.ICertificate)
@@ -191,11 +193,13 @@ class UnifiedApi(Construct):
         )
 
         # Deploy-time facts: the endpoint's ENI IPs (and CloudFront's prefix list id).
-        self.lookup_function: PythonHandler = lookups.create_lookup_function(
+        self.lookup_function: PythonHandler
+        self.lookup_provider: cr.Provider
+        self.lookup_function, self.lookup_provider = lookups.create_lookups(
             self, log_retention=log_retention, cloudfront=cloudfront
         )
         self.endpoint_ips: CustomResource = lookups.resolve_endpoint_ips(
-            self, self.lookup_function, endpoint, endpoint_count
+            self, self.lookup_provider, endpoint, endpoint_count
         )
         self.target_group: elbv2.IApplicationTargetGroup = lookups.create_endpoint_targets(
             self, self.vpc, self.endpoint_ips, endpoint_count, health_check_codes
@@ -293,7 +297,7 @@ class UnifiedApi(Construct):
         if cloudfront:
             self.distribution, self.origin_secret = edge.add_cloudfront(
                 self,
-                prefix_list_id=lookups.cloudfront_prefix_list_id(self, self.lookup_function),
+                prefix_list_id=lookups.cloudfront_prefix_list_id(self, self.lookup_provider),
                 security_group=self.load_balancer_security_group,
                 listener=self.https_listener,
                 target_group=self.target_group,

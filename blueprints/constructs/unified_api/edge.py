@@ -16,7 +16,7 @@ from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from blueprints.constructs.common import acknowledge, narrowed
+from blueprints.constructs.common import acknowledge, narrowed, skip_checkov
 
 
 class CloudFrontEdge(NamedTuple):
@@ -96,6 +96,13 @@ def _origin_secret(scope: Construct, header_name: str) -> secretsmanager.ISecret
         "from it at deploy time; it is rotated deliberately (a new value, then a deployment that updates "
         "both), since an automatic rotation would change it under both without updating them.",
     )
+    skip_checkov(
+        secret,
+        ["CKV_AWS_149"],
+        "CloudFormation resolves the value into the distribution's origin header and the listener rule, where "
+        "anyone who may read either sees it; a customer managed key would guard only the Secrets Manager copy, "
+        "which Secrets Manager encrypts at rest with its AWS managed key.",
+    )
     return secret
 
 
@@ -112,12 +119,14 @@ def _acknowledge_distribution(distribution: cf.Distribution, *, edge_web_acl: bo
             "Every request CloudFront forwards passes the regional AWS WAF web ACL on the ALB (managed rule "
             "groups and a per-client rate rule on X-Forwarded-For); pass cloudfront_web_acl_arn to filter at "
             "the edge as well.",
+            checkov=["CKV_AWS_68"],
         )
     acknowledge(
         distribution,
         "AwsSolutions-CFR3",
         "Every request CloudFront forwards is recorded in the ALB access logs, with the viewer address in "
         "X-Forwarded-For; CloudFront standard logs would need an ACL-enabled bucket.",
+        checkov=["CKV_AWS_86"],
     )
 
 

@@ -11,28 +11,27 @@ a target group with a missing or stale target.
 (``PrefixListId``), e.g. CloudFront's origin-facing list, whose id differs per
 Region.
 
-The function is invoked asynchronously by CloudFormation and answers on the
-pre-signed ``ResponseURL`` itself: every outcome, good input or bad, AWS fault
-or not, becomes a SUCCESS or FAILED response, so a stack never waits on it. If
-the response itself cannot be delivered, the invocation fails so that Lambda
-retries it (the lookups are read-only, so a retry is safe) and, at the end,
-keeps the event in the function's dead-letter queue.
+The function is the ``onEvent`` handler of a ``cr.Provider`` (no ``isComplete``:
+each lookup is one call). It returns ``PhysicalResourceId`` and ``Data``, or
+raises ``LookupFailed`` with the reason CloudFormation shows, and the
+framework answers CloudFormation (the request still carries ``ResponseURL``,
+which this function never uses). Bad input, an AWS fault and a lookup that
+cannot succeed all fail the request with a message that says what to check;
+Delete is a no-op, since the lookups only read.
 
-The event is CloudFormation's custom resource request as Lambda hands it over,
-a plain dict read by its documented keys (``RequestType``, ``ResourceType``,
-``ResourceProperties``, ``ResponseURL``, ...), which spares the cold start the
-import of Powertools' event data classes.
+The request is read through Powertools' ``CloudFormationCustomResourceEvent``
+(``request_type``, ``resource_type``, ``physical_resource_id``,
+``resource_properties``).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,18 +42,15 @@ ENDPOINT_IPS = "Custom::VpcEndpointIps"
 PREFIX_LIST = "Custom::ManagedPrefixList"
 _ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
-_RESPONSE_TIMEOUT_S = 15
-_MAX_REASON = 1000
-#: The function's timeout (set by the construct). A killed invocation answers CloudFormation nothing, so the EC2
-#: call and the response must both end well within it, or the stack only sees a timeout instead of the reason.
+#: The function's timeout (set by the construct). A killed invocation fails with "Task timed out" and no reason, so
+#: the EC2 call with its retries must end well within it.
 _FUNCTION_TIMEOUT_S = 60
 #: Throttling and transient faults (timeouts included) are retried by botocore in standard mode, which waits
 #: less than 1 s and then less than 2 s between attempts; a call that still fails becomes a FAILED response.
 _MAX_ATTEMPTS = 3
 _CONNECT_TIMEOUT_S = 3
 _READ_TIMEOUT_S = 6
-#: Upper bound of the EC2 call with all its retries: 3 x (3 + 6) s + 3 s backoff = 30 s, which with the
-#: response's 15 s leaves 15 s of the function's 60 s for the cold start and the rest.
+#: Upper bound of the EC2 call with all its retries: 3 x (3 + 6) s + 3 s backoff = 30 s, half the function's 60 s.
 _AWS_WORST_CASE_S = _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_S + _READ_TIMEOUT_S) + sum(2**i for i in range(_MAX_ATTEMPTS - 1))
 
 _clients: dict[str, Any] = {}
@@ -145,67 +141,38 @@ def managed_prefix_list(properties: dict[str, Any]) -> dict[str, str]:
 RESOLVERS = {ENDPOINT_IPS: endpoint_ips, PREFIX_LIST: managed_prefix_list}
 
 
-def send_response(
-    event: dict[str, Any],
-    status: str,
-    physical_id: str,
-    data: dict[str, str] | None = None,
-    reason: str = "",
-) -> None:
-    """PUT the result for the request ``event`` to CloudFormation's pre-signed URL; raise if it was not accepted."""
-    url = event["ResponseURL"]
-    if not url.startswith("https://"):
-        raise ValueError(f"ResponseURL must be an https URL; got {url[:40]!r}")
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason[:_MAX_REASON],
-            "PhysicalResourceId": physical_id,
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "NoEcho": False,
-            "Data": data or {},
-        }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be https above
-        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
-    )
-    with urllib.request.urlopen(request, timeout=_RESPONSE_TIMEOUT_S) as reply:  # noqa: S310 - https only
-        if reply.status >= 300:
-            raise RuntimeError(f"CloudFormation refused the response with HTTP {reply.status}")
+def _physical_id(request: CloudFormationCustomResourceEvent, properties: dict[str, Any]) -> str:
+    """The request's own id on Update; on Create the endpoint's id, or one unique to this request."""
+    if request.request_type == "Update":
+        return request.physical_resource_id
+    return str(properties.get("EndpointId") or f"{request.logical_resource_id}-{request.request_id}")
+
+
+def _where(context: LambdaContext) -> str:
+    """Where the invocation logged: the framework's own hint (``Logs: /aws/lambda/<function>``) assumes Lambda's
+    default log group, which this function, logging to a group of its own, does not use."""
+    return f"log group {context.log_group_name}, stream {context.log_stream_name}"
 
 
 @logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    request_type = event["RequestType"]
-    physical_id: str = event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-{event['RequestId']}"
-    resource_type = event["ResourceType"]
-    logger.append_keys(request_type=request_type, resource_type=resource_type)
-    status, data, reason = "SUCCESS", {}, ""
-    if request_type == "Delete":
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = CloudFormationCustomResourceEvent(event)
+    logger.append_keys(request_type=request.request_type, resource_type=request.resource_type)
+    if request.request_type == "Delete":
         logger.info("nothing to delete: the resource only reads")
-    else:
-        resolver = RESOLVERS.get(resource_type)
-        try:
-            if resolver is None:
-                raise LookupFailed(
-                    f"unknown resource type {resource_type!r}; this function serves {', '.join(RESOLVERS)}"
-                )
-            properties = event.get("ResourceProperties") or {}
-            data = resolver(dict(properties))
-            if request_type == "Create":
-                physical_id = str(properties.get("EndpointId") or physical_id)
-        except LookupFailed as error:
-            logger.error("lookup failed", extra={"reason": str(error)})
-            status, reason = "FAILED", str(error)
-        except (BotoCoreError, ClientError) as error:
-            logger.exception("AWS call failed")
-            status, reason = "FAILED", f"AWS call failed: {error}"
-        except Exception as error:
-            logger.exception("unexpected error")
-            status, reason = "FAILED", f"unexpected {type(error).__name__}: {error}"
-    if status == "FAILED":
-        reason = f"{reason} (log stream {context.log_stream_name})"
-    send_response(event, status, physical_id, data, reason)
-    return {"Status": status, "PhysicalResourceId": physical_id}
+        return {"PhysicalResourceId": request.physical_resource_id}
+    resolver = RESOLVERS.get(request.resource_type)
+    try:
+        if resolver is None:
+            raise LookupFailed(
+                f"unknown resource type {request.resource_type!r}; this function serves {', '.join(RESOLVERS)}"
+            )
+        properties = dict(request.resource_properties)
+        data = resolver(properties)
+    except LookupFailed as error:
+        logger.error("lookup failed", extra={"reason": str(error)})
+        raise LookupFailed(f"{error} ({_where(context)})") from error
+    except BotoCoreError as error:
+        logger.exception("AWS call failed")
+        raise LookupFailed(f"AWS call failed: {error} ({_where(context)})") from error
+    return {"PhysicalResourceId": _physical_id(request, properties), "Data": data}
