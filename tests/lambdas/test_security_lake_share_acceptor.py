@@ -2,15 +2,19 @@ r"""The Security Lake RAM share acceptor, against botocore's Stubber (moto has n
 
 Share names follow ``SubscriberResource.resourceShareName`` in botocore's securitylake model
 (``^LakeFormation(?:-V[0-9]+)-([a-zA-Z0-9]+)-([\\\w\-_:/.@=+]*)$``, the subscriber's name last); the Stubber checks
-every RAM request and response against botocore's RAM model.
+every RAM request and response against botocore's RAM model. The last tests run both phases under aws-cdk-lib's
+Provider framework itself, on Node.js (``tests/provider_framework_kit.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -19,6 +23,13 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+from tests.provider_framework_kit import (
+    FrameworkRun,
+    framework_asset,
+    framework_environment,
+    framework_function,
+    run_framework,
+)
 
 LAKE = "111111111111"
 OTHER = "333333333333"
@@ -252,7 +263,9 @@ def test_timeout_message_names_at_most_ten_passed_over_invitations(
     with stubbed(acceptor._client()) as stub:
         stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": others}, {})
         stub.add_response("get_resource_shares", {"resourceShares": []}, None)
-        with pytest.raises(acceptor.AcceptanceError, match="Other-9 from 333333333333 \\(PENDING\\) and 2 more$"):
+        with pytest.raises(
+            acceptor.AcceptanceError, match="Other-9 from 333333333333 \\(PENDING\\) and 2 more \\(log group "
+        ):
             _run(acceptor, "is_complete", _poll(deadline_in=-1), monkeypatch)
 
 
@@ -487,3 +500,116 @@ def test_subscriber_names_match_only_themselves(acceptor: ModuleType) -> None:
     assert settings.matches("", "LakeFormation-V3-x1-a.b+c")
     assert not settings.matches("", "LakeFormation-V3-x1-aXbbc")
     assert not settings.matches("", "LakeFormation-V3-x1-abbbc")
+
+
+# Both phases under aws-cdk-lib's Provider framework, run on Node.js from the synthesized assembly -----------
+
+_ARNS = {
+    "on_event": f"arn:aws:lambda:us-east-1:{VIZ}:function:SecurityLakeVisualization-OnEvent",
+    "is_complete": f"arn:aws:lambda:us-east-1:{VIZ}:function:SecurityLakeVisualization-IsComplete",
+    "waiter": f"arn:aws:states:us-east-1:{VIZ}:stateMachine:SecurityLakeVisualization-Waiter",
+}
+
+
+@dataclass
+class _Framework:
+    asset: Path
+    on_event: dict[str, str]  # the framework.onEvent function's environment
+    is_complete: dict[str, str]  # the framework.isComplete function's
+    phases: dict[str, str]  # user function ARN -> its ACCEPTOR_PHASE, as the template sets it
+
+
+@pytest.fixture(scope="module")
+def acceptance_framework(example_templates: dict[str, Any], example_assembly: Path) -> _Framework:
+    template = example_templates["SecurityLakeVisualization"]
+    user_ids = {
+        resource["Properties"]["Environment"]["Variables"]["ACCEPTOR_PHASE"]: logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and "ACCEPTOR_PHASE" in resource["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    on_event = framework_function(template, user_ids["on_event"])
+    waiter_id = on_event["Properties"]["Environment"]["Variables"]["WAITER_STATE_MACHINE_ARN"]["Ref"]
+    arns = {user_ids["on_event"]: _ARNS["on_event"], user_ids["is_complete"]: _ARNS["is_complete"]}
+    return _Framework(
+        asset=framework_asset(example_assembly, on_event),
+        on_event=framework_environment(on_event, arns | {waiter_id: _ARNS["waiter"]}),
+        is_complete=framework_environment(framework_function(template, user_ids["on_event"], "isComplete"), arns),
+        phases={_ARNS[phase]: phase for phase in user_ids},
+    )
+
+
+def _framework_run(
+    acceptor: ModuleType, framework: _Framework, handler: str, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> FrameworkRun:
+    def invoke(arn: str) -> Any:
+        return lambda payload: _run(acceptor, framework.phases[arn], payload, monkeypatch)
+
+    environment = framework.on_event if handler == "onEvent" else framework.is_complete
+    return run_framework(
+        framework.asset,
+        handler,
+        event,
+        environment=environment,
+        functions={arn: invoke(arn) for arn in framework.phases},
+    )
+
+
+def test_framework_accepts_through_the_waiter(
+    acceptor: ModuleType, acceptance_framework: _Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """onEvent fixes the deadline and starts the waiter; each poll without an invitation is the framework's Retry
+    (no answer to CloudFormation); the poll that accepts answers SUCCESS with both phases' Data."""
+    create = load_event("security_lake_share_create")
+    started = _framework_run(acceptor, acceptance_framework, "onEvent", create, monkeypatch)
+
+    assert started.outcome == {"outcome": "returned"}, started.output
+    assert [arn for arn, _ in started.invocations] == [_ARNS["on_event"]]
+    assert started.responses == []
+    (execution,) = started.executions
+    assert execution["stateMachineArn"] == _ARNS["waiter"]
+    waiting = json.loads(execution["input"])
+    assert int(waiting["Data"]["AcceptBefore"]) > time.time()
+
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+        stub.add_response(
+            "get_resource_shares",
+            {"resourceShares": []},
+            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
+        )
+        polled = _framework_run(acceptor, acceptance_framework, "isComplete", waiting, monkeypatch)
+    assert polled.outcome["name"] == "Retry", polled.output
+    assert polled.responses == []
+
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [_invitation()]}, {})
+        stub.add_response(
+            "accept_resource_share_invitation",
+            {"resourceShareInvitation": _invitation("ACCEPTED")},
+            {"resourceShareInvitationArn": INVITATION_ARN, "clientToken": _token(INVITATION_ARN, acceptor)},
+        )
+        accepted = _framework_run(acceptor, acceptance_framework, "isComplete", waiting, monkeypatch)
+    assert [arn for arn, _ in accepted.invocations] == [_ARNS["is_complete"]]
+    response = accepted.response
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == waiting["PhysicalResourceId"]
+    assert response["Data"] == {"AcceptBefore": waiting["Data"]["AcceptBefore"], "ResourceShareArns": SHARE_ARN}
+
+
+def test_framework_fails_the_acceptance_past_the_deadline_with_the_reason(
+    acceptor: ModuleType, acceptance_framework: _Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stubbed(acceptor._client()) as stub:
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+        stub.add_response(
+            "get_resource_shares",
+            {"resourceShares": []},
+            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
+        )
+        run = _framework_run(acceptor, acceptance_framework, "isComplete", _poll(deadline_in=-1), monkeypatch)
+
+    response = run.response
+    assert response["Status"] == "FAILED"
+    assert "names this account as principal with LAKEFORMATION access" in response["Reason"]
+    assert f"(log group {LambdaContext().log_group_name}, stream " in response["Reason"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -24,6 +25,13 @@ from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+from tests.provider_framework_kit import (
+    FrameworkRun,
+    framework_asset,
+    framework_environment,
+    framework_function,
+    run_framework,
+)
 
 
 @pytest.fixture
@@ -295,3 +303,100 @@ def test_prefix_list_api_fault(index: ModuleType, lambda_context: LambdaContext)
 
     assert "DescribeManagedPrefixLists" in str(failure.value)
     assert "ThrottlingException" in str(failure.value)
+
+
+# The handler under aws-cdk-lib's Provider framework, run on Node.js from the synthesized assembly.
+
+_USER_ARN = "arn:aws:lambda:us-east-1:111111111111:function:UnifiedApi-LookupsFunction"
+_CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+
+@pytest.fixture(scope="module")
+def lookups_framework(example_templates: dict[str, Any], example_assembly: Path) -> tuple[Path, dict[str, str]]:
+    """The lookups' framework.onEvent asset and its environment, from the synthesized UnifiedApi stack."""
+    template = example_templates["UnifiedApi"]
+    (user,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("UnifiedApiLookupsFunction")
+    ]
+    function = framework_function(template, user)
+    return framework_asset(example_assembly, function), framework_environment(function, {user: _USER_ARN})
+
+
+def _through_framework(
+    index: ModuleType, framework: tuple[Path, dict[str, str]], event: dict[str, Any], context: LambdaContext
+) -> FrameworkRun:
+    asset, environment = framework
+    return run_framework(
+        asset,
+        "onEvent",
+        event,
+        environment=environment,
+        functions={_USER_ARN: lambda payload: index.handler(payload, context)},
+    )
+
+
+def test_framework_answers_cloudformation_with_the_lookup(
+    index: ModuleType,
+    endpoint: dict[str, Any],
+    lookups_framework: tuple[Path, dict[str, str]],
+    lambda_context: LambdaContext,
+) -> None:
+    event = _endpoint_event(endpoint)
+    run = _through_framework(index, lookups_framework, event, lambda_context)
+
+    assert run.outcome == {"outcome": "returned"}, run.output
+    assert [arn for arn, _ in run.invocations] == [_USER_ARN]
+    response = run.response
+    expected = _ips_by_az(endpoint["ec2"], endpoint["endpoint"]["NetworkInterfaceIds"])
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == endpoint["endpoint"]["VpcEndpointId"]
+    assert response["Data"] == {f"Ip{i}": ip for i, ip in enumerate(expected)} | {"IpAddresses": ",".join(expected)}
+    assert (response["StackId"], response["RequestId"], response["LogicalResourceId"]) == (
+        event["StackId"],
+        event["RequestId"],
+        event["LogicalResourceId"],
+    )
+    put = run.responses[0]
+    assert put["method"] == "PUT"
+    assert put["hostname"] == "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
+
+
+def test_framework_reports_the_lookups_reason_and_log_group(
+    index: ModuleType,
+    endpoint: dict[str, Any],
+    lookups_framework: tuple[Path, dict[str, str]],
+    lambda_context: LambdaContext,
+) -> None:
+    run = _through_framework(index, lookups_framework, _endpoint_event(endpoint, ExpectedCount="2"), lambda_context)
+
+    response = run.response
+    assert response["Status"] == "FAILED"
+    assert "endpoint vpce-" in response["Reason"]
+    assert "has 3 network interface(s) but 2 IP targets are registered" in response["Reason"]
+    assert f"log group {lambda_context.log_group_name}" in response["Reason"]
+    # A failed Create gets the framework's marker, so that its Delete never reaches the handler (below).
+    assert response["PhysicalResourceId"] == _CREATE_FAILED
+
+
+def test_framework_answers_the_delete_of_a_failed_create_itself(
+    index: ModuleType, lookups_framework: tuple[Path, dict[str, str]], lambda_context: LambdaContext
+) -> None:
+    event = load_event("unified_api_endpoint_ips_delete") | {"PhysicalResourceId": _CREATE_FAILED}
+    run = _through_framework(index, lookups_framework, event, lambda_context)
+
+    assert run.invocations == []
+    assert run.response["Status"] == "SUCCESS"
+
+
+def test_framework_deletes_through_the_handler_with_the_same_physical_id(
+    index: ModuleType, lookups_framework: tuple[Path, dict[str, str]], lambda_context: LambdaContext
+) -> None:
+    with stubbed(index._client()):
+        run = _through_framework(
+            index, lookups_framework, load_event("unified_api_endpoint_ips_delete"), lambda_context
+        )
+
+    assert len(run.invocations) == 1
+    assert (run.response["Status"], run.response["PhysicalResourceId"]) == ("SUCCESS", "vpce-0123456789abcdef0")

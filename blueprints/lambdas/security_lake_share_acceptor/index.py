@@ -343,8 +343,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     phase = os.environ.get("ACCEPTOR_PHASE", "")
     request = CloudFormationCustomResourceEvent(event)
     logger.append_keys(request_type=request.request_type, phase=phase)
-    if phase == "on_event":
-        return on_event(request)
-    if phase == "is_complete":
-        return is_complete(request)
-    raise RuntimeError(f"ACCEPTOR_PHASE must be 'on_event' or 'is_complete'; got {phase!r}")
+    if phase not in ("on_event", "is_complete"):
+        raise RuntimeError(f"ACCEPTOR_PHASE must be 'on_event' or 'is_complete'; got {phase!r}")
+    try:
+        return on_event(request) if phase == "on_event" else is_complete(request)
+    except AcceptanceError as error:
+        # The message CloudFormation shows names where this invocation logged: the Provider framework's own hint
+        # (``Logs: /aws/lambda/<function>``) assumes Lambda's default log group, which this function does not use.
+        logger.error("acceptance failed", extra={"reason": str(error)})
+        raise AcceptanceError(
+            f"{error} (log group {context.log_group_name}, stream {context.log_stream_name})"
+        ) from error
