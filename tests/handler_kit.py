@@ -78,3 +78,9 @@ def stubbed(client: Any) -> Iterator[Any]:
         stubber.assert_no_pending_responses()
     finally:
         stubber.deactivate()
+
+
+def emf_records(out: str) -> list[dict[str, Any]]:
+    """The embedded metric format records in captured standard output: each line that carries the ``_aws``
+    metadata key (Powertools ``Metrics`` prints one JSON object per flush)."""
+    return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]

@@ -25,7 +25,7 @@ from blueprints.constructs import emr_reconciliation, mwaa_dr, vertical_scaling,
 from blueprints.constructs.security_lake import parse_sources
 from blueprints.example_app import add_nag_packs
 from tests.conftest import cdk_context
-from tests.handler_kit import LAMBDAS, LambdaContext, load_handler
+from tests.handler_kit import LAMBDAS, LambdaContext, emf_records, load_handler
 
 ACCOUNT = "111111111111"
 CERTS = "s3://emr-tls-111111111111-us-east-1/reconciliation/certificates.zip"
@@ -468,7 +468,7 @@ def test_vertical_scaling_metrics_match_the_report_handlers_emf(
         state = {"instance_id": "i-1", "execution": "e", "direction": "up", "outcome": "failed", "started_at": 1}
         capsys.readouterr()
         report.handler({"state": state}, LambdaContext())
-    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (emf,) = emf_records(capsys.readouterr().out)
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     for metric in (scaling.metric_resizes("failed"), scaling.metric_resize_duration("failed")):
         assert directive["Namespace"] == metric.namespace
@@ -514,7 +514,7 @@ def test_backup_age_metric_matches_the_health_checks_emf(
     with stubbed(s3) as stub:
         stub.add_response("head_object", {"LastModified": now - timedelta(minutes=7)})
         assert health.publish_backup_age(now) == 420.0
-    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (emf,) = emf_records(capsys.readouterr().out)
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     metric = dr.metric_backup_age()
     assert directive["Namespace"] == metric.namespace
@@ -552,7 +552,7 @@ def test_route_mover_metrics_match_the_emf_of_a_rejected_event(
     capsys.readouterr()
     with pytest.raises(ValueError, match="LifecycleActionToken is missing"):
         mover.handler(load_event("weblogic_floating_ip_malformed"), LambdaContext())
-    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (emf,) = emf_records(capsys.readouterr().out)
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     metric = admin.metric_route_mover("MalformedEvents")
     assert directive["Namespace"] == metric.namespace

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from tests.handler_kit import LambdaContext, load_event, load_handler, stubbed
+from tests.handler_kit import LambdaContext, emf_records, load_event, load_handler, stubbed
 
 PRIMARY = "us-east-1"
 DR = "us-west-2"
@@ -145,7 +145,7 @@ def test_backup_age_is_published_from_the_replicated_pointer(
     _beat(aws["cw_primary"])
     age = _run(module, lambda_context)["backup_age_seconds"]
     assert age is not None and 0 <= age < 60
-    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (emf,) = emf_records(capsys.readouterr().out)
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "Blueprints"
     assert directive["Metrics"] == [{"Name": "BackupAgeSeconds", "Unit": "Seconds"}]

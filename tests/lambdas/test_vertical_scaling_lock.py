@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.handler_kit import LambdaContext, load_event, stubbed
+from tests.handler_kit import LambdaContext, emf_records, load_event, stubbed
 from tests.lambdas.vertical_scaling_kit import EXECUTION, Aws
 
 
@@ -172,7 +172,7 @@ def test_report_of_a_resize_sends_an_event_and_metrics_but_no_notification(
     assert (detail["outcome"], detail["old_size"], detail["new_size"]) == ("resized", "m5.large", "m5.xlarge")
     assert detail["duration_seconds"] > 0
     assert aws.calls["eventbridge.PutEvents"] == 1 and aws.calls["sns.Publish"] == 0
-    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emf = emf_records(capsys.readouterr().out)
     assert emf and emf[-1]["Resizes"] == [1.0] and emf[-1]["Outcome"] == "resized"
 
 
