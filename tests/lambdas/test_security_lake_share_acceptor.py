@@ -70,6 +70,16 @@ def _token(invitation_arn: str, acceptor: ModuleType) -> str:
     return str(uuid.uuid5(acceptor._TOKEN_NAMESPACE, invitation_arn))
 
 
+def _no_invitation_yet(stub: Any) -> None:
+    """RAM as it answers before the invitation arrives: no invitation, no active share from another account."""
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
+    stub.add_response(
+        "get_resource_shares",
+        {"resourceShares": []},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
+    )
+
+
 def _run(acceptor: ModuleType, phase: str, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("ACCEPTOR_PHASE", phase)
     return acceptor.handler(event, LambdaContext())
@@ -197,12 +207,7 @@ def test_invitations_are_read_across_pages(acceptor: ModuleType, monkeypatch: py
 
 def test_missing_invitation_waits_for_the_next_poll(acceptor: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     with stubbed(acceptor._client()) as stub:
-        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
-        stub.add_response(
-            "get_resource_shares",
-            {"resourceShares": []},
-            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
-        )
+        _no_invitation_yet(stub)
         result = _run(acceptor, "is_complete", _poll(), monkeypatch)
     assert result == {"IsComplete": False}
 
@@ -572,12 +577,7 @@ def test_framework_accepts_through_the_waiter(
     assert int(waiting["Data"]["AcceptBefore"]) > time.time()
 
     with stubbed(acceptor._client()) as stub:
-        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
-        stub.add_response(
-            "get_resource_shares",
-            {"resourceShares": []},
-            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
-        )
+        _no_invitation_yet(stub)
         polled = _framework_run(acceptor, acceptance_framework, "isComplete", waiting, monkeypatch)
     assert polled.outcome["name"] == "Retry", polled.output
     assert polled.responses == []
@@ -601,12 +601,7 @@ def test_framework_fails_the_acceptance_past_the_deadline_with_the_reason(
     acceptor: ModuleType, acceptance_framework: _Framework, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with stubbed(acceptor._client()) as stub:
-        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []}, {})
-        stub.add_response(
-            "get_resource_shares",
-            {"resourceShares": []},
-            {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareStatus": "ACTIVE"},
-        )
+        _no_invitation_yet(stub)
         run = _framework_run(acceptor, acceptance_framework, "isComplete", _poll(deadline_in=-1), monkeypatch)
 
     response = run.response
