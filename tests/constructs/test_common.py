@@ -657,3 +657,56 @@ def test_logged_state_machine_logs_traces_passes_both_packs_and_alarms_on_every_
         assert props["Threshold"] == 1 and props["TreatMissingData"] == "notBreaching"
         assert props["AlarmActions"] == [{"Ref": next(k for k in template.find_resources("AWS::SNS::Topic"))}]
         assert props["OKActions"] == props["AlarmActions"]
+
+
+def _custom_resource_handler(stack: cdk.Stack, id: str) -> lambda_.IFunction:
+    return PythonHandler(
+        stack,
+        id,
+        name=id.lower(),
+        description=f"a custom resource's {id} handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        sync_caller="the CloudFormation custom resource Provider framework",
+    ).function
+
+
+@pytest.mark.parametrize("waits", [False, True], ids=["on_event_only", "with_is_complete"])
+def test_secure_provider_logs_and_passes_both_packs_with_a_waiter_only_when_it_polls(waits: bool) -> None:
+    from blueprints.constructs.common import secure_provider
+
+    app, stack = _stack()
+    provider = secure_provider(
+        stack,
+        on_event=_custom_resource_handler(stack, "OnEvent"),
+        is_complete=_custom_resource_handler(stack, "IsComplete") if waits else None,
+        query_interval=cdk.Duration.seconds(30) if waits else None,
+        logged_data="test ids only",
+    )
+    cdk.CustomResource(stack, "Thing", service_token=provider.service_token, resource_type="Custom::Thing")
+    add_nag_packs(app)
+    app.synth()  # raises on an unacknowledged finding: every framework finding, and only those that fire
+    template = Template.from_stack(stack)
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == (1 if waits else 0)
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    (framework_logs,) = (v for k, v in groups.items() if k.startswith("ProviderLogs"))
+    (skip,) = framework_logs["Metadata"]["checkov"]["skip"]
+    assert skip["id"] == "CKV_AWS_158" and "(test ids only)" in skip["comment"]
+    waiter_logs = [v for k, v in groups.items() if k.startswith("WaiterLogs")]
+    assert len(waiter_logs) == (1 if waits else 0)
+    for machine in machines.values():
+        config = machine["Properties"]["LoggingConfiguration"]
+        assert (config["Level"], config["IncludeExecutionData"]) == ("ALL", False)
+
+
+def test_secure_provider_refuses_waiter_settings_without_is_complete() -> None:
+    from blueprints.constructs.common import secure_provider
+
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="only an is_complete handler has"):
+        secure_provider(
+            stack,
+            on_event=_custom_resource_handler(stack, "OnEvent"),
+            total_timeout=cdk.Duration.minutes(5),
+            logged_data="test ids only",
+        )
